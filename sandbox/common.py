@@ -97,7 +97,7 @@ class ServerThread:
     """A uvicorn server in a daemon thread, on 127.0.0.1 and a free port unless one is given."""
 
     def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning"):
-        self.config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="off")
+        self.config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="auto")
         self.server = uvicorn.Server(self.config)
         self.thread = threading.Thread(target=self.server.run, daemon=True, name=f"sandbox-{port}")
         self.host = host

@@ -1,0 +1,128 @@
+"""Aircall REST adapter (https://developer.aircall.io/api-references). Basic (api_id:api_token) or Bearer auth.
+
+Errors: 429 → RateLimited (wait until X-AircallApi-Reset, a UNIX timestamp); 5xx / timeouts → Transient;
+401/403 → Disconnected (bad or revoked credentials); other 4xx → Permanent.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from clients.errors import Disconnected, Permanent, RateLimited, Transient
+from clients.http import _path, json_or_empty, new_session, send
+
+VENDOR = "aircall"
+DEFAULT_RATE_WAIT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Webhook:
+    id: str
+    token: str
+    url: str
+    active: bool
+
+
+class AircallClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_id: str | None = None,
+        api_token: str | None = None,
+        bearer_token: str | None = None,
+        timeout: float = 10.0,
+        session: requests.Session | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = session or new_session()
+        if bearer_token:
+            self._auth: Any = None
+            self._headers = {"Authorization": f"Bearer {bearer_token}"}
+        elif api_id and api_token:
+            self._auth = (api_id, api_token)
+            self._headers = {}
+        else:
+            raise ValueError("Aircall needs api_id + api_token, or an OAuth bearer token")
+
+    # ---- transport -----------------------------------------------------------------------
+
+    def request(self, method: str, path: str, **kw: Any) -> Any:
+        url = f"{self.base_url}{path}"
+        response = send(self.session, VENDOR, method, url, self.timeout, auth=self._auth, headers=self._headers, **kw)
+        status = response.status_code
+        if status < 300:
+            return json_or_empty(response) if response.content else {}
+        body = json_or_empty(response)
+        detail = body.get("troubleshoot") or body.get("error") or response.reason if isinstance(body, dict) else ""
+        where = f"aircall {method} {_path(path)} -> {status}: {detail}"
+        if status == 429:
+            raise RateLimited(where, retry_after=rate_limit_wait(response), vendor=VENDOR, status=status)
+        if status >= 500:
+            raise Transient(where, vendor=VENDOR, status=status)
+        if status in (401, 403):
+            raise Disconnected(where, vendor=VENDOR, status=status)
+        raise Permanent(where, vendor=VENDOR, status=status)
+
+    # ---- endpoints -------------------------------------------------------------------------
+
+    def ping(self) -> bool:
+        return bool(self.request("GET", "/v1/ping").get("ping") == "pong")
+
+    def company_id(self) -> str | None:
+        """The company behind these credentials; the rate budget is per company (aircall-api.md §7).
+
+        `/v1/integrations/me` carries `company_id` for OAuth tokens; whether it answers for an API key, and
+        whether `/v1/company` carries an `id`, is UNCONFIRMED, so both are tried, in that order.
+        """
+        try:
+            me = self.request("GET", "/v1/integrations/me")
+            found = (me.get("integration") or me).get("company_id")
+            if found is not None:
+                return str(found)
+        except Permanent:
+            pass
+        company = self.request("GET", "/v1/company").get("company") or {}
+        return str(company["id"]) if company.get("id") is not None else None
+
+    def create_webhook(self, url: str, custom_name: str, events: list[str] | None = None) -> Webhook:
+        """POST /v1/webhooks. `events` omitted = all events (aircall-api.md §8.3)."""
+        body: dict[str, Any] = {"url": url, "custom_name": custom_name}
+        if events:
+            body["events"] = events
+        return _webhook(self.request("POST", "/v1/webhooks", json=body)["webhook"])
+
+    def get_webhook(self, webhook_id: str) -> Webhook:
+        return _webhook(self.request("GET", f"/v1/webhooks/{webhook_id}")["webhook"])
+
+    def enable_webhook(self, webhook_id: str) -> Webhook:
+        return _webhook(self.request("PUT", f"/v1/webhooks/{webhook_id}", json={"active": True})["webhook"])
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        try:
+            self.request("DELETE", f"/v1/webhooks/{webhook_id}")
+        except Permanent as exc:
+            if exc.status != 404:  # already gone is what we wanted
+                raise
+
+
+def _webhook(w: dict[str, Any]) -> Webhook:
+    return Webhook(id=str(w["webhook_id"]), token=str(w.get("token") or ""), url=w.get("url", ""), active=bool(w.get("active", True)))
+
+
+def rate_limit_wait(response: requests.Response, now: float | None = None) -> float:
+    """Seconds until Aircall's window resets: X-AircallApi-Reset (UNIX time), else Retry-After (UNCONFIRMED
+    header), else 60 s."""
+    now = time.time() if now is None else now
+    reset = response.headers.get("X-AircallApi-Reset")
+    if reset and reset.strip().isdigit():
+        return max(1.0, float(reset) - now)
+    retry_after = response.headers.get("Retry-After")
+    if retry_after and retry_after.strip().isdigit():
+        return float(retry_after)
+    return DEFAULT_RATE_WAIT_S

@@ -1,0 +1,1 @@
+"""Configuration: process settings from the environment, per-integration settings, the Celery config."""

@@ -1,0 +1,72 @@
+"""Celery configuration for no loss: late acks, redelivery on worker loss, JSON only, no result backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kombu import Exchange, Queue
+
+from config.settings import Settings
+
+# Queues split by what their tasks wait on, so one vendor's outage cannot starve the other (SPEC §7).
+QUEUE_CARDS = "cards"  # insight cards: must land while the phone rings; never behind bulk work
+QUEUE_DEFAULT = "default"  # routing and Redis-only state merges
+QUEUE_JOBBER = "jobber"  # work that mostly waits on Jobber
+QUEUE_AIRCALL = "aircall"  # work that mostly waits on Aircall (contact sync, AI fetches)
+ALL_QUEUES = (QUEUE_CARDS, QUEUE_DEFAULT, QUEUE_JOBBER, QUEUE_AIRCALL)
+
+# The first task of every accepted webhook (tasks/router.py); the ingest enqueues it by name.
+ROUTE_TASK = "events.route"
+
+# Task names are stable dotted names; routes go by prefix.
+TASK_ROUTES = {
+    "events.*": {"queue": QUEUE_DEFAULT},
+    "cards.*": {"queue": QUEUE_CARDS},
+    "calls.*": {"queue": QUEUE_JOBBER},
+    "messages.*": {"queue": QUEUE_JOBBER},
+    "ai.*": {"queue": QUEUE_AIRCALL},
+    "sync.*": {"queue": QUEUE_AIRCALL},
+    "lifecycle.*": {"queue": QUEUE_DEFAULT},
+    "maintenance.*": {"queue": QUEUE_DEFAULT},
+}
+
+
+def visibility_timeout(settings: Settings) -> int:
+    """Seconds before an unacknowledged message is handed to another worker.
+
+    Celery keeps retry countdowns (ETA) unacknowledged in the worker, so this must exceed the longest
+    retry delay or a waiting retry would be redelivered and run twice. A worker killed with SIGKILL gets its
+    message redelivered after this long (a graceful stop hands it back at once).
+    """
+    return max(2 * settings.RETRY_BACKOFF_MAX_S, 300) + 60
+
+
+def task_queues() -> list[Queue]:
+    """Every queue on the default exchange (""), routed by name: publishing needs no binding lookup in
+    Redis, exactly like the ingest's hand-built messages (worker/protocol.py)."""
+    default = Exchange("", type="direct")
+    return [Queue(name, default, routing_key=name) for name in ALL_QUEUES]
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "task_queues": task_queues(),
+        "broker_url": settings.REDIS_URL,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {"visibility_timeout": visibility_timeout(settings)},
+        "result_backend": None,
+        "task_ignore_result": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_default_queue": QUEUE_DEFAULT,
+        "task_routes": TASK_ROUTES,
+        "task_create_missing_queues": True,
+        "worker_send_task_events": True,  # Flower
+        "task_send_sent_event": True,
+        "worker_hijack_root_logger": False,
+        "enable_utc": True,
+        "timezone": "UTC",
+    }

@@ -1,0 +1,70 @@
+"""Process settings from the environment (SPEC §2): one `Settings` object, names fixed by the contract."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from urllib.parse import urlparse
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Used only when SECRET_KEY is unset and every vendor URL points at this machine (the sandbox).
+_SANDBOX_SECRET = "aj-sandbox-only-secret-never-use-in-production"  # noqa: S105
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+class ConfigError(RuntimeError):
+    """The environment cannot run the service as configured."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
+
+    REDIS_URL: str = "redis://localhost:6379/0"
+    PUBLIC_URL: str = "http://localhost:8000"
+    SECRET_KEY: SecretStr | None = None
+    PORT: int = 8000
+
+    AIRCALL_API_URL: str = "https://api.aircall.io"
+    AIRCALL_RATE_LIMIT_PER_MIN: int = Field(60, ge=1)
+    AIRCALL_CLIENT_ID: str | None = None
+    AIRCALL_CLIENT_SECRET: SecretStr | None = None
+    AIRCALL_OAUTH_URL: str = "https://dashboard.aircall.io/oauth"
+
+    JOBBER_API_URL: str = "https://api.getjobber.com/api/graphql"
+    JOBBER_OAUTH_URL: str = "https://api.getjobber.com/api/oauth"
+    JOBBER_CLIENT_ID: str | None = None
+    JOBBER_CLIENT_SECRET: SecretStr | None = None
+    JOBBER_API_VERSION: str = "2025-04-16"
+
+    RETRY_MAX_ATTEMPTS: int = Field(12, ge=1)
+    RETRY_BACKOFF_MAX_S: int = Field(600, ge=1)
+
+    # Not part of the fixed contract: tuning knobs with safe defaults.
+    MAX_WEBHOOK_BYTES: int = 1024 * 1024
+    EVENT_TTL_DAYS: int = 30
+    HTTP_TIMEOUT_S: float = 10.0
+
+    @field_validator("PUBLIC_URL", "AIRCALL_API_URL", "JOBBER_API_URL", "JOBBER_OAUTH_URL", "AIRCALL_OAUTH_URL")
+    @classmethod
+    def _strip_slash(cls, v: str) -> str:
+        # A trailing slash or newline in an env var is a classic redirect_uri mismatch (jobber-api.md §8.2).
+        return v.strip().rstrip("/")
+
+    @property
+    def is_sandbox(self) -> bool:
+        """True when both vendors are on this machine: the embedded default, tests and benchmarks."""
+        hosts = {urlparse(u).hostname for u in (self.AIRCALL_API_URL, self.JOBBER_API_URL)}
+        return hosts <= _LOOPBACK
+
+    def secret_key(self) -> str:
+        if self.SECRET_KEY is not None and self.SECRET_KEY.get_secret_value():
+            return self.SECRET_KEY.get_secret_value()
+        if self.is_sandbox:
+            return _SANDBOX_SECRET
+        raise ConfigError("SECRET_KEY is required when talking to the real Aircall/Jobber APIs")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

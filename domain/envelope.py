@@ -1,0 +1,89 @@
+"""Aircall webhook envelopes: validation, the events we act on, and the idempotency identity of an event."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+# Events the service acts on (SPEC F1–F11). Anything else is acknowledged and ignored, so a new Aircall
+# event type never trips Aircall's auto-disable counter (aircall-api.md §1.3).
+CALL_EVENTS = frozenset(
+    {
+        "call.created", "call.ringing_on_agent", "call.answered", "call.hungup", "call.ended",
+        "call.transferred", "call.external_transferred", "call.unsuccessful_transfer", "call.assigned",
+        "call.voicemail_left", "call.comm_assets_generated", "call.commented", "call.tagged", "call.untagged",
+    }
+)  # fmt: skip
+MESSAGE_EVENTS = frozenset({"message.sent", "message.received"})
+AI_EVENTS = frozenset(
+    {"transcription.created", "summary.created", "topics.created", "sentiment.created", "action_item.created"}
+)
+LIFECYCLE_EVENTS = frozenset({"integration.deleted"})
+ROUTED_EVENTS = CALL_EVENTS | MESSAGE_EVENTS | AI_EVENTS | LIFECYCLE_EVENTS
+
+
+def is_routed(event: str) -> bool:
+    return event in ROUTED_EVENTS or event.startswith("ai_voice_agent.")
+
+
+class EnvelopeError(ValueError):
+    """The body is not a usable Aircall webhook; the message is safe to return to the sender."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    event: str
+    token: str
+    data: dict[str, Any]
+    resource_id: str
+
+    @property
+    def routed(self) -> bool:
+        return is_routed(self.event)
+
+
+def parse_envelope(doc: Any) -> Envelope:
+    """Check the envelope `{resource, event, timestamp, token, data}` (aircall-api.md §1.1)."""
+    if not isinstance(doc, dict):
+        raise EnvelopeError("body must be a JSON object")
+    event, token, data = doc.get("event"), doc.get("token"), doc.get("data")
+    if not isinstance(event, str) or not event:
+        raise EnvelopeError("missing field: event")
+    if not isinstance(token, str) or not token:
+        raise EnvelopeError("missing field: token")
+    if not isinstance(data, dict):
+        raise EnvelopeError("missing field: data (an object)")
+    resource_id = resource_id_of(event, data)
+    if is_routed(event) and resource_id is None:
+        raise EnvelopeError("missing field: data.id")
+    return Envelope(event=event, token=token, data=data, resource_id=resource_id or "")
+
+
+def resource_id_of(event: str, data: dict[str, Any]) -> str | None:
+    """The id of the thing the event is about: the call for call, AI and voice-agent events (their own
+    `id` is the insight's id; `call_id` may be a string, aircall-api.md §6), the message for messages."""
+    candidates: list[Any] = []
+    if event in AI_EVENTS or event.startswith("ai_voice_agent."):
+        call = data.get("call")
+        candidates += [data.get("call_id"), call.get("id") if isinstance(call, dict) else None]
+    candidates.append(data.get("id"))
+    for value in candidates:
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int | str) and str(value).strip():
+            return str(value).strip()
+    return None
+
+
+def event_id(tenant_key: str, event: str, data: dict[str, Any]) -> str:
+    """Deterministic id of an event delivery: the same tenant, event name and data snapshot give the same id.
+
+    Keyed on the data snapshot rather than `(event, data.id)` alone because some events legitimately repeat
+    for one call with different content (a second `call.commented`, a `call.tagged` per tag), while a
+    redelivery repeats the same snapshot. The envelope `timestamp` is left out: it is build metadata.
+    """
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    digest = hashlib.sha256(f"{tenant_key}\x1f{event}\x1f{canonical}".encode()).hexdigest()
+    return "ev_" + digest[:26]

@@ -1,0 +1,70 @@
+"""The ingest ASGI app: routes only. Run: `uvicorn ingest.app:app` (Procfile role `ingest`)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from config.settings import Settings, get_settings
+from ingest import aircall, metrics
+from store.ledger import AsyncLedger
+from store.redis import async_client, sync_client
+
+log = logging.getLogger("ingest")
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    try:
+        await request.app.state.redis.ping()
+    except Exception as exc:
+        log.warning("ingest.readyz.redis_unreachable error=%s", type(exc).__name__)
+        return JSONResponse({"status": "unavailable", "redis": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ready", "redis": "ok"})
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    body = await run_in_threadpool(metrics.render, sync_client(request.app.state.settings.REDIS_URL))
+    return PlainTextResponse(body, media_type="text/plain; version=0.0.4")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.redis = async_client(settings.REDIS_URL)
+        app.state.ledger = AsyncLedger(app.state.redis, settings.EVENT_TTL_DAYS)
+        log.info("ingest.started public_url=%s", settings.PUBLIC_URL)
+        yield
+        await app.state.redis.aclose()
+
+    app = Starlette(
+        routes=[
+            Route("/webhooks/aircall", aircall.receive, methods=["POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.max_body = settings.MAX_WEBHOOK_BYTES
+    return app
+
+
+def __getattr__(name: str) -> Starlette:
+    # `uvicorn ingest.app:app` builds the app on first access, after the environment is read.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

@@ -1,0 +1,40 @@
+"""Encryption of stored secrets (vendor tokens): Fernet with a key derived from SECRET_KEY by HKDF."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import lru_cache
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+
+class DecryptError(RuntimeError):
+    """A stored secret cannot be decrypted: SECRET_KEY changed or the value was tampered with."""
+
+
+@lru_cache(maxsize=8)
+def _fernet(secret_key: str) -> Fernet:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"aj/token-encryption/v1").derive(
+        secret_key.encode()
+    )
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def encrypt(secret_key: str, plaintext: str) -> str:
+    return _fernet(secret_key).encrypt(plaintext.encode()).decode()
+
+
+def decrypt(secret_key: str, ciphertext: str) -> str:
+    try:
+        return _fernet(secret_key).decrypt(ciphertext.encode()).decode()
+    except InvalidToken:
+        raise DecryptError("stored secret cannot be decrypted (was SECRET_KEY changed?)") from None
+
+
+def token_hash(token: str) -> str:
+    """Lookup key for a webhook token. Looking up a SHA-256 digest leaks nothing usable about the token
+    through timing, which is what makes the tenant lookup constant-time in effect (aircall-api.md §1.2)."""
+    return hashlib.sha256(token.encode()).hexdigest()

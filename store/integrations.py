@@ -1,0 +1,238 @@
+"""Integration records: status, settings, vendor identities, and their tokens encrypted at rest."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import redis
+
+from config.integration import IntegrationSettings
+from store import keys
+from store.crypto import decrypt, encrypt, token_hash
+
+Status = Literal["active", "inactive", "deleted", "needs_reconnect"]
+STATUSES: tuple[Status, ...] = ("active", "inactive", "deleted", "needs_reconnect")
+
+# Fields holding secrets; stored only as Fernet ciphertext (suffix `_enc`).
+_SECRET_FIELDS = ("aircall_token", "jobber_access_token", "jobber_refresh_token")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class JobberAccount:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Integration:
+    id: str
+    status: Status
+    message: str | None
+    settings: IntegrationSettings
+    warnings: list[str]
+    aircall_company_id: str | None
+    aircall_api_id: str | None
+    aircall_auth: Literal["basic", "bearer"]
+    aircall_webhook_id: str | None
+    jobber_account: JobberAccount | None
+    created_at: str
+    updated_at: str
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+    def to_public(self) -> dict[str, Any]:
+        """The operator view (`ajctl ... --json`): never any secret."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "message": self.message,
+            "warnings": list(self.warnings),
+            "settings": self.settings.model_dump(),
+            "jobber_account": (
+                {"id": self.jobber_account.id, "name": self.jobber_account.name} if self.jobber_account else None
+            ),
+            "aircall_company_id": self.aircall_company_id,
+            "aircall_webhook_id": self.aircall_webhook_id,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass(frozen=True)
+class Secrets:
+    aircall_token: str | None = None
+    jobber_access_token: str | None = None
+    jobber_refresh_token: str | None = None
+
+
+@dataclass
+class IntegrationStore:
+    r: redis.Redis
+    secret_key: str
+
+    # ---- reads -----------------------------------------------------------------------------
+
+    def get(self, integration_id: str) -> Integration | None:
+        h: dict[str, str] = self.r.hgetall(keys.integration(integration_id))  # type: ignore[assignment]
+        return _from_hash(h) if h else None
+
+    def require(self, integration_id: str) -> Integration:
+        found = self.get(integration_id)
+        if found is None:
+            raise KeyError(f"no integration {integration_id}")
+        return found
+
+    def list(self) -> list[Integration]:
+        ids: set[str] = self.r.smembers(keys.INTEGRATIONS)  # type: ignore[assignment]
+        found = (self.get(i) for i in sorted(ids))
+        return sorted((i for i in found if i is not None), key=lambda i: i.created_at)
+
+    def secrets(self, integration_id: str) -> Secrets:
+        values = self.r.hmget(keys.integration(integration_id), [f"{f}_enc" for f in _SECRET_FIELDS])
+        plain = {f: decrypt(self.secret_key, v) if v else None for f, v in zip(_SECRET_FIELDS, values, strict=True)}
+        return Secrets(**plain)
+
+    def id_for_webhook_token(self, token: str) -> str | None:
+        found: str | None = self.r.hget(keys.WEBHOOK_TOKENS, token_hash(token))  # type: ignore[assignment]
+        return found
+
+    # ---- writes ----------------------------------------------------------------------------
+
+    def create(
+        self,
+        *,
+        aircall_api_id: str | None,
+        aircall_token: str,
+        aircall_auth: Literal["basic", "bearer"],
+        aircall_company_id: str | None,
+        settings: IntegrationSettings,
+    ) -> Integration:
+        integration_id = "int_" + secrets.token_hex(6)
+        stamp = now_iso()
+        mapping = {
+            "id": integration_id,
+            "status": "inactive",
+            "message": "Jobber is not connected yet",
+            "settings": settings.model_dump_json(),
+            "warnings": "[]",
+            "aircall_api_id": aircall_api_id or "",
+            "aircall_auth": aircall_auth,
+            "aircall_company_id": aircall_company_id or "",
+            "aircall_token_enc": encrypt(self.secret_key, aircall_token),
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        pipe = self.r.pipeline()
+        pipe.hset(keys.integration(integration_id), mapping=mapping)
+        pipe.sadd(keys.INTEGRATIONS, integration_id)
+        pipe.execute()
+        return self.require(integration_id)
+
+    def _update(self, integration_id: str, **fields: str) -> None:
+        fields["updated_at"] = now_iso()
+        self.r.hset(keys.integration(integration_id), mapping=fields)
+
+    def set_settings(self, integration_id: str, settings: IntegrationSettings) -> None:
+        self._update(integration_id, settings=settings.model_dump_json())
+
+    def set_status(self, integration_id: str, status: Status, message: str | None = None) -> None:
+        self._update(integration_id, status=status, message=message or "")
+
+    def set_warnings(self, integration_id: str, warnings: list[str]) -> None:
+        self._update(integration_id, warnings=json.dumps(warnings))
+
+    def bind_webhook(self, integration_id: str, webhook_id: str, webhook_token: str) -> None:
+        """Remember the Aircall webhook and route its token to this integration (hash only, never the token)."""
+        pipe = self.r.pipeline()
+        pipe.hset(keys.WEBHOOK_TOKENS, token_hash(webhook_token), integration_id)
+        pipe.hset(
+            keys.integration(integration_id),
+            mapping={"aircall_webhook_id": webhook_id, "webhook_token_hash": token_hash(webhook_token)},
+        )
+        pipe.execute()
+
+    def set_jobber_tokens(self, integration_id: str, access_token: str, refresh_token: str) -> None:
+        self._update(
+            integration_id,
+            jobber_access_token_enc=encrypt(self.secret_key, access_token),
+            jobber_refresh_token_enc=encrypt(self.secret_key, refresh_token),
+        )
+
+    def connect_jobber_account(self, integration_id: str, account: JobberAccount) -> str | None:
+        """Make this integration the one active connection to `account`; deactivate the previous holder.
+
+        Jobber allows one active connection per account (SPEC F10). Returns the id of the integration that
+        was deactivated, if any, so the caller can warn the installer.
+        """
+        previous: str | None = self.r.getset(keys.jobber_account(account.id), integration_id)  # type: ignore[assignment]
+        self._update(
+            integration_id,
+            jobber_account_id=account.id,
+            jobber_account_name=account.name,
+            status="active",
+            message="",
+        )
+        if previous and previous != integration_id:
+            older = self.get(previous)
+            if older is not None and older.status != "deleted":
+                self.set_status(
+                    previous,
+                    "inactive",
+                    f"Jobber account {account.name} was connected to integration {integration_id}; "
+                    "Jobber allows one connection per account",
+                )
+            return previous
+        return None
+
+    def mark_deleted(self, integration_id: str, message: str = "Deleted") -> None:
+        """Deleted integrations keep their token route so Aircall's last deliveries are acknowledged (200,
+        skipped) instead of counting as failures; their tokens are wiped."""
+        integration = self.require(integration_id)
+        pipe = self.r.pipeline()
+        if integration.jobber_account:
+            # Release the account only if we still hold it.
+            acct_key = keys.jobber_account(integration.jobber_account.id)
+            if self.r.get(acct_key) == integration_id:
+                pipe.delete(acct_key)
+        pipe.hdel(keys.integration(integration_id), *[f"{f}_enc" for f in _SECRET_FIELDS])
+        pipe.execute()
+        self.set_status(integration_id, "deleted", message)
+
+    def counts_by_status(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        for integration in self.list():
+            counts[integration.status] = counts.get(integration.status, 0) + 1
+        return counts
+
+
+def _from_hash(h: dict[str, str]) -> Integration:
+    account = (
+        JobberAccount(id=h["jobber_account_id"], name=h.get("jobber_account_name", ""))
+        if h.get("jobber_account_id")
+        else None
+    )
+    status = h.get("status", "inactive")
+    return Integration(
+        id=h["id"],
+        status=status if status in STATUSES else "inactive",  # type: ignore[arg-type]
+        message=h.get("message") or None,
+        settings=IntegrationSettings.model_validate_json(h.get("settings") or "{}"),
+        warnings=json.loads(h.get("warnings") or "[]"),
+        aircall_company_id=h.get("aircall_company_id") or None,
+        aircall_api_id=h.get("aircall_api_id") or None,
+        aircall_auth="bearer" if h.get("aircall_auth") == "bearer" else "basic",
+        aircall_webhook_id=h.get("aircall_webhook_id") or None,
+        jobber_account=account,
+        created_at=h.get("created_at", ""),
+        updated_at=h.get("updated_at", ""),
+    )

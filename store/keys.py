@@ -1,0 +1,37 @@
+"""Every Redis key the service uses, in one place, so the layout can be read (and changed) at a glance."""
+
+from __future__ import annotations
+
+PREFIX = "aj"
+
+INTEGRATIONS = f"{PREFIX}:integrations"  # set of integration ids
+WEBHOOK_TOKENS = f"{PREFIX}:whtok"  # hash sha256(aircall webhook token) -> integration id
+DEAD_LETTERS = f"{PREFIX}:dead"  # zset event/dead-letter id -> last failure time
+STAT_DUPLICATES = f"{PREFIX}:stat:duplicates"  # counter of duplicate webhook deliveries
+
+
+def integration(integration_id: str) -> str:
+    return f"{PREFIX}:int:{integration_id}"
+
+
+def jobber_account(account_id: str) -> str:
+    """Which integration holds the (single) active connection to a Jobber account."""
+    return f"{PREFIX}:jobber_acct:{account_id}"
+
+
+def event(event_id: str) -> str:
+    return f"{PREFIX}:ev:{event_id}"
+
+
+def event_log(event_id: str) -> str:
+    """Attempts and skips of one event, oldest first (JSON lines)."""
+    return f"{PREFIX}:ev:{event_id}:log"
+
+
+def dead_letter(dead_id: str) -> str:
+    return f"{PREFIX}:dead:{dead_id}"
+
+
+def rate_limited(task_id: str) -> str:
+    """How many retries of a Celery task id were rate-limit waits (they do not spend attempts)."""
+    return f"{PREFIX}:rl:{task_id}"

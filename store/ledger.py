@@ -1,0 +1,150 @@
+"""The event ledger: each received webhook once, with its outcome, attempts and skips.
+
+The ledger entry *is* the idempotency record: `claim` creates it and enqueues the router task in one
+atomic Lua call, so an event is either new-and-enqueued or a duplicate — never claimed-but-lost.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import redis
+import redis.asyncio as aioredis
+
+from store import keys
+
+Outcome = Literal["pending", "done", "skipped", "failed"]
+
+# ARGV: token_hash, event_id, source, event, resource_id, received_at, raw, task_message, queue, ttl_s, routed,
+#       lifecycle ('1': enqueue for an inactive integration too; uninstalling it is still wanted)
+# Keys are derived inside the script (single Redis or Sentinel; not written for Redis Cluster).
+CLAIM_LUA = """
+local iid = redis.call('HGET', KEYS[1], ARGV[1])
+if not iid then return {'unknown', ''} end
+if ARGV[11] == '0' then return {'ignored', iid} end
+local evkey = KEYS[2] .. ARGV[2]
+if redis.call('EXISTS', evkey) == 1 then
+  redis.call('INCR', KEYS[3])
+  return {'duplicate', iid}
+end
+local status = redis.call('HGET', KEYS[4] .. iid, 'status')
+local outcome, reason = 'pending', ''
+if status ~= 'active' and not (ARGV[12] == '1' and status and status ~= 'deleted') then
+  outcome = 'skipped'
+  reason = 'integration ' .. (status or 'missing')
+end
+redis.call('HSET', evkey, 'id', ARGV[2], 'integration', iid, 'source', ARGV[3], 'event', ARGV[4],
+           'resource_id', ARGV[5], 'received_at', ARGV[6], 'raw', ARGV[7], 'outcome', outcome, 'reason', reason)
+redis.call('EXPIRE', evkey, tonumber(ARGV[10]))
+if outcome == 'pending' then
+  redis.call('LPUSH', ARGV[9], ARGV[8])
+  return {'enqueued', iid}
+end
+redis.call('RPUSH', evkey .. ':log', cjson.encode({kind = 'skip', reason = reason, at = ARGV[6]}))
+redis.call('EXPIRE', evkey .. ':log', tonumber(ARGV[10]))
+return {'skipped', iid}
+"""
+
+ClaimStatus = Literal["unknown", "ignored", "duplicate", "enqueued", "skipped"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    status: ClaimStatus
+    integration_id: str | None
+
+
+class AsyncLedger:
+    """The ingest side: one round trip per webhook."""
+
+    def __init__(self, r: aioredis.Redis, ttl_days: int):
+        self._script = r.register_script(CLAIM_LUA)
+        self._ttl = ttl_days * 86400
+
+    async def claim(
+        self,
+        *,
+        token_hash: str,
+        event_id: str,
+        source: str,
+        event: str,
+        resource_id: str,
+        received_at: str,
+        raw: str,
+        task_message: str,
+        queue: str,
+        routed: bool,
+        lifecycle: bool = False,
+    ) -> Claim:
+        status, iid = await self._script(
+            keys=[keys.WEBHOOK_TOKENS, keys.event(""), keys.STAT_DUPLICATES, keys.integration("")],
+            args=[
+                token_hash, event_id, source, event, resource_id, received_at, raw,
+                task_message, queue, self._ttl, "1" if routed else "0", "1" if lifecycle else "0",
+            ],
+        )  # fmt: skip
+        return Claim(status=status, integration_id=iid or None)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Ledger:
+    """The worker / CLI side."""
+
+    def __init__(self, r: redis.Redis):
+        self.r = r
+
+    def get(self, event_id: str) -> dict[str, str] | None:
+        h: dict[str, str] = self.r.hgetall(keys.event(event_id))  # type: ignore[assignment]
+        return h or None
+
+    def raw(self, event_id: str) -> dict[str, Any]:
+        entry = self.get(event_id)
+        if entry is None:
+            raise KeyError(f"no event {event_id}")
+        payload: dict[str, Any] = json.loads(entry["raw"])
+        return payload
+
+    def set_outcome(self, event_id: str, outcome: Outcome, reason: str = "") -> None:
+        self.r.hset(keys.event(event_id), mapping={"outcome": outcome, "reason": reason})
+
+    def _append(self, event_id: str, entry: dict[str, Any]) -> None:
+        key = keys.event_log(event_id)
+        pipe = self.r.pipeline()
+        pipe.rpush(key, json.dumps({"at": _now(), **entry}))
+        pipe.expire(key, 90 * 86400)
+        pipe.execute()
+
+    def record_skip(self, event_id: str, reason: str) -> None:
+        """The event changes nothing, on purpose; operators see why in `ajctl events show`."""
+        self._append(event_id, {"kind": "skip", "reason": reason})
+        self.set_outcome(event_id, "skipped", reason)
+
+    def record_attempt(self, event_id: str, *, task: str, kind: str, error: str) -> None:
+        self._append(event_id, {"kind": kind, "task": task, "error": error})
+
+    def history(self, event_id: str) -> list[dict[str, Any]]:
+        return [json.loads(x) for x in self.r.lrange(keys.event_log(event_id), 0, -1)]  # type: ignore[union-attr]
+
+    def show(self, event_id: str) -> dict[str, Any] | None:
+        entry = self.get(event_id)
+        if entry is None:
+            return None
+        history = self.history(event_id)
+        return {
+            "id": entry["id"],
+            "integration": entry.get("integration"),
+            "event": entry.get("event"),
+            "resource_id": entry.get("resource_id"),
+            "received_at": entry.get("received_at"),
+            "raw": json.loads(entry.get("raw") or "null"),
+            "outcome": entry.get("outcome", "pending"),
+            "reason": entry.get("reason") or None,
+            "attempts": [h for h in history if h.get("kind") != "skip"],
+            "skips": [h for h in history if h.get("kind") == "skip"],
+        }

@@ -1,0 +1,1 @@
+"""Celery tasks, one module per flow. Tasks are thin: they read state, call domain logic and adapters."""

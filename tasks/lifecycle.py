@@ -1,0 +1,155 @@
+"""Integration lifecycle (SPEC F10): install with API credentials, delete (CLI or Aircall's
+`integration.deleted`). OAuth installs and Jobber disconnects build on the same functions."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from clients.aircall import AircallClient
+from clients.errors import Disconnected, VendorError
+from clients.jobber import JobberClient, Unauthorized
+from config.integration import IntegrationSettings
+from config.settings import Settings, get_settings
+from store.integrations import Integration, IntegrationStore, JobberAccount
+from store.ledger import Ledger
+from store.redis import sync_client
+from tasks.router import handles
+from worker.app import app
+from worker.retry import IntegrationTask
+
+log = logging.getLogger("tasks.lifecycle")
+
+WEBHOOK_NAME = "Jobber integration"
+
+
+class InstallError(RuntimeError):
+    """The install cannot proceed; nothing was stored and no webhook is left behind."""
+
+
+@dataclass
+class Outcome:
+    integration: Integration
+    warnings: list[str] = field(default_factory=list)
+
+
+def store_for(settings: Settings | None = None) -> IntegrationStore:
+    settings = settings or get_settings()
+    return IntegrationStore(sync_client(settings.REDIS_URL), settings.secret_key())
+
+
+def aircall_for(integration: Integration, store: IntegrationStore, settings: Settings) -> AircallClient:
+    token = store.secrets(integration.id).aircall_token or ""
+    if integration.aircall_auth == "bearer":
+        return AircallClient(settings.AIRCALL_API_URL, bearer_token=token, timeout=settings.HTTP_TIMEOUT_S)
+    return AircallClient(
+        settings.AIRCALL_API_URL, api_id=integration.aircall_api_id, api_token=token, timeout=settings.HTTP_TIMEOUT_S
+    )
+
+
+def jobber_client(access_token: str, settings: Settings) -> JobberClient:
+    return JobberClient(
+        settings.JOBBER_API_URL, access_token, api_version=settings.JOBBER_API_VERSION, timeout=settings.HTTP_TIMEOUT_S
+    )
+
+
+def install_with_api_key(
+    *,
+    api_id: str,
+    api_token: str,
+    jobber_access_token: str | None,
+    jobber_refresh_token: str | None,
+    integration_settings: IntegrationSettings,
+    settings: Settings | None = None,
+) -> Outcome:
+    """Check both vendors' credentials, store the integration, register the Aircall webhook, connect Jobber."""
+    settings = settings or get_settings()
+    store = store_for(settings)
+    aircall = AircallClient(settings.AIRCALL_API_URL, api_id=api_id, api_token=api_token, timeout=settings.HTTP_TIMEOUT_S)
+    try:
+        company_id = aircall.company_id()
+    except VendorError as exc:
+        raise InstallError(f"Aircall rejected the credentials: {exc}") from None
+    account: JobberAccount | None = None
+    if jobber_access_token:
+        if not jobber_refresh_token:
+            raise InstallError("--jobber-refresh-token is required with --jobber-access-token")
+        try:
+            found = jobber_client(jobber_access_token, settings).account()
+        except VendorError as exc:
+            raise InstallError(f"Jobber rejected the access token: {exc}") from None
+        account = JobberAccount(id=found.id, name=found.name)
+
+    integration = store.create(
+        aircall_api_id=api_id,
+        aircall_token=api_token,
+        aircall_auth="basic",
+        aircall_company_id=company_id,
+        settings=integration_settings,
+    )
+    try:
+        webhook = aircall.create_webhook(f"{settings.PUBLIC_URL}/webhooks/aircall", WEBHOOK_NAME)
+    except VendorError as exc:
+        store.mark_deleted(integration.id, f"install failed: {exc}")
+        raise InstallError(f"Aircall webhook registration failed: {exc}") from None
+    try:
+        store.bind_webhook(integration.id, webhook.id, webhook.token)
+    except Exception:
+        aircall.delete_webhook(webhook.id)  # never leave an orphan webhook sending to us
+        raise
+
+    warnings: list[str] = []
+    if account and jobber_access_token and jobber_refresh_token:
+        store.set_jobber_tokens(integration.id, jobber_access_token, jobber_refresh_token)
+        previous = store.connect_jobber_account(integration.id, account)
+        if previous:
+            warnings.append(
+                f"Jobber account {account.name} ({account.id}) was connected to integration {previous}; "
+                "that integration is now inactive (Jobber allows one connection per account)"
+            )
+    else:
+        connect = f"{settings.PUBLIC_URL}/oauth/jobber/connect?integration={integration.id}"
+        store.set_status(integration.id, "inactive", f"Jobber is not connected: open {connect}")
+        warnings.append(f"Jobber is not connected yet: open {connect}")
+    if not integration_settings.numbers:
+        warnings.append("no Aircall numbers are connected (settings.numbers is empty): nothing will be logged")
+    store.set_warnings(integration.id, warnings)
+    log.info("lifecycle.installed integration=%s company=%s jobber_account=%s", integration.id, company_id,
+             account.id if account else None)  # fmt: skip
+    return Outcome(store.require(integration.id), warnings)
+
+
+def delete_integration(integration_id: str, reason: str, settings: Settings | None = None) -> Outcome:
+    """Disconnect from Jobber (`appDisconnect`), delete the Aircall webhook, mark deleted. Idempotent."""
+    settings = settings or get_settings()
+    store = store_for(settings)
+    integration = store.require(integration_id)
+    warnings: list[str] = []
+    if integration.status == "deleted":
+        return Outcome(integration, ["already deleted"])
+    secrets = store.secrets(integration_id)
+    if secrets.jobber_access_token:
+        try:
+            jobber_client(secrets.jobber_access_token, settings).app_disconnect()
+        except (Disconnected, Unauthorized) as exc:
+            # The token is already dead on Jobber's side: the disconnect we wanted has happened.
+            warnings.append(f"Jobber was already disconnected: {exc}")
+    if integration.aircall_webhook_id and secrets.aircall_token:
+        try:
+            aircall_for(integration, store, settings).delete_webhook(integration.aircall_webhook_id)
+        except Disconnected as exc:
+            warnings.append(f"Aircall webhook not deleted (credentials revoked): {exc}")
+    store.mark_deleted(integration_id, reason)
+    log.info("lifecycle.deleted integration=%s reason=%s", integration_id, reason)
+    return Outcome(store.require(integration_id), warnings)
+
+
+@handles("integration.deleted")
+@app.task(name="lifecycle.integration_deleted", base=IntegrationTask, bind=True)
+def integration_deleted(self: IntegrationTask, event_id: str) -> None:
+    """Aircall uninstalled the integration. Trigger: `integration.deleted`. Idempotency: delete is
+    idempotent (a second run finds it deleted). Retries: IntegrationTask."""
+    ledger = Ledger(sync_client())
+    entry = ledger.get(event_id) or {}
+    delete_integration(entry["integration"], "Uninstalled from Aircall")
+    ledger.set_outcome(event_id, "done")

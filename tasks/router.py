@@ -1,0 +1,79 @@
+"""The event router: the first task every accepted webhook runs; it dispatches by event type.
+
+Flows register their entry task with `handles(...)`; an event nobody handles is recorded as skipped with
+the reason, so operators can see it in `ajctl events show`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from config.celery import ROUTE_TASK
+from config.settings import get_settings
+from domain.envelope import LIFECYCLE_EVENTS
+from store.integrations import IntegrationStore
+from store.ledger import Ledger
+from store.redis import sync_client
+from worker.app import app
+from worker.retry import IntegrationTask
+
+log = logging.getLogger("tasks.router")
+
+# event name (or "prefix.*") -> task name; filled by the flow modules at import time
+HANDLERS: dict[str, str] = {}
+
+
+def handles(*events: str) -> Callable[[Any], Any]:
+    """Register a task as the entry point for these Aircall events (`ai_voice_agent.*` style allowed)."""
+
+    def register(task: Any) -> Any:
+        for event in events:
+            HANDLERS[event] = task.name
+        return task
+
+    return register
+
+
+def _runs_when_inactive(event: str, status: str) -> bool:
+    """Lifecycle events must reach an inactive (not deleted) integration: uninstalling it is still wanted."""
+    return event in LIFECYCLE_EVENTS and status != "deleted"
+
+
+def handler_for(event: str) -> str | None:
+    if event in HANDLERS:
+        return HANDLERS[event]
+    prefix = event.split(".", 1)[0] + ".*"
+    return HANDLERS.get(prefix)
+
+
+@app.task(name=ROUTE_TASK, base=IntegrationTask, bind=True)
+def route_event(self: IntegrationTask, event_id: str) -> str | None:
+    """Dispatch one stored event to its flow. Trigger: ingest (and `ajctl events replay`).
+    Idempotency: handlers are idempotent per event; routing twice only re-runs an idempotent handler."""
+    return dispatch(event_id)
+
+
+def dispatch(event_id: str) -> str | None:
+    r = sync_client()
+    ledger = Ledger(r)
+    entry = ledger.get(event_id)
+    if entry is None:
+        log.warning("events.route.missing event=%s (expired or never stored)", event_id)
+        return None
+    event, integration_id = entry["event"], entry["integration"]
+    integration = IntegrationStore(r, get_settings().secret_key()).get(integration_id)
+    if integration is None or not (integration.is_active or _runs_when_inactive(event, integration.status)):
+        status = integration.status if integration else "missing"
+        ledger.record_skip(event_id, f"integration {status}")
+        log.info("events.route.skipped event=%s integration=%s status=%s", event_id, integration_id, status)
+        return None
+    task_name = handler_for(event)
+    if task_name is None:
+        ledger.record_skip(event_id, f"no handler for {event}")
+        log.info("events.route.unhandled event=%s type=%s integration=%s", event_id, event, integration_id)
+        return None
+    app.signature(task_name, args=[event_id]).apply_async()
+    log.info("events.routed event=%s type=%s task=%s integration=%s", event_id, event, task_name, integration_id)
+    return task_name

@@ -1,0 +1,174 @@
+"""POST /webhooks/aircall over real HTTP into a real Redis: accepted once, refused clearly, never leaked.
+
+No worker runs in this module, so the queue itself shows what was enqueued.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from config.celery import QUEUE_DEFAULT, ROUTE_TASK
+from store import keys
+from tests.support.payloads import call_event
+from tests.support.tenants import AIRCALL_TOKEN, JOBBER_ACCESS, JOBBER_REFRESH, make_tenant
+
+
+def post(url: str, body, **kw) -> requests.Response:
+    data = body if isinstance(body, bytes | str) else json.dumps(body)
+    return requests.post(f"{url}/webhooks/aircall", data=data, headers={"Content-Type": "application/json"}, timeout=5, **kw)
+
+
+def queued(r) -> list[dict]:
+    return [json.loads(m) for m in r.lrange(QUEUE_DEFAULT, 0, -1)]
+
+
+def test_valid_webhook_is_stored_and_enqueued_once(r, ingest_url):
+    tenant = make_tenant()
+    body = call_event(tenant.webhook_token)
+
+    response = post(ingest_url, body)
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "enqueued"
+    event_id = response.json()["id"]
+    stored = r.hgetall(keys.event(event_id))
+    assert stored["integration"] == tenant.id
+    assert stored["event"] == "call.ended"
+    assert stored["resource_id"] == str(body["data"]["id"])
+    assert stored["outcome"] == "pending"
+    assert json.loads(stored["raw"])["data"] == body["data"]
+    [message] = queued(r)
+    assert message["headers"]["task"] == ROUTE_TASK
+    assert message["headers"]["argsrepr"] == repr([event_id])
+
+
+def test_the_same_webhook_five_times_concurrently_is_enqueued_once(r, ingest_url):
+    tenant = make_tenant()
+    body = call_event(tenant.webhook_token)
+
+    with ThreadPoolExecutor(5) as pool:
+        responses = list(pool.map(lambda _: post(ingest_url, body), range(5)))
+
+    assert [x.status_code for x in responses] == [200] * 5
+    statuses = sorted(x.json()["status"] for x in responses)
+    assert statuses == ["duplicate"] * 4 + ["enqueued"]
+    assert len(queued(r)) == 1
+    assert r.get(keys.STAT_DUPLICATES) == "4"
+
+
+def test_distinct_events_for_one_call_are_each_enqueued(r, ingest_url):
+    tenant = make_tenant()
+    first = call_event(tenant.webhook_token, "call.commented", call_id=5, comments=[{"id": 1, "content": "a"}])
+    second = call_event(tenant.webhook_token, "call.commented", call_id=5, comments=[{"id": 1, "content": "a"}, {"id": 2, "content": "b"}])  # fmt: skip
+    assert post(ingest_url, first).json()["status"] == "enqueued"
+    assert post(ingest_url, second).json()["status"] == "enqueued"
+    assert len(queued(r)) == 2
+
+
+@pytest.mark.parametrize(
+    ("make_body", "status", "reason"),
+    [
+        (lambda t: b"{not json", 400, "bad_json"),
+        (lambda t: b"\xff\xfe", 400, "bad_json"),
+        (lambda t: [], 400, "bad_envelope"),
+        (lambda t: {"event": "call.ended", "data": {"id": 1}}, 400, "bad_envelope"),
+        (lambda t: {"event": "call.ended", "token": t}, 400, "bad_envelope"),
+        (lambda t: {"token": t, "data": {"id": 1}}, 400, "bad_envelope"),
+        (lambda t: {"event": "call.ended", "token": t, "data": {}}, 400, "bad_envelope"),
+        (lambda t: call_event("not-a-known-token"), 401, "unknown_token"),
+        (lambda t: json.dumps(call_event(t, notes="x" * (1024 * 1024))).encode(), 413, "too_large"),
+    ],
+    ids=["bad-json", "not-utf8", "not-object", "no-token", "no-data", "no-event", "no-data-id", "wrong-token", "oversized"],
+)
+def test_bad_input_gets_a_clear_4xx_and_enqueues_nothing(r, ingest_url, make_body, status, reason):
+    tenant = make_tenant()
+
+    response = post(ingest_url, make_body(tenant.webhook_token))
+
+    assert response.status_code == status
+    assert response.json()["error"]
+    assert queued(r) == []
+    assert not list(r.scan_iter(keys.event("*")))
+    metrics = requests.get(f"{ingest_url}/metrics", timeout=5).text
+    assert f'aj_webhooks_rejected_total{{reason="{reason}"}}' in metrics
+
+
+def test_oversized_body_without_content_length_is_refused(r, ingest_url):
+    tenant = make_tenant()
+    big = json.dumps(call_event(tenant.webhook_token, notes="y" * (1024 * 1024))).encode()
+
+    def chunks():
+        for i in range(0, len(big), 65536):
+            yield big[i : i + 65536]
+
+    response = requests.post(f"{ingest_url}/webhooks/aircall", data=chunks(), timeout=10)
+    assert response.status_code == 413
+    assert queued(r) == []
+
+
+def test_unknown_event_type_gets_200_and_is_ignored(r, ingest_url):
+    tenant = make_tenant()
+    response = post(ingest_url, {"resource": "user", "event": "user.opened.v2", "token": tenant.webhook_token, "data": {"id": 3}})
+    assert response.status_code == 200
+    assert response.json()["status"] == "ignored"
+    assert queued(r) == []
+    assert not list(r.scan_iter(keys.event("*")))
+
+
+def test_unknown_event_type_with_a_wrong_token_is_still_401(r, ingest_url):
+    make_tenant()
+    response = post(ingest_url, {"event": "user.opened.v2", "token": "nope", "data": {}})
+    assert response.status_code == 401
+
+
+def test_inactive_integration_gets_200_and_the_event_is_recorded_as_skipped(r, ingest_url):
+    tenant = make_tenant(active=False)
+
+    response = post(ingest_url, call_event(tenant.webhook_token))
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "skipped"
+    assert queued(r) == []
+    from store.ledger import Ledger
+
+    shown = Ledger(r).show(response.json()["id"])
+    assert shown["outcome"] == "skipped"
+    assert shown["skips"][0]["reason"] == "integration inactive"
+
+
+def test_tokens_are_never_readable_in_redis(r, ingest_url):
+    tenant = make_tenant()
+    post(ingest_url, call_event(tenant.webhook_token))
+
+    dump = []
+    for key in r.scan_iter("*"):
+        kind = r.type(key)
+        if kind == "hash":
+            dump += [key, *r.hgetall(key).keys(), *r.hgetall(key).values()]
+        elif kind == "string":
+            dump += [key, r.get(key)]
+        elif kind == "list":
+            dump += [key, *r.lrange(key, 0, -1)]
+        elif kind in ("set", "zset"):
+            dump += [key, *(r.smembers(key) if kind == "set" else r.zrange(key, 0, -1))]
+    blob = "\n".join(dump)
+    for secret in (tenant.webhook_token, AIRCALL_TOKEN, JOBBER_ACCESS, JOBBER_REFRESH):
+        assert secret not in blob
+    assert "[redacted]" in blob  # the stored raw event keeps its shape, minus the token
+
+
+def test_health_and_readiness(ingest_url):
+    assert requests.get(f"{ingest_url}/healthz", timeout=5).json() == {"status": "ok"}
+    assert requests.get(f"{ingest_url}/readyz", timeout=5).json()["redis"] == "ok"
+
+
+def test_metrics_expose_the_contract_names(r, ingest_url):
+    make_tenant()
+    text = requests.get(f"{ingest_url}/metrics", timeout=5).text
+    for name in ("aj_webhooks_received_total", "aj_webhooks_rejected_total", "aj_events_duplicate_total",
+                 'aj_queue_depth{queue="default"}', "aj_dead_letters", 'aj_integrations{status="active"} 1.0'):  # fmt: skip
+        assert name in text

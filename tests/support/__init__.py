@@ -1,0 +1,1 @@
+"""Test support: a private redis-server, fake vendors, polling helpers."""

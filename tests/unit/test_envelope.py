@@ -1,0 +1,53 @@
+"""Webhook envelopes: what is accepted, the resource id, and the idempotency identity of a delivery."""
+
+import pytest
+
+from domain.envelope import EnvelopeError, event_id, parse_envelope, resource_id_of
+
+
+def envelope(**overrides):
+    return {"resource": "call", "event": "call.ended", "timestamp": 1, "token": "t", "data": {"id": 42}} | overrides
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ([], "JSON object"),
+        (envelope(event=None), "event"),
+        (envelope(token=""), "token"),
+        (envelope(data="x"), "data"),
+        (envelope(data={}), "data.id"),
+    ],
+)
+def test_unusable_envelopes_are_refused(doc, message):
+    with pytest.raises(EnvelopeError, match=message):
+        parse_envelope(doc)
+
+
+def test_unknown_event_types_are_accepted_but_not_routed():
+    env = parse_envelope(envelope(event="user.opened.v2", data={}))
+    assert not env.routed and env.resource_id == ""
+
+
+@pytest.mark.parametrize(
+    ("event", "data", "expected"),
+    [
+        ("call.ended", {"id": 1234567890123}, "1234567890123"),
+        ("message.received", {"id": "abcdSM11"}, "abcdSM11"),
+        ("transcription.created", {"id": 68271, "call_id": "5237603"}, "5237603"),
+        ("ai_voice_agent.summary", {"call": {"id": 9}}, "9"),
+        ("call.ended", {"id": True}, None),
+    ],
+)
+def test_resource_id_is_the_call_for_call_ai_and_voice_agent_events(event, data, expected):
+    assert resource_id_of(event, data) == expected
+
+
+def test_event_id_is_stable_for_redeliveries_and_distinct_for_new_content():
+    a = event_id("tenant", "call.commented", {"id": 1, "comments": [{"id": 1, "content": "x"}]})
+    again = event_id("tenant", "call.commented", {"comments": [{"content": "x", "id": 1}], "id": 1})
+    second_comment = event_id("tenant", "call.commented", {"id": 1, "comments": [{"id": 1}, {"id": 2}]})
+    other_tenant = event_id("other", "call.commented", {"id": 1, "comments": [{"id": 1, "content": "x"}]})
+    assert a == again
+    assert len({a, second_comment, other_tenant}) == 3
+    assert a.startswith("ev_")

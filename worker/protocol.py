@@ -1,0 +1,58 @@
+"""Celery task messages built by hand, for the ingest hot path.
+
+The ingest must store an event and enqueue its task in one atomic Redis call (store.ledger.CLAIM_LUA), so
+it cannot go through `task.delay()`. This module produces the exact JSON that kombu's Redis transport
+LPUSHes for a Celery protocol-2 message (kombu/transport/virtual/base.py `prepare_message`,
+`_inplace_augment_message`; celery/app/amqp.py `as_task_v2`), published to the default exchange ("") with
+the queue name as routing key. tests/flows/test_ingest_to_worker.py proves a real worker consumes it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import uuid
+from typing import Any
+
+_ORIGIN = f"ingest.{os.getpid()}@{socket.gethostname()}"
+_EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
+
+
+def task_message(task_name: str, args: list[Any], queue: str, task_id: str | None = None) -> str:
+    task_id = task_id or str(uuid.uuid4())
+    body = json.dumps([args, {}, _EMBED], separators=(",", ":"))
+    message = {
+        "body": base64.b64encode(body.encode()).decode(),
+        "content-encoding": "utf-8",
+        "content-type": "application/json",
+        "headers": {
+            "lang": "py",
+            "task": task_name,
+            "id": task_id,
+            "shadow": None,
+            "eta": None,
+            "expires": None,
+            "group": None,
+            "group_index": None,
+            "retries": 0,
+            "timelimit": [None, None],
+            "root_id": task_id,
+            "parent_id": None,
+            "argsrepr": repr(args),
+            "kwargsrepr": "{}",
+            "origin": _ORIGIN,
+            "ignore_result": True,
+        },
+        "properties": {
+            "correlation_id": task_id,
+            "reply_to": "",
+            "delivery_mode": 2,
+            "delivery_info": {"exchange": "", "routing_key": queue},
+            "priority": 0,
+            "body_encoding": "base64",
+            "delivery_tag": str(uuid.uuid4()),
+        },
+    }
+    return json.dumps(message, separators=(",", ":"))

@@ -1,0 +1,131 @@
+"""The retry policy as a task base class: transient errors back off, rate limits wait, the rest dead-letters.
+
+Tasks stay thin and raise `clients.errors` types; this base turns them into `self.retry` or a dead letter.
+Event-driven tasks take the event id as their first argument (the convention that lets a dead letter be
+replayed with `ajctl events replay EVENT_ID`).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import traceback
+from datetime import UTC, datetime
+from typing import Any
+
+from celery import Task
+
+from clients.errors import Disconnected, Permanent, RateLimited, Transient
+from config.settings import get_settings
+from store import keys
+from store.dead_letters import DeadLetter, DeadLetters
+from store.ledger import Ledger
+from store.redis import sync_client
+
+log = logging.getLogger("worker.retry")
+
+BACKOFF_BASE_S = 2.0
+
+
+def backoff_delay(attempt: int, cap_s: float, base_s: float = BACKOFF_BASE_S) -> float:
+    """Exponential backoff with jitter: attempt 1 → ~base, doubling, capped; jitter in [50%, 100%]."""
+    delay = min(cap_s, base_s * 2 ** max(0, attempt - 1))
+    return delay * random.uniform(0.5, 1.0)
+
+
+class IntegrationTask(Task):  # type: ignore[misc]
+    """Base for every task that talks to a vendor. See the module docstring for the policy."""
+
+    abstract = True
+    max_retries = None  # bounded by RETRY_MAX_ATTEMPTS below, not by Celery's counter
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except RateLimited as exc:
+            return self._wait_for_rate_limit(exc, args, kwargs)
+        except Transient as exc:
+            return self._retry_transient(exc, args, kwargs)
+        except Disconnected as exc:
+            # Not a failure of the event: the tenant must reconnect. Lifecycle flows mark the integration.
+            self._ledger_skip(args, f"vendor connection lost: {exc}")
+            log.warning("tasks.disconnected task=%s error=%s", self.name, exc)
+            return None
+        except Permanent as exc:
+            return self._dead_letter(args, kwargs, f"permanent: {exc}")
+        except Exception as exc:
+            # A bug or an unforeseen vendor answer: retrying blindly could duplicate effects, so park it
+            # where an operator sees it and can replay it after a fix.
+            log.exception("tasks.crashed task=%s", self.name)
+            return self._dead_letter(args, kwargs, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}")
+
+    # ---- policies ----------------------------------------------------------------------------
+
+    def _wait_for_rate_limit(self, exc: RateLimited, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        r = sync_client()
+        key = keys.rate_limited(self.request.id)
+        pipe = r.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, 86400)
+        pipe.execute()
+        self._ledger_attempt(args, "rate_limited", str(exc))
+        countdown = exc.retry_after + random.uniform(0.0, 1.0)  # spread the herd after a shared reset
+        log.info("tasks.rate_limited task=%s wait_s=%.1f", self.name, countdown)
+        raise self.retry(exc=exc, countdown=countdown)
+
+    def _retry_transient(self, exc: Transient, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        settings = get_settings()
+        attempts = self.transient_attempts()
+        self._ledger_attempt(args, "transient", str(exc))
+        if attempts >= settings.RETRY_MAX_ATTEMPTS:
+            return self._dead_letter(args, kwargs, f"gave up after {attempts} attempts: {exc}")
+        countdown = backoff_delay(attempts, settings.RETRY_BACKOFF_MAX_S)
+        log.info("tasks.retry task=%s attempt=%d countdown_s=%.1f error=%s", self.name, attempts, countdown, exc)
+        raise self.retry(exc=exc, countdown=countdown)
+
+    def transient_attempts(self) -> int:
+        """Attempts so far that failed transiently, this one included (rate-limit waits excluded)."""
+        waited = int(sync_client().get(keys.rate_limited(self.request.id)) or 0)
+        return int(self.request.retries) + 1 - waited
+
+    # ---- bookkeeping ---------------------------------------------------------------------------
+
+    def _event_id(self, args: tuple[Any, ...]) -> str | None:
+        first = args[0] if args else None
+        return first if isinstance(first, str) and first.startswith("ev_") else None
+
+    def _ledger_attempt(self, args: tuple[Any, ...], kind: str, error: str) -> None:
+        event_id = self._event_id(args)
+        if event_id:
+            Ledger(sync_client()).record_attempt(event_id, task=self.name, kind=kind, error=error)
+
+    def _ledger_skip(self, args: tuple[Any, ...], reason: str) -> None:
+        event_id = self._event_id(args)
+        if event_id:
+            Ledger(sync_client()).record_skip(event_id, reason)
+
+    def _dead_letter(self, args: tuple[Any, ...], kwargs: dict[str, Any], error: str) -> None:
+        r = sync_client()
+        event_id = self._event_id(args)
+        entry = Ledger(r).get(event_id) if event_id else None
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        DeadLetters(r).add(
+            DeadLetter(
+                id=event_id or self.request.id,
+                integration=(entry or {}).get("integration"),
+                event=(entry or {}).get("event"),
+                resource_id=(entry or {}).get("resource_id"),
+                task=self.name,
+                args=list(args),
+                kwargs=kwargs,
+                error=error[:2000],
+                attempts=int(self.request.retries) + 1,
+                first_failed_at=stamp,
+                last_failed_at=stamp,
+            )
+        )
+        if event_id:
+            Ledger(r).record_attempt(event_id, task=self.name, kind="dead_letter", error=error[:500])
+            Ledger(r).set_outcome(event_id, "failed", error.splitlines()[0][:200])
+        log.error("tasks.dead_lettered task=%s id=%s error=%s", self.name, event_id or self.request.id, error[:200])
+        return None
