@@ -16,6 +16,7 @@ from sandbox.aircall import ai
 from sandbox.aircall.api_contacts import public as public_contact
 from sandbox.aircall.http import Options
 from sandbox.aircall.state import AI_KINDS, Company, State
+from sandbox.common import Faults
 
 # A call only moves forward: a late `call.created` snapshot must not reopen an ended call.
 _STATUS_RANK = {"initial": 0, "ringing": 0, "answered": 1, "voicemail": 2, "done": 2}
@@ -250,8 +251,32 @@ def state_view(state: State, options: Options) -> dict[str, Any]:
         return {"companies": out, "options": {k: v for k, v in vars(options).items()}}
 
 
+FAULT_KNOBS = ("latency_s", "error_rate", "error_status", "fail_next", "throttle")
+
+
+def faults_view(faults: Faults) -> dict[str, Any]:
+    # Not `Faults.as_dict()`: its `dataclasses.asdict` deep-copies the dataclass's threading.Lock and
+    # raises "cannot pickle '_thread.lock'" (bug in sandbox/common.py, worked around here).
+    return {k: getattr(faults, k) for k in FAULT_KNOBS}
+
+
+async def faults_endpoint(request: Request) -> Response:
+    """Same contract as `sandbox.common.faults_endpoint`: GET shows the knobs; POST {knob: value, ...}
+    changes them; POST {"reset": true, ...} clears them first."""
+    faults: Faults = request.app.state.faults
+    if request.method == "POST":
+        body = await _json(request)
+        try:
+            if body.pop("reset", False):
+                faults.reset()
+            faults.update(**body)
+        except (ValueError, TypeError) as exc:
+            return _err(400, str(exc))
+    return JSONResponse(faults_view(faults))
+
+
 async def dump_state(request: Request) -> Response:
     return JSONResponse(
         state_view(request.app.state.aircall, request.app.state.options)
-        | {"faults": request.app.state.faults.as_dict()}
+        | {"faults": faults_view(request.app.state.faults)}
     )

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from sandbox.aircall import admin, api_calls, api_contacts, api_core, oauth, ui
 from sandbox.aircall.http import Handler, Options, api
 from sandbox.aircall.state import AI_KINDS, State
-from sandbox.common import FaultMiddleware, Faults, faults_endpoint
+from sandbox.common import FaultMiddleware, Faults
 
 
 def _api_routes() -> list[Route]:
@@ -65,7 +65,7 @@ def _api_routes() -> list[Route]:
 def _admin_routes() -> list[Route]:
     return [
         Route("/_sandbox/reset", admin.reset, methods=["POST"]),
-        Route("/_sandbox/faults", faults_endpoint, methods=["GET", "POST"]),
+        Route("/_sandbox/faults", admin.faults_endpoint, methods=["GET", "POST"]),
         Route("/_sandbox/state", admin.dump_state, methods=["GET"]),
         Route("/_sandbox/companies", admin.companies, methods=["GET", "POST"]),
         Route("/_sandbox/companies/{id:int}", admin.company_update, methods=["POST"]),
