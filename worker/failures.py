@@ -38,11 +38,13 @@ def replay(dead_id: str) -> None:
 
     r = sync_client()
     letter = DeadLetters(r).get(dead_id)
+    # Mark pending before sending: the worker may finish before this function returns. The dead letter
+    # goes last, so a crash in between leaves it replayable (handlers are idempotent).
+    if Ledger(r).get(dead_id) is not None:
+        Ledger(r).set_outcome(dead_id, "pending", "replayed")
     if letter is not None:
         app.signature(letter.task, args=letter.args, kwargs=letter.kwargs).apply_async()
         DeadLetters(r).remove(dead_id)
     else:
         app.signature(ROUTE_TASK, args=[dead_id]).apply_async()
-    if Ledger(r).get(dead_id) is not None:
-        Ledger(r).set_outcome(dead_id, "pending", "replayed")
     log.info("events.replayed id=%s task=%s", dead_id, letter.task if letter else ROUTE_TASK)

@@ -172,3 +172,22 @@ def test_metrics_expose_the_contract_names(r, ingest_url):
     for name in ("aj_webhooks_received_total", "aj_webhooks_rejected_total", "aj_events_duplicate_total",
                  'aj_queue_depth{queue="default"}', "aj_dead_letters", 'aj_integrations{status="active"} 1.0'):  # fmt: skip
         assert name in text
+
+
+def test_the_ingest_message_has_the_shape_celery_itself_publishes(r, ingest_url):
+    """worker/protocol.py hand-builds what `send_task` would LPUSH; compare with the real thing."""
+    from worker.app import app
+
+    tenant = make_tenant()
+    post(ingest_url, call_event(tenant.webhook_token))
+    [ours] = queued(r)
+    r.delete(QUEUE_DEFAULT)
+    app.send_task(ROUTE_TASK, args=["ev_x"], queue=QUEUE_DEFAULT)
+    [celerys] = queued(r)
+
+    assert set(ours) == set(celerys)
+    assert set(ours["headers"]) <= set(celerys["headers"]) | {"stamped_headers", "stamps"}
+    assert set(celerys["headers"]) - set(ours["headers"]) <= {"stamped_headers", "stamps", "replaced_task_nesting"}
+    assert set(ours["properties"]) == set(celerys["properties"])
+    assert ours["properties"]["delivery_info"] == celerys["properties"]["delivery_info"]
+    assert ours["content-type"] == celerys["content-type"] == "application/json"

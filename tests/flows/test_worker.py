@@ -1,0 +1,167 @@
+"""Ingest → Redis → a real embedded Celery worker: routing, the retry policy, dead letters and replay."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+import requests
+from celery.contrib.testing.worker import start_worker
+from click.testing import CliRunner
+
+from clients.errors import Permanent, RateLimited, Transient
+from config.celery import ALL_QUEUES
+from store.dead_letters import DeadLetters
+from store.ledger import Ledger
+from store.redis import sync_client
+from tasks import router
+from tests.support.payloads import call_event
+from tests.support.poll import until
+from tests.support.tenants import make_tenant
+from worker.app import app
+from worker.cli import main as ajctl
+from worker.retry import IntegrationTask
+
+
+def _fail_first(event_id: str, n: int, error: Exception) -> None:
+    """Fail the first `n` runs for this event with `error`, then mark the event done."""
+    r = sync_client()
+    runs = r.incr(f"test:runs:{event_id}")
+    if runs <= n:
+        raise error
+    Ledger(r).set_outcome(event_id, "done")
+
+
+@app.task(name="tests.flaky", base=IntegrationTask, bind=True)
+def flaky(self, event_id: str) -> None:
+    _fail_first(event_id, int(sync_client().get("test:fail_n") or 0), Transient("jobber: HTTP 503"))
+
+
+@app.task(name="tests.throttled", base=IntegrationTask, bind=True)
+def throttled(self, event_id: str) -> None:
+    _fail_first(event_id, int(sync_client().get("test:fail_n") or 0), RateLimited("jobber: THROTTLED", retry_after=0.1))
+
+
+@app.task(name="tests.broken", base=IntegrationTask, bind=True)
+def broken(self, event_id: str) -> None:
+    _fail_first(event_id, int(sync_client().get("test:fail_n") or 0), Permanent("jobber clientCreateNote: client not found"))
+
+
+@pytest.fixture(scope="module")
+def worker() -> Iterator[object]:
+    with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, queues=list(ALL_QUEUES),
+                      shutdown_timeout=20) as w:  # fmt: skip
+        yield w
+
+
+@pytest.fixture
+def handler(monkeypatch):
+    def use(task_name: str, fail_n: int) -> None:
+        monkeypatch.setitem(router.HANDLERS, "call.ended", task_name)
+        sync_client().set("test:fail_n", fail_n)
+
+    return use
+
+
+def send(ingest_url: str, token: str) -> str:
+    response = requests.post(f"{ingest_url}/webhooks/aircall", json=call_event(token), timeout=5)
+    assert response.status_code == 200, response.text
+    return response.json()["id"]
+
+
+def outcome(event_id: str) -> str:
+    return (Ledger(sync_client()).get(event_id) or {}).get("outcome", "")
+
+
+def test_worker_consumes_the_event_and_the_router_sees_it(r, ingest_url, worker):
+    tenant = make_tenant()
+    event_id = send(ingest_url, tenant.webhook_token)
+
+    until(lambda: outcome(event_id) == "skipped", what="router to record the unhandled event")
+    shown = Ledger(r).show(event_id)
+    assert shown["skips"][0]["reason"] == "no handler for call.ended"
+    assert r.llen("default") == 0 and r.hlen("unacked") == 0
+
+
+def test_router_dispatches_to_the_registered_handler(r, ingest_url, worker, handler):
+    handler("tests.flaky", 0)
+    event_id = send(ingest_url, make_tenant().webhook_token)
+    until(lambda: outcome(event_id) == "done", what="handler to run")
+    assert r.get(f"test:runs:{event_id}") == "1"
+
+
+def test_integration_deactivated_after_ingest_is_skipped_by_the_router(r, ingest_url, worker, handler):
+    from config.settings import get_settings
+    from store.integrations import IntegrationStore
+
+    handler("tests.flaky", 0)
+    tenant = make_tenant()
+    IntegrationStore(r, get_settings().secret_key()).set_status(tenant.id, "inactive", "test")
+    # The event as the ingest stored it while the integration was still active; it routes only now.
+    event_id = "ev_manual000000000000000001"
+    r.hset(f"aj:ev:{event_id}", mapping={"id": event_id, "integration": tenant.id, "event": "call.ended", "raw": "{}"})
+    app.signature("events.route", args=[event_id]).apply_async()
+    until(lambda: outcome(event_id) == "skipped", what="router skip")
+    assert Ledger(r).show(event_id)["skips"][0]["reason"] == "integration inactive"
+    assert r.get(f"test:runs:{event_id}") is None
+
+
+def test_transient_errors_are_retried_until_success(r, ingest_url, worker, handler):
+    handler("tests.flaky", 2)
+    event_id = send(ingest_url, make_tenant().webhook_token)
+
+    until(lambda: outcome(event_id) == "done", timeout=20, what="success after two transient failures")
+    attempts = Ledger(r).show(event_id)["attempts"]
+    assert [a["kind"] for a in attempts] == ["transient", "transient"]
+    assert DeadLetters(r).count() == 0
+
+
+def test_rate_limits_wait_without_spending_attempts(r, ingest_url, worker, handler, settings_env):
+    settings_env.setenv("RETRY_MAX_ATTEMPTS", "2")
+    handler("tests.throttled", 4)  # more waits than the attempt budget
+    event_id = send(ingest_url, make_tenant().webhook_token)
+
+    until(lambda: outcome(event_id) == "done", timeout=20, what="success after four rate-limit waits")
+    assert [a["kind"] for a in Ledger(r).show(event_id)["attempts"]] == ["rate_limited"] * 4
+    assert DeadLetters(r).count() == 0
+
+
+def test_exhausted_retries_dead_letter_and_replay_does_not_duplicate(r, ingest_url, worker, handler, settings_env):
+    settings_env.setenv("RETRY_MAX_ATTEMPTS", "3")
+    handler("tests.flaky", 3)
+    tenant = make_tenant()
+    event_id = send(ingest_url, tenant.webhook_token)
+
+    until(lambda: outcome(event_id) == "failed", timeout=20, what="dead letter after 3 attempts")
+    cli = CliRunner()
+    failed = json.loads(cli.invoke(ajctl, ["events", "failed", "--json"]).stdout)
+    assert [(f["id"], f["integration"], f["event"], f["attempts"]) for f in failed] == [(event_id, tenant.id, "call.ended", 3)]
+    assert "gave up after 3 attempts" in failed[0]["error"]
+    shown = json.loads(cli.invoke(ajctl, ["events", "show", event_id, "--json"]).stdout)
+    assert shown["outcome"] == "failed"
+    assert [a["kind"] for a in shown["attempts"]] == ["transient"] * 3 + ["dead_letter"]
+
+    dry = json.loads(cli.invoke(ajctl, ["events", "replay", "--all", "--dry-run", "--json"]).stdout)
+    assert dry == {"replayed": 1, "skipped": 0, "ids": [event_id], "dry_run": True}
+    assert DeadLetters(r).count() == 1
+
+    result = cli.invoke(ajctl, ["events", "replay", event_id, "--json"])
+    assert json.loads(result.stdout)["replayed"] == 1
+    until(lambda: outcome(event_id) == "done", timeout=20, what="replayed event to succeed")
+    assert r.get(f"test:runs:{event_id}") == "4"  # three failures, one success: the replay ran once
+    assert DeadLetters(r).count() == 0
+    assert json.loads(cli.invoke(ajctl, ["events", "failed", "--json"]).stdout) == []
+
+
+def test_permanent_errors_dead_letter_at_once(r, ingest_url, worker, handler):
+    handler("tests.broken", 1)
+    event_id = send(ingest_url, make_tenant().webhook_token)
+    until(lambda: outcome(event_id) == "failed", what="dead letter")
+    [letter] = DeadLetters(r).list()
+    assert letter.attempts == 1 and letter.error.startswith("permanent: jobber clientCreateNote")
+
+
+def test_replay_of_unknown_ids_is_reported_as_skipped(r, worker):
+    out = CliRunner().invoke(ajctl, ["events", "replay", "ev_nope", "--json"])
+    assert json.loads(out.stdout) == {"replayed": 0, "skipped": 1, "ids": [], "dry_run": False}
