@@ -166,7 +166,7 @@ async def register_call(request: Request) -> Response:
     state: State = request.app.state.aircall
     try:
         body = await _json(request)
-        call = body.get("call") if isinstance(body.get("call"), dict) else body
+        call: dict[str, Any] = body["call"] if isinstance(body.get("call"), dict) else body
         call_id = int(call.get("id") or state.next_id("call"))
     except (ValueError, TypeError) as exc:
         return _err(400, str(exc))

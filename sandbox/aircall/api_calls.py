@@ -96,7 +96,11 @@ def validate_contents(body: dict[str, Any]) -> list[dict[str, Any]]:
             raise bad_request(f"contents[{i}].type must be one of {', '.join(_CARD_FIELDS)}")
         for key, typ in _CARD_FIELDS[kind].items():
             value = item.get(key)
-            if not isinstance(value, typ) or isinstance(value, bool) or (typ is str and not value.strip()):
+            if (
+                not isinstance(value, typ)
+                or isinstance(value, bool)
+                or (isinstance(value, str) and not value.strip())
+            ):
                 raise bad_request(f"contents[{i}].{key} is required ({typ.__name__})")
         link = item.get("link")
         if link is not None and (not isinstance(link, str) or not link.startswith(("http://", "https://"))):

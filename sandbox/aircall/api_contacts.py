@@ -173,7 +173,8 @@ def detail_endpoints(kind: str) -> tuple[Any, Any, Any]:
         return JSONResponse({"contact": public(contact)}, 201)
 
     def find(ctx: Ctx, contact: dict[str, Any]) -> dict[str, Any]:
-        for item in contact[kind]:
+        items: list[dict[str, Any]] = contact[kind]
+        for item in items:
             if item["id"] == ctx.request.path_params[param]:
                 return item
         raise not_found("Phone detail" if kind == "phone_numbers" else "Email detail")

@@ -155,8 +155,9 @@ async def webhook_create(ctx: Ctx) -> Response:
         if len(ctx.company.webhooks) >= ctx.options.max_webhooks:
             raise bad_request(f"A company cannot have more than {ctx.options.max_webhooks} webhooks")
         legacy = ctx.state.next_id("webhook_legacy")
-        webhook = {
-            "webhook_id": new_uuid(),
+        webhook_id = new_uuid()
+        webhook: dict[str, Any] = {
+            "webhook_id": webhook_id,
             "direct_link": f"{ctx.options.link_base}/v1/webhooks/{legacy}",
             "created_at": iso_now(),
             "custom_name": body.get("custom_name") or "Webhook",
@@ -166,8 +167,8 @@ async def webhook_create(ctx: Ctx) -> Response:
             "token": new_webhook_token(),
             "_legacy_id": legacy,
         }
-        ctx.company.webhooks[webhook["webhook_id"]] = webhook
-        ctx.company.webhook_owner[webhook["webhook_id"]] = ctx.oauth_token
+        ctx.company.webhooks[webhook_id] = webhook
+        ctx.company.webhook_owner[webhook_id] = ctx.oauth_token
     return JSONResponse({"webhook": public(webhook)}, 201)
 
 
