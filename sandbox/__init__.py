@@ -1,1 +1,4 @@
-"""Emulated vendors (Aircall REST, Jobber GraphQL) and a scenario driver: the demo, tests and benchmarks run on them."""
+"""Emulated vendors (Aircall REST, Jobber GraphQL) and a scenario driver.
+
+They power the demo, the tests and the benchmarks.
+"""

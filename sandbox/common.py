@@ -6,7 +6,7 @@ import asyncio
 import random
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import uvicorn
@@ -21,7 +21,7 @@ class Faults:
 
     latency_s: added to every vendor request; error_rate: share of requests answered `error_status`;
     fail_next: the next N requests answered `error_status`; throttle: every request is rate-limited
-    (the vendor's own 429 / THROTTLED shape, applied by the emulator itself via `throttle_now()`).
+    (the vendor's own 429 / THROTTLED shape, applied by each emulator itself).
     """
 
     latency_s: float = 0.0
@@ -32,16 +32,15 @@ class Faults:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("_lock", None)
-        return d
+        # Not dataclasses.asdict: it deep-copies the lock, which cannot be copied.
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
 
     def update(self, **changes: Any) -> None:
         with self._lock:
             for key, value in changes.items():
                 if key.startswith("_") or not hasattr(self, key):
                     raise ValueError(f"unknown fault knob: {key}")
-                setattr(self, key, type(getattr(self, key))(value))
+                setattr(self, key, _coerce(getattr(self, key), value))
 
     def reset(self) -> None:
         self.update(latency_s=0.0, error_rate=0.0, error_status=503, fail_next=0, throttle=False)
@@ -57,10 +56,20 @@ class Faults:
         return None
 
 
+def _coerce(current: Any, value: Any) -> Any:
+    if isinstance(current, bool):
+        if isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        return bool(value)
+    return type(current)(value)
+
+
 class FaultMiddleware:
     """ASGI middleware: latency and injected 5xx for every request outside `/_sandbox` and the HTML page."""
 
-    def __init__(self, app: ASGIApp, faults: Faults, exempt_prefixes: tuple[str, ...] = ("/_sandbox", "/ui")):
+    def __init__(
+        self, app: ASGIApp, faults: Faults, exempt_prefixes: tuple[str, ...] = ("/_sandbox", "/ui")
+    ) -> None:
         self.app = app
         self.faults = faults
         self.exempt = exempt_prefixes
@@ -73,7 +82,8 @@ class FaultMiddleware:
             await asyncio.sleep(self.faults.latency_s)
         status = self.faults.next_error()
         if status is not None:
-            response = JSONResponse({"error": "Injected fault", "troubleshoot": "sandbox fault injection"}, status)
+            body = {"error": "Injected fault", "troubleshoot": "sandbox fault injection"}
+            response = JSONResponse(body, status)
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -1,0 +1,16 @@
+# One image for every Procfile role; docker-compose.yml picks the command.
+FROM python:3.11-slim
+WORKDIR /app
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+COPY pyproject.toml constraints.txt ./
+COPY config config
+COPY ingest ingest
+COPY worker worker
+COPY tasks tasks
+COPY domain domain
+COPY clients clients
+COPY store store
+COPY sandbox sandbox
+RUN pip install --no-cache-dir -c constraints.txt .
+RUN useradd --system app
+USER app
