@@ -1,0 +1,366 @@
+"""Sandbox admin API under `/_sandbox/...` (not part of Jobber): reset, seed, accounts and tokens without a
+browser, simulated in-Jobber user actions (client edits, disconnect, deactivation), state dump, webhooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from sandbox.common import Faults
+
+from .runtime import Sandbox
+from .schema import serialize_datetime
+from .seed import seed_account
+from .state import Account, Client, Note, Store, utcnow
+from .webhooks import send_webhook
+
+
+def _sandbox(request: Request) -> Sandbox:
+    return request.app.state.jobber  # type: ignore[no-any-return]
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if not body:
+        return {}
+    data = await request.json()
+    return data if isinstance(data, dict) else {}
+
+
+def _account_or_404(store: Store, account_id: str | None) -> Account | JSONResponse:
+    if account_id is None:
+        return store.default_account()
+    account = store.accounts.get(account_id)
+    return account if account else JSONResponse({"error": f"unknown account {account_id}"}, 404)
+
+
+def _account_json(account: Account) -> dict[str, Any]:
+    return {"id": account.id, "name": account.name, "active": account.active}
+
+
+async def reset(request: Request) -> JSONResponse:
+    _sandbox(request).reset()
+    return JSONResponse({"ok": True})
+
+
+async def seed(request: Request) -> JSONResponse:
+    """{"clients": N, "seed": 42, "account_id": optional} -> seeds the account (default: the first one)."""
+    sandbox, body = _sandbox(request), await _json(request)
+    account = _account_or_404(sandbox.store, body.get("account_id"))
+    if isinstance(account, JSONResponse):
+        return account
+    created = seed_account(sandbox.store, account, int(body.get("clients", 200)), int(body.get("seed", 42)))
+    return JSONResponse(
+        {"account": _account_json(account), "created": len(created), "total_clients": len(account.clients)}
+    )
+
+
+async def create_account(request: Request) -> JSONResponse:
+    """{"name", "owner": {first_name,last_name,email}, "seed_clients", "seed", "access_token_ttl_s"} ->
+    account, owner user and a first token pair (a new app connection)."""
+    sandbox, body = _sandbox(request), await _json(request)
+    store = sandbox.store
+    with store.lock:
+        account = store.create_account(body.get("name") or "Sandbox Services Co.", body.get("owner"))
+        if body.get("seed_clients"):
+            seed_account(store, account, int(body["seed_clients"]), int(body.get("seed", 42)))
+        pair = sandbox.issue_tokens(account, access_token_ttl_s=body.get("access_token_ttl_s"))
+        owner = account.users[0]
+    return JSONResponse(
+        {
+            "account": _account_json(account),
+            "user": {"id": owner.id, "name": owner.full_name, "email": owner.email},
+            "access_token": pair["access_token"],
+            "refresh_token": pair["refresh_token"],
+        },
+        201,
+    )
+
+
+async def list_accounts(request: Request) -> JSONResponse:
+    store = _sandbox(request).store
+    with store.lock:
+        return JSONResponse(
+            [
+                {**_account_json(a), "connected": store.account_connected(a.id), "clients": len(a.clients)}
+                for a in store.accounts.values()
+            ]
+        )
+
+
+async def issue_tokens(request: Request) -> JSONResponse:
+    """{"account_id", "access_token_ttl_s", "revoke_previous": false} -> a new connection's token pair."""
+    sandbox, body = _sandbox(request), await _json(request)
+    with sandbox.store.lock:
+        account = _account_or_404(sandbox.store, body.get("account_id"))
+        if isinstance(account, JSONResponse):
+            return account
+        pair = sandbox.issue_tokens(
+            account,
+            revoke_previous=bool(body.get("revoke_previous", False)),
+            access_token_ttl_s=body.get("access_token_ttl_s"),
+        )
+    return JSONResponse(pair, 201)
+
+
+async def disconnect(request: Request) -> JSONResponse:
+    """The user clicks Disconnect inside Jobber: tokens die and APP_DISCONNECT is sent (reference §2.6)."""
+    sandbox = _sandbox(request)
+    account_id = request.path_params["account_id"]
+    if account_id not in sandbox.store.accounts:
+        return JSONResponse({"error": "unknown account"}, 404)
+    grants = sandbox.store.disconnect(account_id)
+    sandbox.emit(account_id, [("APP_DISCONNECT", account_id)])
+    return JSONResponse({"disconnected_grants": len(grants)})
+
+
+async def set_active(request: Request) -> JSONResponse:
+    """{"active": false} -> the account churned: API calls answer "This account is not active"."""
+    sandbox, body = _sandbox(request), await _json(request)
+    account = sandbox.store.accounts.get(request.path_params["account_id"])
+    if account is None:
+        return JSONResponse({"error": "unknown account"}, 404)
+    account.active = bool(body.get("active", True))
+    return JSONResponse(_account_json(account))
+
+
+async def drain_bucket(request: Request) -> JSONResponse:
+    """{"account_id", "available": 0} -> set the account's query-cost bucket level."""
+    sandbox, body = _sandbox(request), await _json(request)
+    account = _account_or_404(sandbox.store, body.get("account_id"))
+    if isinstance(account, JSONResponse):
+        return account
+    sandbox.buckets.drain(account.id, int(body.get("available", 0)))
+    return JSONResponse(sandbox.buckets.status(account.id).as_json())
+
+
+async def user_creates_client(request: Request) -> JSONResponse:
+    """A Jobber user creates a client in the Jobber UI: body uses ClientCreateInput names (+ "tags").
+    Fires CLIENT_CREATE."""
+    sandbox, body = _sandbox(request), await _json(request)
+    store = sandbox.store
+    with store.lock:
+        account = store.accounts.get(request.path_params["account_id"])
+        if account is None:
+            return JSONResponse({"error": "unknown account"}, 404)
+        client = store.create_client(account, body)
+        if body.get("isArchived"):
+            client.is_archived = True
+    sandbox.emit(account.id, [("CLIENT_CREATE", client.id)])
+    return JSONResponse(client_json(store, client), 201)
+
+
+async def user_edits_client(request: Request) -> JSONResponse:
+    """A Jobber user edits a client: {firstName, lastName, companyName, isArchived, phones: [...] (replaces the
+    client's own phones), tagsToAdd}. Fires CLIENT_UPDATE."""
+    sandbox, body = _sandbox(request), await _json(request)
+    store = sandbox.store
+    with store.lock:
+        client = store.clients.get(request.path_params["client_id"])
+        if client is None:
+            return JSONResponse({"error": "unknown client"}, 404)
+        for key, attr in (
+            ("firstName", "first_name"),
+            ("lastName", "last_name"),
+            ("companyName", "company_name"),
+            ("isArchived", "is_archived"),
+        ):
+            if key in body:
+                setattr(client, attr, body[key])
+        if "phones" in body:
+            for p in client.phones:
+                store.phones.pop(p.id, None)
+            client.phones = []
+            for attrs in body["phones"]:
+                store.add_phone(client, attrs)
+        for label in body.get("tagsToAdd") or []:
+            store.add_tag(client, label)
+        client.updated_at = utcnow()
+        store.touch(client.id)
+    sandbox.emit(client.account_id, [("CLIENT_UPDATE", client.id)])
+    return JSONResponse(client_json(store, client))
+
+
+async def user_deletes_client(request: Request) -> JSONResponse:
+    """A Jobber user deletes a client (apps cannot). Fires CLIENT_DESTROY."""
+    sandbox = _sandbox(request)
+    store = sandbox.store
+    with store.lock:
+        client = store.clients.pop(request.path_params["client_id"], None)
+        if client is None:
+            return JSONResponse({"error": "unknown client"}, 404)
+        store.accounts[client.account_id].clients.pop(client.id, None)
+        for p in client.all_phones():
+            store.phones.pop(p.id, None)
+    sandbox.emit(client.account_id, [("CLIENT_DESTROY", client.id)])
+    return JSONResponse({"deleted": client.id})
+
+
+async def webhooks_config(request: Request) -> JSONResponse:
+    """GET: target and recent deliveries. POST {"url": str|null, "topics": [..]|null}: set the target."""
+    sandbox = _sandbox(request)
+    if request.method == "POST":
+        body = await _json(request)
+        sandbox.configure_webhooks(body.get("url"), body.get("topics"))
+    config = sandbox.store.webhooks
+    return JSONResponse({"url": config.url, "topics": config.topics, "deliveries": list(config.deliveries)})
+
+
+async def webhooks_send(request: Request) -> JSONResponse:
+    """{"topic", "account_id", "item_id", "url" (default: configured)} -> send one signed webhook now."""
+    sandbox, body = _sandbox(request), await _json(request)
+    url = body.get("url") or sandbox.store.webhooks.url
+    if not url:
+        return JSONResponse({"error": "no webhook url"}, 400)
+    account_id = body.get("account_id") or sandbox.store.default_account().id
+    response = send_webhook(
+        url,
+        sandbox.options.client_secret,
+        body["topic"],
+        account_id,
+        body.get("item_id") or account_id,
+        app_id=sandbox.options.app_id,
+    )
+    return JSONResponse({"status": response.status_code})
+
+
+def _dt(value: Any) -> Any:
+    return serialize_datetime(value) if value is not None else None
+
+
+def _note_json(note: Note) -> dict[str, Any]:
+    return {
+        "id": note.id,
+        "message": note.message,
+        "pinned": note.pinned,
+        "createdAt": _dt(note.created_at),
+        "lastEditedAt": _dt(note.last_edited_at),
+        "createdBy": note.created_by[0],
+        "attachments": note.attachments,
+    }
+
+
+def client_json(store: Store, client: Client) -> dict[str, Any]:
+    return {
+        "id": client.id,
+        "name": client.name,
+        "firstName": client.first_name,
+        "lastName": client.last_name,
+        "companyName": client.company_name,
+        "isCompany": client.is_company,
+        "isLead": client.is_lead,
+        "isArchived": client.is_archived,
+        "balance": client.balance,
+        "source": client.source,
+        "phones": [
+            {
+                "id": p.id,
+                "number": p.number,
+                "normalizedPhoneNumber": p.normalized_phone_number,
+                "description": p.description,
+                "primary": p.primary,
+                "smsAllowed": p.sms_allowed,
+                "contactId": p.contact_id,
+            }
+            for p in client.all_phones()
+        ],
+        "emails": [
+            {"id": e.id, "address": e.address, "primary": e.primary, "contactId": e.contact_id}
+            for e in client.all_emails()
+        ],
+        "contacts": [{"id": c.id, "name": c.name, "role": c.role} for c in client.contacts],
+        "tags": [t.label for t in client.tags],
+        "customFields": {store.cf_configs[cf.config_id].name: cf.value for cf in client.custom_fields},
+        "notes": [_note_json(n) for n in client.notes],
+        "requests": [
+            {
+                "id": r.id,
+                "title": r.title,
+                "requestStatus": r.request_status,
+                "createdAt": _dt(r.created_at),
+                "notes": [_note_json(n) for n in r.notes],
+            }
+            for r in (store.requests[rid] for rid in client.request_ids)
+        ],
+        "createdAt": _dt(client.created_at),
+        "updatedAt": _dt(client.updated_at),
+    }
+
+
+async def state(request: Request) -> JSONResponse:
+    """The whole state as JSON; `?account_id=` narrows to one account."""
+    store = _sandbox(request).store
+    wanted = request.query_params.get("account_id")
+    with store.lock:
+        accounts = []
+        for account in store.accounts.values():
+            if wanted and account.id != wanted:
+                continue
+            accounts.append(
+                {
+                    **_account_json(account),
+                    "connected": store.account_connected(account.id),
+                    "users": [{"id": u.id, "name": u.full_name, "email": u.email} for u in account.users],
+                    "clients": [client_json(store, c) for c in account.clients.values()],
+                    "tasks": [
+                        {
+                            "id": t.id,
+                            "title": t.title,
+                            "instructions": t.instructions,
+                            "clientId": t.client_id,
+                            "startAt": _dt(t.start_at),
+                            "assignedTo": t.assigned_to,
+                            "createdAt": _dt(t.created_at),
+                        }
+                        for t in account.tasks
+                    ],
+                    "grants": [
+                        {"id": g.id, "status": g.status, "createdAt": _dt(g.created_at)}
+                        for g in store.grants.values()
+                        if g.account_id == account.id
+                    ],
+                }
+            )
+        return JSONResponse({"accounts": accounts})
+
+
+def _faults_json(faults: Faults) -> dict[str, Any]:
+    # sandbox.common.Faults.as_dict() deep-copies the dataclass including its threading.Lock and raises
+    # TypeError, so `faults_endpoint` cannot answer; this endpoint has the same contract without that call.
+    return {k: getattr(faults, k) for k in ("latency_s", "error_rate", "error_status", "fail_next", "throttle")}
+
+
+async def faults(request: Request) -> JSONResponse:
+    """GET shows the knobs; POST {knob: value, ...} changes them; POST {"reset": true} clears them first."""
+    knobs = _sandbox(request).faults
+    if request.method == "POST":
+        body = await _json(request)
+        try:
+            if body.pop("reset", False):
+                knobs.reset()
+            knobs.update(**body)
+        except (ValueError, TypeError) as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+    return JSONResponse(_faults_json(knobs))
+
+
+ROUTES = [
+    Route("/_sandbox/reset", reset, methods=["POST"]),
+    Route("/_sandbox/seed", seed, methods=["POST"]),
+    Route("/_sandbox/accounts", create_account, methods=["POST"]),
+    Route("/_sandbox/accounts", list_accounts, methods=["GET"]),
+    Route("/_sandbox/accounts/{account_id}/disconnect", disconnect, methods=["POST"]),
+    Route("/_sandbox/accounts/{account_id}/active", set_active, methods=["POST"]),
+    Route("/_sandbox/accounts/{account_id}/clients", user_creates_client, methods=["POST"]),
+    Route("/_sandbox/clients/{client_id}", user_edits_client, methods=["PATCH", "POST"]),
+    Route("/_sandbox/clients/{client_id}", user_deletes_client, methods=["DELETE"]),
+    Route("/_sandbox/tokens", issue_tokens, methods=["POST"]),
+    Route("/_sandbox/bucket", drain_bucket, methods=["POST"]),
+    Route("/_sandbox/state", state, methods=["GET"]),
+    Route("/_sandbox/webhooks", webhooks_config, methods=["GET", "POST"]),
+    Route("/_sandbox/webhooks/send", webhooks_send, methods=["POST"]),
+    Route("/_sandbox/faults", faults, methods=["GET", "POST"]),
+]

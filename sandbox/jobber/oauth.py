@@ -1,0 +1,100 @@
+"""OAuth 2.0 authorization-code grant (reference §2): `GET /api/oauth/authorize` auto-approves,
+`POST /api/oauth/token` exchanges codes and rotates refresh tokens. No `expires_in` in token responses.
+
+Sandbox extensions on /authorize: `account_id=<EncodedId>` picks the account that "approves" (default: the
+first account, created if none), `deny=1` simulates a user who denies (redirect with no query parameters).
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from . import tokens
+from .runtime import Sandbox
+from .state import AuthCode
+
+CODE_TTL_S = 600
+
+
+def _add_query(url: str, params: dict[str, str]) -> str:
+    parts = urlsplit(url)
+    query = "&".join(q for q in (parts.query, urlencode(params)) if q)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def _error(error: str, description: str, status: int) -> JSONResponse:
+    # Doorkeeper-style error JSON (Jobber's OAuth server); exact texts and statuses are UNCONFIRMED.
+    return JSONResponse({"error": error, "error_description": description}, status)
+
+
+async def authorize(request: Request) -> Response:
+    sandbox: Sandbox = request.app.state.jobber
+    params = request.query_params
+    redirect_uri = params.get("redirect_uri", "")
+    if params.get("response_type") != "code" or params.get("client_id") != sandbox.options.client_id:
+        return _error("invalid_request", "Unknown client or unsupported response_type", 400)
+    if not redirect_uri:
+        return _error("invalid_redirect_uri", "redirect_uri is required", 400)
+    if params.get("deny"):
+        # A user who denies is sent back with no query parameters at all (reference §2.2).
+        return RedirectResponse(urlunsplit(urlsplit(redirect_uri)._replace(query="")), 302)
+    store = sandbox.store
+    with store.lock:
+        account = store.accounts.get(params.get("account_id", "")) or store.default_account()
+        code = tokens.new_auth_code()
+        store.auth_codes[code] = AuthCode(
+            code=code,
+            account_id=account.id,
+            user_id=account.users[0].id,
+            redirect_uri=redirect_uri,
+            expires_at=time.time() + CODE_TTL_S,
+        )
+    query = {"code": code}
+    if params.get("state") is not None:
+        # The Marketplace "Connect" button starts the flow without state: then none comes back (§2.2).
+        query["state"] = params["state"]
+    return RedirectResponse(_add_query(redirect_uri, query), 302)
+
+
+async def token(request: Request) -> JSONResponse:
+    sandbox: Sandbox = request.app.state.jobber
+    raw = (await request.body()).decode("utf-8", "replace")
+    form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+    if (
+        form.get("client_id") != sandbox.options.client_id
+        or form.get("client_secret") != sandbox.options.client_secret
+    ):
+        return _error("invalid_client", "Client authentication failed", 401)
+    grant_type = form.get("grant_type")
+    store = sandbox.store
+    if grant_type == "authorization_code":
+        with store.lock:
+            code = store.auth_codes.pop(form.get("code", ""), None)  # single use
+            if code is None or code.expires_at < time.time():
+                return _error(
+                    "invalid_grant", "The authorization code is invalid, expired or already used", 401
+                )
+            if form.get("redirect_uri") != code.redirect_uri:
+                return _error("invalid_grant", "redirect_uri does not match the one used to authorize", 401)
+            account = store.accounts[code.account_id]
+            # One connection per (app, account): re-authorizing kills the previous grant's tokens (§2.5).
+            pair = sandbox.issue_tokens(account, user_id=code.user_id, revoke_previous=True)
+            account_id = account.id
+        sandbox.emit(account_id, [("APP_CONNECT", account_id)])
+        return JSONResponse({"access_token": pair["access_token"], "refresh_token": pair["refresh_token"]})
+    if grant_type == "refresh_token":
+        with store.lock:
+            new_refresh = tokens.new_refresh_token()
+            grant = store.rotate(form.get("refresh_token", ""), new_refresh)
+            if grant is None:
+                # Rotation: a used, rotated-away or disconnected refresh token is dead (reference §2.4).
+                return _error(
+                    "invalid_grant", "The refresh token is invalid, expired, revoked or already used", 401
+                )
+            access = sandbox.access_token(grant)
+        return JSONResponse({"access_token": access, "refresh_token": new_refresh})
+    return _error("unsupported_grant_type", "grant_type must be authorization_code or refresh_token", 400)

@@ -1,0 +1,486 @@
+"""Query resolvers and object-field resolvers (everything that is not a plain attribute read).
+
+Search semantics (all UNCONFIRMED, reference §5.3):
+- Phone matching: a search term matches a phone when the digits of the term are a substring of the digits of
+  the phone as entered, or of its E.164 form. So "4155550100", "(415) 555-0100" and "+14155550100" all find
+  "415.555.0100".
+- Text matching (names, emails, notes, custom fields, address): case-insensitive; every whitespace-separated
+  word of the term must occur in the searched text.
+- `clientPhones` includes phones of secondary contacts (their `contact` is set); sort: client updatedAt desc.
+- `clients` without `sort` is ordered by updatedAt descending ("100 recently updated clients").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from graphql import GraphQLResolveInfo
+
+from . import ids
+from .connections import connection
+from .context import AppInfo, Ctx
+from .state import Client, CustomFieldValue, EmailRec, Note, Phone, Request, Task, User, digits
+
+Resolver = Callable[..., Any]
+
+
+def _ctx(info: GraphQLResolveInfo) -> Ctx:
+    return info.context  # type: ignore[no-any-return]
+
+
+def _num(encoded: str) -> int:
+    return ids.decode(encoded)[1]
+
+
+def _in_account(ctx: Ctx, obj: Any) -> bool:
+    return obj is not None and getattr(obj, "account_id", None) == ctx.account.id
+
+
+def _words_match(term: str, haystack: Iterable[str | None]) -> bool:
+    text = " ".join(h for h in haystack if h).lower()
+    words = term.lower().split()
+    return bool(words) and all(w in text for w in words)
+
+
+def phone_matches(phone: Phone, term: str) -> bool:
+    wanted = digits(term)
+    if not wanted:
+        return False
+    return wanted in digits(phone.number) or wanted in digits(phone.normalized_phone_number or "")
+
+
+def _in_range(value: datetime, rng: dict[str, Any] | None) -> bool:
+    if not rng:
+        return True
+    if rng.get("eq") is not None:
+        return int(value.timestamp()) == int(rng["eq"].timestamp())
+    if rng.get("after") is not None and not value > rng["after"]:
+        return False
+    return not (rng.get("before") is not None and not value < rng["before"])
+
+
+# ----- Query ------------------------------------------------------------------------------------------------
+
+
+def q_account(_: Any, info: GraphQLResolveInfo) -> Any:
+    return _ctx(info).account
+
+
+def q_user(_: Any, info: GraphQLResolveInfo, id: str | None = None) -> Any:
+    ctx = _ctx(info)
+    user = ctx.store.users.get(id or ctx.user_id)
+    return user if _in_account(ctx, user) else None
+
+
+def q_users(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    return connection(_ctx(info).account.users, args)
+
+
+def q_client(_: Any, info: GraphQLResolveInfo, id: str) -> Any:
+    ctx = _ctx(info)
+    client = ctx.store.clients.get(id)
+    # Not found, deleted, or another account's: null, not an error (reference §1.3).
+    return client if _in_account(ctx, client) else None
+
+
+def _client_matches(client: Client, term: str, fields: set[str]) -> bool:
+    store_fields = fields or {
+        "NAMES",
+        "EMAILS",
+        "PRIMARY_EMAIL",
+        "PHONES",
+        "NOTES",
+        "CUSTOM_FIELDS",
+        "PROPERTIES",
+    }
+    if "PHONES" in store_fields and any(phone_matches(p, term) for p in client.all_phones()):
+        return True
+    if "NAMES" in store_fields and _words_match(
+        term, [client.first_name, client.last_name, client.company_name] + [c.name for c in client.contacts]
+    ):
+        return True
+    if "EMAILS" in store_fields and _words_match(term, [e.address for e in client.all_emails()]):
+        return True
+    if "PRIMARY_EMAIL" in store_fields and _words_match(
+        term, [e.address for e in client.emails if e.primary]
+    ):
+        return True
+    if "NOTES" in store_fields and _words_match(term, [n.message for n in client.notes]):
+        return True
+    if "CUSTOM_FIELDS" in store_fields and _words_match(
+        term,
+        [
+            str(cf.value.get("text", "") if isinstance(cf.value, dict) else cf.value)
+            for cf in client.custom_fields
+        ],
+    ):
+        return True
+    addr = client.billing_address or {}
+    return "PROPERTIES" in store_fields and _words_match(term, [str(v) for v in addr.values() if v])
+
+
+_SORT_KEYS: dict[str, Callable[[Client], Any]] = {
+    "FIRST_NAME": lambda c: c.first_name.lower(),
+    "LAST_NAME": lambda c: c.last_name.lower(),
+    "PRIMARY_NAME": lambda c: c.name.lower(),
+    "UPDATED_AT": lambda c: c.updated_at,
+}
+
+
+def q_clients(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    ctx = _ctx(info)
+    found = list(ctx.account.clients.values())
+    flt = args.get("filter") or {}
+    for key, attr in (("isCompany", "is_company"), ("isLead", "is_lead"), ("isArchived", "is_archived")):
+        if flt.get(key) is not None:
+            found = [c for c in found if getattr(c, attr) == flt[key]]
+    if flt.get("tags"):
+        wanted = {t.lower() for t in flt["tags"]}
+        found = [c for c in found if wanted & {t.label.lower() for t in c.tags}]
+    found = [c for c in found if _in_range(c.updated_at, flt.get("updatedAt"))]
+    found = [c for c in found if _in_range(c.created_at, flt.get("createdAt"))]
+    term = (args.get("searchTerm") or "").strip()
+    if term:
+        fields = set(args.get("searchFields") or [])
+        found = [c for c in found if _client_matches(c, term, fields)]
+    sort = args.get("sort") or {"key": "UPDATED_AT", "direction": "DESCENDING"}
+    key = _SORT_KEYS[sort["key"]]
+    found.sort(key=lambda c: _num(c.id))
+    found.sort(key=key, reverse=sort["direction"] == "DESCENDING")
+    return connection(found, args)
+
+
+def _recent_first(ctx: Ctx, phones_or_emails: list[Any]) -> list[Any]:
+    clients = ctx.store.clients
+    return sorted(phones_or_emails, key=lambda p: (clients[p.client_id].updated_at, _num(p.id)), reverse=True)
+
+
+def q_client_phones(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    ctx = _ctx(info)
+    phones = [p for c in ctx.account.clients.values() for p in c.all_phones()]
+    term = (args.get("searchTerm") or "").strip()
+    if term:
+        phones = [p for p in phones if phone_matches(p, term)]
+    flt = args.get("filter") or {}
+    if flt.get("smsAllowed") is not None:
+        phones = [p for p in phones if p.sms_allowed == flt["smsAllowed"]]
+    if flt.get("isValidSmsPhoneNumber") is not None:
+        phones = [
+            p for p in phones if (p.normalized_phone_number is not None) == flt["isValidSmsPhoneNumber"]
+        ]
+    return connection(_recent_first(ctx, phones), args)
+
+
+def q_client_emails(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    ctx = _ctx(info)
+    emails = _recent_first(ctx, [e for c in ctx.account.clients.values() for e in c.all_emails()])
+    term = (args.get("searchTerm") or "").strip().lower()
+    if term:
+        emails = [e for e in emails if term in e.address.lower()]
+        emails.sort(key=lambda e: e.address.lower() != term)  # "most plausible match": exact first (stable)
+    return connection(emails, args)
+
+
+def _account_requests(ctx: Ctx) -> list[Request]:
+    return [r for r in ctx.store.requests.values() if r.account_id == ctx.account.id]
+
+
+def q_request(_: Any, info: GraphQLResolveInfo, id: str) -> Any:
+    ctx = _ctx(info)
+    request = ctx.store.requests.get(id)
+    return request if _in_account(ctx, request) else None
+
+
+def q_requests(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    ctx = _ctx(info)
+    found = _account_requests(ctx)
+    flt = args.get("filter") or {}
+    if flt.get("clientId"):
+        found = [r for r in found if r.client_id == flt["clientId"]]
+    if flt.get("status"):
+        found = [r for r in found if r.request_status == flt["status"]]
+    found = [r for r in found if _in_range(r.created_at, flt.get("createdAt"))]
+    found = [r for r in found if _in_range(r.updated_at, flt.get("updatedAt"))]
+    term = (args.get("searchTerm") or "").strip()
+    if term:
+        found = [r for r in found if _words_match(term, [r.title, ctx.store.clients[r.client_id].name])]
+    found.sort(key=lambda r: (r.created_at, _num(r.id)), reverse=True)
+    return connection(found, args)
+
+
+def q_task(_: Any, info: GraphQLResolveInfo, id: str) -> Any:
+    ctx = _ctx(info)
+    task = ctx.store.tasks.get(id)
+    return task if _in_account(ctx, task) else None
+
+
+def q_tasks(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    tasks = sorted(_ctx(info).account.tasks, key=lambda t: (t.created_at, _num(t.id)), reverse=True)
+    return connection(tasks, args)
+
+
+def q_cf_configurations(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    ctx = _ctx(info)
+    configs = list(ctx.account.custom_field_configs)
+    flt = args.get("filter") or {}
+    if flt.get("createdByThisApp") is not None:
+        configs = [c for c in configs if (c.app_id == ctx.app.app_id) == flt["createdByThisApp"]]
+    if flt.get("appliesTo"):
+        configs = [c for c in configs if c.applies_to == flt["appliesTo"]]
+    return connection(configs, args)
+
+
+# ----- object fields ----------------------------------------------------------------------------------------
+
+
+def client_phones(client: Client, info: GraphQLResolveInfo, filter: dict[str, Any] | None = None) -> Any:
+    # Secondary-contact phones are excluded unless asked for (reference §5.3). A plain list, not a connection.
+    if filter and filter.get("includeSecondaryContacts"):
+        return client.all_phones()
+    return client.phones
+
+
+def client_emails(client: Client, info: GraphQLResolveInfo, filter: dict[str, Any] | None = None) -> Any:
+    if filter and filter.get("includeSecondaryContacts"):
+        return client.all_emails()
+    return client.emails
+
+
+def client_phone(client: Client, info: GraphQLResolveInfo) -> Any:
+    primary = [p for p in client.phones if p.primary] or client.phones
+    return primary[0].number if primary else None
+
+
+def client_billing_address(client: Client, info: GraphQLResolveInfo) -> Any:
+    if not client.billing_address:
+        return None
+    addr = dict(client.billing_address)
+    addr["street"] = " ".join(x for x in (addr.get("street1"), addr.get("street2")) if x) or None
+    return addr
+
+
+def client_secondary_name(client: Client, info: GraphQLResolveInfo) -> Any:
+    full = f"{client.first_name} {client.last_name}".strip()
+    if client.is_company:
+        return full or None
+    return client.company_name
+
+
+def client_notes(client: Client, info: GraphQLResolveInfo, **args: Any) -> Any:
+    # UNCONFIRMED default order: newest first.
+    return connection(sorted(client.notes, key=lambda n: (n.created_at, _num(n.id)), reverse=True), args)
+
+
+def client_requests(client: Client, info: GraphQLResolveInfo, **args: Any) -> Any:
+    store = _ctx(info).store
+    reqs = [store.requests[r] for r in client.request_ids]
+    return connection(sorted(reqs, key=lambda r: (r.created_at, _num(r.id)), reverse=True), args)
+
+
+def web_uri(kind: str) -> Resolver:
+    # UNCONFIRMED format (reference §6.1 calls "https://secure.getjobber.com/clients/98765" illustrative).
+    def resolve(obj: Any, info: GraphQLResolveInfo) -> str:
+        return f"{_ctx(info).web_base}/{kind}/{_num(obj.id)}"
+
+    return resolve
+
+
+def list_connection(attr: str) -> Resolver:
+    def resolve(obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        return connection(getattr(obj, attr), args)
+
+    return resolve
+
+
+def owner_client(obj: Phone | EmailRec | Task | Request, info: GraphQLResolveInfo) -> Any:
+    return _ctx(info).store.clients.get(obj.client_id) if obj.client_id else None
+
+
+def owner_contact(obj: Phone | EmailRec, info: GraphQLResolveInfo) -> Any:
+    return _ctx(info).store.contacts.get(obj.contact_id) if obj.contact_id else None
+
+
+def friendly(phone: Phone, info: GraphQLResolveInfo) -> str:
+    from .state import friendly_phone
+
+    return friendly_phone(phone.number)
+
+
+def note_author(attr: str) -> Resolver:
+    def resolve(note: Note, info: GraphQLResolveInfo) -> Any:
+        ref = getattr(note, attr)
+        if ref is None:
+            return None
+        kind, ref_id = ref
+        ctx = _ctx(info)
+        if kind == "Application":
+            return ctx.app
+        return (ctx.store.users if kind == "User" else ctx.store.clients).get(ref_id)
+
+    return resolve
+
+
+def note_files(note: Note, info: GraphQLResolveInfo, **args: Any) -> Any:
+    return connection(note.attachments, args)
+
+
+def note_client(note: Note, info: GraphQLResolveInfo) -> Any:
+    return _ctx(info).store.clients.get(note.parent_id)
+
+
+def note_request(note: Note, info: GraphQLResolveInfo) -> Any:
+    return _ctx(info).store.requests.get(note.parent_id)
+
+
+def request_contact_name(request: Request, info: GraphQLResolveInfo) -> Any:
+    client = _ctx(info).store.clients.get(request.client_id)
+    return client.name if client else None
+
+
+def request_company_name(request: Request, info: GraphQLResolveInfo) -> Any:
+    client = _ctx(info).store.clients.get(request.client_id)
+    return client.company_name if client else None
+
+
+def request_email(request: Request, info: GraphQLResolveInfo) -> Any:
+    client = _ctx(info).store.clients.get(request.client_id)
+    if not client or not client.emails:
+        return None
+    return ([e for e in client.emails if e.primary] or client.emails)[0].address
+
+
+def request_phone(request: Request, info: GraphQLResolveInfo) -> Any:
+    client = _ctx(info).store.clients.get(request.client_id)
+    return client_phone(client, info) if client else None
+
+
+def task_assigned_users(task: Task, info: GraphQLResolveInfo, **args: Any) -> Any:
+    users = _ctx(info).store.users
+    return connection([users[u] for u in task.assigned_to if u in users], args)
+
+
+def user_name(user: User, info: GraphQLResolveInfo) -> Any:
+    return {"first": user.first_name, "last": user.last_name, "full": user.full_name}
+
+
+def user_email(user: User, info: GraphQLResolveInfo) -> Any:
+    return {"raw": user.email, "isValid": bool(re.match(r"[^@\s]+@[^@\s]+\.[^@\s]+$", user.email))}
+
+
+def user_account(user: User, info: GraphQLResolveInfo) -> Any:
+    return _ctx(info).store.accounts.get(user.account_id)
+
+
+def cf_label(cf: CustomFieldValue, info: GraphQLResolveInfo) -> Any:
+    return _ctx(info).store.cf_configs[cf.config_id].name
+
+
+def cf_config(cf: CustomFieldValue, info: GraphQLResolveInfo) -> Any:
+    return _ctx(info).store.cf_configs[cf.config_id]
+
+
+def cf_unit(cf: Any, info: GraphQLResolveInfo) -> Any:
+    config = _ctx(info).store.cf_configs[cf.config_id] if isinstance(cf, CustomFieldValue) else cf
+    return config.unit
+
+
+def cf_value(cf: CustomFieldValue, info: GraphQLResolveInfo) -> Any:
+    return cf.value
+
+
+def client_custom_fields(client: Client, info: GraphQLResolveInfo) -> Any:
+    configs = _ctx(info).store.cf_configs
+    return [cf for cf in client.custom_fields if not configs[cf.config_id].archived]
+
+
+def app_field(name: str) -> Resolver:
+    def resolve(app: AppInfo, info: GraphQLResolveInfo) -> Any:
+        return getattr(app, name)
+
+    return resolve
+
+
+QUERY: dict[str, Resolver] = {
+    "account": q_account,
+    "user": q_user,
+    "users": q_users,
+    "client": q_client,
+    "clients": q_clients,
+    "clientPhones": q_client_phones,
+    "clientEmails": q_client_emails,
+    "request": q_request,
+    "requests": q_requests,
+    "task": q_task,
+    "tasks": q_tasks,
+    "customFieldConfigurations": q_cf_configurations,
+}
+
+_CF_TYPES = [
+    "CustomFieldText",
+    "CustomFieldLink",
+    "CustomFieldNumeric",
+    "CustomFieldDropdown",
+    "CustomFieldTrueFalse",
+    "CustomFieldArea",
+]
+_VALUE_FIELD = {
+    "CustomFieldText": "valueText",
+    "CustomFieldLink": "valueLink",
+    "CustomFieldNumeric": "valueNumeric",
+    "CustomFieldDropdown": "valueDropdown",
+    "CustomFieldTrueFalse": "valueTrueFalse",
+    "CustomFieldArea": "valueArea",
+}
+
+FIELDS: dict[str, dict[str, Resolver]] = {
+    "Client": {
+        "phones": client_phones,
+        "emails": client_emails,
+        "phone": client_phone,
+        "billingAddress": client_billing_address,
+        "secondaryName": client_secondary_name,
+        "isArchivable": lambda c, info: not c.is_archived,
+        "tags": list_connection("tags"),
+        "customFields": client_custom_fields,
+        "contacts": list_connection("contacts"),
+        "notes": client_notes,
+        "requests": client_requests,
+        "jobberWebUri": web_uri("clients"),
+    },
+    "ClientPhoneNumber": {"client": owner_client, "contact": owner_contact, "friendly": friendly},
+    "Email": {"client": owner_client, "contact": owner_contact},
+    "ContactModel": {"phones": list_connection("phones"), "emails": list_connection("emails")},
+    "ClientNote": {
+        "createdBy": note_author("created_by"),
+        "lastEditedBy": note_author("last_edited_by"),
+        "fileAttachments": note_files,
+        "client": note_client,
+    },
+    "RequestNote": {
+        "createdBy": note_author("created_by"),
+        "lastEditedBy": note_author("last_edited_by"),
+        "fileAttachments": note_files,
+        "request": note_request,
+    },
+    "Request": {
+        "client": owner_client,
+        "notes": list_connection("notes"),
+        "jobberWebUri": web_uri("requests"),
+        "contactName": request_contact_name,
+        "companyName": request_company_name,
+        "email": request_email,
+        "phone": request_phone,
+    },
+    "Task": {"client": owner_client, "assignedUsers": task_assigned_users},
+    "User": {"name": user_name, "email": user_email, "account": user_account},
+    "Application": {"id": app_field("id"), "name": app_field("name"), "author": app_field("author")},
+    **{
+        t: {"label": cf_label, "customFieldConfiguration": cf_config, _VALUE_FIELD[t]: cf_value}
+        for t in _CF_TYPES
+    },
+}
+FIELDS["CustomFieldNumeric"]["unit"] = cf_unit
+FIELDS["CustomFieldArea"]["unit"] = cf_unit

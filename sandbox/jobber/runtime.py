@@ -1,0 +1,113 @@
+"""The running sandbox: options, state, limiters, token issuing and webhook dispatch, shared by the HTTP
+handlers (reachable as `request.app.state.jobber`)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.common import Faults
+
+from . import ids, tokens
+from .context import AppInfo
+from .cost import CostBuckets, RequestLimiter
+from .state import Account, Grant, Store
+from .webhooks import WebhookDispatcher
+
+# API versions the sandbox serves. Latest in the official changelog as of Oct 2025: 2025-04-16 (reference §1.2).
+# The support status of older versions is the sandbox's choice (UNCONFIRMED).
+SUPPORTED_VERSIONS = ("2024-04-17", "2024-11-12", "2025-01-20", "2025-04-16")
+UNSUPPORTED_BUT_ACCESSIBLE = ("2023-08-18", "2023-11-15", "2024-01-05")
+
+
+@dataclass
+class Options:
+    """Everything `create_app(**options)` accepts."""
+
+    client_id: str = "sandbox-client-id"
+    client_secret: str = "sandbox-client-secret"
+    signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    access_token_ttl_s: float = 3600.0  # 60 minutes, like Jobber
+    bucket_max: int = 10_000
+    restore_rate: int = 500
+    request_limit: int = 2_500  # per account per `request_window_s`
+    request_window_s: float = 300.0
+    supported_versions: tuple[str, ...] = SUPPORTED_VERSIONS
+    unsupported_versions: tuple[str, ...] = UNSUPPORTED_BUT_ACCESSIBLE
+    require_version_header: bool = True
+    web_base: str = "https://secure.getjobber.com"
+    app_name: str = "Aircall"
+    app_id: str = "5d3c1f0e-7a2b-4c8d-9e6f-a1b2c3d4e5f6"
+    webhook_url: str | None = None
+    webhook_topics: list[str] | None = None
+    seed_clients: int = 0  # > 0: create a default account with that many seeded clients at start
+    seed: int = 42
+    faults: Faults | None = None
+
+
+class Sandbox:
+    def __init__(self, options: Options):
+        self.options = options
+        self.store = Store()
+        self.faults = options.faults or Faults()
+        self.buckets = CostBuckets(options.bucket_max, options.restore_rate)
+        self.limiter = RequestLimiter(options.request_limit, options.request_window_s)
+        self.app = AppInfo(
+            id=ids.encode("Application", 1),
+            app_id=options.app_id,
+            name=options.app_name,
+            author=options.app_name,
+        )
+        self.webhooks = WebhookDispatcher(self.store, options.client_secret, options.app_id)
+        self.configure_webhooks(options.webhook_url, options.webhook_topics)
+
+    def configure_webhooks(self, url: str | None, topics: list[str] | None = None) -> None:
+        self.store.webhooks.url = url
+        self.store.webhooks.topics = topics
+
+    def reset(self) -> None:
+        url, topics = self.store.webhooks.url, self.store.webhooks.topics
+        self.store.reset()
+        self.configure_webhooks(url, topics)
+        self.buckets.reset()
+        self.limiter.reset()
+        self.faults.reset()
+
+    def issue_tokens(
+        self,
+        account: Account,
+        *,
+        user_id: str | None = None,
+        revoke_previous: bool = False,
+        access_token_ttl_s: float | None = None,
+    ) -> dict[str, Any]:
+        """A new connection (grant) of the app to `account`, with its first token pair."""
+        user_id = user_id or account.users[0].id
+        refresh = tokens.new_refresh_token()
+        grant = self.store.create_grant(account, user_id, refresh, revoke_previous=revoke_previous)
+        return {
+            "access_token": self.access_token(grant, access_token_ttl_s),
+            "refresh_token": refresh,
+            "account_id": account.id,
+            "user_id": user_id,
+        }
+
+    def access_token(self, grant: Grant, ttl_s: float | None = None) -> str:
+        ttl = self.options.access_token_ttl_s if ttl_s is None else ttl_s
+        return tokens.make_access_token(
+            self.options.signing_key,
+            account_id=grant.account_id,
+            user_id=grant.user_id,
+            grant_id=grant.id,
+            app_id=self.options.app_id,
+            ttl_s=ttl,
+        )
+
+    def emit(self, account_id: str, events: list[tuple[str, str]]) -> None:
+        self.webhooks.dispatch(account_id, events)
+
+
+def new_app_id() -> str:
+    return str(uuid.uuid4())
