@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.redis_server import RedisServer
+from sandbox.redis_server import RedisServer
 
 _server: RedisServer | None = None
 

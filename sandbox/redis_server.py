@@ -1,4 +1,4 @@
-"""A private redis-server for the test session, on a free loopback port (never the machine's 6379)."""
+"""A private redis-server on a free loopback port (never the machine's 6379), for tests and benchmarks."""
 
 from __future__ import annotations
 
@@ -18,14 +18,14 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self) -> None:
+    def __init__(self, appendonly: bool = False) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server not found: run the README's test command (it installs it)")
         self.dir = tempfile.mkdtemp(prefix="aj-test-redis-")
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes" if appendonly else "no",
              "--dir", self.dir, "--maxmemory-policy", "noeviction"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): JSON results, never timed assertions in tests."""

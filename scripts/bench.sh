@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# `make bench`: sets up .venv, redis-server and wrk, then runs each benchmark; JSON on stdout.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+ensure_venv
+ensure_redis
+command -v wrk >/dev/null || apt_install wrk
+say "benchmark: ingest (one process, wrk on loopback)"
+"$VENV/bin/python" -m bench.ingest "$@"
