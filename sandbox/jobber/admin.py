@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from sandbox.common import Faults
+from sandbox.common import faults_endpoint
 
 from .runtime import Sandbox
 from .schema import serialize_datetime
@@ -154,7 +154,8 @@ async def user_creates_client(request: Request) -> JSONResponse:
 
 
 async def user_edits_client(request: Request) -> JSONResponse:
-    """A Jobber user edits a client: {firstName, lastName, companyName, isArchived, phones: [...] (replaces the
+    """A Jobber user edits a client: {firstName, lastName, companyName, isArchived, phones: [...]
+    (replaces the
     client's own phones), tagsToAdd}. Fires CLIENT_UPDATE."""
     sandbox, body = _sandbox(request), await _json(request)
     store = sandbox.store
@@ -327,26 +328,6 @@ async def state(request: Request) -> JSONResponse:
         return JSONResponse({"accounts": accounts})
 
 
-def _faults_json(faults: Faults) -> dict[str, Any]:
-    # sandbox.common.Faults.as_dict() deep-copies the dataclass including its threading.Lock and raises
-    # TypeError, so `faults_endpoint` cannot answer; this endpoint has the same contract without that call.
-    return {k: getattr(faults, k) for k in ("latency_s", "error_rate", "error_status", "fail_next", "throttle")}
-
-
-async def faults(request: Request) -> JSONResponse:
-    """GET shows the knobs; POST {knob: value, ...} changes them; POST {"reset": true} clears them first."""
-    knobs = _sandbox(request).faults
-    if request.method == "POST":
-        body = await _json(request)
-        try:
-            if body.pop("reset", False):
-                knobs.reset()
-            knobs.update(**body)
-        except (ValueError, TypeError) as exc:
-            return JSONResponse({"error": str(exc)}, 400)
-    return JSONResponse(_faults_json(knobs))
-
-
 ROUTES = [
     Route("/_sandbox/reset", reset, methods=["POST"]),
     Route("/_sandbox/seed", seed, methods=["POST"]),
@@ -362,5 +343,5 @@ ROUTES = [
     Route("/_sandbox/state", state, methods=["GET"]),
     Route("/_sandbox/webhooks", webhooks_config, methods=["GET", "POST"]),
     Route("/_sandbox/webhooks/send", webhooks_send, methods=["POST"]),
-    Route("/_sandbox/faults", faults, methods=["GET", "POST"]),
+    Route("/_sandbox/faults", faults_endpoint, methods=["GET", "POST"]),
 ]

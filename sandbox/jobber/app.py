@@ -20,7 +20,8 @@ from .seed import seed_account
 def create_app(**options: Any) -> Starlette:
     """Options (all optional): client_id, client_secret, signing_key, access_token_ttl_s, bucket_max,
     restore_rate, request_limit, request_window_s, supported_versions, unsupported_versions,
-    require_version_header, web_base, app_name, app_id, webhook_url, webhook_topics, seed_clients, seed, faults.
+    require_version_header, web_base, app_name, app_id, webhook_url, webhook_topics, seed_clients, seed,
+    faults.
     """
     sandbox = Sandbox(Options(**options))
     if sandbox.options.seed_clients > 0:

@@ -83,7 +83,8 @@ async def graphql_endpoint(request: Request) -> JSONResponse:
     version = request.headers.get("x-jobber-graphql-version", "").strip()
     if not version:
         if sandbox.options.require_version_header:
-            # UNCONFIRMED shape: the header is "required for all apps" (reference §1.1); no error text is documented.
+            # UNCONFIRMED shape: the header is "required for all apps" (reference §1.1); no error text
+            # is documented.
             return JSONResponse(
                 {
                     "errors": [

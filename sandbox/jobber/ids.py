@@ -1,4 +1,4 @@
-"""Jobber `EncodedId`s: opaque base64 of `gid://Jobber/<Type>/<n>` (reference §5.1), and Relay offset cursors."""
+"""Jobber `EncodedId`s: opaque base64 of `gid://Jobber/<Type>/<n>` (reference §5.1); Relay offset cursors."""
 
 from __future__ import annotations
 

@@ -262,7 +262,8 @@ def client_edit(_: Any, info: GraphQLResolveInfo, clientId: str, input: dict[str
         ctx.store.add_tag(client, label)
     drop = {t.lower() for t in input.get("tagsToDelete") or []}
     client.tags = [t for t in client.tags if t.label.lower() not in drop]
-    # UNCONFIRMED whether updatedAt moves for phone/email/tag-only edits (reference §5.4); the sandbox moves it.
+    # UNCONFIRMED whether updatedAt moves for phone/email/tag-only edits (reference §5.4); the sandbox
+    # moves it.
     client.updated_at = utcnow()
     ctx.store.touch(client.id, client.updated_at)
     ctx.events.append(("CLIENT_UPDATE", client.id))

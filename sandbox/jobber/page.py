@@ -18,15 +18,20 @@ CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5rem;background:#f6f7f9;color:#1d2733}
 h1{font-size:1.3rem} h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
 .client{background:#fff;border:1px solid #dde2e8;border-radius:8px;padding:.7rem 1rem;margin:.6rem 0}
-.meta{color:#5b6775;font-size:.85rem} .tag{background:#e6f0ff;border-radius:4px;padding:0 .35rem;margin-right:.25rem;
-font-size:.8rem} .note{white-space:pre-wrap;background:#fafbfc;border-left:3px solid #7aa7e0;padding:.35rem .6rem;
-margin:.35rem 0;font-size:.9rem} .req{border-left:3px solid #e0a84a;padding-left:.6rem;margin:.4rem 0}
+.meta{color:#5b6775;font-size:.85rem}
+.tag{background:#e6f0ff;border-radius:4px;padding:0 .35rem;margin-right:.25rem;font-size:.8rem}
+.note{white-space:pre-wrap;background:#fafbfc;border-left:3px solid #7aa7e0;padding:.35rem .6rem}
+.req{border-left:3px solid #e0a84a;padding-left:.6rem;margin:.4rem 0}
 .task{border-left:3px solid #5cb85c;padding-left:.6rem;margin:.4rem 0} .archived{opacity:.6}
 """
 
 
 def _e(value: object) -> str:
     return escape(str(value)) if value is not None else ""
+
+
+def _when(value: object) -> str:
+    return _e(serialize_datetime(value)) if value is not None else "unscheduled"
 
 
 def _note(note: Note) -> str:
@@ -56,7 +61,7 @@ def _client(store: Store, account: Account, client: Client) -> str:
             + "</div>"
         )
     tasks = "".join(
-        f'<div class="task"><b>Task:</b> {_e(t.title)} <span class="meta">{_e(serialize_datetime(t.start_at)) if t.start_at else "unscheduled"}'
+        f'<div class="task"><b>Task:</b> {_e(t.title)} <span class="meta">{_when(t.start_at)}'
         f'</span><div class="meta">{_e(t.instructions)}</div></div>'
         for t in reversed(account.tasks)
         if t.client_id == client.id
@@ -65,7 +70,7 @@ def _client(store: Store, account: Account, client: Client) -> str:
     flags += " · archived" if client.is_archived else ""
     return (
         f'<div class="client{" archived" if client.is_archived else ""}"><b>{_e(client.name)}</b> {tags}'
-        f'<div class="meta">{phones or "no phone"} · updated {_e(serialize_datetime(client.updated_at))}{flags}'
+        f'<div class="meta">{phones or "no phone"} · updated {_when(client.updated_at)}{flags}'
         f"</div>{notes}{reqs}{tasks}</div>"
     )
 

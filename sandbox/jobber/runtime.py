@@ -16,7 +16,8 @@ from .cost import CostBuckets, RequestLimiter
 from .state import Account, Grant, Store
 from .webhooks import WebhookDispatcher
 
-# API versions the sandbox serves. Latest in the official changelog as of Oct 2025: 2025-04-16 (reference §1.2).
+# API versions the sandbox serves. Latest in the official changelog as of Oct 2025: 2025-04-16
+# (reference §1.2).
 # The support status of older versions is the sandbox's choice (UNCONFIRMED).
 SUPPORTED_VERSIONS = ("2024-04-17", "2024-11-12", "2025-01-20", "2025-04-16")
 UNSUPPORTED_BUT_ACCESSIBLE = ("2023-08-18", "2023-11-15", "2024-01-05")

@@ -89,7 +89,9 @@ def default_field_resolver(source: Any, info: GraphQLResolveInfo, **_args: Any) 
     return getattr(source, _snake(name), None)
 
 
-def _install_scalar(schema: GraphQLSchema, name: str, serialize: Any, parse_value: Any, parse_literal: Any) -> None:
+def _install_scalar(
+    schema: GraphQLSchema, name: str, serialize: Any, parse_value: Any, parse_literal: Any
+) -> None:
     """Give an SDL-declared scalar its functions. graphql-core 3.2 reads serialize/parse_value/parse_literal;
     3.3 copies them at construction into coerce_output_value/coerce_input_value, so set those too."""
     scalar = schema.type_map[name]
@@ -148,7 +150,8 @@ _INVALID_ID = re.compile(r"'((?:[^'\\]|\\.)*)' is not a valid EncodedId")
 
 
 def _invalid_id_explanation(error: GraphQLError) -> tuple[str, str] | None:
-    """(value, explanation) when the error comes from the EncodedId scalar. graphql-core 3.2 keeps our exception
+    """(value, explanation) when the error comes from the EncodedId scalar. graphql-core 3.2 keeps our
+    exception
     as `original_error`; 3.3 only keeps its text in the message, so fall back to that."""
     cause: BaseException | None = error.original_error
     while cause is not None:
@@ -173,9 +176,13 @@ def format_errors(errors: list[GraphQLError], document: DocumentNode | None) -> 
             if match and document is not None:
                 name = match.group(1)
                 formatted = {
-                    "message": f"Variable ${name} of type {_variable_type(document, name)} was provided invalid value",
+                    "message": f"Variable ${name} of type {_variable_type(document, name)} "
+                    "was provided invalid value",
                     "locations": formatted.get("locations", []),
-                    "extensions": {"value": explanation[0], "problems": [{"path": [], "explanation": explanation[1]}]},
+                    "extensions": {
+                        "value": explanation[0],
+                        "problems": [{"path": [], "explanation": explanation[1]}],
+                    },
                 }
             else:
                 formatted = dict(formatted)

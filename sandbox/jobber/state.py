@@ -239,7 +239,8 @@ class Account:
 class Grant:
     """One app connection (OAuth grant) of the app to an account.
 
-    status: "active"; "disconnected" (appDisconnect or the user's Disconnect: tokens answer with the plain-JSON
+    status: "active"; "disconnected" (appDisconnect or the user's Disconnect: tokens answer with the
+    plain-JSON
     disconnect message); "revoked" (superseded by a re-authorization: tokens are simply invalid).
     """
 
@@ -303,7 +304,7 @@ class Store:
         if client_id:
             self.last_activity[client_id] = when or utcnow()
 
-    # ----- accounts and users ---------------------------------------------------------------------------------
+    # ----- accounts and users --------------------
 
     def create_account(
         self, name: str = "Sandbox Services Co.", owner: dict[str, str] | None = None
@@ -344,7 +345,7 @@ class Store:
                 return self.create_account()
             return next(iter(self.accounts.values()))
 
-    # ----- clients --------------------------------------------------------------------------------------------
+    # ----- clients --------------------
 
     def add_phone(self, client: Client, attrs: dict[str, Any], contact: Contact | None = None) -> Phone:
         phone = Phone(
@@ -456,7 +457,7 @@ class Store:
             self.cf_configs[config.id] = config
             return config
 
-    # ----- notes, requests, tasks -----------------------------------------------------------------------------
+    # ----- notes, requests, tasks --------------------
 
     def add_client_note(self, client: Client, message: str, created_by: tuple[str, str], **kw: Any) -> Note:
         with self.lock:
@@ -522,14 +523,15 @@ class Store:
             self.touch(task.client_id, task.created_at)
             return task
 
-    # ----- OAuth grants ---------------------------------------------------------------------------------------
+    # ----- OAuth grants --------------------
 
     def create_grant(
         self, account: Account, user_id: str, refresh_token: str, *, revoke_previous: bool
     ) -> Grant:
         with self.lock:
             if revoke_previous:
-                # Re-authorizing the same account invalidates the previous connection's tokens (reference §2.1, §2.5).
+                # Re-authorizing the same account invalidates the previous connection's tokens
+                # (reference §2.1, §2.5).
                 for g in self.grants.values():
                     if g.account_id == account.id and g.status != "revoked":
                         self._retire(g, "revoked")
@@ -570,7 +572,7 @@ class Store:
     def account_connected(self, account_id: str) -> bool:
         return any(g.account_id == account_id and g.status == "active" for g in self.grants.values())
 
-    # ----- time-ordered view for the HTML page ----------------------------------------------------------------
+    # ----- time-ordered view for the HTML page --------------------
 
     def activity_at(self, client: Client) -> float:
         at = self.last_activity.get(client.id, client.updated_at)

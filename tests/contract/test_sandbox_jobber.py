@@ -48,15 +48,24 @@ def account(base: str) -> dict[str, Any]:
     return new_account(base, name="Acme Plumbing", seed_clients=60, seed=7)
 
 
-def gql_post(base: str, token: str | None, query: str, variables: dict[str, Any] | None = None,
-             version: str | None = VERSION) -> requests.Response:
+def gql_post(
+    base: str,
+    token: str | None,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    version: str | None = VERSION,
+) -> requests.Response:
     headers = {"Content-Type": "application/json"}
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     if version is not None:
         headers["X-JOBBER-GRAPHQL-VERSION"] = version
-    return requests.post(f"{base}/api/graphql", json={"query": query, "variables": variables or {}},
-                         headers=headers, timeout=10)
+    return requests.post(
+        f"{base}/api/graphql",
+        json={"query": query, "variables": variables or {}},
+        headers=headers,
+        timeout=10,
+    )
 
 
 def q(base: str, token: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -70,7 +79,8 @@ def q(base: str, token: str, query: str, variables: dict[str, Any] | None = None
 def gql_client(base: str, token: str) -> Client:
     transport = RequestsHTTPTransport(
         url=f"{base}/api/graphql",
-        headers={"Authorization": f"Bearer {token}", "X-JOBBER-GRAPHQL-VERSION": VERSION}, timeout=10,
+        headers={"Authorization": f"Bearer {token}", "X-JOBBER-GRAPHQL-VERSION": VERSION},
+        timeout=10,
     )
     return Client(transport=transport, fetch_schema_from_transport=False)
 
@@ -104,25 +114,40 @@ def test_account_and_user_shapes_via_gql(base: str, account: dict[str, Any]) -> 
 
 
 def test_users_connection(base: str, account: dict[str, Any]) -> None:
-    data = q(base, account["access_token"], "{ users(first: 2) { nodes { id name { full } } totalCount "
-             "pageInfo { hasNextPage endCursor } } }")
+    data = q(
+        base,
+        account["access_token"],
+        "{ users(first: 2) { nodes { id name { full } } totalCount pageInfo { hasNextPage endCursor } } }",
+    )
     assert len(data["users"]["nodes"]) == 2 and data["users"]["totalCount"] >= 3
     assert data["users"]["pageInfo"]["hasNextPage"] is True
 
 
 def test_client_create_and_fetch_full_shape(base: str, account: dict[str, Any]) -> None:
     token = account["access_token"]
-    client = create_client(base, token, firstName="Dana", lastName="Lopez",
-                           phones=[{"number": "(415) 555-0177", "description": "MOBILE", "primary": True,
-                                    "smsAllowed": True}],
-                           emails=[{"address": "dana@example.com", "description": "MAIN", "primary": True}],
-                           billingAddress={"street1": "1 Market St", "city": "San Francisco", "province": "CA",
-                                           "postalCode": "94105", "country": "US"})
+    client = create_client(
+        base,
+        token,
+        firstName="Dana",
+        lastName="Lopez",
+        phones=[{"number": "(415) 555-0177", "description": "MOBILE", "primary": True, "smsAllowed": True}],
+        emails=[{"address": "dana@example.com", "description": "MAIN", "primary": True}],
+        billingAddress={
+            "street1": "1 Market St",
+            "city": "San Francisco",
+            "province": "CA",
+            "postalCode": "94105",
+            "country": "US",
+        },
+    )
     assert client["name"] == "Dana Lopez" and client["isCompany"] is False
     assert client["phones"][0]["normalizedPhoneNumber"] == "+14155550177"
     assert client["phones"][0]["description"] == "Mobile"
     assert client["jobberWebUri"].startswith("https://")
-    data = q(base, token, """query Get($id: EncodedId!) { client(id: $id) {
+    data = q(
+        base,
+        token,
+        """query Get($id: EncodedId!) { client(id: $id) {
         id name isLead isArchived balance createdAt updatedAt emails { address primary }
         billingAddress { street1 city province postalCode country }
         tags(first: 5) { nodes { id label } totalCount }
@@ -130,7 +155,9 @@ def test_client_create_and_fetch_full_shape(base: str, account: dict[str, Any]) 
         notes(first: 5) { nodes { id message } }
         requests(first: 5) { nodes { id } }
         contacts(first: 5) { nodes { id } }
-      } }""", {"id": client["id"]})
+      } }""",
+        {"id": client["id"]},
+    )
     got = data["client"]
     assert got["emails"] == [{"address": "dana@example.com", "primary": True}]
     assert got["billingAddress"]["city"] == "San Francisco"
@@ -151,12 +178,15 @@ def test_client_not_found_and_other_account_is_null(base: str, account: dict[str
     foreign = create_client(base, other["access_token"], firstName="Not", lastName="Yours")
     missing = base64.b64encode(b"gid://Jobber/Client/999999").decode()
     for cid in (foreign["id"], missing):
-        assert q(base, account["access_token"], "query($id: EncodedId!) { client(id: $id) { id } }",
-                 {"id": cid}) == {"client": None}
+        assert q(
+            base, account["access_token"], "query($id: EncodedId!) { client(id: $id) { id } }", {"id": cid}
+        ) == {"client": None}
 
 
 def test_invalid_encoded_id_problems_shape(base: str, account: dict[str, Any]) -> None:
-    r = gql_post(base, account["access_token"], "query($id: EncodedId!) { client(id: $id) { id } }", {"id": "1"})
+    r = gql_post(
+        base, account["access_token"], "query($id: EncodedId!) { client(id: $id) { id } }", {"id": "1"}
+    )
     assert r.status_code == 200
     err = r.json()["errors"][0]
     assert err["message"] == "Variable $id of type EncodedId! was provided invalid value"
@@ -165,77 +195,151 @@ def test_invalid_encoded_id_problems_shape(base: str, account: dict[str, Any]) -
 
 def test_client_edit_tags_phones_custom_fields(base: str, account: dict[str, Any]) -> None:
     token = account["access_token"]
-    client = create_client(base, token, firstName="Ed", lastName="Edit",
-                           phones=[{"number": "212-555-0150", "primary": True}])
-    cf = q(base, token, """mutation { customFieldConfigurationCreateLink(input: {appliesTo: ALL_CLIENTS,
+    client = create_client(
+        base, token, firstName="Ed", lastName="Edit", phones=[{"number": "212-555-0150", "primary": True}]
+    )
+    cf = q(
+        base,
+        token,
+        """mutation { customFieldConfigurationCreateLink(input: {appliesTo: ALL_CLIENTS,
              name: "Aircall contact", readOnly: true, transferable: false}) {
-             customFieldConfiguration { id name } userErrors { message path } } }""")
+             customFieldConfiguration { id name } userErrors { message path } } }""",
+    )
     cf_id = cf["customFieldConfigurationCreateLink"]["customFieldConfiguration"]["id"]
-    edit = """mutation Edit($id: EncodedId!, $input: ClientEditInput!) { clientEdit(clientId: $id, input: $input) {
+    edit = """mutation Edit($id: EncodedId!, $input: ClientEditInput!) {
+      clientEdit(clientId: $id, input: $input) {
         client { id firstName updatedAt tags(first: 10) { nodes { label } } phones { id number }
-          customFields { ... on CustomFieldLink { label valueLink { text url } customFieldConfiguration { id } } } }
+          customFields { ... on CustomFieldLink {
+            label valueLink { text url } customFieldConfiguration { id } } } }
         userErrors { message path } } }"""
-    data = q(base, token, edit, {"id": client["id"], "input": {
-        "firstName": "Eddie", "tagsToAdd": ["Aircall", "VIP"],
-        "phonesToAdd": [{"number": "+1 212 555 0151", "description": "WORK"}],
-        "phonesToDelete": [client["phones"][0]["id"]],
-        "customFields": [{"customFieldConfigurationId": cf_id,
-                          "valueLink": {"text": "Open in Aircall", "url": "https://example.com/c/1"}}]}})
+    data = q(
+        base,
+        token,
+        edit,
+        {
+            "id": client["id"],
+            "input": {
+                "firstName": "Eddie",
+                "tagsToAdd": ["Aircall", "VIP"],
+                "phonesToAdd": [{"number": "+1 212 555 0151", "description": "WORK"}],
+                "phonesToDelete": [client["phones"][0]["id"]],
+                "customFields": [
+                    {
+                        "customFieldConfigurationId": cf_id,
+                        "valueLink": {"text": "Open in Aircall", "url": "https://example.com/c/1"},
+                    }
+                ],
+            },
+        },
+    )
     got = data["clientEdit"]
     assert got["userErrors"] == []
     assert got["client"]["firstName"] == "Eddie"
     assert {t["label"] for t in got["client"]["tags"]["nodes"]} == {"Aircall", "VIP"}
     assert [p["number"] for p in got["client"]["phones"]] == ["+1 212 555 0151"]
-    assert got["client"]["customFields"] == [{"label": "Aircall contact", "valueLink": {
-        "text": "Open in Aircall", "url": "https://example.com/c/1"}, "customFieldConfiguration": {"id": cf_id}}]
-    data = q(base, token, edit, {"id": client["id"], "input": {"tagsToDelete": ["VIP"],
-             "customFields": [{"customFieldConfigurationId": cf_id, "valueText": "wrong type"}]}})
+    assert got["client"]["customFields"] == [
+        {
+            "label": "Aircall contact",
+            "valueLink": {"text": "Open in Aircall", "url": "https://example.com/c/1"},
+            "customFieldConfiguration": {"id": cf_id},
+        }
+    ]
+    data = q(
+        base,
+        token,
+        edit,
+        {
+            "id": client["id"],
+            "input": {
+                "tagsToDelete": ["VIP"],
+                "customFields": [{"customFieldConfigurationId": cf_id, "valueText": "wrong type"}],
+            },
+        },
+    )
     assert data["clientEdit"]["client"] is None and data["clientEdit"]["userErrors"]
     unknown = base64.b64encode(b"gid://Jobber/Client/424242").decode()
     data = q(base, token, edit, {"id": unknown, "input": {"tagsToAdd": ["x"]}})
-    assert data["clientEdit"] == {"client": None, "userErrors": [{"message": "Client not found",
-                                                                 "path": ["clientId"]}]}
+    assert data["clientEdit"] == {
+        "client": None,
+        "userErrors": [{"message": "Client not found", "path": ["clientId"]}],
+    }
 
 
 def test_notes_requests_and_tasks(base: str, account: dict[str, Any]) -> None:
     token = account["access_token"]
     client = create_client(base, token, firstName="Nora", lastName="Notes")
-    data = q(base, token, """mutation($id: EncodedId!) { clientCreateNote(clientId: $id, input: {message: "Call 1",
+    data = q(
+        base,
+        token,
+        """mutation($id: EncodedId!) { clientCreateNote(clientId: $id, input: {message: "Call 1",
         pinned: false, attachments: [{url: "https://example.com/rec.mp3"}], linkedTo: {requests: true}}) {
         clientNote { id message createdAt createdBy { __typename ... on Application { name } }
-                     fileAttachments { nodes { url } } } userErrors { message path } } }""", {"id": client["id"]})
+                     fileAttachments { nodes { url } } } userErrors { message path } } }""",
+        {"id": client["id"]},
+    )
     note = data["clientCreateNote"]["clientNote"]
     assert note["createdBy"] == {"__typename": "Application", "name": "Aircall"}
     assert note["fileAttachments"]["nodes"] == [{"url": "https://example.com/rec.mp3"}]
-    data = q(base, token, """mutation($n: EncodedId!) { clientEditNote(input: {noteId: $n, message: "Call 1 (edited)"})
-        { clientNote { id message lastEditedAt } userErrors { message path } } }""", {"n": note["id"]})
+    data = q(
+        base,
+        token,
+        """mutation($n: EncodedId!) { clientEditNote(input: {noteId: $n, message: "Call 1 (edited)"})
+        { clientNote { id message lastEditedAt } userErrors { message path } } }""",
+        {"n": note["id"]},
+    )
     assert data["clientEditNote"]["clientNote"]["message"] == "Call 1 (edited)"
-    data = q(base, token, """mutation($id: EncodedId!) { requestCreate(input: {clientId: $id, title: "Inbound call"})
+    data = q(
+        base,
+        token,
+        """mutation($id: EncodedId!) { requestCreate(input: {clientId: $id, title: "Inbound call"})
         { request { id title requestStatus jobberWebUri client { id } } userErrors { message path } } }""",
-             {"id": client["id"]})
+        {"id": client["id"]},
+    )
     req = data["requestCreate"]["request"]
     assert req["requestStatus"] == "new" and req["client"]["id"] == client["id"]
-    data = q(base, token, """mutation($r: EncodedId!) { requestCreateNote(requestId: $r, input: {message: "details"})
-        { requestNote { id message } userErrors { message path } } }""", {"r": req["id"]})
+    data = q(
+        base,
+        token,
+        """mutation($r: EncodedId!) { requestCreateNote(requestId: $r, input: {message: "details"})
+        { requestNote { id message } userErrors { message path } } }""",
+        {"r": req["id"]},
+    )
     rnote = data["requestCreateNote"]["requestNote"]
-    data = q(base, token, """mutation($n: EncodedId!) { requestEditNote(input: {noteId: $n, message: "more"})
-        { requestNote { message } userErrors { message path } } }""", {"n": rnote["id"]})
+    data = q(
+        base,
+        token,
+        """mutation($n: EncodedId!) { requestEditNote(input: {noteId: $n, message: "more"})
+        { requestNote { message } userErrors { message path } } }""",
+        {"n": rnote["id"]},
+    )
     assert data["requestEditNote"]["requestNote"]["message"] == "more"
-    data = q(base, token, """mutation($id: EncodedId!, $u: EncodedId!) { taskCreate(clientId: $id, input: {
+    data = q(
+        base,
+        token,
+        """mutation($id: EncodedId!, $u: EncodedId!) { taskCreate(clientId: $id, input: {
         title: "Call back", instructions: "Missed call", startAt: "2026-11-24T15:00:00Z", allDay: false,
         assignedTo: [$u]}) { task { id title startAt isComplete client { id }
         assignedUsers { nodes { id } } } userErrors { message path } } }""",
-             {"id": client["id"], "u": account["user"]["id"]})
+        {"id": client["id"], "u": account["user"]["id"]},
+    )
     task = data["taskCreate"]["task"]
     assert task["startAt"] == "2026-11-24T15:00:00Z" and task["client"]["id"] == client["id"]
     assert task["assignedUsers"]["nodes"] == [{"id": account["user"]["id"]}]
-    data = q(base, token, """query($id: EncodedId!) { client(id: $id) { notes(first: 5) { nodes { message } }
-        requests(first: 5) { nodes { title notes(first: 5) { nodes { message } } } } } }""", {"id": client["id"]})
+    data = q(
+        base,
+        token,
+        """query($id: EncodedId!) { client(id: $id) { notes(first: 5) { nodes { message } }
+        requests(first: 5) { nodes { title notes(first: 5) { nodes { message } } } } } }""",
+        {"id": client["id"]},
+    )
     assert data["client"]["notes"]["nodes"] == [{"message": "Call 1 (edited)"}]
     assert data["client"]["requests"]["nodes"][0]["notes"]["nodes"] == [{"message": "more"}]
     page = requests.get(f"{base}/", timeout=5)
-    assert page.status_code == 200 and "Call 1 (edited)" in page.text and 'http-equiv="refresh"' in page.text.replace(
-        "'", '"')
+    assert (
+        page.status_code == 200
+        and "Call 1 (edited)" in page.text
+        and 'http-equiv="refresh"' in page.text.replace("'", '"')
+    )
 
 
 # ----- pagination, search ---------------------------------------------------------------------------------
@@ -258,15 +362,26 @@ def test_pagination_with_cursors(base: str, account: dict[str, Any]) -> None:
             break
         after = page["pageInfo"]["endCursor"]
     assert len(seen) == len(set(seen)) == page["totalCount"] >= 60
-    backwards = q(base, token, """query($b: String) { clients(last: 5, before: $b, sort: {key: UPDATED_AT,
-        direction: ASCENDING}) { nodes { id } } }""", {"b": page["pageInfo"]["startCursor"]})
-    assert [n["id"] for n in backwards["clients"]["nodes"]] == seen[-len(page["nodes"]) - 5: -len(page["nodes"])]
+    backwards = q(
+        base,
+        token,
+        """query($b: String) { clients(last: 5, before: $b, sort: {key: UPDATED_AT,
+        direction: ASCENDING}) { nodes { id } } }""",
+        {"b": page["pageInfo"]["startCursor"]},
+    )
+    assert [n["id"] for n in backwards["clients"]["nodes"]] == seen[
+        -len(page["nodes"]) - 5 : -len(page["nodes"])
+    ]
 
 
 def test_filter_updated_after_and_flags(base: str, account: dict[str, Any]) -> None:
     token = account["access_token"]
-    data = q(base, token, """{ archived: clients(first: 100, filter: {isArchived: true}) { nodes { isArchived } }
-        since: clients(first: 100, filter: {updatedAt: {after: "2030-01-01T00:00:00Z"}}) { totalCount } }""")
+    data = q(
+        base,
+        token,
+        """{ archived: clients(first: 100, filter: {isArchived: true}) { nodes { isArchived } }
+        since: clients(first: 100, filter: {updatedAt: {after: "2030-01-01T00:00:00Z"}}) { totalCount } }""",
+    )
     assert all(n["isArchived"] for n in data["archived"]["nodes"])
     assert data["since"]["totalCount"] == 0
 
@@ -276,32 +391,69 @@ def test_client_phones_search_formats(base: str, term: str) -> None:
     acct = new_account(base, name=f"Search {term}")
     token = acct["access_token"]
     older = create_client(base, token, firstName="Old", lastName="Owner", phones=[{"number": "628-555-0188"}])
-    newer = create_client(base, token, firstName="New", lastName="Owner", phones=[{"number": "+1 628 555 0188"}])
-    data = q(base, token, """query($t: String!) { clientPhones(searchTerm: $t, first: 10) {
-        nodes { number normalizedPhoneNumber client { id name } contact { id } } } }""", {"t": term})
+    newer = create_client(
+        base, token, firstName="New", lastName="Owner", phones=[{"number": "+1 628 555 0188"}]
+    )
+    data = q(
+        base,
+        token,
+        """query($t: String!) { clientPhones(searchTerm: $t, first: 10) {
+        nodes { number normalizedPhoneNumber client { id name } contact { id } } } }""",
+        {"t": term},
+    )
     nodes = data["clientPhones"]["nodes"]
     assert [n["client"]["id"] for n in nodes] == [newer["id"], older["id"]]  # most recently updated first
     assert {n["normalizedPhoneNumber"] for n in nodes} == {"+16285550188"}
-    data = q(base, token, """query($t: String!) { clients(searchTerm: $t, searchFields: [PHONES], first: 10) {
-        nodes { id } } }""", {"t": term})
+    data = q(
+        base,
+        token,
+        """query($t: String!) { clients(searchTerm: $t, searchFields: [PHONES], first: 10) {
+        nodes { id } } }""",
+        {"t": term},
+    )
     assert {n["id"] for n in data["clients"]["nodes"]} == {newer["id"], older["id"]}
 
 
 def test_secondary_contact_phones(base: str) -> None:
     acct = new_account(base, name="Contacts Co")
     token = acct["access_token"]
-    data = q(base, token, CREATE.replace("jobberWebUri", "contacts(first: 5) { nodes { id name } }"), {"input": {
-        "companyName": "Harbor Realty", "phones": [{"number": "617-555-0111", "primary": True}],
-        "contacts": [{"firstName": "Tina", "lastName": "Tenant", "phones": [{"number": "617.555.0122"}]}]}})
+    data = q(
+        base,
+        token,
+        CREATE.replace("jobberWebUri", "contacts(first: 5) { nodes { id name } }"),
+        {
+            "input": {
+                "companyName": "Harbor Realty",
+                "phones": [{"number": "617-555-0111", "primary": True}],
+                "contacts": [
+                    {"firstName": "Tina", "lastName": "Tenant", "phones": [{"number": "617.555.0122"}]}
+                ],
+            }
+        },
+    )
     client = data["clientCreate"]["client"]
     assert client["isCompany"] is True and client["name"] == "Harbor Realty"
     contact_id = client["contacts"]["nodes"][0]["id"]
-    found = q(base, token, """{ clientPhones(searchTerm: "6175550122", first: 5) { nodes { number
-        client { id } contact { id name } } } }""")["clientPhones"]["nodes"]
-    assert found == [{"number": "617.555.0122", "client": {"id": client["id"]},
-                      "contact": {"id": contact_id, "name": "Tina Tenant"}}]
-    phones = q(base, token, """query($id: EncodedId!) { client(id: $id) { own: phones { number }
-        all: phones(filter: {includeSecondaryContacts: true}) { number } } }""", {"id": client["id"]})["client"]
+    found = q(
+        base,
+        token,
+        """{ clientPhones(searchTerm: "6175550122", first: 5) { nodes { number
+        client { id } contact { id name } } } }""",
+    )["clientPhones"]["nodes"]
+    assert found == [
+        {
+            "number": "617.555.0122",
+            "client": {"id": client["id"]},
+            "contact": {"id": contact_id, "name": "Tina Tenant"},
+        }
+    ]
+    phones = q(
+        base,
+        token,
+        """query($id: EncodedId!) { client(id: $id) { own: phones { number }
+        all: phones(filter: {includeSecondaryContacts: true}) { number } } }""",
+        {"id": client["id"]},
+    )["client"]
     assert [p["number"] for p in phones["own"]] == ["617-555-0111"]
     assert {p["number"] for p in phones["all"]} == {"617-555-0111", "617.555.0122"}
     emails = q(base, token, '{ clientEmails(searchTerm: "nobody@", first: 5) { nodes { address } } }')
@@ -314,7 +466,9 @@ def test_seed_is_deterministic(base: str) -> None:
         acct = new_account(base, name="Det", seed_clients=30, seed=99)
         r = requests.get(f"{base}/_sandbox/state", params={"account_id": acct["account"]["id"]}, timeout=5)
         clients = r.json()["accounts"][0]["clients"]
-        states.append([(c["name"], [p["number"] for p in c["phones"]], c["tags"], c["updatedAt"]) for c in clients])
+        states.append(
+            [(c["name"], [p["number"] for p in c["phones"]], c["tags"], c["updatedAt"]) for c in clients]
+        )
     assert states[0] == states[1] and len(states[0]) == 30
 
 
@@ -325,8 +479,11 @@ def test_auth_failures(base: str, account: dict[str, Any]) -> None:
     for token in (None, "not-a-jwt", account["access_token"][:-3] + "abc"):
         r = gql_post(base, token, "{ account { id } }")
         assert r.status_code == 401 and "Invalid Token Error" in r.text
-    expired = requests.post(f"{base}/_sandbox/tokens", json={"account_id": account["account"]["id"],
-                                                            "access_token_ttl_s": -5}, timeout=5).json()
+    expired = requests.post(
+        f"{base}/_sandbox/tokens",
+        json={"account_id": account["account"]["id"], "access_token_ttl_s": -5},
+        timeout=5,
+    ).json()
     r = gql_post(base, expired["access_token"], "{ account { id } }")
     assert r.status_code == 401 and "Invalid Token Error" in r.text
     payload = expired["access_token"].split(".")[1]
@@ -343,31 +500,57 @@ def test_missing_version_header(base: str, account: dict[str, Any]) -> None:
 
 def test_oauth_code_flow_and_refresh_rotation(base: str) -> None:
     account = new_account(base, name="Acme Plumbing")  # re-authorizing kills this account's older tokens
-    r = requests.get(f"{base}/api/oauth/authorize", params={
-        "response_type": "code", "client_id": "test-client", "redirect_uri": "http://localhost/cb", "state": "xyz",
-        "account_id": account["account"]["id"]}, allow_redirects=False, timeout=5)
+    r = requests.get(
+        f"{base}/api/oauth/authorize",
+        params={
+            "response_type": "code",
+            "client_id": "test-client",
+            "redirect_uri": "http://localhost/cb",
+            "state": "xyz",
+            "account_id": account["account"]["id"],
+        },
+        allow_redirects=False,
+        timeout=5,
+    )
     assert r.status_code == 302
     location = requests.utils.urlparse(r.headers["location"])
     params = dict(p.split("=", 1) for p in location.query.split("&"))
     assert params["state"] == "xyz"
-    form = {"client_id": "test-client", "client_secret": SECRET, "grant_type": "authorization_code",
-            "code": params["code"], "redirect_uri": "http://localhost/cb"}
+    form = {
+        "client_id": "test-client",
+        "client_secret": SECRET,
+        "grant_type": "authorization_code",
+        "code": params["code"],
+        "redirect_uri": "http://localhost/cb",
+    }
     pair = requests.post(f"{base}/api/oauth/token", data=form, timeout=5).json()
     assert set(pair) == {"access_token", "refresh_token"}  # no expires_in
     assert q(base, pair["access_token"], "{ account { id } }")["account"]["id"] == account["account"]["id"]
     assert gql_post(base, account["access_token"], "{ account { id } }").status_code == 401  # superseded
     reused = requests.post(f"{base}/api/oauth/token", data=form, timeout=5)
     assert reused.status_code == 401  # codes are single use
-    refresh = {"client_id": "test-client", "client_secret": SECRET, "grant_type": "refresh_token",
-               "refresh_token": pair["refresh_token"]}
+    refresh = {
+        "client_id": "test-client",
+        "client_secret": SECRET,
+        "grant_type": "refresh_token",
+        "refresh_token": pair["refresh_token"],
+    }
     new_pair = requests.post(f"{base}/api/oauth/token", data=refresh, timeout=5).json()
     assert new_pair["refresh_token"] != pair["refresh_token"]
     assert q(base, new_pair["access_token"], "{ account { name } }")["account"]["name"] == "Acme Plumbing"
     old = requests.post(f"{base}/api/oauth/token", data=refresh, timeout=5)
     assert old.status_code == 401 and old.json()["error"] == "invalid_grant"
-    denied = requests.get(f"{base}/api/oauth/authorize", params={
-        "response_type": "code", "client_id": "test-client", "redirect_uri": "http://localhost/cb", "deny": "1"},
-        allow_redirects=False, timeout=5)
+    denied = requests.get(
+        f"{base}/api/oauth/authorize",
+        params={
+            "response_type": "code",
+            "client_id": "test-client",
+            "redirect_uri": "http://localhost/cb",
+            "deny": "1",
+        },
+        allow_redirects=False,
+        timeout=5,
+    )
     assert denied.headers["location"] == "http://localhost/cb"
 
 
@@ -382,7 +565,9 @@ def test_cost_extensions(base: str, account: dict[str, Any]) -> None:
     assert ext["cost"]["throttleStatus"]["maximumAvailable"] == 10000
     assert ext["cost"]["throttleStatus"]["restoreRate"] == 500
     assert ext["versioning"]["version"] == VERSION
-    unbounded = gql_post(base, account["access_token"], "{ clients { nodes { id tags { nodes { label } } } } }")
+    unbounded = gql_post(
+        base, account["access_token"], "{ clients { nodes { id tags { nodes { label } } } } }"
+    )
     assert unbounded.json()["extensions"]["cost"]["requestedQueryCost"] == 1 + 100 * (1 + 1 + 100 * 1)
 
 
@@ -397,7 +582,9 @@ def test_throttled_when_bucket_drained(small_server: ServerThread) -> None:
     acct = new_account(small_server.url)
     query = "{ clients(first: 100) { nodes { id name } } }"  # requested 201
     assert gql_post(small_server.url, acct["access_token"], query).status_code == 200
-    r = gql_post(small_server.url, acct["access_token"], "{ clients(first: 100) { nodes { id name phone } } }")
+    r = gql_post(
+        small_server.url, acct["access_token"], "{ clients(first: 100) { nodes { id name phone } } }"
+    )
     body = r.json()
     assert r.status_code == 200
     assert body["errors"][0]["message"] == "Throttled"
@@ -410,7 +597,9 @@ def test_throttled_when_bucket_drained(small_server: ServerThread) -> None:
 
 def test_429_past_request_limit(small_server: ServerThread) -> None:
     acct = new_account(small_server.url)
-    codes = [gql_post(small_server.url, acct["access_token"], "{ account { id } }").status_code for _ in range(7)]
+    codes = [
+        gql_post(small_server.url, acct["access_token"], "{ account { id } }").status_code for _ in range(7)
+    ]
     assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]
     other = new_account(small_server.url)  # per account
     assert gql_post(small_server.url, other["access_token"], "{ account { id } }").status_code == 200
@@ -452,20 +641,35 @@ def test_fault_throttle(base: str, account: dict[str, Any], faults: str) -> None
 
 def test_app_disconnect_then_plain_json_error(base: str) -> None:
     acct = new_account(base, name="Leaving Co")
-    data = q(base, acct["access_token"], "mutation { appDisconnect { app { name author } userErrors { message path } } }")
+    data = q(
+        base,
+        acct["access_token"],
+        "mutation { appDisconnect { app { name author } userErrors { message path } } }",
+    )
     assert data["appDisconnect"] == {"app": {"name": "Aircall", "author": "Aircall"}, "userErrors": []}
     r = gql_post(base, acct["access_token"], "{ account { id } }")
     assert r.status_code == 401
-    assert r.json() == {"message": "User has disconnected this app from their account. Please delete this token"}
-    refresh = requests.post(f"{base}/api/oauth/token", data={
-        "client_id": "test-client", "client_secret": SECRET, "grant_type": "refresh_token",
-        "refresh_token": acct["refresh_token"]}, timeout=5)
+    assert r.json() == {
+        "message": "User has disconnected this app from their account. Please delete this token"
+    }
+    refresh = requests.post(
+        f"{base}/api/oauth/token",
+        data={
+            "client_id": "test-client",
+            "client_secret": SECRET,
+            "grant_type": "refresh_token",
+            "refresh_token": acct["refresh_token"],
+        },
+        timeout=5,
+    )
     assert refresh.status_code == 401
 
 
 def test_inactive_account(base: str) -> None:
     acct = new_account(base, name="Churned Co")
-    requests.post(f"{base}/_sandbox/accounts/{acct['account']['id']}/active", json={"active": False}, timeout=5)
+    requests.post(
+        f"{base}/_sandbox/accounts/{acct['account']['id']}/active", json={"active": False}, timeout=5
+    )
     r = gql_post(base, acct["access_token"], "{ account { id } }")
     assert r.json() == {"error": {"message": "This account is not active"}}
 
@@ -506,13 +710,18 @@ def test_send_webhook_signature(receiver: str) -> None:
     body, header = _Receiver.received[0]
     assert _verify(body, header)
     event = json.loads(body)["data"]["webHookEvent"]
-    assert event["topic"] == "CLIENT_UPDATE" and event["accountId"] == account_id and event["itemId"] == item_id
+    assert (
+        event["topic"] == "CLIENT_UPDATE" and event["accountId"] == account_id and event["itemId"] == item_id
+    )
     assert set(event) == {"topic", "appId", "accountId", "itemId", "occurredAt"}
 
 
 def test_automatic_client_webhooks(base: str, receiver: str) -> None:
-    requests.post(f"{base}/_sandbox/webhooks", json={"url": receiver, "topics": ["CLIENT_CREATE", "CLIENT_UPDATE"]},
-                  timeout=5)
+    requests.post(
+        f"{base}/_sandbox/webhooks",
+        json={"url": receiver, "topics": ["CLIENT_CREATE", "CLIENT_UPDATE"]},
+        timeout=5,
+    )
     try:
         acct = new_account(base, name="Hooked Co")
         client = create_client(base, acct["access_token"], firstName="Hook", lastName="Ed")
@@ -524,5 +733,8 @@ def test_automatic_client_webhooks(base: str, receiver: str) -> None:
     body, header = _Receiver.received[0]
     assert _verify(body, header)
     event = json.loads(body)["data"]["webHookEvent"]
-    assert (event["topic"], event["itemId"], event["accountId"]) == ("CLIENT_CREATE", client["id"],
-                                                                    acct["account"]["id"])
+    assert (event["topic"], event["itemId"], event["accountId"]) == (
+        "CLIENT_CREATE",
+        client["id"],
+        acct["account"]["id"],
+    )
