@@ -243,9 +243,7 @@ def seed_account(
             is_company = rng.random() < 0.18
             first, last = rng.choice(FIRST), rng.choice(LAST)
             created_at = anchor - timedelta(days=rng.randint(30, 900), minutes=rng.randint(0, 1440))
-            updated_at = min(
-                anchor, created_at + timedelta(days=rng.randint(0, 400), minutes=rng.randint(0, 600))
-            )
+            updated_at = created_at + (anchor - created_at) * rng.random()
             phones: list[dict[str, Any]] = []
             if i > 10 and shared_pool and rng.random() < 0.03:
                 # Shared number: the same number as an earlier client (a household or a company line).
