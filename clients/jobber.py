@@ -49,8 +49,10 @@ class Account:
 @lru_cache(maxsize=128)
 def document(source: str) -> str:
     """Parse (syntax-check) a GraphQL document once and return its canonical text."""
-    parsed: DocumentNode = gql(source)  # type: ignore[assignment]
-    return print_ast(parsed)
+    parsed = gql(source)
+    # gql 4 wraps the document in a GraphQLRequest; gql 3 returned the DocumentNode itself.
+    node: DocumentNode = getattr(parsed, "document", parsed)
+    return print_ast(node)
 
 
 ACCOUNT = """query Account { account { id name } }"""

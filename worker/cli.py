@@ -46,7 +46,7 @@ def guarded(fn: Callable[..., None]) -> Callable[..., None]:
 
         try:
             fn(*args, **kwargs)
-        except (SettingsError, InstallError, ConfigError, VendorError) as exc:
+        except (SettingsError, InstallError, ConfigError, VendorError, RuntimeError) as exc:
             fail(str(exc))
         except KeyError as exc:
             fail(str(exc.args[0]) if exc.args else "not found", code=2)
@@ -243,6 +243,33 @@ def events_replay(
     result = {"replayed": len(replayed), "skipped": len(skipped), "ids": replayed, "dry_run": dry_run}
     human = f"{'would replay' if dry_run else 'replayed'} {len(replayed)}, skipped {len(skipped)}"
     emit(as_json, result, human + ("".join(f"\n  {i}" for i in replayed)))
+
+
+# ---- demo -----------------------------------------------------------------------------------------
+
+
+@main.command("demo")
+@click.option("--summary-file", type=click.Path(dir_okay=False), help="Also write the summary JSON here.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the events to settle.")
+@json_option
+@guarded
+def demo(summary_file: str | None, timeout: float, as_json: bool) -> None:
+    """Install an integration on the sandbox vendors and play a realistic mix of calls and texts."""
+    from sandbox.demo import run_demo
+    from worker.output import emit
+
+    summary = run_demo(get_settings(), settle_timeout_s=timeout)
+    if summary_file:
+        with open(summary_file, "w", encoding="utf-8") as fh:
+            json.dump(summary, fh, indent=2)
+    played, outcomes = summary["played"], summary["outcomes"]
+    human = (
+        f"integration {summary['integration']['id']} ({summary['integration']['status']}): "
+        f"played {played['events']} events, HTTP {played['statuses']}; outcomes {outcomes}"
+    )
+    emit(as_json, summary, human)
+    if not summary["ok"]:
+        fail("the demo did not complete cleanly (see the summary)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,112 @@
+"""The demo (`ajctl demo`, run by the README's run command): install an integration against the sandbox
+vendors, play a realistic mix of calls and texts through the running service, and report what happened."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+import requests
+
+from config.integration import IntegrationSettings
+from config.settings import Settings
+from sandbox.play import play
+from sandbox.scenarios.library import ScenarioContext, build, delivery_order
+from store.ledger import Ledger
+from store.redis import sync_client
+
+COMPANY = "Acme Home Services"
+NUMBERS = [
+    {"name": "Support line", "e164": "+14155550199", "country": "US", "time_zone": "America/Los_Angeles"},
+    {"name": "Sales", "e164": "+14155550198", "country": "US", "time_zone": "America/Los_Angeles"},
+]
+UNKNOWN_CALLERS = ["+14155550177", "+14155550178"]
+
+
+def _jobber_base(settings: Settings) -> str:
+    return settings.JOBBER_API_URL.removesuffix("/graphql").removesuffix("/api")
+
+
+def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = requests.post(url, json=body, timeout=30)
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def known_callers(jobber_base: str, account_id: str, limit: int = 8) -> list[str]:
+    """Phone numbers of seeded Jobber clients, so the demo's calls match real clients."""
+    state = requests.get(f"{jobber_base}/_sandbox/state", params={"account_id": account_id}, timeout=30).json()
+    found: list[str] = []
+    for account in state.get("accounts", []):
+        for client in account.get("clients", []):
+            for phone in client.get("phones", []):
+                number = phone.get("normalizedPhoneNumber")
+                if number and number not in found and not client.get("isArchived"):
+                    found.append(number)
+            if len(found) >= limit:
+                return found
+    return found
+
+
+def run_demo(settings: Settings, settle_timeout_s: float = 60.0) -> dict[str, Any]:
+    from tasks.lifecycle import install_with_api_key
+
+    if not settings.is_sandbox:
+        raise RuntimeError("the demo runs against the sandbox vendors only (AIRCALL_API_URL / JOBBER_API_URL on loopback)")
+    company = _post(f"{settings.AIRCALL_API_URL}/_sandbox/companies", {"name": COMPANY, "numbers": NUMBERS, "ai_assist": True})
+    jobber_base = _jobber_base(settings)
+    account = _post(f"{jobber_base}/_sandbox/accounts", {"name": COMPANY, "seed_clients": 150, "seed": 7})
+    integration_settings = IntegrationSettings(
+        numbers=[int(n["id"]) for n in company["numbers"]], create_missing_clients=True, aircall_plan_ai_assist=True
+    )
+    outcome = install_with_api_key(
+        api_id=company["api_id"],
+        api_token=company["api_token"],
+        jobber_access_token=account["access_token"],
+        jobber_refresh_token=account["refresh_token"],
+        integration_settings=integration_settings,
+        settings=settings,
+    )
+    integration = outcome.integration
+    # The webhook token is what Aircall sends with each event; the emulator knows it, we keep only a hash.
+    state = requests.get(f"{settings.AIRCALL_API_URL}/_sandbox/state", timeout=30).json()
+    me = next(c for c in state["companies"] if c["id"] == company["id"])
+    token = next(w["token"] for w in me["webhooks"] if w["active"])
+
+    externals = known_callers(jobber_base, account["account"]["id"]) + UNKNOWN_CALLERS
+    ctx = ScenarioContext(token=token, externals=externals, numbers=me["numbers"], users=me["users"],
+                          company_id=me["id"], seed=7)  # fmt: skip
+    events = delivery_order(build("demo", ctx), duplicates=1, shuffle=False, seed=7)
+    played = play(events, settings.PUBLIC_URL, aircall_url=settings.AIRCALL_API_URL)
+
+    outcomes = settle(integration.id, settle_timeout_s)
+    return {
+        "integration": integration.to_public(),
+        "played": {"events": len(events), **played.summary()},
+        "outcomes": outcomes,
+        "pages": {
+            "jobber": f"{jobber_base}/",
+            "aircall": f"{settings.AIRCALL_API_URL}/",
+        },
+        "ok": played.ok and outcomes.get("pending", 0) == 0 and outcomes.get("failed", 0) == 0,
+    }
+
+
+def settle(integration_id: str, timeout_s: float) -> dict[str, int]:
+    """Wait until no event of the integration is pending; return the count per outcome."""
+    r = sync_client()
+    ledger = Ledger(r)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        counts: Counter[str] = Counter()
+        for key in r.scan_iter("aj:ev:ev_*", count=1000):
+            if key.endswith(":log"):
+                continue
+            entry = ledger.get(key.removeprefix("aj:ev:"))
+            if entry and entry.get("integration") == integration_id:
+                counts[entry.get("outcome", "pending")] += 1
+        if counts.get("pending", 0) == 0 or time.monotonic() > deadline:
+            return dict(sorted(counts.items()))
+        time.sleep(0.5)

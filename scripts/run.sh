@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The README's run command: the whole service on its embedded default — sandbox Aircall and Jobber, a
+# private Redis (AOF on), every Procfile role under honcho, then the demo scenario played through it.
+# `--once` (or RUN_ONCE=1) stops everything after the demo and exits with its status (used by tests/CI).
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+ONCE="${RUN_ONCE:-}"
+[ "${1:-}" = "--once" ] && ONCE=1
+
+ensure_venv
+ensure_redis
+export PATH="$VENV/bin:$PATH"
+
+RUN="$ROOT/.run"
+mkdir -p "$RUN"
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  say "stopping"
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_redis "$RUN/redis"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Preferred ports, or a free one when taken (never disturb what already runs here, e.g. a Redis on 6379).
+port_or_free() { "$VENV/bin/python" - "$1" <<'PY'
+import socket, sys
+want = int(sys.argv[1])
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", want)); print(want)
+except OSError:
+    s.close(); s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])
+PY
+}
+REDIS_PORT="$(port_or_free 6390)"
+INGEST_PORT="$(port_or_free "${PORT:-8000}")"
+JOBBER_PORT="$(port_or_free 8101)"
+AIRCALL_PORT="$(port_or_free 8102)"
+FLOWER_PORT="$(port_or_free 5555)"
+
+say "private Redis on 127.0.0.1:$REDIS_PORT (AOF on, data in .run/redis)"
+start_redis "$RUN/redis" "$REDIS_PORT"
+
+export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+export PUBLIC_URL="http://127.0.0.1:$INGEST_PORT"
+export AIRCALL_API_URL="http://127.0.0.1:$AIRCALL_PORT"
+export AIRCALL_OAUTH_URL="http://127.0.0.1:$AIRCALL_PORT/oauth"
+export JOBBER_API_URL="http://127.0.0.1:$JOBBER_PORT/api/graphql"
+export JOBBER_OAUTH_URL="http://127.0.0.1:$JOBBER_PORT/api/oauth"
+export JOBBER_CLIENT_ID="${JOBBER_CLIENT_ID:-sandbox-client-id}"
+export JOBBER_CLIENT_SECRET="${JOBBER_CLIENT_SECRET:-sandbox-client-secret}"
+export INGEST_HOST=127.0.0.1 FLOWER_HOST=127.0.0.1 FLOWER_PORT BEAT_SCHEDULE_FILE="$RUN/celerybeat-schedule"
+
+say "sandbox vendors: Jobber on :$JOBBER_PORT, Aircall on :$AIRCALL_PORT"
+python -m sandbox.jobber --port "$JOBBER_PORT" >"$RUN/sandbox-jobber.log" 2>&1 & pids+=($!)
+python -m sandbox.aircall --port "$AIRCALL_PORT" >"$RUN/sandbox-aircall.log" 2>&1 & pids+=($!)
+
+say "Procfile roles (ingest, worker, beat, flower) under honcho; logs in .run/service.log"
+honcho start -f Procfile -d "$ROOT" -p "$INGEST_PORT" >"$RUN/service.log" 2>&1 & pids+=($!)
+
+wait_http() {  # wait_http NAME URL
+  for _ in $(seq 1 150); do
+    curl -fsS -o /dev/null "$2" 2>/dev/null && return 0
+    "$VENV/bin/python" -c "import sys,urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)" "$2" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  die "$1 did not come up at $2 (see .run/*.log)"
+}
+wait_http "sandbox Jobber" "http://127.0.0.1:$JOBBER_PORT/"
+wait_http "sandbox Aircall" "http://127.0.0.1:$AIRCALL_PORT/"
+wait_http "ingest" "$PUBLIC_URL/readyz"
+wait_http "flower" "http://127.0.0.1:$FLOWER_PORT/"
+for _ in $(seq 1 60); do
+  celery -A worker.app inspect ping --timeout 1 >/dev/null 2>&1 && break
+  sleep 0.5
+done
+celery -A worker.app inspect ping --timeout 2 >/dev/null 2>&1 || die "no Celery worker answered (see .run/service.log)"
+say "all roles healthy"
+
+say "demo: install an integration against the sandbox and play the demo scenario"
+status=0
+ajctl demo --summary-file "$RUN/demo.json" || status=$?
+
+cat <<MSG
+
+  Ingest          $PUBLIC_URL   (/healthz /readyz /metrics, POST /webhooks/aircall)
+  Flower          http://127.0.0.1:$FLOWER_PORT
+  Sandbox Jobber  http://127.0.0.1:$JOBBER_PORT/   (clients, notes, requests, tasks)
+  Sandbox Aircall http://127.0.0.1:$AIRCALL_PORT/   (insight cards, contacts)
+  Operator CLI    REDIS_URL=$REDIS_URL .venv/bin/ajctl integrations list
+  Demo summary    .run/demo.json      Logs: .run/*.log
+
+MSG
+if [ -n "$ONCE" ]; then exit "$status"; fi
+say "running; press Ctrl-C to stop"
+wait "${pids[@]}"
