@@ -27,8 +27,8 @@ from store import keys
 from store.integrations import IntegrationStore, JobberAccount
 
 HERE = Path(__file__).resolve().parent
-SECRET = "bench-secret"  # noqa: S105
-WEBHOOK_TOKEN = "bench-webhook-token"  # noqa: S105
+SECRET = "bench-secret"
+WEBHOOK_TOKEN = "bench-webhook-token"
 
 
 def make_tenant(url: str) -> str:
@@ -110,7 +110,9 @@ def main() -> None:
             "requests": int(wrk["requests"]),
             "accepted": accepted,
             "non_2xx": int(wrk["errors_status"]),
-            "socket_errors": int(wrk["errors_connect"] + wrk["errors_read"] + wrk["errors_write"] + wrk["errors_timeout"]),
+            "socket_errors": int(
+                wrk["errors_connect"] + wrk["errors_read"] + wrk["errors_write"] + wrk["errors_timeout"]
+            ),
             "webhooks_per_s": round(accepted / seconds, 1),
             "latency_ms": {k: round(wrk[f"{k}_us"] / 1000, 2) for k in ("p50", "p90", "p99", "max")},
             "enqueued": queued,
@@ -119,7 +121,10 @@ def main() -> None:
             "target": {"webhooks_per_s": 5000, "p99_ms": 20},
         }
         result["meets_target"] = bool(
-            exact and result["webhooks_per_s"] >= 5000 and result["latency_ms"]["p99"] <= 20 and not result["non_2xx"]
+            exact
+            and result["webhooks_per_s"] >= 5000
+            and result["latency_ms"]["p99"] <= 20
+            and not result["non_2xx"]
         )
         print(json.dumps(result, indent=2))
     finally:

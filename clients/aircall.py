@@ -54,12 +54,16 @@ class AircallClient:
 
     def request(self, method: str, path: str, **kw: Any) -> Any:
         url = f"{self.base_url}{path}"
-        response = send(self.session, VENDOR, method, url, self.timeout, auth=self._auth, headers=self._headers, **kw)
+        response = send(
+            self.session, VENDOR, method, url, self.timeout, auth=self._auth, headers=self._headers, **kw
+        )
         status = response.status_code
         if status < 300:
             return json_or_empty(response) if response.content else {}
         body = json_or_empty(response)
-        detail = body.get("troubleshoot") or body.get("error") or response.reason if isinstance(body, dict) else ""
+        detail = (
+            body.get("troubleshoot") or body.get("error") or response.reason if isinstance(body, dict) else ""
+        )
         where = f"aircall {method} {_path(path)} -> {status}: {detail}"
         if status == 429:
             raise RateLimited(where, retry_after=rate_limit_wait(response), vendor=VENDOR, status=status)
@@ -112,7 +116,12 @@ class AircallClient:
 
 
 def _webhook(w: dict[str, Any]) -> Webhook:
-    return Webhook(id=str(w["webhook_id"]), token=str(w.get("token") or ""), url=w.get("url", ""), active=bool(w.get("active", True)))
+    return Webhook(
+        id=str(w["webhook_id"]),
+        token=str(w.get("token") or ""),
+        url=w.get("url", ""),
+        active=bool(w.get("active", True)),
+    )
 
 
 def rate_limit_wait(response: requests.Response, now: float | None = None) -> float:

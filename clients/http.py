@@ -20,7 +20,9 @@ def new_session() -> requests.Session:
     return session
 
 
-def send(session: requests.Session, vendor: str, method: str, url: str, timeout: float, **kw: Any) -> requests.Response:
+def send(
+    session: requests.Session, vendor: str, method: str, url: str, timeout: float, **kw: Any
+) -> requests.Response:
     """One request; a timeout or connection failure becomes `Transient` (the retry policy decides)."""
     try:
         return session.request(method, url, timeout=timeout, **kw)

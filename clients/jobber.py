@@ -4,7 +4,7 @@ Documents are parsed and validated with `gql`; transport is plain `requests` so 
 status and the plain-JSON, non-GraphQL error bodies Jobber uses for disconnected or inactive accounts
 (jobber-api.md §1.3), which a GraphQL transport would hide behind a protocol error.
 
-Errors: HTTP 429 and `THROTTLED` → RateLimited (THROTTLED waits (requested − available) / restoreRate);
+Errors: HTTP 429 and `THROTTLED` → RateLimited (THROTTLED waits (requested - available) / restoreRate);
 5xx, timeouts, "Service temporarily unavailable" → Transient; disconnected / inactive account → Disconnected;
 expired token (401) → Unauthorized (a token refresh fixes it); other GraphQL errors and userErrors → Permanent.
 """
@@ -15,7 +15,7 @@ import logging
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import requests
 from gql import gql
@@ -51,7 +51,7 @@ def document(source: str) -> str:
     """Parse (syntax-check) a GraphQL document once and return its canonical text."""
     parsed = gql(source)
     # gql 4 wraps the document in a GraphQLRequest; gql 3 returned the DocumentNode itself.
-    node: DocumentNode = getattr(parsed, "document", parsed)
+    node = cast(DocumentNode, getattr(parsed, "document", parsed))
     return print_ast(node)
 
 
@@ -84,7 +84,9 @@ class JobberClient:
         """Run one document; return `data` or raise a `clients.errors` type."""
         payload = {"query": document(source), "variables": variables or {}}
         self.requests_made += 1
-        response = send(self.session, VENDOR, "POST", self.api_url, self.timeout, json=payload, headers=self._headers)
+        response = send(
+            self.session, VENDOR, "POST", self.api_url, self.timeout, json=payload, headers=self._headers
+        )
         body = json_or_empty(response)
         self._note_cost(body)
         _raise_for_transport(response, body)
@@ -159,7 +161,7 @@ def _raise_for_graphql(errors: list[dict[str, Any]], body: dict[str, Any]) -> No
 
 
 def throttle_wait(body: dict[str, Any]) -> float:
-    """Seconds until the cost bucket holds the requested cost: (requested − available) / restoreRate."""
+    """Seconds until the cost bucket holds the requested cost: (requested - available) / restoreRate."""
     cost = (body.get("extensions") or {}).get("cost") or {}
     status = cost.get("throttleStatus") or {}
     requested = float(cost.get("requestedQueryCost") or 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kombu import Exchange, Queue
+from kombu.entity import Exchange, Queue
 
 from config.settings import Settings
 
@@ -44,8 +44,8 @@ def visibility_timeout(settings: Settings) -> int:
 def task_queues() -> list[Queue]:
     """Every queue on the default exchange (""), routed by name: publishing needs no binding lookup in
     Redis, exactly like the ingest's hand-built messages (worker/protocol.py)."""
-    default = Exchange("", type="direct")
-    return [Queue(name, default, routing_key=name) for name in ALL_QUEUES]
+    default = Exchange("", type="direct")  # type: ignore[no-untyped-call]
+    return [Queue(name, default, routing_key=name) for name in ALL_QUEUES]  # type: ignore[no-untyped-call]
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     EVENT_TTL_DAYS: int = 30
     HTTP_TIMEOUT_S: float = 10.0
 
-    @field_validator("PUBLIC_URL", "AIRCALL_API_URL", "JOBBER_API_URL", "JOBBER_OAUTH_URL", "AIRCALL_OAUTH_URL")
+    @field_validator(
+        "PUBLIC_URL", "AIRCALL_API_URL", "JOBBER_API_URL", "JOBBER_OAUTH_URL", "AIRCALL_OAUTH_URL"
+    )
     @classmethod
     def _strip_slash(cls, v: str) -> str:
         # A trailing slash or newline in an env var is a classic redirect_uri mismatch (jobber-api.md §8.2).

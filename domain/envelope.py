@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-# Events the service acts on (SPEC F1–F11). Anything else is acknowledged and ignored, so a new Aircall
+# Events the service acts on (SPEC F1-F11). Anything else is acknowledged and ignored, so a new Aircall
 # event type never trips Aircall's auto-disable counter (aircall-api.md §1.3).
 CALL_EVENTS = frozenset(
     {

@@ -83,6 +83,10 @@ async def receive(request: Request) -> Response:
     WEBHOOKS_RECEIVED.labels("aircall", env.event if env.routed else "other").inc()
     if claim.status != "enqueued":
         log.info(
-            "ingest.aircall.%s event=%s type=%s integration=%s", claim.status, eid, env.event, claim.integration_id
+            "ingest.aircall.%s event=%s type=%s integration=%s",
+            claim.status,
+            eid,
+            env.event,
+            claim.integration_id,
         )
     return JSONResponse({"status": claim.status, "id": eid if env.routed else None})

@@ -11,13 +11,19 @@ from prometheus_client.registry import Collector
 
 from config.celery import ALL_QUEUES
 from store import keys
+from store.integrations import STATUSES
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 WEBHOOKS_RECEIVED = Counter(
-    "aj_webhooks_received", "Webhooks accepted (stored or acknowledged)", ["source", "event"], registry=REGISTRY
+    "aj_webhooks_received",
+    "Webhooks accepted (stored or acknowledged)",
+    ["source", "event"],
+    registry=REGISTRY,
 )
-WEBHOOKS_REJECTED = Counter("aj_webhooks_rejected", "Webhooks refused with a 4xx", ["reason"], registry=REGISTRY)
+WEBHOOKS_REJECTED = Counter(
+    "aj_webhooks_rejected", "Webhooks refused with a 4xx", ["reason"], registry=REGISTRY
+)
 
 
 class FleetCollector(Collector):
@@ -43,12 +49,10 @@ class FleetCollector(Collector):
         dup.samples.clear()
         dup.add_metric([], float(dups or 0))
         yield dup
-        from store.integrations import STATUSES
-
-        counts = dict.fromkeys(STATUSES, 0)
-        for iid in self.r.smembers(keys.INTEGRATIONS):  # type: ignore[union-attr]
-            status = self.r.hget(keys.integration(iid), "status") or "inactive"
-            counts[status] = counts.get(status, 0) + 1  # type: ignore[index]
+        counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
+        for iid in self.r.smembers(keys.INTEGRATIONS):
+            status = str(self.r.hget(keys.integration(str(iid)), "status") or "inactive")
+            counts[status] = counts.get(status, 0) + 1
         gauge = GaugeMetricFamily("aj_integrations", "Integrations by status", labels=["status"])
         for status, n in counts.items():
             gauge.add_metric([status], float(n))

@@ -37,7 +37,9 @@ def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
 
 def known_callers(jobber_base: str, account_id: str, limit: int = 8) -> list[str]:
     """Phone numbers of seeded Jobber clients, so the demo's calls match real clients."""
-    state = requests.get(f"{jobber_base}/_sandbox/state", params={"account_id": account_id}, timeout=30).json()
+    state = requests.get(
+        f"{jobber_base}/_sandbox/state", params={"account_id": account_id}, timeout=30
+    ).json()
     found: list[str] = []
     for account in state.get("accounts", []):
         for client in account.get("clients", []):
@@ -54,12 +56,19 @@ def run_demo(settings: Settings, settle_timeout_s: float = 60.0) -> dict[str, An
     from tasks.lifecycle import install_with_api_key
 
     if not settings.is_sandbox:
-        raise RuntimeError("the demo runs against the sandbox vendors only (AIRCALL_API_URL / JOBBER_API_URL on loopback)")
-    company = _post(f"{settings.AIRCALL_API_URL}/_sandbox/companies", {"name": COMPANY, "numbers": NUMBERS, "ai_assist": True})
+        raise RuntimeError(
+            "the demo runs against the sandbox vendors only (AIRCALL_API_URL / JOBBER_API_URL on loopback)"
+        )
+    company = _post(
+        f"{settings.AIRCALL_API_URL}/_sandbox/companies",
+        {"name": COMPANY, "numbers": NUMBERS, "ai_assist": True},
+    )
     jobber_base = _jobber_base(settings)
     account = _post(f"{jobber_base}/_sandbox/accounts", {"name": COMPANY, "seed_clients": 150, "seed": 7})
     integration_settings = IntegrationSettings(
-        numbers=[int(n["id"]) for n in company["numbers"]], create_missing_clients=True, aircall_plan_ai_assist=True
+        numbers=[int(n["id"]) for n in company["numbers"]],
+        create_missing_clients=True,
+        aircall_plan_ai_assist=True,
     )
     outcome = install_with_api_key(
         api_id=company["api_id"],

@@ -50,9 +50,9 @@ class DeadLetters:
         record = {**letter.__dict__, "first_failed_at": first}
         record["args"] = json.dumps(letter.args)
         record["kwargs"] = json.dumps(letter.kwargs)
-        record = {k: ("" if v is None else str(v)) for k, v in record.items()}
+        fields: dict[Any, Any] = {k: ("" if v is None else str(v)) for k, v in record.items()}
         pipe = self.r.pipeline()
-        pipe.hset(key, mapping=record)
+        pipe.hset(key, mapping=fields)
         pipe.zadd(keys.DEAD_LETTERS, {letter.id: time.time()})
         pipe.execute()
 
@@ -86,4 +86,4 @@ class DeadLetters:
         pipe.execute()
 
     def count(self) -> int:
-        return int(self.r.zcard(keys.DEAD_LETTERS))  # type: ignore[arg-type]
+        return int(self.r.zcard(keys.DEAD_LETTERS))

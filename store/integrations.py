@@ -59,7 +59,9 @@ class Integration:
             "warnings": list(self.warnings),
             "settings": self.settings.model_dump(),
             "jobber_account": (
-                {"id": self.jobber_account.id, "name": self.jobber_account.name} if self.jobber_account else None
+                {"id": self.jobber_account.id, "name": self.jobber_account.name}
+                if self.jobber_account
+                else None
             ),
             "aircall_company_id": self.aircall_company_id,
             "aircall_webhook_id": self.aircall_webhook_id,
@@ -92,14 +94,18 @@ class IntegrationStore:
             raise KeyError(f"no integration {integration_id}")
         return found
 
-    def list(self) -> list[Integration]:
+    def all(self) -> list[Integration]:
         ids: set[str] = self.r.smembers(keys.INTEGRATIONS)  # type: ignore[assignment]
         found = (self.get(i) for i in sorted(ids))
         return sorted((i for i in found if i is not None), key=lambda i: i.created_at)
 
     def secrets(self, integration_id: str) -> Secrets:
-        values = self.r.hmget(keys.integration(integration_id), [f"{f}_enc" for f in _SECRET_FIELDS])
-        plain = {f: decrypt(self.secret_key, v) if v else None for f, v in zip(_SECRET_FIELDS, values, strict=True)}
+        values: list[str | None] = self.r.hmget(  # type: ignore[assignment]
+            keys.integration(integration_id), [f"{f}_enc" for f in _SECRET_FIELDS]
+        )
+        plain = {
+            f: decrypt(self.secret_key, v) if v else None for f, v in zip(_SECRET_FIELDS, values, strict=True)
+        }
         return Secrets(**plain)
 
     def id_for_webhook_token(self, token: str) -> str | None:
@@ -119,7 +125,7 @@ class IntegrationStore:
     ) -> Integration:
         integration_id = "int_" + secrets.token_hex(6)
         stamp = now_iso()
-        mapping = {
+        mapping: dict[Any, Any] = {
             "id": integration_id,
             "status": "inactive",
             "message": "Jobber is not connected yet",
@@ -139,8 +145,8 @@ class IntegrationStore:
         return self.require(integration_id)
 
     def _update(self, integration_id: str, **fields: str) -> None:
-        fields["updated_at"] = now_iso()
-        self.r.hset(keys.integration(integration_id), mapping=fields)
+        mapping: dict[Any, Any] = {**fields, "updated_at": now_iso()}
+        self.r.hset(keys.integration(integration_id), mapping=mapping)
 
     def set_settings(self, integration_id: str, settings: IntegrationSettings) -> None:
         self._update(integration_id, settings=settings.model_dump_json())
@@ -209,8 +215,8 @@ class IntegrationStore:
         self.set_status(integration_id, "deleted", message)
 
     def counts_by_status(self) -> dict[str, int]:
-        counts = dict.fromkeys(STATUSES, 0)
-        for integration in self.list():
+        counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
+        for integration in self.all():
             counts[integration.status] = counts.get(integration.status, 0) + 1
         return counts
 
@@ -224,7 +230,7 @@ def _from_hash(h: dict[str, str]) -> Integration:
     status = h.get("status", "inactive")
     return Integration(
         id=h["id"],
-        status=status if status in STATUSES else "inactive",  # type: ignore[arg-type]
+        status=status if status in STATUSES else "inactive",
         message=h.get("message") or None,
         settings=IntegrationSettings.model_validate_json(h.get("settings") or "{}"),
         warnings=json.loads(h.get("warnings") or "[]"),

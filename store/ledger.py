@@ -129,7 +129,8 @@ class Ledger:
         self._append(event_id, {"kind": kind, "task": task, "error": error})
 
     def history(self, event_id: str) -> list[dict[str, Any]]:
-        return [json.loads(x) for x in self.r.lrange(keys.event_log(event_id), 0, -1)]  # type: ignore[union-attr]
+        entries: list[str] = self.r.lrange(keys.event_log(event_id), 0, -1)  # type: ignore[assignment]
+        return [json.loads(x) for x in entries]
 
     def show(self, event_id: str) -> dict[str, Any] | None:
         entry = self.get(event_id)

@@ -12,7 +12,9 @@ from config.settings import get_settings
 
 @lru_cache(maxsize=4)
 def sync_client(url: str | None = None) -> redis.Redis:
-    return redis.Redis.from_url(url or get_settings().REDIS_URL, decode_responses=True, health_check_interval=30)
+    return redis.Redis.from_url(
+        url or get_settings().REDIS_URL, decode_responses=True, health_check_interval=30
+    )
 
 
 def async_client(url: str | None = None) -> aioredis.Redis:

@@ -43,13 +43,19 @@ def aircall_for(integration: Integration, store: IntegrationStore, settings: Set
     if integration.aircall_auth == "bearer":
         return AircallClient(settings.AIRCALL_API_URL, bearer_token=token, timeout=settings.HTTP_TIMEOUT_S)
     return AircallClient(
-        settings.AIRCALL_API_URL, api_id=integration.aircall_api_id, api_token=token, timeout=settings.HTTP_TIMEOUT_S
+        settings.AIRCALL_API_URL,
+        api_id=integration.aircall_api_id,
+        api_token=token,
+        timeout=settings.HTTP_TIMEOUT_S,
     )
 
 
 def jobber_client(access_token: str, settings: Settings) -> JobberClient:
     return JobberClient(
-        settings.JOBBER_API_URL, access_token, api_version=settings.JOBBER_API_VERSION, timeout=settings.HTTP_TIMEOUT_S
+        settings.JOBBER_API_URL,
+        access_token,
+        api_version=settings.JOBBER_API_VERSION,
+        timeout=settings.HTTP_TIMEOUT_S,
     )
 
 
@@ -65,7 +71,9 @@ def install_with_api_key(
     """Check both vendors' credentials, store the integration, register the Aircall webhook, connect Jobber."""
     settings = settings or get_settings()
     store = store_for(settings)
-    aircall = AircallClient(settings.AIRCALL_API_URL, api_id=api_id, api_token=api_token, timeout=settings.HTTP_TIMEOUT_S)
+    aircall = AircallClient(
+        settings.AIRCALL_API_URL, api_id=api_id, api_token=api_token, timeout=settings.HTTP_TIMEOUT_S
+    )
     try:
         company_id = aircall.company_id()
     except VendorError as exc:
@@ -112,7 +120,9 @@ def install_with_api_key(
         store.set_status(integration.id, "inactive", f"Jobber is not connected: open {connect}")
         warnings.append(f"Jobber is not connected yet: open {connect}")
     if not integration_settings.numbers:
-        warnings.append("no Aircall numbers are connected (settings.numbers is empty): nothing will be logged")
+        warnings.append(
+            "no Aircall numbers are connected (settings.numbers is empty): nothing will be logged"
+        )
     store.set_warnings(integration.id, warnings)
     log.info("lifecycle.installed integration=%s company=%s jobber_account=%s", integration.id, company_id,
              account.id if account else None)  # fmt: skip

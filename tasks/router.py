@@ -75,5 +75,7 @@ def dispatch(event_id: str) -> str | None:
         log.info("events.route.unhandled event=%s type=%s integration=%s", event_id, event, integration_id)
         return None
     app.signature(task_name, args=[event_id]).apply_async()
-    log.info("events.routed event=%s type=%s task=%s integration=%s", event_id, event, task_name, integration_id)
+    log.info(
+        "events.routed event=%s type=%s task=%s integration=%s", event_id, event, task_name, integration_id
+    )
     return task_name

@@ -55,3 +55,38 @@ def ingest_url() -> Iterator[str]:
     server = ServerThread(create_app()).start()
     yield server.url
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def aircall_server() -> Iterator[str]:
+    """The sandbox Aircall emulator over real HTTP."""
+    from sandbox.aircall.app import create_app
+    from sandbox.common import ServerThread
+
+    server = ServerThread(create_app()).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def jobber_server() -> Iterator[str]:
+    """The sandbox Jobber emulator over real HTTP."""
+    from sandbox.common import ServerThread
+    from sandbox.jobber.app import create_app
+
+    server = ServerThread(create_app()).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def vendors(aircall_server, jobber_server, settings_env):
+    """Point the service at the sandbox vendors (fresh state) for one test."""
+    import requests
+
+    for base in (aircall_server, jobber_server):
+        requests.post(f"{base}/_sandbox/reset", timeout=5).raise_for_status()
+    settings_env.setenv("AIRCALL_API_URL", aircall_server)
+    settings_env.setenv("JOBBER_API_URL", f"{jobber_server}/api/graphql")
+    settings_env.setenv("JOBBER_OAUTH_URL", f"{jobber_server}/api/oauth")
+    return type("Vendors", (), {"aircall": aircall_server, "jobber": jobber_server})

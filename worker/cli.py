@@ -61,7 +61,9 @@ def guarded(fn: Callable[..., None]) -> Callable[..., None]:
 def main(verbose: bool) -> None:
     """Operate the Aircall ↔ Jobber service."""
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s"
+        level=logging.DEBUG if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s %(message)s",
     )
 
 
@@ -112,9 +114,15 @@ def integrations_list(as_json: bool) -> None:
     """All integrations, oldest first."""
     from worker.output import emit, table
 
-    docs = [i.to_public() for i in _store().list()]
+    docs = [i.to_public() for i in _store().all()]
     rows = [
-        (d["id"], d["status"], (d["jobber_account"] or {}).get("name", "-"), d["aircall_company_id"], d["message"] or "")
+        (
+            d["id"],
+            d["status"],
+            (d["jobber_account"] or {}).get("name", "-"),
+            d["aircall_company_id"],
+            d["message"] or "",
+        )
         for d in docs
     ]
     emit(as_json, docs, table(rows, ["ID", "STATUS", "JOBBER ACCOUNT", "AIRCALL COMPANY", "MESSAGE"]))
@@ -135,10 +143,14 @@ def integrations_show(integration_id: str, as_json: bool) -> None:
 @integrations.command("settings")
 @click.argument("integration_id")
 @click.option("--file", "settings_file", type=click.Path(dir_okay=False), help="Replace with this JSON file.")
-@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Change one key (dotted; JSON value).")
+@click.option(
+    "--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Change one key (dotted; JSON value)."
+)
 @json_option
 @guarded
-def integrations_settings(integration_id: str, settings_file: str | None, assignments: tuple[str, ...], as_json: bool) -> None:
+def integrations_settings(
+    integration_id: str, settings_file: str | None, assignments: tuple[str, ...], as_json: bool
+) -> None:
     """Replace (--file) or change (--set) an integration's settings; invalid settings are refused whole."""
     from worker.output import describe_integration, emit
 
@@ -190,7 +202,11 @@ def events_failed(integration_id: str | None, as_json: bool) -> None:
     letters = [d.to_public() for d in DeadLetters(sync_client()).list(integration_id)]
     rows = [(d["id"], d["integration"], d["event"], d["resource_id"], d["attempts"], d["last_failed_at"],
              (d["error"] or "").splitlines()[0][:60]) for d in letters]  # fmt: skip
-    emit(as_json, letters, table(rows, ["ID", "INTEGRATION", "EVENT", "RESOURCE", "ATTEMPTS", "LAST FAILED", "ERROR"]))
+    emit(
+        as_json,
+        letters,
+        table(rows, ["ID", "INTEGRATION", "EVENT", "RESOURCE", "ATTEMPTS", "LAST FAILED", "ERROR"]),
+    )
 
 
 @events.command("show")
@@ -209,7 +225,9 @@ def events_show(event_id: str, as_json: bool) -> None:
     lines = [f"Event {doc['id']}  {doc['event']}  resource {doc['resource_id']}",
              f"  integration: {doc['integration']}", f"  received:    {doc['received_at']}",
              f"  outcome:     {doc['outcome']}" + (f" — {doc['reason']}" if doc.get("reason") else "")]  # fmt: skip
-    lines += [f"  attempt {a['at']} {a.get('task', '')} {a['kind']}: {a.get('error', '')}" for a in doc["attempts"]]
+    lines += [
+        f"  attempt {a['at']} {a.get('task', '')} {a['kind']}: {a.get('error', '')}" for a in doc["attempts"]
+    ]
     lines += [f"  skip    {s['at']} {s['reason']}" for s in doc["skips"]]
     lines.append("  raw: " + json.dumps(doc["raw"])[:2000])
     emit(as_json, doc, "\n".join(lines))
@@ -217,14 +235,23 @@ def events_show(event_id: str, as_json: bool) -> None:
 
 @events.command("replay")
 @click.argument("event_ids", nargs=-1)
-@click.option("--all", "replay_all", is_flag=True, help="Every dead-lettered event (filtered by the options).")
+@click.option(
+    "--all", "replay_all", is_flag=True, help="Every dead-lettered event (filtered by the options)."
+)
 @click.option("--integration", "integration_id")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]))
+@click.option(
+    "--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"])
+)
 @click.option("--dry-run", is_flag=True, help="Say what would be replayed; change nothing.")
 @json_option
 @guarded
 def events_replay(
-    event_ids: tuple[str, ...], replay_all: bool, integration_id: str | None, since: datetime | None, dry_run: bool, as_json: bool
+    event_ids: tuple[str, ...],
+    replay_all: bool,
+    integration_id: str | None,
+    since: datetime | None,
+    dry_run: bool,
+    as_json: bool,
 ) -> None:
     """Re-run failed events through the same idempotency: a replay never duplicates."""
     from tqdm import tqdm
@@ -236,7 +263,9 @@ def events_replay(
         raise SettingsError("give event ids or --all")
     selected, skipped = select_for_replay(list(event_ids), integration_id, since)
     replayed: list[str] = []
-    for dead_id in tqdm(selected, desc="replaying", unit="event", file=sys.stderr, disable=dry_run or not selected):
+    for dead_id in tqdm(
+        selected, desc="replaying", unit="event", file=sys.stderr, disable=dry_run or not selected
+    ):
         if not dry_run:
             replay(dead_id)
         replayed.append(dead_id)

@@ -22,7 +22,8 @@ def select_for_replay(
     ledger = Ledger(r)
     candidates = ids or [d.id for d in dead.list(integration_id)]
     since_iso = since.replace(tzinfo=since.tzinfo or UTC).isoformat() if since else None
-    selected, skipped = [], []
+    selected: list[str] = []
+    skipped: list[str] = []
     for cid in candidates:
         letter = dead.get(cid)
         known = letter is not None or ledger.get(cid) is not None

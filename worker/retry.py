@@ -29,7 +29,7 @@ BACKOFF_BASE_S = 2.0
 
 def backoff_delay(attempt: int, cap_s: float, base_s: float = BACKOFF_BASE_S) -> float:
     """Exponential backoff with jitter: attempt 1 → ~base, doubling, capped; jitter in [50%, 100%]."""
-    delay = min(cap_s, base_s * 2 ** max(0, attempt - 1))
+    delay: float = min(cap_s, base_s * 2.0 ** max(0, attempt - 1))
     return delay * random.uniform(0.5, 1.0)
 
 
@@ -57,7 +57,9 @@ class IntegrationTask(Task):  # type: ignore[misc]
             # A bug or an unforeseen vendor answer: retrying blindly could duplicate effects, so park it
             # where an operator sees it and can replay it after a fix.
             log.exception("tasks.crashed task=%s", self.name)
-            return self._dead_letter(args, kwargs, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}")
+            return self._dead_letter(
+                args, kwargs, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
+            )
 
     # ---- policies ----------------------------------------------------------------------------
 
@@ -80,7 +82,9 @@ class IntegrationTask(Task):  # type: ignore[misc]
         if attempts >= settings.RETRY_MAX_ATTEMPTS:
             return self._dead_letter(args, kwargs, f"gave up after {attempts} attempts: {exc}")
         countdown = backoff_delay(attempts, settings.RETRY_BACKOFF_MAX_S)
-        log.info("tasks.retry task=%s attempt=%d countdown_s=%.1f error=%s", self.name, attempts, countdown, exc)
+        log.info(
+            "tasks.retry task=%s attempt=%d countdown_s=%.1f error=%s", self.name, attempts, countdown, exc
+        )
         raise self.retry(exc=exc, countdown=countdown)
 
     def transient_attempts(self) -> int:
@@ -127,5 +131,7 @@ class IntegrationTask(Task):  # type: ignore[misc]
         if event_id:
             Ledger(r).record_attempt(event_id, task=self.name, kind="dead_letter", error=error[:500])
             Ledger(r).set_outcome(event_id, "failed", error.splitlines()[0][:200])
-        log.error("tasks.dead_lettered task=%s id=%s error=%s", self.name, event_id or self.request.id, error[:200])
+        log.error(
+            "tasks.dead_lettered task=%s id=%s error=%s", self.name, event_id or self.request.id, error[:200]
+        )
         return None

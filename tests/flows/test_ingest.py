@@ -19,7 +19,9 @@ from tests.support.tenants import AIRCALL_TOKEN, JOBBER_ACCESS, JOBBER_REFRESH, 
 
 def post(url: str, body, **kw) -> requests.Response:
     data = body if isinstance(body, bytes | str) else json.dumps(body)
-    return requests.post(f"{url}/webhooks/aircall", data=data, headers={"Content-Type": "application/json"}, timeout=5, **kw)
+    return requests.post(
+        f"{url}/webhooks/aircall", data=data, headers={"Content-Type": "application/json"}, timeout=5, **kw
+    )
 
 
 def queued(r) -> list[dict]:
@@ -62,7 +64,9 @@ def test_the_same_webhook_five_times_concurrently_is_enqueued_once(r, ingest_url
 
 def test_distinct_events_for_one_call_are_each_enqueued(r, ingest_url):
     tenant = make_tenant()
-    first = call_event(tenant.webhook_token, "call.commented", call_id=5, comments=[{"id": 1, "content": "a"}])
+    first = call_event(
+        tenant.webhook_token, "call.commented", call_id=5, comments=[{"id": 1, "content": "a"}]
+    )
     second = call_event(tenant.webhook_token, "call.commented", call_id=5, comments=[{"id": 1, "content": "a"}, {"id": 2, "content": "b"}])  # fmt: skip
     assert post(ingest_url, first).json()["status"] == "enqueued"
     assert post(ingest_url, second).json()["status"] == "enqueued"
@@ -82,7 +86,17 @@ def test_distinct_events_for_one_call_are_each_enqueued(r, ingest_url):
         (lambda t: call_event("not-a-known-token"), 401, "unknown_token"),
         (lambda t: json.dumps(call_event(t, notes="x" * (1024 * 1024))).encode(), 413, "too_large"),
     ],
-    ids=["bad-json", "not-utf8", "not-object", "no-token", "no-data", "no-event", "no-data-id", "wrong-token", "oversized"],
+    ids=[
+        "bad-json",
+        "not-utf8",
+        "not-object",
+        "no-token",
+        "no-data",
+        "no-event",
+        "no-data-id",
+        "wrong-token",
+        "oversized",
+    ],
 )
 def test_bad_input_gets_a_clear_4xx_and_enqueues_nothing(r, ingest_url, make_body, status, reason):
     tenant = make_tenant()
@@ -112,7 +126,10 @@ def test_oversized_body_without_content_length_is_refused(r, ingest_url):
 
 def test_unknown_event_type_gets_200_and_is_ignored(r, ingest_url):
     tenant = make_tenant()
-    response = post(ingest_url, {"resource": "user", "event": "user.opened.v2", "token": tenant.webhook_token, "data": {"id": 3}})
+    response = post(
+        ingest_url,
+        {"resource": "user", "event": "user.opened.v2", "token": tenant.webhook_token, "data": {"id": 3}},
+    )
     assert response.status_code == 200
     assert response.json()["status"] == "ignored"
     assert queued(r) == []
@@ -187,7 +204,11 @@ def test_the_ingest_message_has_the_shape_celery_itself_publishes(r, ingest_url)
 
     assert set(ours) == set(celerys)
     assert set(ours["headers"]) <= set(celerys["headers"]) | {"stamped_headers", "stamps"}
-    assert set(celerys["headers"]) - set(ours["headers"]) <= {"stamped_headers", "stamps", "replaced_task_nesting"}
+    assert set(celerys["headers"]) - set(ours["headers"]) <= {
+        "stamped_headers",
+        "stamps",
+        "replaced_task_nesting",
+    }
     assert set(ours["properties"]) == set(celerys["properties"])
     assert ours["properties"]["delivery_info"] == celerys["properties"]["delivery_info"]
     assert ours["content-type"] == celerys["content-type"] == "application/json"

@@ -40,12 +40,20 @@ def flaky(self, event_id: str) -> None:
 
 @app.task(name="tests.throttled", base=IntegrationTask, bind=True)
 def throttled(self, event_id: str) -> None:
-    _fail_first(event_id, int(sync_client().get("test:fail_n") or 0), RateLimited("jobber: THROTTLED", retry_after=0.1))
+    _fail_first(
+        event_id,
+        int(sync_client().get("test:fail_n") or 0),
+        RateLimited("jobber: THROTTLED", retry_after=0.1),
+    )
 
 
 @app.task(name="tests.broken", base=IntegrationTask, bind=True)
 def broken(self, event_id: str) -> None:
-    _fail_first(event_id, int(sync_client().get("test:fail_n") or 0), Permanent("jobber clientCreateNote: client not found"))
+    _fail_first(
+        event_id,
+        int(sync_client().get("test:fail_n") or 0),
+        Permanent("jobber clientCreateNote: client not found"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +108,10 @@ def test_integration_deactivated_after_ingest_is_skipped_by_the_router(r, ingest
     IntegrationStore(r, get_settings().secret_key()).set_status(tenant.id, "inactive", "test")
     # The event as the ingest stored it while the integration was still active; it routes only now.
     event_id = "ev_manual000000000000000001"
-    r.hset(f"aj:ev:{event_id}", mapping={"id": event_id, "integration": tenant.id, "event": "call.ended", "raw": "{}"})
+    r.hset(
+        f"aj:ev:{event_id}",
+        mapping={"id": event_id, "integration": tenant.id, "event": "call.ended", "raw": "{}"},
+    )
     app.signature("events.route", args=[event_id]).apply_async()
     until(lambda: outcome(event_id) == "skipped", what="router skip")
     assert Ledger(r).show(event_id)["skips"][0]["reason"] == "integration inactive"
@@ -127,7 +138,9 @@ def test_rate_limits_wait_without_spending_attempts(r, ingest_url, worker, handl
     assert DeadLetters(r).count() == 0
 
 
-def test_exhausted_retries_dead_letter_and_replay_does_not_duplicate(r, ingest_url, worker, handler, settings_env):
+def test_exhausted_retries_dead_letter_and_replay_does_not_duplicate(
+    r, ingest_url, worker, handler, settings_env
+):
     settings_env.setenv("RETRY_MAX_ATTEMPTS", "3")
     handler("tests.flaky", 3)
     tenant = make_tenant()
@@ -136,7 +149,9 @@ def test_exhausted_retries_dead_letter_and_replay_does_not_duplicate(r, ingest_u
     until(lambda: outcome(event_id) == "failed", timeout=20, what="dead letter after 3 attempts")
     cli = CliRunner()
     failed = json.loads(cli.invoke(ajctl, ["events", "failed", "--json"]).stdout)
-    assert [(f["id"], f["integration"], f["event"], f["attempts"]) for f in failed] == [(event_id, tenant.id, "call.ended", 3)]
+    assert [(f["id"], f["integration"], f["event"], f["attempts"]) for f in failed] == [
+        (event_id, tenant.id, "call.ended", 3)
+    ]
     assert "gave up after 3 attempts" in failed[0]["error"]
     shown = json.loads(cli.invoke(ajctl, ["events", "show", event_id, "--json"]).stdout)
     assert shown["outcome"] == "failed"
@@ -165,3 +180,30 @@ def test_permanent_errors_dead_letter_at_once(r, ingest_url, worker, handler):
 def test_replay_of_unknown_ids_is_reported_as_skipped(r, worker):
     out = CliRunner().invoke(ajctl, ["events", "replay", "ev_nope", "--json"])
     assert json.loads(out.stdout) == {"replayed": 0, "skipped": 1, "ids": [], "dry_run": False}
+
+
+def test_integration_deleted_webhook_uninstalls_through_the_worker(r, ingest_url, worker, vendors):
+    """Aircall's `integration.deleted` → router → lifecycle task: Jobber appDisconnect, webhook deleted."""
+    company = requests.post(f"{vendors.aircall}/_sandbox/companies", json={"name": "Acme"}, timeout=5).json()
+    account = requests.post(f"{vendors.jobber}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
+    created = json.loads(CliRunner().invoke(ajctl, [
+        "integrations", "create", "--aircall-api-id", company["api_id"], "--aircall-api-token", company["api_token"],
+        "--jobber-access-token", account["access_token"], "--jobber-refresh-token", account["refresh_token"], "--json",
+    ]).stdout)  # fmt: skip
+    state = requests.get(f"{vendors.aircall}/_sandbox/state", timeout=5).json()
+    [webhook] = next(c for c in state["companies"] if c["id"] == company["id"])["webhooks"]
+
+    body = {"resource": "integration", "event": "integration.deleted", "timestamp": 1, "token": webhook["token"],
+            "data": {"id": 42, "company_id": company["id"]}}  # fmt: skip
+    event_id = requests.post(f"{ingest_url}/webhooks/aircall", json=body, timeout=5).json()["id"]
+
+    until(lambda: outcome(event_id) == "done", what="uninstall")
+    shown = json.loads(CliRunner().invoke(ajctl, ["integrations", "show", created["id"], "--json"]).stdout)
+    assert shown["status"] == "deleted" and shown["message"] == "Uninstalled from Aircall"
+    state = requests.get(f"{vendors.aircall}/_sandbox/state", timeout=5).json()
+    assert next(c for c in state["companies"] if c["id"] == company["id"])["webhooks"] == []
+    accounts = requests.get(f"{vendors.jobber}/_sandbox/accounts", timeout=5).json()
+    assert next(a for a in accounts if a["id"] == account["account"]["id"])["connected"] is False
+    # Later events for the deleted integration are acknowledged and change nothing.
+    later = requests.post(f"{ingest_url}/webhooks/aircall", json=call_event(webhook["token"]), timeout=5)
+    assert later.status_code == 200 and later.json()["status"] == "skipped"

@@ -8,7 +8,9 @@ from typing import Any
 _ids = itertools.count(1_000_000_001)
 
 
-def call_event(token: str, event: str = "call.ended", call_id: int | None = None, **data: Any) -> dict[str, Any]:
+def call_event(
+    token: str, event: str = "call.ended", call_id: int | None = None, **data: Any
+) -> dict[str, Any]:
     cid = call_id if call_id is not None else next(_ids)
     return {
         "resource": "call",

@@ -9,7 +9,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def until(probe: Callable[[], T], timeout: float = 15.0, interval: float = 0.05, what: str = "condition") -> T:
+def until(
+    probe: Callable[[], T], timeout: float = 15.0, interval: float = 0.05, what: str = "condition"
+) -> T:
     deadline = time.monotonic() + timeout
     while True:
         value = probe()

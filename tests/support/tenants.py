@@ -10,9 +10,9 @@ from config.settings import get_settings
 from store.integrations import IntegrationStore, JobberAccount
 from store.redis import sync_client
 
-AIRCALL_TOKEN = "aircall-api-token-SECRET-0001"  # noqa: S105
-JOBBER_ACCESS = "jobber-access-SECRET-0002"  # noqa: S105
-JOBBER_REFRESH = "jobber-refresh-SECRET-0003"  # noqa: S105
+AIRCALL_TOKEN = "aircall-api-token-SECRET-0001"
+JOBBER_ACCESS = "jobber-access-SECRET-0002"
+JOBBER_REFRESH = "jobber-refresh-SECRET-0003"
 
 
 @dataclass
@@ -34,5 +34,7 @@ def make_tenant(*, active: bool = True, numbers: list[int] | None = None) -> Ten
     store.bind_webhook(integration.id, "webhook-uuid-1", webhook_token)
     store.set_jobber_tokens(integration.id, JOBBER_ACCESS, JOBBER_REFRESH)
     if active:
-        store.connect_jobber_account(integration.id, JobberAccount(id=f"acct-{integration.id}", name="Acme Plumbing"))
+        store.connect_jobber_account(
+            integration.id, JobberAccount(id=f"acct-{integration.id}", name="Acme Plumbing")
+        )
     return Tenant(id=integration.id, webhook_token=webhook_token)

@@ -6,7 +6,13 @@ from domain.envelope import EnvelopeError, event_id, parse_envelope, resource_id
 
 
 def envelope(**overrides):
-    return {"resource": "call", "event": "call.ended", "timestamp": 1, "token": "t", "data": {"id": 42}} | overrides
+    return {
+        "resource": "call",
+        "event": "call.ended",
+        "timestamp": 1,
+        "token": "t",
+        "data": {"id": 42},
+    } | overrides
 
 
 @pytest.mark.parametrize(

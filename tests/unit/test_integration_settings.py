@@ -25,7 +25,10 @@ def test_full_valid_document_round_trips():
     doc = DEFAULTS | {
         "numbers": [123, 456],
         "log_activity_as": "request",
-        "insight_card": {"custom": True, "fields": ["email", "phone", "balance", "open_requests", "custom:Gate code"]},
+        "insight_card": {
+            "custom": True,
+            "fields": ["email", "phone", "balance", "open_requests", "custom:Gate code"],
+        },
         "ai_logging": DEFAULTS["ai_logging"] | {"enabled": True},
         "aircall_plan_ai_assist": True,
     }
@@ -60,9 +63,9 @@ def test_dotted_changes_are_revalidated_as_a_whole():
     assert changed.ai_logging.enabled and changed.numbers == [7]
     with pytest.raises(SettingsError, match="AI Assist"):
         base.with_changes({"ai_logging.enabled": True})
-    with pytest.raises(SettingsError, match="unknown setting 'ai_logging.nope'"):
+    with pytest.raises(SettingsError, match=r"unknown setting 'ai_logging\.nope'"):
         base.with_changes({"ai_logging.nope": 1})
-    with pytest.raises(SettingsError, match="unknown setting 'numbers.x'"):
+    with pytest.raises(SettingsError, match=r"unknown setting 'numbers\.x'"):
         base.with_changes({"numbers.x": 1})
 
 
