@@ -1,0 +1,136 @@
+"""The product's adapters (clients/) against the sandbox vendors over real HTTP: each vendor failure maps to
+the error type the retry policy acts on."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from clients.aircall import AircallClient
+from clients.errors import Disconnected, Permanent, RateLimited, Transient
+from clients.jobber import JobberClient, Unauthorized
+
+
+@pytest.fixture
+def aircall(aircall_server):
+    requests.post(f"{aircall_server}/_sandbox/reset", timeout=5)
+    company = requests.post(f"{aircall_server}/_sandbox/companies", json={}, timeout=5).json()
+    client = AircallClient(aircall_server, api_id=company["api_id"], api_token=company["api_token"], timeout=2)
+    client.company = company
+    return client
+
+
+@pytest.fixture
+def jobber(jobber_server):
+    requests.post(f"{jobber_server}/_sandbox/reset", timeout=5)
+    account = requests.post(f"{jobber_server}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
+    client = JobberClient(f"{jobber_server}/api/graphql", account["access_token"], api_version="2025-04-16", timeout=2)
+    client.account_id = account["account"]["id"]
+    return client
+
+
+def faults(base: str, **knobs) -> None:
+    requests.post(f"{base}/_sandbox/faults", json={"reset": True, **knobs}, timeout=5).raise_for_status()
+
+
+# ---- Aircall -------------------------------------------------------------------------------------
+
+
+def test_aircall_company_and_webhook_lifecycle(aircall):
+    assert aircall.ping()
+    assert aircall.company_id() == str(aircall.company["id"])
+    hook = aircall.create_webhook("https://aj.example.test/webhooks/aircall", "Jobber integration")
+    assert hook.token and hook.active and hook.url.endswith("/webhooks/aircall")
+    assert aircall.get_webhook(hook.id).token == hook.token
+    assert aircall.enable_webhook(hook.id).active
+    aircall.delete_webhook(hook.id)
+    aircall.delete_webhook(hook.id)  # already gone: fine
+    with pytest.raises(Permanent):
+        aircall.get_webhook(hook.id)
+
+
+def test_aircall_bad_credentials_are_disconnected(aircall_server, aircall):
+    bad = AircallClient(aircall_server, api_id="nope", api_token="nope", timeout=2)
+    with pytest.raises(Disconnected):
+        bad.ping()
+
+
+def test_aircall_429_is_rate_limited_until_the_reset(aircall_server, aircall):
+    company_id = aircall.company["id"]
+    requests.post(f"{aircall_server}/_sandbox/companies/{company_id}", json={"rate_limit_per_min": 5}, timeout=5)
+    for _ in range(5):
+        aircall.ping()
+    with pytest.raises(RateLimited) as excinfo:
+        aircall.ping()
+    assert 1 <= excinfo.value.retry_after <= 61
+    assert excinfo.value.status == 429
+
+
+def test_aircall_5xx_and_timeouts_are_transient(aircall_server, aircall):
+    faults(aircall_server, fail_next=1, error_status=502)
+    with pytest.raises(Transient) as excinfo:
+        aircall.ping()
+    assert excinfo.value.status == 502 and not isinstance(excinfo.value, RateLimited)
+    faults(aircall_server, latency_s=3)
+    try:
+        with pytest.raises(Transient, match="Timeout"):
+            aircall.ping()
+    finally:
+        faults(aircall_server)
+
+
+# ---- Jobber --------------------------------------------------------------------------------------
+
+
+def test_jobber_account_and_cost_tracking(jobber):
+    account = jobber.account()
+    assert account.id == jobber.account_id and account.name == "Acme"
+    assert jobber.last_throttle is not None and jobber.last_throttle.maximum == 10000
+
+
+def test_jobber_throttled_waits_for_the_bucket(jobber_server, jobber):
+    requests.post(f"{jobber_server}/_sandbox/bucket", json={"account_id": jobber.account_id, "available": 0}, timeout=5)
+    with pytest.raises(RateLimited) as excinfo:
+        jobber.account()
+    assert excinfo.value.retry_after >= 1
+
+
+def test_jobber_throttle_knob_and_5xx(jobber_server, jobber):
+    faults(jobber_server, throttle=True)
+    with pytest.raises(RateLimited):
+        jobber.account()
+    faults(jobber_server, fail_next=1, error_status=503)
+    with pytest.raises(Transient):
+        jobber.account()
+    faults(jobber_server)
+    assert jobber.account().name == "Acme"
+
+
+def test_jobber_expired_token_is_unauthorized(jobber_server, jobber):
+    pair = requests.post(
+        f"{jobber_server}/_sandbox/tokens", json={"account_id": jobber.account_id, "access_token_ttl_s": -5}, timeout=5
+    ).json()
+    expired = JobberClient(f"{jobber_server}/api/graphql", pair["access_token"], api_version="2025-04-16")
+    with pytest.raises(Unauthorized):
+        expired.account()
+
+
+def test_jobber_disconnected_account(jobber_server, jobber):
+    jobber.app_disconnect()
+    with pytest.raises(Disconnected):
+        jobber.account()
+
+
+def test_jobber_inactive_account(jobber_server, jobber):
+    requests.post(f"{jobber_server}/_sandbox/accounts/{jobber.account_id}/active", json={"active": False}, timeout=5)
+    with pytest.raises(Disconnected, match="not active"):
+        jobber.account()
+
+
+def test_jobber_user_errors_are_permanent(jobber):
+    with pytest.raises(Permanent, match="clientCreate"):
+        jobber.mutate(
+            "mutation C($input: ClientCreateInput!) { clientCreate(input: $input) { client { id } userErrors { message path } } }",
+            {"input": {}},
+            "clientCreate",
+        )
