@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
@@ -58,6 +59,88 @@ def document(source: str) -> str:
 ACCOUNT = """query Account { account { id name } }"""
 APP_DISCONNECT = """mutation Disconnect { appDisconnect { app { name } userErrors { message path } } }"""
 
+# `clientPhones` is "all client phone numbers, sorted by most recently updated clients" (jobber-api.md §5.3).
+# Whether it includes phones of secondary contacts is UNCONFIRMED; the sandbox includes them.
+FIND_BY_PHONE = """
+query FindByPhone($term: String!, $first: Int!) {
+  clientPhones(searchTerm: $term, first: $first) {
+    nodes {
+      number
+      normalizedPhoneNumber
+      client { id name isArchived updatedAt jobberWebUri }
+    }
+  }
+}"""
+CLIENT_CREATE = """
+mutation CreateClient($input: ClientCreateInput!) {
+  clientCreate(input: $input) { client { id name updatedAt jobberWebUri } userErrors { message path } }
+}"""
+CLIENT_CREATE_NOTE = """
+mutation LogOnClient($clientId: EncodedId!, $message: String!) {
+  clientCreateNote(clientId: $clientId, input: { message: $message }) {
+    clientNote { id } userErrors { message path }
+  }
+}"""
+CLIENT_EDIT_NOTE = """
+mutation EditClientNote($noteId: EncodedId!, $message: String!) {
+  clientEditNote(input: { noteId: $noteId, message: $message }) { clientNote { id } userErrors { message path } }
+}"""
+CLIENT_NOTES = """
+query ClientNotes($id: EncodedId!, $first: Int!) {
+  client(id: $id) { id notes(first: $first) { nodes { id message } } }
+}"""
+REQUEST_CREATE = """
+mutation NewRequest($clientId: EncodedId!, $title: String!) {
+  requestCreate(input: { clientId: $clientId, title: $title }) { request { id } userErrors { message path } }
+}"""
+REQUEST_CREATE_NOTE = """
+mutation NoteOnRequest($requestId: EncodedId!, $message: String!) {
+  requestCreateNote(requestId: $requestId, input: { message: $message }) {
+    requestNote { id } userErrors { message path }
+  }
+}"""
+# UNCONFIRMED argument shape (jobber-api.md lists the mutation, not its input): mirrors clientEditNote.
+REQUEST_EDIT_NOTE = """
+mutation EditRequestNote($noteId: EncodedId!, $message: String!) {
+  requestEditNote(input: { noteId: $noteId, message: $message }) { requestNote { id } userErrors { message path } }
+}"""
+REQUEST_NOTES = """
+query RequestNotes($id: EncodedId!, $first: Int!) {
+  request(id: $id) { id notes(first: $first) { nodes { id message } } }
+}"""
+CLIENT_REQUESTS = """
+query ClientRequests($id: EncodedId!, $first: Int!) {
+  client(id: $id) { id requests(first: $first) { nodes { id title } } }
+}"""
+
+
+@dataclass(frozen=True)
+class ClientRef:
+    id: str
+    name: str
+    web_uri: str
+    updated_at: str = ""
+
+
+@dataclass(frozen=True)
+class PhoneHit:
+    """One `clientPhones` node: the number as entered, its E.164 form (nullable), and its client."""
+
+    number: str
+    normalized: str | None
+    client: ClientRef
+    archived: bool
+
+
+class Pacer:
+    """Client-side pacing on Jobber's query-cost bucket, shared by every worker for one account (Redis)."""
+
+    def before(self, estimated_cost: float) -> None:  # pragma: no cover - interface
+        ...
+
+    def after(self, status: ThrottleStatus) -> None:  # pragma: no cover - interface
+        ...
+
 
 class JobberClient:
     def __init__(
@@ -68,8 +151,12 @@ class JobberClient:
         api_version: str,
         timeout: float = 10.0,
         session: requests.Session | None = None,
+        refresh: Callable[[], str] | None = None,
+        pacer: Pacer | None = None,
     ):
         self.api_url = api_url
+        self._refresh = refresh  # called once on HTTP 401: returns a fresh access token
+        self.pacer = pacer
         self.timeout = timeout
         self.session = session or new_session()
         self._headers = {
@@ -80,13 +167,19 @@ class JobberClient:
         self.last_throttle: ThrottleStatus | None = None
         self.requests_made = 0
 
-    def execute(self, source: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Run one document; return `data` or raise a `clients.errors` type."""
+    def execute(
+        self, source: str, variables: dict[str, Any] | None = None, cost: float = 50
+    ) -> dict[str, Any]:
+        """Run one document; return `data` or raise a `clients.errors` type. `cost` is a rough upper estimate
+        used for pacing before the call (Jobber reports the real cost after it)."""
         payload = {"query": document(source), "variables": variables or {}}
-        self.requests_made += 1
-        response = send(
-            self.session, VENDOR, "POST", self.api_url, self.timeout, json=payload, headers=self._headers
-        )
+        if self.pacer is not None:
+            self.pacer.before(cost)
+        response = self._post(payload)
+        if response.status_code == 401 and self._refresh is not None:
+            self._headers["Authorization"] = f"Bearer {self._refresh()}"
+            self._refresh = None  # once per client: a second 401 is a real auth failure
+            response = self._post(payload)
         body = json_or_empty(response)
         self._note_cost(body)
         _raise_for_transport(response, body)
@@ -96,9 +189,15 @@ class JobberClient:
         data: dict[str, Any] = body.get("data") or {}
         return data
 
+    def _post(self, payload: dict[str, Any]) -> requests.Response:
+        self.requests_made += 1
+        return send(
+            self.session, VENDOR, "POST", self.api_url, self.timeout, json=payload, headers=self._headers
+        )
+
     def mutate(self, source: str, variables: dict[str, Any], field: str) -> dict[str, Any]:
         """Run a mutation and return its payload object; non-empty `userErrors` → Permanent."""
-        result: dict[str, Any] = self.execute(source, variables).get(field) or {}
+        result: dict[str, Any] = self.execute(source, variables, cost=20).get(field) or {}
         user_errors = result.get("userErrors") or []
         if user_errors:
             text = "; ".join(f"{'.'.join(e.get('path') or [])}: {e.get('message')}" for e in user_errors)
@@ -114,6 +213,85 @@ class JobberClient:
     def app_disconnect(self) -> None:
         self.mutate(APP_DISCONNECT, {}, "appDisconnect")
 
+    def find_phones(self, term: str, first: int = 20) -> list[PhoneHit]:
+        """Phone numbers whose search matches `term` (national digits), with their clients."""
+        data = self.execute(FIND_BY_PHONE, {"term": term, "first": first}, cost=first * 7 + 1)
+        hits = []
+        for node in (data.get("clientPhones") or {}).get("nodes") or []:
+            client = node.get("client") or {}
+            if not client.get("id"):
+                continue
+            ref = ClientRef(id=client["id"], name=client.get("name") or "", web_uri=client.get("jobberWebUri") or "",
+                            updated_at=client.get("updatedAt") or "")  # fmt: skip
+            hits.append(
+                PhoneHit(
+                    node.get("number") or "",
+                    node.get("normalizedPhoneNumber"),
+                    ref,
+                    bool(client.get("isArchived")),
+                )
+            )
+        return hits
+
+    def create_client(self, first_name: str, last_name: str, phone_e164: str) -> ClientRef:
+        phone = {"number": phone_e164, "description": "MAIN", "primary": True}
+        payload = self.mutate(
+            CLIENT_CREATE,
+            {"input": {"firstName": first_name, "lastName": last_name, "phones": [phone]}},
+            "clientCreate",
+        )
+        client = payload.get("client") or {}
+        return ClientRef(id=client["id"], name=client.get("name") or "", web_uri=client.get("jobberWebUri") or "",
+                         updated_at=client.get("updatedAt") or "")  # fmt: skip
+
+    def create_client_note(self, client_id: str, message: str) -> str:
+        return str(
+            self.mutate(CLIENT_CREATE_NOTE, {"clientId": client_id, "message": message}, "clientCreateNote")[
+                "clientNote"
+            ]["id"]
+        )
+
+    def edit_client_note(self, note_id: str, message: str) -> None:
+        self.mutate(CLIENT_EDIT_NOTE, {"noteId": note_id, "message": message}, "clientEditNote")
+
+    def client_notes(self, client_id: str, first: int = 50) -> list[tuple[str, str]]:
+        client = (
+            self.execute(CLIENT_NOTES, {"id": client_id, "first": first}, cost=first * 2 + 2).get("client")
+            or {}
+        )
+        return [(n["id"], n.get("message") or "") for n in ((client.get("notes") or {}).get("nodes") or [])]
+
+    def create_request(self, client_id: str, title: str) -> str:
+        return str(
+            self.mutate(REQUEST_CREATE, {"clientId": client_id, "title": title}, "requestCreate")["request"][
+                "id"
+            ]
+        )
+
+    def client_requests(self, client_id: str, first: int = 50) -> list[tuple[str, str]]:
+        client = (
+            self.execute(CLIENT_REQUESTS, {"id": client_id, "first": first}, cost=first * 2 + 2).get("client")
+            or {}
+        )
+        return [(n["id"], n.get("title") or "") for n in ((client.get("requests") or {}).get("nodes") or [])]
+
+    def create_request_note(self, request_id: str, message: str) -> str:
+        return str(
+            self.mutate(
+                REQUEST_CREATE_NOTE, {"requestId": request_id, "message": message}, "requestCreateNote"
+            )["requestNote"]["id"]
+        )
+
+    def edit_request_note(self, note_id: str, message: str) -> None:
+        self.mutate(REQUEST_EDIT_NOTE, {"noteId": note_id, "message": message}, "requestEditNote")
+
+    def request_notes(self, request_id: str, first: int = 50) -> list[tuple[str, str]]:
+        request = (
+            self.execute(REQUEST_NOTES, {"id": request_id, "first": first}, cost=first * 2 + 2).get("request")
+            or {}
+        )
+        return [(n["id"], n.get("message") or "") for n in ((request.get("notes") or {}).get("nodes") or [])]
+
     # ---- cost pacing ---------------------------------------------------------------------
 
     def _note_cost(self, body: Any) -> None:
@@ -125,6 +303,8 @@ class JobberClient:
                 available=float(status.get("currentlyAvailable", 0)),
                 restore_rate=float(status.get("restoreRate", 500)) or 500.0,
             )
+            if self.pacer is not None:
+                self.pacer.after(self.last_throttle)
 
 
 def _raise_for_transport(response: requests.Response, body: Any) -> None:

@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 
 from clients.aircall import AircallClient
 from clients.errors import Disconnected, VendorError
-from clients.jobber import JobberClient, Unauthorized
+from clients.jobber import Unauthorized
 from config.integration import IntegrationSettings
 from config.settings import Settings, get_settings
-from store.integrations import Integration, IntegrationStore, JobberAccount
+from store.integrations import Integration, JobberAccount
 from store.ledger import Ledger
 from store.redis import sync_client
 from tasks.router import handles
+from tasks.vendors import aircall_for, jobber_client, store_for
 from worker.app import app
 from worker.retry import IntegrationTask
 
@@ -31,32 +32,6 @@ class InstallError(RuntimeError):
 class Outcome:
     integration: Integration
     warnings: list[str] = field(default_factory=list)
-
-
-def store_for(settings: Settings | None = None) -> IntegrationStore:
-    settings = settings or get_settings()
-    return IntegrationStore(sync_client(settings.REDIS_URL), settings.secret_key())
-
-
-def aircall_for(integration: Integration, store: IntegrationStore, settings: Settings) -> AircallClient:
-    token = store.secrets(integration.id).aircall_token or ""
-    if integration.aircall_auth == "bearer":
-        return AircallClient(settings.AIRCALL_API_URL, bearer_token=token, timeout=settings.HTTP_TIMEOUT_S)
-    return AircallClient(
-        settings.AIRCALL_API_URL,
-        api_id=integration.aircall_api_id,
-        api_token=token,
-        timeout=settings.HTTP_TIMEOUT_S,
-    )
-
-
-def jobber_client(access_token: str, settings: Settings) -> JobberClient:
-    return JobberClient(
-        settings.JOBBER_API_URL,
-        access_token,
-        api_version=settings.JOBBER_API_VERSION,
-        timeout=settings.HTTP_TIMEOUT_S,
-    )
 
 
 def install_with_api_key(

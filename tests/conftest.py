@@ -20,6 +20,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["SECRET_KEY"] = "test-secret-key-for-the-suite"
     os.environ["PUBLIC_URL"] = "https://aj.example.test"
     os.environ.setdefault("RETRY_BACKOFF_MAX_S", "1")
+    # The sandbox Jobber's default app credentials (token refresh in flows).
+    os.environ["JOBBER_CLIENT_ID"] = "sandbox-client-id"
+    os.environ["JOBBER_CLIENT_SECRET"] = "sandbox-client-secret"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -90,3 +93,16 @@ def vendors(aircall_server, jobber_server, settings_env):
     settings_env.setenv("JOBBER_API_URL", f"{jobber_server}/api/graphql")
     settings_env.setenv("JOBBER_OAUTH_URL", f"{jobber_server}/api/oauth")
     return type("Vendors", (), {"aircall": aircall_server, "jobber": jobber_server})
+
+
+@pytest.fixture(scope="module")
+def worker() -> Iterator[object]:
+    """A real Celery worker (threads) in this process, consuming every queue, for one test module."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import ALL_QUEUES
+    from worker.app import app
+
+    with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, queues=list(ALL_QUEUES),
+                      shutdown_timeout=20) as w:  # fmt: skip
+        yield w

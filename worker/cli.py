@@ -23,7 +23,7 @@ def fail(message: str, code: int = 1) -> None:
 
 
 def _store() -> Any:
-    from tasks.lifecycle import store_for
+    from tasks.vendors import store_for
 
     return store_for()
 

@@ -20,6 +20,7 @@ from config.settings import get_settings
 from store import keys
 from store.dead_letters import DeadLetter, DeadLetters
 from store.ledger import Ledger
+from store.locks import LockBusy
 from store.redis import sync_client
 
 log = logging.getLogger("worker.retry")
@@ -44,6 +45,9 @@ class IntegrationTask(Task):  # type: ignore[misc]
             return super().__call__(*args, **kwargs)
         except RateLimited as exc:
             return self._wait_for_rate_limit(exc, args, kwargs)
+        except LockBusy as exc:
+            # Another worker is on the same call or number right now: wait for it, without spending an attempt.
+            return self._wait_for_rate_limit(RateLimited(f"busy: {exc}", retry_after=1.0), args, kwargs)
         except Transient as exc:
             return self._retry_transient(exc, args, kwargs)
         except Disconnected as exc:

@@ -81,11 +81,17 @@ async def create_account(request: Request) -> JSONResponse:
 
 
 async def list_accounts(request: Request) -> JSONResponse:
-    store = _sandbox(request).store
+    sandbox = _sandbox(request)
+    store = sandbox.store
     with store.lock:
         return JSONResponse(
             [
-                {**_account_json(a), "connected": store.account_connected(a.id), "clients": len(a.clients)}
+                {
+                    **_account_json(a),
+                    "connected": store.account_connected(a.id),
+                    "clients": len(a.clients),
+                    "graphql_requests": sandbox.request_counts[a.id],
+                }
                 for a in store.accounts.values()
             ]
         )

@@ -76,6 +76,7 @@ async def graphql_endpoint(request: Request) -> JSONResponse:
             # UNCONFIRMED status code; the body is the documented plain JSON.
             return JSONResponse(INACTIVE, 403)
 
+    sandbox.count_request(account.id)
     if not sandbox.limiter.allow(account.id):
         # HTTP 429 since 2023-06-06 (reference §3.1). Body and the absence of Retry-After are UNCONFIRMED.
         return JSONResponse({"message": "Too Many Requests"}, 429)

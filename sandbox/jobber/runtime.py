@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +63,8 @@ class Sandbox:
             author=options.app_name,
         )
         self.webhooks = WebhookDispatcher(self.store, options.client_secret, options.app_id)
+        # Authenticated GraphQL requests per account: the "vendor economy" figure of the benchmarks.
+        self.request_counts: Counter[str] = Counter()
         self.configure_webhooks(options.webhook_url, options.webhook_topics)
 
     def configure_webhooks(self, url: str | None, topics: list[str] | None = None) -> None:
@@ -75,6 +78,11 @@ class Sandbox:
         self.buckets.reset()
         self.limiter.reset()
         self.faults.reset()
+        self.request_counts.clear()
+
+    def count_request(self, account_id: str) -> None:
+        with self.store.lock:
+            self.request_counts[account_id] += 1
 
     def issue_tokens(
         self,

@@ -15,7 +15,9 @@ from clients.jobber import JobberClient, Unauthorized
 def aircall(aircall_server):
     requests.post(f"{aircall_server}/_sandbox/reset", timeout=5)
     company = requests.post(f"{aircall_server}/_sandbox/companies", json={}, timeout=5).json()
-    client = AircallClient(aircall_server, api_id=company["api_id"], api_token=company["api_token"], timeout=2)
+    client = AircallClient(
+        aircall_server, api_id=company["api_id"], api_token=company["api_token"], timeout=2
+    )
     client.company = company
     return client
 
@@ -24,7 +26,9 @@ def aircall(aircall_server):
 def jobber(jobber_server):
     requests.post(f"{jobber_server}/_sandbox/reset", timeout=5)
     account = requests.post(f"{jobber_server}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
-    client = JobberClient(f"{jobber_server}/api/graphql", account["access_token"], api_version="2025-04-16", timeout=2)
+    client = JobberClient(
+        f"{jobber_server}/api/graphql", account["access_token"], api_version="2025-04-16", timeout=2
+    )
     client.account_id = account["account"]["id"]
     return client
 
@@ -57,7 +61,9 @@ def test_aircall_bad_credentials_are_disconnected(aircall_server, aircall):
 
 def test_aircall_429_is_rate_limited_until_the_reset(aircall_server, aircall):
     company_id = aircall.company["id"]
-    requests.post(f"{aircall_server}/_sandbox/companies/{company_id}", json={"rate_limit_per_min": 5}, timeout=5)
+    requests.post(
+        f"{aircall_server}/_sandbox/companies/{company_id}", json={"rate_limit_per_min": 5}, timeout=5
+    )
     for _ in range(5):
         aircall.ping()
     with pytest.raises(RateLimited) as excinfo:
@@ -89,7 +95,9 @@ def test_jobber_account_and_cost_tracking(jobber):
 
 
 def test_jobber_throttled_waits_for_the_bucket(jobber_server, jobber):
-    requests.post(f"{jobber_server}/_sandbox/bucket", json={"account_id": jobber.account_id, "available": 0}, timeout=5)
+    requests.post(
+        f"{jobber_server}/_sandbox/bucket", json={"account_id": jobber.account_id, "available": 0}, timeout=5
+    )
     with pytest.raises(RateLimited) as excinfo:
         jobber.account()
     assert excinfo.value.retry_after >= 1
@@ -108,7 +116,9 @@ def test_jobber_throttle_knob_and_5xx(jobber_server, jobber):
 
 def test_jobber_expired_token_is_unauthorized(jobber_server, jobber):
     pair = requests.post(
-        f"{jobber_server}/_sandbox/tokens", json={"account_id": jobber.account_id, "access_token_ttl_s": -5}, timeout=5
+        f"{jobber_server}/_sandbox/tokens",
+        json={"account_id": jobber.account_id, "access_token_ttl_s": -5},
+        timeout=5,
     ).json()
     expired = JobberClient(f"{jobber_server}/api/graphql", pair["access_token"], api_version="2025-04-16")
     with pytest.raises(Unauthorized):
@@ -122,7 +132,9 @@ def test_jobber_disconnected_account(jobber_server, jobber):
 
 
 def test_jobber_inactive_account(jobber_server, jobber):
-    requests.post(f"{jobber_server}/_sandbox/accounts/{jobber.account_id}/active", json={"active": False}, timeout=5)
+    requests.post(
+        f"{jobber_server}/_sandbox/accounts/{jobber.account_id}/active", json={"active": False}, timeout=5
+    )
     with pytest.raises(Disconnected, match="not active"):
         jobber.account()
 

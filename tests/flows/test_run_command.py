@@ -11,7 +11,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_run_command_brings_up_every_role_and_plays_the_demo():
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "SECRET_KEY", "PUBLIC_URL", "RETRY_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("REDIS_URL", "SECRET_KEY", "PUBLIC_URL", "RETRY_"))
+    }
     done = subprocess.run(
         ["bash", "scripts/run.sh", "--once"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240
     )

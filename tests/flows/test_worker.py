@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 import requests
-from celery.contrib.testing.worker import start_worker
 from click.testing import CliRunner
 
 from clients.errors import Permanent, RateLimited, Transient
-from config.celery import ALL_QUEUES
 from store.dead_letters import DeadLetters
 from store.ledger import Ledger
 from store.redis import sync_client
@@ -56,13 +53,6 @@ def broken(self, event_id: str) -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def worker() -> Iterator[object]:
-    with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, queues=list(ALL_QUEUES),
-                      shutdown_timeout=20) as w:  # fmt: skip
-        yield w
-
-
 @pytest.fixture
 def handler(monkeypatch):
     def use(task_name: str, fail_n: int) -> None:
@@ -82,7 +72,8 @@ def outcome(event_id: str) -> str:
     return (Ledger(sync_client()).get(event_id) or {}).get("outcome", "")
 
 
-def test_worker_consumes_the_event_and_the_router_sees_it(r, ingest_url, worker):
+def test_worker_consumes_the_event_and_the_router_sees_it(r, ingest_url, worker, monkeypatch):
+    monkeypatch.delitem(router.HANDLERS, "call.ended")
     tenant = make_tenant()
     event_id = send(ingest_url, tenant.webhook_token)
 

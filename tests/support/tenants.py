@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from config.integration import IntegrationSettings
 from config.settings import get_settings
@@ -21,20 +22,31 @@ class Tenant:
     webhook_token: str
 
 
-def make_tenant(*, active: bool = True, numbers: list[int] | None = None) -> Tenant:
+def make_tenant(
+    *,
+    active: bool = True,
+    numbers: list[int] | None = None,
+    jobber: dict[str, Any] | None = None,
+    **settings: Any,
+) -> Tenant:
+    """An installed integration. `jobber`: a sandbox account as returned by `POST /_sandbox/accounts`
+    (its tokens and account id are used); otherwise placeholders that no vendor accepts."""
     store = IntegrationStore(sync_client(), get_settings().secret_key())
     integration = store.create(
         aircall_api_id="api-id-1",
         aircall_token=AIRCALL_TOKEN,
         aircall_auth="basic",
         aircall_company_id="company-1",
-        settings=IntegrationSettings(numbers=numbers or [789]),
+        settings=IntegrationSettings.parse({"numbers": numbers or [789], **settings}),
     )
     webhook_token = "whk-" + secrets.token_hex(8)
     store.bind_webhook(integration.id, "webhook-uuid-1", webhook_token)
-    store.set_jobber_tokens(integration.id, JOBBER_ACCESS, JOBBER_REFRESH)
+    if jobber:
+        store.set_jobber_tokens(integration.id, jobber["access_token"], jobber["refresh_token"])
+        account = JobberAccount(id=jobber["account"]["id"], name=jobber["account"]["name"])
+    else:
+        store.set_jobber_tokens(integration.id, JOBBER_ACCESS, JOBBER_REFRESH)
+        account = JobberAccount(id=f"acct-{integration.id}", name="Acme Plumbing")
     if active:
-        store.connect_jobber_account(
-            integration.id, JobberAccount(id=f"acct-{integration.id}", name="Acme Plumbing")
-        )
+        store.connect_jobber_account(integration.id, account)
     return Tenant(id=integration.id, webhook_token=webhook_token)

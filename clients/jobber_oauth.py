@@ -1,0 +1,76 @@
+"""Jobber OAuth token endpoint (https://developer.getjobber.com/docs/building_your_app/app_authorization/).
+
+Access tokens are JWTs valid ~60 min with no `expires_in`: the expiry is read from the `exp` claim (decoded
+without verification, as Jobber's own Rails template does). Refresh Token Rotation: every refresh returns
+a new refresh token and the old one dies at once, so callers persist the pair before using it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from dataclasses import dataclass
+
+import requests
+
+from clients.errors import Disconnected, Permanent, Transient
+from clients.http import json_or_empty, new_session, send
+
+VENDOR = "jobber"
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+
+
+def access_token_expiry(token: str) -> float | None:
+    """The `exp` claim of a JWT access token (UNIX seconds), or None when it cannot be read."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return float(claims["exp"])
+    except (IndexError, ValueError, KeyError, TypeError):
+        return None
+
+
+def expires_soon(token: str, margin_s: float = 300, now: float | None = None) -> bool:
+    expiry = access_token_expiry(token)
+    return expiry is not None and expiry - margin_s <= (time.time() if now is None else now)
+
+
+def _token_request(
+    oauth_url: str, form: dict[str, str], timeout: float, session: requests.Session | None
+) -> TokenPair:
+    response = send(session or new_session(), VENDOR, "POST", f"{oauth_url}/token", timeout, data=form)
+    body = json_or_empty(response)
+    if response.status_code >= 500:
+        raise Transient(
+            f"jobber oauth: HTTP {response.status_code}", vendor=VENDOR, status=response.status_code
+        )
+    if response.status_code in (400, 401, 403):
+        # invalid_grant: the refresh token was rotated away, revoked or the app was disconnected.
+        raise Disconnected(f"jobber oauth: {body.get('error') or response.status_code}", vendor=VENDOR,
+                           status=response.status_code)  # fmt: skip
+    if response.status_code >= 300 or not body.get("access_token") or not body.get("refresh_token"):
+        raise Permanent(f"jobber oauth: unexpected answer HTTP {response.status_code}", vendor=VENDOR)
+    return TokenPair(access_token=str(body["access_token"]), refresh_token=str(body["refresh_token"]))
+
+
+def refresh(
+    oauth_url: str, client_id: str, client_secret: str, refresh_token: str, *, timeout: float = 10.0,
+    session: requests.Session | None = None,
+) -> TokenPair:  # fmt: skip
+    form = {"client_id": client_id, "client_secret": client_secret, "grant_type": "refresh_token",
+            "refresh_token": refresh_token}  # fmt: skip
+    return _token_request(oauth_url, form, timeout, session)
+
+
+def exchange_code(
+    oauth_url: str, client_id: str, client_secret: str, code: str, redirect_uri: str, *, timeout: float = 10.0,
+) -> TokenPair:  # fmt: skip
+    form = {"client_id": client_id, "client_secret": client_secret, "grant_type": "authorization_code",
+            "code": code, "redirect_uri": redirect_uri}  # fmt: skip
+    return _token_request(oauth_url, form, timeout, None)

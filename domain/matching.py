@@ -1,0 +1,42 @@
+"""Which Jobber client a phone number belongs to (SPEC F5), decided from search results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.phone import same_number
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One phone search hit: the number as entered, Jobber's E.164 form (nullable), and its client."""
+
+    client_id: str
+    number: str
+    normalized: str | None
+    updated_at: str
+    archived: bool
+
+
+def _updated(candidate: Candidate) -> datetime:
+    try:
+        return datetime.fromisoformat(candidate.updated_at.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=None)
+
+
+def choose_client(candidates: list[Candidate], e164: str, region: str | None = None) -> str | None:
+    """The most recently updated non-archived client with exactly this number, or None.
+
+    Search results are only hints: a hit counts when its `normalizedPhoneNumber` equals the E.164 number or,
+    when that is null, the number as entered parses to it (jobber-api.md §5.3).
+    """
+    exact = [
+        c for c in candidates
+        if not c.archived and (c.normalized == e164 if c.normalized else same_number(c.number, e164, region))
+    ]  # fmt: skip
+    if not exact:
+        return None
+    newest = max(exact, key=lambda c: (_updated(c).timestamp() if _updated(c).tzinfo else 0.0, c.client_id))
+    return newest.client_id

@@ -1,0 +1,63 @@
+"""The activity map: which Jobber note (or request + note) holds each call's or message's activity.
+
+It is the idempotency record of logging. A record is written as `creating` *before* the Jobber create and
+`done` after it, so a crash in between is detected on retry and resolved by looking the note up in Jobber
+instead of creating a second one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import redis
+
+TTL_S = 180 * 86400
+
+State = Literal["creating", "done"]
+
+
+@dataclass(frozen=True)
+class ActivityRecord:
+    state: State
+    kind: Literal["note", "request"]
+    client_id: str
+    note_id: str | None = None
+    request_id: str | None = None
+    text_hash: str | None = None
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _key(integration_id: str, resource: str, resource_id: str) -> str:
+    return f"aj:activity:{integration_id}:{resource}:{resource_id}"
+
+
+class Activities:
+    def __init__(self, r: redis.Redis):
+        self.r = r
+
+    def get(self, integration_id: str, resource: str, resource_id: str) -> ActivityRecord | None:
+        h: dict[str, str] = self.r.hgetall(_key(integration_id, resource, resource_id))  # type: ignore[assignment]
+        if not h:
+            return None
+        return ActivityRecord(
+            state="done" if h.get("state") == "done" else "creating",
+            kind="request" if h.get("kind") == "request" else "note",
+            client_id=h["client_id"],
+            note_id=h.get("note_id") or None,
+            request_id=h.get("request_id") or None,
+            text_hash=h.get("text_hash") or None,
+        )
+
+    def put(self, integration_id: str, resource: str, resource_id: str, record: ActivityRecord) -> None:
+        key = _key(integration_id, resource, resource_id)
+        fields: dict[Any, Any] = {k: v for k, v in record.__dict__.items() if v is not None}
+        pipe = self.r.pipeline()
+        pipe.delete(key)
+        pipe.hset(key, mapping=fields)
+        pipe.expire(key, TTL_S)
+        pipe.execute()

@@ -1,0 +1,54 @@
+"""Phone → Jobber client cache, per Jobber account (SPEC F5): a repeat caller costs no search.
+
+Entries are dropped by `CLIENT_*` webhooks for the client (a reverse index finds them) and expire after a
+day in any case, so a missed webhook cannot pin a stale match for long.
+"""
+
+from __future__ import annotations
+
+import json
+
+import redis
+
+from clients.jobber import ClientRef
+
+TTL_S = 86400
+
+
+def _key(account_id: str, e164: str) -> str:
+    return f"aj:phone:{account_id}:{e164}"
+
+
+def _reverse(account_id: str, client_id: str) -> str:
+    return f"aj:phone_rev:{account_id}:{client_id}"
+
+
+class PhoneCache:
+    def __init__(self, r: redis.Redis):
+        self.r = r
+
+    def get(self, account_id: str, e164: str) -> ClientRef | None:
+        raw: str | None = self.r.get(_key(account_id, e164))  # type: ignore[assignment]
+        if not raw:
+            return None
+        doc = json.loads(raw)
+        return ClientRef(
+            id=doc["id"], name=doc["name"], web_uri=doc["web_uri"], updated_at=doc.get("updated_at", "")
+        )
+
+    def put(self, account_id: str, e164: str, client: ClientRef) -> None:
+        pipe = self.r.pipeline()
+        pipe.set(_key(account_id, e164), json.dumps(client.__dict__), ex=TTL_S)
+        pipe.sadd(_reverse(account_id, client.id), e164)
+        pipe.expire(_reverse(account_id, client.id), TTL_S)
+        pipe.execute()
+
+    def forget_client(self, account_id: str, client_id: str) -> int:
+        """Drop every cached number of a client (its phones changed, or it was deleted)."""
+        numbers: set[str] = self.r.smembers(_reverse(account_id, client_id))  # type: ignore[assignment]
+        pipe = self.r.pipeline()
+        for e164 in numbers:
+            pipe.delete(_key(account_id, e164))
+        pipe.delete(_reverse(account_id, client_id))
+        pipe.execute()
+        return len(numbers)

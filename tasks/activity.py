@@ -1,0 +1,183 @@
+"""The logging steps shared by calls and messages: find the client, create it if allowed (one per number
+even under races), and write or update exactly one activity (note, or request + note) per resource."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from clients.jobber import ClientRef, JobberClient
+from config.settings import get_settings
+from domain.activity import Activity
+from domain.matching import Candidate, choose_client
+from domain.phone import national_digits
+from store.activities import Activities, ActivityRecord, text_hash
+from store.integrations import Integration, IntegrationStore
+from store.ledger import Ledger
+from store.locks import hold
+from store.phones import PhoneCache
+from store.redis import sync_client
+
+log = logging.getLogger("tasks.activity")
+
+NEW_CLIENT_FIRST_NAME = "Aircall"
+NEW_CLIENT_LAST_NAME = "new client"
+
+
+class Skip(Exception):
+    """The event changes nothing in Jobber, on purpose; the reason is shown to operators."""
+
+
+@dataclass
+class EventContext:
+    event_id: str
+    event: str
+    data: dict[str, Any]
+    timestamp: int
+    integration: Integration
+    r: redis.Redis
+    ledger: Ledger
+
+    @property
+    def account_id(self) -> str:
+        account = self.integration.jobber_account
+        if account is None:
+            raise Skip("Jobber is not connected")
+        return account.id
+
+
+def load_event(event_id: str) -> EventContext:
+    r = sync_client()
+    ledger = Ledger(r)
+    entry = ledger.get(event_id)
+    if entry is None:
+        raise Skip("event expired from the ledger")
+    raw = ledger.raw(event_id)
+    integration = IntegrationStore(r, get_settings().secret_key()).require(entry["integration"])
+    if not integration.is_active:
+        raise Skip(f"integration {integration.status}")
+    return EventContext(event_id=event_id, event=entry["event"], data=raw.get("data") or {},
+                        timestamp=int(raw.get("timestamp") or 0), integration=integration, r=r, ledger=ledger)  # fmt: skip
+
+
+def run_flow(event_id: str, flow: Any) -> str:
+    """Run a flow for one event and record its outcome; `Skip` is an outcome, not a failure."""
+    ledger = Ledger(sync_client())
+    try:
+        result: str = flow(load_event(event_id))
+    except Skip as skip:
+        ledger.record_skip(event_id, str(skip))
+        log.info("tasks.skipped event=%s reason=%s", event_id, skip)
+        return "skipped"
+    ledger.set_outcome(event_id, "done", result)
+    return result
+
+
+def find_client(ctx: EventContext, jobber: JobberClient, e164: str, region: str | None) -> ClientRef | None:
+    cache = PhoneCache(ctx.r)
+    cached = cache.get(ctx.account_id, e164)
+    if cached is not None:
+        return cached
+    hits = jobber.find_phones(national_digits(e164))
+    candidates = [
+        Candidate(h.client.id, h.number, h.normalized, h.client.updated_at, h.archived) for h in hits
+    ]
+    chosen = choose_client(candidates, e164, region)
+    if chosen is None:
+        return None
+    client = next(h.client for h in hits if h.client.id == chosen)
+    cache.put(ctx.account_id, e164, client)
+    return client
+
+
+def ensure_client(ctx: EventContext, jobber: JobberClient, e164: str, region: str | None) -> ClientRef:
+    """The client for this number; created as "Aircall new client" when missing and creation is on."""
+    client = find_client(ctx, jobber, e164, region)
+    if client is not None:
+        return client
+    if not ctx.integration.settings.create_missing_clients:
+        raise Skip(f"no Jobber client has {e164}, and contact creation is off")
+    # One client per new number even when two events race: a lock per account and number, and a second
+    # look inside it (the winner cached what it created).
+    with hold(ctx.r, f"aj:lock:newclient:{ctx.account_id}:{e164}", ttl_s=60, wait_s=30):
+        client = find_client(ctx, jobber, e164, region)
+        if client is None:
+            client = jobber.create_client(NEW_CLIENT_FIRST_NAME, NEW_CLIENT_LAST_NAME, e164)
+            PhoneCache(ctx.r).put(ctx.account_id, e164, client)
+            log.info("tasks.client_created integration=%s client=%s", ctx.integration.id, client.id)
+        return client
+
+
+def activity_lock(ctx: EventContext, resource: str, resource_id: str) -> Any:
+    return hold(
+        ctx.r, f"aj:lock:activity:{ctx.integration.id}:{resource}:{resource_id}", ttl_s=120, wait_s=10
+    )
+
+
+def upsert_activity(
+    ctx: EventContext, jobber: JobberClient, resource: str, resource_id: str, client_id: str, activity: Activity,
+    marker: str,
+) -> str:  # fmt: skip
+    """Create the activity once, then only edit it. Call inside `activity_lock`. Returns what happened."""
+    activities = Activities(ctx.r)
+    record = activities.get(ctx.integration.id, resource, resource_id)
+    digest = text_hash(activity.text)
+    if record is not None and record.state == "creating":
+        record = _adopt(jobber, record, marker)  # a previous attempt may have created it before crashing
+    if record is not None and record.state == "done":
+        if record.text_hash == digest:
+            return "unchanged"
+        if record.kind == "request":
+            jobber.edit_request_note(str(record.note_id), activity.text)
+        else:
+            jobber.edit_client_note(str(record.note_id), activity.text)
+        activities.put(ctx.integration.id, resource, resource_id, _with(record, text_hash=digest))
+        return "updated"
+
+    if record is not None:  # interrupted earlier: keep its choice of kind and any request it created
+        pending = record
+    else:
+        kind = "request" if ctx.integration.settings.log_activity_as == "request" else "note"
+        pending = ActivityRecord(state="creating", kind=kind, client_id=client_id)  # type: ignore[arg-type]
+        activities.put(ctx.integration.id, resource, resource_id, pending)
+    client_id = pending.client_id
+    if pending.kind == "request":
+        request_id = pending.request_id or jobber.create_request(client_id, activity.title)
+        activities.put(ctx.integration.id, resource, resource_id, _with(pending, request_id=request_id))
+        note_id = jobber.create_request_note(request_id, activity.text)
+        done = ActivityRecord("done", "request", client_id, note_id, request_id, digest)
+    else:
+        note_id = jobber.create_client_note(client_id, activity.text)
+        done = ActivityRecord("done", "note", client_id, note_id, None, digest)
+    activities.put(ctx.integration.id, resource, resource_id, done)
+    log.info(
+        "tasks.activity_logged integration=%s %s=%s as=%s",
+        ctx.integration.id,
+        resource,
+        resource_id,
+        done.kind,
+    )
+    return "logged"
+
+
+def _with(record: ActivityRecord, **changes: Any) -> ActivityRecord:
+    return ActivityRecord(**{**record.__dict__, **changes})
+
+
+def _adopt(jobber: JobberClient, record: ActivityRecord, marker: str) -> ActivityRecord | None:
+    """Find a note an interrupted attempt created (it carries `marker`); None if there is none."""
+    if record.kind == "request" and record.request_id:
+        notes = jobber.request_notes(record.request_id)
+    elif record.kind == "request":
+        return None  # crashed before requestCreate answered: nothing to find by id (see README)
+    else:
+        notes = jobber.client_notes(record.client_id)
+    for note_id, message in notes:
+        if marker in message:
+            return _with(record, state="done", note_id=note_id, text_hash=None)
+    if record.kind == "request" and record.request_id:
+        return record  # the request exists without its note: create only the note
+    return None

@@ -1,0 +1,430 @@
+"""Call and message logging end to end: ingest → Redis → a real worker → the sandbox Jobber (SPEC F2-F6).
+
+Given a Jobber account with clients, when Aircall webhooks arrive (in any order, any number of times),
+then exactly one complete activity per call or message lands on the right client.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from sandbox.scenarios import payloads as p
+from store.ledger import Ledger
+from tests.support.poll import until
+from tests.support.tenants import make_tenant
+
+LINE = p.number_object(789, e164="+14155550199", name="Support line")
+OTHER_LINE = p.number_object(790, e164="+14155550198", name="Sales")
+AGENT = p.user_object(456, name="Madelaine Dupont", email="madelaine@acme.com")
+AGENT2 = p.user_object(457, name="Joe Bloggs", email="joe@acme.com")
+CALLER = "+14155550100"
+T0 = 1_790_000_000
+_ids = itertools.count(5_000_000_001)
+
+
+@pytest.fixture
+def jobber(vendors):
+    account = requests.post(
+        f"{vendors.jobber}/_sandbox/accounts", json={"name": "Acme Plumbing"}, timeout=5
+    ).json()
+    account["base"] = vendors.jobber
+    return account
+
+
+def add_client(jobber, first: str, last: str, phones: list[str], **extra) -> dict:
+    body = {
+        "firstName": first,
+        "lastName": last,
+        "phones": [{"number": n, "description": "MAIN"} for n in phones],
+        **extra,
+    }
+    url = f"{jobber['base']}/_sandbox/accounts/{jobber['account']['id']}/clients"
+    response = requests.post(url, json=body, timeout=5)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def clients(jobber) -> list[dict]:
+    state = requests.get(
+        f"{jobber['base']}/_sandbox/state", params={"account_id": jobber["account"]["id"]}, timeout=5
+    ).json()
+    return state["accounts"][0]["clients"]
+
+
+def client_named(jobber, client_id: str) -> dict:
+    return next(c for c in clients(jobber) if c["id"] == client_id)
+
+
+def graphql_requests(jobber) -> int:
+    accounts = requests.get(f"{jobber['base']}/_sandbox/accounts", timeout=5).json()
+    return next(a for a in accounts if a["id"] == jobber["account"]["id"])["graphql_requests"]
+
+
+def send(
+    ingest_url: str, events: list[dict], *, duplicates: int = 1, shuffle: bool = False, seed: int = 7
+) -> list[str]:
+    deliveries = [e for e in events for _ in range(duplicates)]
+    if shuffle:
+        random.Random(seed).shuffle(deliveries)
+    ids = []
+    session = requests.Session()
+    for event in deliveries:
+        response = session.post(f"{ingest_url}/webhooks/aircall", json=event, timeout=5)
+        assert response.status_code == 200, response.text
+        ids.append(response.json()["id"])
+    return sorted(set(i for i in ids if i))
+
+
+def settled(event_ids: list[str]) -> bool:
+    from store.redis import sync_client
+
+    ledger = Ledger(sync_client())
+    return all((ledger.get(i) or {}).get("outcome") not in (None, "pending") for i in event_ids)
+
+
+def log_and_wait(ingest_url, events, **kw) -> list[str]:
+    ids = send(ingest_url, events, **kw)
+    until(lambda: settled(ids), timeout=30, what="events to settle")
+    return ids
+
+
+def outcomes(event_ids):
+    from store.redis import sync_client
+
+    ledger = Ledger(sync_client())
+    return {ledger.get(i)["event"] + ":" + ledger.get(i)["outcome"] for i in event_ids}
+
+
+def only_note(client: dict) -> str:
+    assert len(client["notes"]) == 1, [n["message"] for n in client["notes"]]
+    return client["notes"][0]["message"]
+
+
+def answered(token, external=CALLER, **kw):
+    return p.inbound_answered_call(
+        next(_ids), token=token, number=LINE, external=external, agent=AGENT, started_at=T0, **kw
+    )
+
+
+# ---- calls ----------------------------------------------------------------------------------------
+
+
+def test_inbound_answered_call_with_notes_tags_and_recording(r, ingest_url, worker, jobber):
+    dana = add_client(jobber, "Dana", "Lopez", ["(415) 555-0100"])
+    tenant = make_tenant(jobber=jobber)
+    events = answered(
+        tenant.webhook_token, comments=["Wants a quote for spring cleanup."], tags=["Quote", "Urgent"]
+    )
+
+    log_and_wait(ingest_url, events)
+
+    text = only_note(client_named(jobber, dana["id"]))
+    call_id = events[0]["data"]["id"]
+    assert text.splitlines() == [
+        "Inbound call answered by Madelaine Dupont",
+        "Direction: Inbound",
+        "From: +14155550100",
+        "To: +14155550199 (Support line)",
+        "Agent: Madelaine Dupont <madelaine@acme.com>",
+        "Started: 2026-09-21 14:13 UTC · Duration: 3m11s",
+        f"Recording: https://assets.aircall.io/recording/{call_id}",
+        "Tags: Quote, Urgent",
+        "Notes:",
+        "- Wants a quote for spring cleanup.",
+        f"Aircall: https://api.aircall.io/v1/calls/{call_id}",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("build", "title", "direction"),
+    [
+        (lambda t, cid: p.missed_call(cid, token=t, number=LINE, external=CALLER, agent=AGENT, started_at=T0),
+         "Missed inbound call", "Missed"),
+        (lambda t, cid: p.voicemail_call(cid, token=t, number=LINE, external=CALLER, agent=AGENT, started_at=T0),
+         "Voicemail from +14155550100", "Voicemail"),
+        (lambda t, cid: p.outbound_call(cid, token=t, number=LINE, external=CALLER, agent=AGENT2, started_at=T0),
+         "Outbound call by Joe Bloggs", "Outbound"),
+    ],
+    ids=["missed", "voicemail", "outbound"],
+)  # fmt: skip
+def test_missed_voicemail_and_outbound_calls(r, ingest_url, worker, jobber, build, title, direction):
+    dana = add_client(jobber, "Dana", "Lopez", [CALLER])
+    tenant = make_tenant(jobber=jobber)
+    call_id = next(_ids)
+
+    log_and_wait(ingest_url, build(tenant.webhook_token, call_id))
+
+    lines = only_note(client_named(jobber, dana["id"])).splitlines()
+    assert lines[0] == title and lines[1] == f"Direction: {direction}"
+    if direction == "Voicemail":
+        assert f"Voicemail: https://assets.aircall.io/voicemail/{call_id}" in lines  # the stable asset link
+        assert not any(line.startswith("Recording:") for line in lines)
+    if direction == "Outbound":
+        assert "From: +14155550199 (Support line)" in lines and "To: +14155550100" in lines
+    if direction == "Missed":
+        assert not any(line.startswith("Agent:") for line in lines)
+
+
+def test_internal_and_external_transfers(r, ingest_url, worker, jobber):
+    dana = add_client(jobber, "Dana", "Lopez", [CALLER])
+    tenant = make_tenant(jobber=jobber)
+    internal = p.transferred_call(next(_ids), token=tenant.webhook_token, number=LINE, external=CALLER, agent=AGENT,
+                                  to_agent=AGENT2, started_at=T0)  # fmt: skip
+    external = p.external_transferred_call(next(_ids), token=tenant.webhook_token, number=LINE, external=CALLER,
+                                           agent=AGENT, to_number="+33612345678", started_at=T0 + 600)  # fmt: skip
+
+    log_and_wait(ingest_url, internal + external)
+
+    notes = sorted(n["message"] for n in client_named(jobber, dana["id"])["notes"])
+    assert len(notes) == 2
+    assert any(
+        "Transfers: Madelaine Dupont → Joe Bloggs" in n and "answered by Joe Bloggs" in n for n in notes
+    )
+    assert any("Transfers: Madelaine Dupont → +33612345678 (external)" in n for n in notes)
+
+
+def test_late_comments_and_tags_update_the_same_activity(r, ingest_url, worker, jobber):
+    dana = add_client(jobber, "Dana", "Lopez", [CALLER])
+    tenant = make_tenant(jobber=jobber)
+    events = answered(tenant.webhook_token, comments=["First note.", "Second note."], tags=["Quote"])
+    ended_at = next(i for i, e in enumerate(events) if e["event"] == "call.ended")
+
+    log_and_wait(ingest_url, events[: ended_at + 1])
+    first = only_note(client_named(jobber, dana["id"]))
+    assert "Notes:" not in first and "Tags:" not in first
+    log_and_wait(ingest_url, events[ended_at + 1 :])
+
+    text = only_note(client_named(jobber, dana["id"]))
+    assert "- First note.\n- Second note." in text and "Tags: Quote" in text
+    untagged = p.envelope("call.untagged", {**events[-1]["data"], "tags": []}, token=tenant.webhook_token,
+                          timestamp=events[-1]["timestamp"] + 60)  # fmt: skip
+    log_and_wait(ingest_url, [untagged])
+    assert "Tags:" not in only_note(client_named(jobber, dana["id"]))
+
+
+def test_every_event_three_times_in_shuffled_order_gives_one_complete_activity(r, ingest_url, worker, jobber):
+    dana = add_client(jobber, "Dana", "Lopez", [CALLER])
+    tenant = make_tenant(jobber=jobber)
+    events = answered(tenant.webhook_token, comments=["Gate code 1234."], tags=["Quote", "Urgent"])
+
+    for seed in (1, 2):
+        log_and_wait(ingest_url, events, duplicates=3, shuffle=True, seed=seed)
+
+    text = only_note(client_named(jobber, dana["id"]))
+    assert "Inbound call answered by Madelaine Dupont" in text
+    assert "Tags: Quote, Urgent" in text and "- Gate code 1234." in text and "Recording: " in text
+
+
+# ---- messages -------------------------------------------------------------------------------------
+
+
+def test_sms_sent_and_received_and_media(r, ingest_url, worker, jobber):
+    dana = add_client(jobber, "Dana", "Lopez", [CALLER])
+    tenant = make_tenant(jobber=jobber)
+    t = tenant.webhook_token
+    received = p.message_object(
+        "SMr1", direction="inbound", number=LINE, external=CALLER, body="Can you come Tuesday?", created_at=T0
+    )
+    sent = p.message_object(
+        "SMs1",
+        direction="outbound",
+        number=LINE,
+        external=CALLER,
+        body="Yes, 9am.",
+        created_at=T0 + 60,
+        user=AGENT,
+    )
+    mms = p.message_object("SMm1", direction="inbound", number=LINE, external=CALLER, body="The leak", created_at=T0 + 120,
+                           media=[p.media_item("leak.jpg")])  # fmt: skip
+    whatsapp = p.message_object("SMw1", direction="inbound", number=LINE, external=CALLER, body="Thanks!", created_at=T0 + 180,
+                                channel="whatsapp", media=[p.media_item("a.pdf", "application/pdf")])  # fmt: skip
+    events = [p.message_event(received, token=t, timestamp=T0), p.envelope("message.sent", sent, token=t, timestamp=T0 + 60),
+              p.message_event(mms, token=t, timestamp=T0 + 120), p.message_event(whatsapp, token=t, timestamp=T0 + 180)]  # fmt: skip
+    events[0]["event"] = "message.received"
+
+    log_and_wait(ingest_url, events, duplicates=2, shuffle=True)
+
+    notes = [n["message"] for n in client_named(jobber, dana["id"])["notes"]]
+    assert len(notes) == 4
+    by_title = {n.splitlines()[0]: n for n in notes}
+    assert "Direction: Received" in by_title["SMS received from +14155550100"]
+    assert "Message: Can you come Tuesday?" in by_title["SMS received from +14155550100"]
+    assert "Agent: Madelaine Dupont <madelaine@acme.com>" in by_title["SMS sent to +14155550100"]
+    assert (
+        "Media: https://aircall-media.s3.amazonaws.com/leak.jpg" in by_title["MMS received from +14155550100"]
+    )
+    assert "a.pdf" in by_title["WhatsApp message received from +14155550100"]
+
+
+# ---- where it lands and matching ------------------------------------------------------------------
+
+
+def test_log_activity_as_request(r, ingest_url, worker, jobber):
+    dana = add_client(jobber, "Dana", "Lopez", [CALLER])
+    tenant = make_tenant(jobber=jobber, log_activity_as="request")
+    events = answered(tenant.webhook_token, comments=["Quote please."], tags=[])
+
+    log_and_wait(ingest_url, events, duplicates=2, shuffle=True)
+
+    client = client_named(jobber, dana["id"])
+    assert client["notes"] == []
+    [request] = client["requests"]
+    assert request["title"] == "Inbound call answered by Madelaine Dupont"
+    [note] = request["notes"]
+    assert "- Quote please." in note["message"]
+
+
+def test_unknown_number_with_creation_on_creates_one_client_even_when_events_race(
+    r, ingest_url, worker, jobber
+):
+    tenant = make_tenant(jobber=jobber, create_missing_clients=True)
+    new_number = "+14155550177"
+    calls = [p.missed_call(next(_ids), token=tenant.webhook_token, number=LINE, external=new_number, agent=None,
+                           started_at=T0 + i) for i in range(4)]  # fmt: skip
+    ended = [next(e for e in c if e["event"] == "call.ended") for c in calls]
+
+    with ThreadPoolExecutor(4) as pool:
+        ids = [i for batch in pool.map(lambda e: send(ingest_url, [e]), ended) for i in batch]
+    until(lambda: settled(ids), timeout=30, what="racing events")
+
+    created = [
+        c for c in clients(jobber) if any(ph["normalizedPhoneNumber"] == new_number for ph in c["phones"])
+    ]
+    assert len(created) == 1
+    assert (created[0]["firstName"], created[0]["lastName"]) == ("Aircall", "new client")
+    assert len(created[0]["notes"]) == 4
+
+
+def test_unknown_number_with_creation_off_writes_nothing_and_records_the_skip(r, ingest_url, worker, jobber):
+    tenant = make_tenant(jobber=jobber)
+    events = answered(tenant.webhook_token, external="+14155550166")
+
+    ids = log_and_wait(ingest_url, events)
+
+    assert clients(jobber) == []
+    ended = next(i for i in ids if Ledger(r).get(i)["event"] == "call.ended")
+    shown = Ledger(r).show(ended)
+    assert shown["outcome"] == "skipped"
+    assert shown["skips"][-1]["reason"] == "no Jobber client has +14155550166, and contact creation is off"
+
+
+def test_secondary_contact_phone_matches_the_client(r, ingest_url, worker, jobber):
+    household = add_client(jobber, "Sam", "Rivera", ["+14155550111"],
+                           contacts=[{"firstName": "Ava", "lastName": "Rivera", "phones": [{"number": "415.555.0100"}]}])  # fmt: skip
+    tenant = make_tenant(jobber=jobber)
+
+    log_and_wait(ingest_url, answered(tenant.webhook_token))
+
+    assert "Inbound call answered" in only_note(client_named(jobber, household["id"]))
+
+
+def test_shared_number_goes_to_the_most_recently_updated_client(r, ingest_url, worker, jobber):
+    older = add_client(jobber, "Old", "Client", [CALLER])
+    newer = add_client(jobber, "New", "Client", ["415-555-0100"])
+    archived = add_client(jobber, "Gone", "Client", [CALLER], isArchived=True)
+    requests.patch(
+        f"{jobber['base']}/_sandbox/clients/{archived['id']}", json={"lastName": "Client!"}, timeout=5
+    )
+    tenant = make_tenant(jobber=jobber)
+
+    log_and_wait(ingest_url, answered(tenant.webhook_token))
+
+    assert client_named(jobber, older["id"])["notes"] == []
+    assert client_named(jobber, archived["id"])["notes"] == []
+    assert len(client_named(jobber, newer["id"])["notes"]) == 1
+
+
+def test_unconnected_number_and_inactive_integration_write_nothing(r, ingest_url, worker, jobber):
+    dana = add_client(jobber, "Dana", "Lopez", [CALLER])
+    tenant = make_tenant(jobber=jobber)
+    other = p.inbound_answered_call(next(_ids), token=tenant.webhook_token, number=OTHER_LINE, external=CALLER,
+                                    agent=AGENT, started_at=T0)  # fmt: skip
+    ids = log_and_wait(ingest_url, other)
+    ended = next(i for i in ids if Ledger(r).get(i)["event"] == "call.ended")
+    assert (
+        Ledger(r).show(ended)["skips"][-1]["reason"]
+        == "Aircall number 790 is not connected (settings.numbers)"
+    )
+
+    inactive = make_tenant(jobber=jobber, active=False)
+    ids = log_and_wait(ingest_url, answered(inactive.webhook_token))
+    assert {Ledger(r).get(i)["outcome"] for i in ids} == {"skipped"}
+    assert client_named(jobber, dana["id"])["notes"] == []
+
+
+def test_withheld_numbers_are_never_matched_or_created(r, ingest_url, worker, jobber):
+    tenant = make_tenant(jobber=jobber, create_missing_clients=True)
+    events = p.missed_call(
+        next(_ids), token=tenant.webhook_token, number=LINE, external="anonymous", agent=None, started_at=T0
+    )
+    ids = log_and_wait(ingest_url, events)
+    assert clients(jobber) == []
+    assert any("withheld" in s["reason"] for i in ids for s in Ledger(r).show(i)["skips"])
+
+
+# ---- vendor trouble and economy -------------------------------------------------------------------
+
+
+def test_jobber_5xx_and_throttled_during_the_flow_still_give_exactly_one_activity(
+    r, ingest_url, worker, jobber
+):
+    dana = add_client(jobber, "Dana", "Lopez", [CALLER])
+    tenant = make_tenant(jobber=jobber)
+    base = jobber["base"]
+    requests.post(
+        f"{base}/_sandbox/faults", json={"reset": True, "fail_next": 3, "error_status": 503}, timeout=5
+    )
+    requests.post(
+        f"{base}/_sandbox/bucket", json={"account_id": jobber["account"]["id"], "available": 0}, timeout=5
+    )
+    try:
+        ids = log_and_wait(
+            ingest_url,
+            answered(tenant.webhook_token, comments=["x"], tags=["Quote"]),
+            duplicates=2,
+            shuffle=True,
+        )
+    finally:
+        requests.post(f"{base}/_sandbox/faults", json={"reset": True}, timeout=5)
+    assert "Tags: Quote" in only_note(client_named(jobber, dana["id"]))
+    kinds = {a["kind"] for i in ids for a in Ledger(r).show(i)["attempts"]}
+    assert {"transient", "rate_limited"} <= kinds
+    logged = [i for i in ids if Ledger(r).get(i)["event"] not in ("call.created", "call.ringing_on_agent")]
+    assert {Ledger(r).get(i)["outcome"] for i in logged} == {"done"}
+
+
+def test_known_caller_costs_two_jobber_requests_and_a_repeat_caller_one(r, ingest_url, worker, jobber):
+    add_client(jobber, "Dana", "Lopez", [CALLER])
+    tenant = make_tenant(jobber=jobber)
+
+    def ended():
+        return [e for e in answered(tenant.webhook_token, comments=[], tags=[]) if e["event"] == "call.ended"]
+
+    before = graphql_requests(jobber)
+    log_and_wait(ingest_url, ended())
+    first = graphql_requests(jobber) - before
+    log_and_wait(ingest_url, ended())
+    repeat = graphql_requests(jobber) - before - first
+
+    assert (first, repeat) == (2, 1)
+
+
+def test_events_show_explains_a_skipped_event(r, ingest_url, worker, jobber):
+    from click.testing import CliRunner
+
+    from worker.cli import main as ajctl
+
+    tenant = make_tenant(jobber=jobber)
+    [event_id] = log_and_wait(
+        ingest_url,
+        [e for e in answered(tenant.webhook_token, external="+14155550144") if e["event"] == "call.ended"],
+    )
+    shown = json.loads(CliRunner().invoke(ajctl, ["events", "show", event_id, "--json"]).stdout)
+    assert shown["outcome"] == "skipped" and "contact creation is off" in shown["skips"][0]["reason"]
+    assert shown["raw"]["token"] == "[redacted]"
