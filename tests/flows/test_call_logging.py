@@ -428,3 +428,23 @@ def test_events_show_explains_a_skipped_event(r, ingest_url, worker, jobber):
     shown = json.loads(CliRunner().invoke(ajctl, ["events", "show", event_id, "--json"]).stdout)
     assert shown["outcome"] == "skipped" and "contact creation is off" in shown["skips"][0]["reason"]
     assert shown["raw"]["token"] == "[redacted]"
+
+
+def test_a_note_created_just_before_a_crash_is_adopted_not_duplicated(r, ingest_url, worker, jobber):
+    """The worker died after Jobber created the note but before the activity map said so."""
+    from clients.jobber import JobberClient
+    from store.activities import Activities, ActivityRecord
+
+    dana = add_client(jobber, "Dana", "Lopez", [CALLER])
+    tenant = make_tenant(jobber=jobber)
+    events = answered(tenant.webhook_token, comments=[], tags=[])
+    call_id = events[0]["data"]["id"]
+    Activities(r).put(tenant.id, "call", str(call_id), ActivityRecord(state="creating", kind="note", client_id=dana["id"]))
+    client = JobberClient(f"{jobber['base']}/api/graphql", jobber["access_token"], api_version="2025-04-16")
+    client.create_client_note(dana["id"], f"half-written\nAircall: https://api.aircall.io/v1/calls/{call_id}")
+
+    log_and_wait(ingest_url, [e for e in events if e["event"] == "call.ended"])
+
+    text = only_note(client_named(jobber, dana["id"]))
+    assert text.startswith("Inbound call answered by Madelaine Dupont")
+    assert Activities(r).get(tenant.id, "call", str(call_id)).state == "done"
