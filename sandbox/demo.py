@@ -90,11 +90,12 @@ def run_demo(settings: Settings, settle_timeout_s: float = 60.0) -> dict[str, An
     events = delivery_order(build("demo", ctx), duplicates=1, shuffle=False, seed=7)
     played = play(events, settings.PUBLIC_URL, aircall_url=settings.AIRCALL_API_URL)
 
-    outcomes = settle(integration.id, settle_timeout_s)
+    outcomes, reasons = settle(integration.id, settle_timeout_s)
     return {
         "integration": integration.to_public(),
         "played": {"events": len(events), **played.summary()},
         "outcomes": outcomes,
+        "skip_reasons": reasons,
         "pages": {
             "jobber": f"{jobber_base}/",
             "aircall": f"{settings.AIRCALL_API_URL}/",
@@ -103,19 +104,22 @@ def run_demo(settings: Settings, settle_timeout_s: float = 60.0) -> dict[str, An
     }
 
 
-def settle(integration_id: str, timeout_s: float) -> dict[str, int]:
-    """Wait until no event of the integration is pending; return the count per outcome."""
+def settle(integration_id: str, timeout_s: float) -> tuple[dict[str, int], dict[str, int]]:
+    """Wait until no event of the integration is pending; return counts per outcome and per skip reason."""
     r = sync_client()
     ledger = Ledger(r)
     deadline = time.monotonic() + timeout_s
     while True:
         counts: Counter[str] = Counter()
+        reasons: Counter[str] = Counter()
         for key in r.scan_iter("aj:ev:ev_*", count=1000):
             if key.endswith(":log"):
                 continue
             entry = ledger.get(key.removeprefix("aj:ev:"))
             if entry and entry.get("integration") == integration_id:
                 counts[entry.get("outcome", "pending")] += 1
+                if entry.get("outcome") == "skipped":
+                    reasons[entry.get("reason") or "?"] += 1
         if counts.get("pending", 0) == 0 or time.monotonic() > deadline:
-            return dict(sorted(counts.items()))
+            return dict(sorted(counts.items())), dict(reasons.most_common())
         time.sleep(0.5)

@@ -439,7 +439,9 @@ def test_a_note_created_just_before_a_crash_is_adopted_not_duplicated(r, ingest_
     tenant = make_tenant(jobber=jobber)
     events = answered(tenant.webhook_token, comments=[], tags=[])
     call_id = events[0]["data"]["id"]
-    Activities(r).put(tenant.id, "call", str(call_id), ActivityRecord(state="creating", kind="note", client_id=dana["id"]))
+    Activities(r).put(
+        tenant.id, "call", str(call_id), ActivityRecord(state="creating", kind="note", client_id=dana["id"])
+    )
     client = JobberClient(f"{jobber['base']}/api/graphql", jobber["access_token"], api_version="2025-04-16")
     client.create_client_note(dana["id"], f"half-written\nAircall: https://api.aircall.io/v1/calls/{call_id}")
 

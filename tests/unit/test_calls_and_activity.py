@@ -82,7 +82,9 @@ def test_snapshot_ties_break_on_content_not_arrival():
     assert len(orders) == 1
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(None, None), (0, None), (45, "45s"), (252, "4m12s"), (3725, "1h02m05s")])
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(None, None), (0, None), (45, "45s"), (252, "4m12s"), (3725, "1h02m05s")]
+)
 def test_duration(seconds, text):
     assert duration(seconds) == text
 
@@ -105,5 +107,7 @@ def test_message_text_received_with_media_and_sent():
     sent = Message.model_validate({"id": "SM2", "body": "On our way", "raw_digits": "+1 415-555-0100", "number": line,
                                    "channel": "whatsapp", "user": {"name": "Joe Bloggs", "email": "joe@acme.com"}})  # fmt: skip
     text = render_message(sent, sent=True).text
-    assert text.startswith("WhatsApp message sent to +14155550100\nDirection: Sent\nFrom: +14155550199 (Support line)")
+    assert text.startswith(
+        "WhatsApp message sent to +14155550100\nDirection: Sent\nFrom: +14155550199 (Support line)"
+    )
     assert "Agent: Joe Bloggs <joe@acme.com>" in text

@@ -13,7 +13,14 @@ T = datetime(2024, 11, 26, 12, 8, 15, tzinfo=UTC)
 
 @pytest.mark.parametrize(
     "value",
-    [1732622895, "1732622895", 1732622895000, "2024-11-26T12:08:15Z", "2024-11-26T12:08:15.000Z", "2024-11-26T12:08:15+00:00"],
+    [
+        1732622895,
+        "1732622895",
+        1732622895000,
+        "2024-11-26T12:08:15Z",
+        "2024-11-26T12:08:15.000Z",
+        "2024-11-26T12:08:15+00:00",
+    ],
 )
 def test_timestamps_in_seconds_milliseconds_or_iso(value):
     assert parse_time(value) == T
@@ -27,7 +34,13 @@ def test_unusable_timestamps_are_none(value):
 def test_call_tolerates_empty_nested_objects_and_string_ids():
     call = Call.model_validate({"id": "123", "user": {}, "number": {}, "contact": None, "tags": None, "comments": None,
                                 "started_at": "1732622895"})  # fmt: skip
-    assert call.id == 123 and call.user is None and call.number is None and call.tags == [] and call.started_at == T
+    assert (
+        call.id == 123
+        and call.user is None
+        and call.number is None
+        and call.tags == []
+        and call.started_at == T
+    )
 
 
 def test_message_accepts_media_details_or_media_url_and_either_number_field():
@@ -66,7 +79,9 @@ def test_national_digits_and_same_number():
 
 
 def cand(cid, normalized="+14155550100", updated="2025-01-01T00:00:00Z", archived=False, number="x"):
-    return Candidate(client_id=cid, number=number, normalized=normalized, updated_at=updated, archived=archived)
+    return Candidate(
+        client_id=cid, number=number, normalized=normalized, updated_at=updated, archived=archived
+    )
 
 
 @pytest.mark.parametrize(
