@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 # Events the service acts on (SPEC F1-F11). Anything else is acknowledged and ignored, so a new Aircall
 # event type never trips Aircall's auto-disable counter (aircall-api.md §1.3).
@@ -84,6 +85,6 @@ def event_id(tenant_key: str, event: str, data: dict[str, Any]) -> str:
     for one call with different content (a second `call.commented`, a `call.tagged` per tag), while a
     redelivery repeats the same snapshot. The envelope `timestamp` is left out: it is build metadata.
     """
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    digest = hashlib.sha256(f"{tenant_key}\x1f{event}\x1f{canonical}".encode()).hexdigest()
+    canonical = orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    digest = hashlib.sha256(f"{tenant_key}\x1f{event}\x1f".encode() + canonical).hexdigest()
     return "ev_" + digest[:26]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -45,13 +46,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.redis = async_client(settings.REDIS_URL)
         app.state.ledger = AsyncLedger(app.state.redis, settings.EVENT_TTL_DAYS)
+        # Long-lived objects out of the collector's way, and fewer gen-0 passes: the hot path allocates many
+        # short-lived dicts, and collector pauses show up directly as p99 latency.
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 100)
         log.info("ingest.started public_url=%s", settings.PUBLIC_URL)
         yield
         await app.state.redis.aclose()
 
     app = Starlette(
         routes=[
-            Route("/webhooks/aircall", aircall.receive, methods=["POST"]),
+            Route("/webhooks/aircall", aircall.AircallReceiver(settings.MAX_WEBHOOK_BYTES), methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
@@ -59,7 +64,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.max_body = settings.MAX_WEBHOOK_BYTES
     return app
 
 

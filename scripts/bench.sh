@@ -5,5 +5,5 @@ cd "$ROOT"
 ensure_venv
 ensure_redis
 command -v wrk >/dev/null || apt_install wrk
-say "benchmark: ingest (one process, wrk on loopback)"
-"$VENV/bin/python" -m bench.ingest "$@"
+say "benchmarks (JSON on stdout)"
+"$VENV/bin/python" -m bench "$@"

@@ -111,7 +111,12 @@ class Ledger:
         return payload
 
     def set_outcome(self, event_id: str, outcome: Outcome, reason: str = "") -> None:
-        self.r.hset(keys.event(event_id), mapping={"outcome": outcome, "reason": reason})
+        fields: dict[Any, Any] = {
+            "outcome": outcome,
+            "reason": reason,
+            "settled_at": "" if outcome == "pending" else _now(),
+        }
+        self.r.hset(keys.event(event_id), mapping=fields)
 
     def _append(self, event_id: str, entry: dict[str, Any]) -> None:
         key = keys.event_log(event_id)
@@ -146,6 +151,7 @@ class Ledger:
             "raw": json.loads(entry.get("raw") or "null"),
             "outcome": entry.get("outcome", "pending"),
             "reason": entry.get("reason") or None,
+            "settled_at": entry.get("settled_at") or None,
             "attempts": [h for h in history if h.get("kind") != "skip"],
             "skips": [h for h in history if h.get("kind") == "skip"],
         }

@@ -10,11 +10,12 @@ the queue name as routing key. tests/flows/test_ingest_to_worker.py proves a rea
 from __future__ import annotations
 
 import base64
-import json
 import os
 import socket
 import uuid
 from typing import Any
+
+import orjson
 
 _ORIGIN = f"ingest.{os.getpid()}@{socket.gethostname()}"
 _EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
@@ -22,9 +23,9 @@ _EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
 
 def task_message(task_name: str, args: list[Any], queue: str, task_id: str | None = None) -> str:
     task_id = task_id or str(uuid.uuid4())
-    body = json.dumps([args, {}, _EMBED], separators=(",", ":"))
+    body = orjson.dumps([args, {}, _EMBED])
     message = {
-        "body": base64.b64encode(body.encode()).decode(),
+        "body": base64.b64encode(body).decode(),
         "content-encoding": "utf-8",
         "content-type": "application/json",
         "headers": {
@@ -55,4 +56,4 @@ def task_message(task_name: str, args: list[Any], queue: str, task_id: str | Non
             "delivery_tag": str(uuid.uuid4()),
         },
     }
-    return json.dumps(message, separators=(",", ":"))
+    return orjson.dumps(message).decode()

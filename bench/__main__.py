@@ -1,0 +1,30 @@
+"""`make bench`: every benchmark, one JSON document on stdout ({name: result}); progress on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from bench import e2e, ingest
+
+BENCHMARKS = {"ingest": ingest, "e2e": e2e}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("names", nargs="*", default=list(BENCHMARKS), help=f"which ({', '.join(BENCHMARKS)})")
+    chosen = ap.parse_args().names
+    results = {}
+    for name in chosen:
+        print(f"bench: {name} ...", file=sys.stderr)
+        module = BENCHMARKS[name]
+        results[name] = module.run(module.parser().parse_args([]))
+    results["meets_targets"] = all(
+        r.get("meets_target", False) for r in results.values() if isinstance(r, dict)
+    )
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

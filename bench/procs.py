@@ -1,0 +1,135 @@
+"""Processes a benchmark runs, as production runs them: uvicorn ingest, a Celery worker, sandbox vendors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+
+from sandbox.redis_server import RedisServer, free_port
+
+SECRET = "bench-secret"
+
+
+def wait_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+class Fleet:
+    """Starts what a benchmark needs and stops all of it, whatever happens."""
+
+    def __init__(self) -> None:
+        self.redis = RedisServer(appendonly=True)  # the production setting: AOF on
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.env = os.environ | {"REDIS_URL": self.redis.url, "SECRET_KEY": SECRET}
+
+    def spawn(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen([sys.executable, "-m", *args], env=env or self.env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        self.procs.append(proc)
+        return proc
+
+    def ingest(self) -> str:
+        port = free_port()
+        self.spawn("uvicorn", "ingest.app:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+                   "--loop", "uvloop", "--http", "httptools", "--log-level", "warning")  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/readyz")
+        return url
+
+    def jobber(self) -> str:
+        port = free_port()
+        self.spawn("sandbox.jobber", "--port", str(port))
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/_sandbox/accounts")
+        return url
+
+    def aircall(self) -> str:
+        port = free_port()
+        self.spawn("sandbox.aircall", "--port", str(port))
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/_sandbox/state")
+        return url
+
+    def worker(self, concurrency: int = 16, queues: str = "cards,default,jobber,aircall") -> None:
+        self.spawn("celery", "-A", "worker.app", "worker", "--queues", queues, "--pool", "threads",
+                   "--concurrency", str(concurrency), "--loglevel", "WARNING", "--without-mingle", "--without-gossip")  # fmt: skip
+
+    def point_at(self, jobber_url: str | None = None, aircall_url: str | None = None) -> None:
+        if jobber_url:
+            self.env |= {"JOBBER_API_URL": f"{jobber_url}/api/graphql", "JOBBER_OAUTH_URL": f"{jobber_url}/api/oauth",
+                         "JOBBER_CLIENT_ID": "sandbox-client-id", "JOBBER_CLIENT_SECRET": "sandbox-client-secret"}  # fmt: skip
+        if aircall_url:
+            self.env |= {"AIRCALL_API_URL": aircall_url}
+        os.environ.update(self.env)  # this process's store/ledger clients read the same settings
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.redis.stop()
+
+
+@contextmanager
+def fleet() -> Iterator[Fleet]:
+    f = Fleet()
+    try:
+        yield f
+    finally:
+        f.stop()
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def provision_tenant(
+    jobber_account: dict[str, Any] | None = None, numbers: list[int] | None = None, **settings: Any
+) -> str:
+    """An active integration straight in the store (REDIS_URL/SECRET_KEY from the fleet env); returns its
+    Aircall webhook token. `jobber_account`: a sandbox account from `POST /_sandbox/accounts`."""
+    import secrets as _secrets
+
+    from config.integration import IntegrationSettings
+    from config.settings import get_settings
+    from store.integrations import IntegrationStore, JobberAccount
+    from store.redis import sync_client
+
+    get_settings.cache_clear()
+    store = IntegrationStore(sync_client(os.environ["REDIS_URL"]), get_settings().secret_key())
+    integration = store.create(aircall_api_id="bench", aircall_token="bench-token", aircall_auth="basic",
+                               aircall_company_id="1", settings=IntegrationSettings.parse({"numbers": numbers or [789], **settings}))  # fmt: skip
+    token = "bench-" + _secrets.token_hex(8)
+    store.bind_webhook(integration.id, "bench-webhook", token)
+    account = jobber_account or {
+        "access_token": "a",
+        "refresh_token": "r",
+        "account": {"id": "bench-acct", "name": "Bench"},
+    }
+    store.set_jobber_tokens(integration.id, account["access_token"], account["refresh_token"])
+    store.connect_jobber_account(
+        integration.id, JobberAccount(id=account["account"]["id"], name=account["account"]["name"])
+    )
+    return token
