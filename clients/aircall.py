@@ -19,6 +19,16 @@ VENDOR = "aircall"
 DEFAULT_RATE_WAIT_S = 60.0
 
 
+class Budget:
+    """The per-company request budget shared by every worker (store.budgets.AircallBudget)."""
+
+    def acquire(self) -> None:  # pragma: no cover - interface
+        """Take one request from the budget, or raise RateLimited with the wait."""
+
+    def exhausted_until(self, reset_at: float) -> None:  # pragma: no cover - interface
+        """Aircall said 429: nobody in the fleet calls this company before `reset_at`."""
+
+
 @dataclass(frozen=True)
 class Webhook:
     id: str
@@ -37,8 +47,10 @@ class AircallClient:
         bearer_token: str | None = None,
         timeout: float = 10.0,
         session: requests.Session | None = None,
+        budget: Budget | None = None,
     ):
         self.base_url = base_url.rstrip("/")
+        self.budget = budget
         self.timeout = timeout
         self.session = session or new_session()
         if bearer_token:
@@ -53,6 +65,8 @@ class AircallClient:
     # ---- transport -----------------------------------------------------------------------
 
     def request(self, method: str, path: str, **kw: Any) -> Any:
+        if self.budget is not None:
+            self.budget.acquire()
         url = f"{self.base_url}{path}"
         response = send(
             self.session, VENDOR, method, url, self.timeout, auth=self._auth, headers=self._headers, **kw
@@ -66,7 +80,10 @@ class AircallClient:
         )
         where = f"aircall {method} {_path(path)} -> {status}: {detail}"
         if status == 429:
-            raise RateLimited(where, retry_after=rate_limit_wait(response), vendor=VENDOR, status=status)
+            wait = rate_limit_wait(response)
+            if self.budget is not None:
+                self.budget.exhausted_until(time.time() + wait)
+            raise RateLimited(where, retry_after=wait, vendor=VENDOR, status=status)
         if status >= 500:
             raise Transient(where, vendor=VENDOR, status=status)
         if status in (401, 403):
@@ -106,6 +123,11 @@ class AircallClient:
 
     def enable_webhook(self, webhook_id: str) -> Webhook:
         return _webhook(self.request("PUT", f"/v1/webhooks/{webhook_id}", json={"active": True})["webhook"])
+
+    def post_insight_card(self, call_id: int | str, contents: list[dict[str, Any]]) -> None:
+        """POST /v1/calls/:id/insight_cards (aircall-api.md §4): shown in the agent's phone app while the
+        call is ongoing; after it ends the call is refused (the exact error is UNCONFIRMED)."""
+        self.request("POST", f"/v1/calls/{call_id}/insight_cards", json={"contents": contents})
 
     def delete_webhook(self, webhook_id: str) -> None:
         try:

@@ -67,7 +67,7 @@ query FindByPhone($term: String!, $first: Int!) {
     nodes {
       number
       normalizedPhoneNumber
-      client { id name isArchived updatedAt jobberWebUri }
+      client { id name companyName isArchived updatedAt jobberWebUri emails { address primary } }
     }
   }
 }"""
@@ -116,10 +116,48 @@ query ClientRequests($id: EncodedId!, $first: Int!) {
 
 @dataclass(frozen=True)
 class ClientRef:
+    """A matched client, with what the default insight card shows (so a cached match needs no query)."""
+
     id: str
     name: str
     web_uri: str
     updated_at: str = ""
+    company_name: str = ""
+    email: str = ""
+
+
+def _client_ref(client: dict[str, Any]) -> ClientRef:
+    emails = client.get("emails") or []
+    primary = next((e for e in emails if e.get("primary")), emails[0] if emails else {})
+    return ClientRef(
+        id=client["id"],
+        name=client.get("name") or "",
+        web_uri=client.get("jobberWebUri") or "",
+        updated_at=client.get("updatedAt") or "",
+        company_name=client.get("companyName") or "",
+        email=primary.get("address") or "",
+    )
+
+
+# Everything a custom insight card can show (SPEC F1). Connections are bounded (`first`) for cost.
+CLIENT_CARD = """
+query ClientCard($id: EncodedId!) {
+  client(id: $id) {
+    id name companyName isLead createdAt balance jobberWebUri
+    emails { address primary }
+    phones { number primary }
+    billingAddress { street1 street2 city province postalCode country }
+    tags(first: 10) { nodes { label } }
+    customFields {
+      ... on CustomFieldText { label valueText }
+      ... on CustomFieldNumeric { label valueNumeric unit }
+      ... on CustomFieldLink { label valueLink { text url } }
+      ... on CustomFieldDropdown { label valueDropdown }
+      ... on CustomFieldTrueFalse { label valueTrueFalse }
+    }
+    requests(first: 20) { nodes { requestStatus } }
+  }
+}"""
 
 
 @dataclass(frozen=True)
@@ -221,8 +259,7 @@ class JobberClient:
             client = node.get("client") or {}
             if not client.get("id"):
                 continue
-            ref = ClientRef(id=client["id"], name=client.get("name") or "", web_uri=client.get("jobberWebUri") or "",
-                            updated_at=client.get("updatedAt") or "")  # fmt: skip
+            ref = _client_ref(client)
             hits.append(
                 PhoneHit(
                     node.get("number") or "",
@@ -241,8 +278,12 @@ class JobberClient:
             "clientCreate",
         )
         client = payload.get("client") or {}
-        return ClientRef(id=client["id"], name=client.get("name") or "", web_uri=client.get("jobberWebUri") or "",
-                         updated_at=client.get("updatedAt") or "")  # fmt: skip
+        return _client_ref(client)
+
+    def client_card(self, client_id: str) -> dict[str, Any]:
+        """The client's fields a custom insight card can show; {} when the client is gone."""
+        client: dict[str, Any] = self.execute(CLIENT_CARD, {"id": client_id}, cost=120).get("client") or {}
+        return client
 
     def create_client_note(self, client_id: str, message: str) -> str:
         return str(

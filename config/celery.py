@@ -18,6 +18,14 @@ ALL_QUEUES = (QUEUE_CARDS, QUEUE_DEFAULT, QUEUE_JOBBER, QUEUE_AIRCALL)
 # The first task of every accepted webhook (tasks/router.py); the ingest enqueues it by name.
 ROUTE_TASK = "events.route"
 
+# Events the ingest enqueues straight to their flow, skipping the router hop: an insight card must reach
+# Aircall while the phone rings (SPEC F1, §6). The flow itself checks what the router would.
+CARD_TASK = "cards.post"
+DIRECT_ROUTES = {
+    "call.created": (CARD_TASK, QUEUE_CARDS),
+    "call.ringing_on_agent": (CARD_TASK, QUEUE_CARDS),
+}
+
 # Task names are stable dotted names; routes go by prefix.
 TASK_ROUTES = {
     "events.*": {"queue": QUEUE_DEFAULT},

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     MAX_WEBHOOK_BYTES: int = 1024 * 1024
     EVENT_TTL_DAYS: int = 30
     HTTP_TIMEOUT_S: float = 10.0
+    # How long after `call.created` an insight card is still worth posting (the phone is still ringing).
+    CARD_WINDOW_S: float = 60.0
 
     @field_validator(
         "PUBLIC_URL", "AIRCALL_API_URL", "JOBBER_API_URL", "JOBBER_OAUTH_URL", "AIRCALL_OAUTH_URL"

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from config.celery import QUEUE_DEFAULT, ROUTE_TASK
+from config.celery import DIRECT_ROUTES, QUEUE_DEFAULT, ROUTE_TASK
 from domain.envelope import LIFECYCLE_EVENTS, EnvelopeError, event_id, parse_envelope
 from ingest.metrics import WEBHOOKS_RECEIVED, WEBHOOKS_REJECTED
 from store.crypto import token_hash
@@ -96,6 +96,7 @@ class AircallReceiver:
 
         tenant = token_hash(env.token)
         eid = event_id(tenant, env.event, env.data)
+        task, queue = DIRECT_ROUTES.get(env.event, (ROUTE_TASK, QUEUE_DEFAULT))
         claim = await ledger.claim(
             token_hash=tenant,
             event_id=eid,
@@ -104,8 +105,8 @@ class AircallReceiver:
             resource_id=env.resource_id,
             received_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
             raw=body.decode().replace(env.token, REDACTED),
-            task_message=task_message(ROUTE_TASK, [eid], QUEUE_DEFAULT) if env.routed else "",
-            queue=QUEUE_DEFAULT,
+            task_message=task_message(task, [eid], queue) if env.routed else "",
+            queue=queue,
             routed=env.routed,
             lifecycle=env.event in LIFECYCLE_EVENTS,
         )

@@ -32,9 +32,7 @@ class PhoneCache:
         if not raw:
             return None
         doc = json.loads(raw)
-        return ClientRef(
-            id=doc["id"], name=doc["name"], web_uri=doc["web_uri"], updated_at=doc.get("updated_at", "")
-        )
+        return ClientRef(**{k: v for k, v in doc.items() if k in ClientRef.__dataclass_fields__})
 
     def put(self, account_id: str, e164: str, client: ClientRef) -> None:
         pipe = self.r.pipeline()

@@ -37,6 +37,7 @@ class EventContext:
     event: str
     data: dict[str, Any]
     timestamp: int
+    received_at: str
     integration: Integration
     r: redis.Redis
     ledger: Ledger
@@ -59,8 +60,16 @@ def load_event(event_id: str) -> EventContext:
     integration = IntegrationStore(r, get_settings().secret_key()).require(entry["integration"])
     if not integration.is_active:
         raise Skip(f"integration {integration.status}")
-    return EventContext(event_id=event_id, event=entry["event"], data=raw.get("data") or {},
-                        timestamp=int(raw.get("timestamp") or 0), integration=integration, r=r, ledger=ledger)  # fmt: skip
+    return EventContext(
+        event_id=event_id,
+        event=entry["event"],
+        data=raw.get("data") or {},
+        timestamp=int(raw.get("timestamp") or 0),
+        received_at=entry.get("received_at") or "",
+        integration=integration,
+        r=r,
+        ledger=ledger,
+    )
 
 
 def run_flow(event_id: str, flow: Any) -> str:

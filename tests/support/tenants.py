@@ -27,16 +27,18 @@ def make_tenant(
     active: bool = True,
     numbers: list[int] | None = None,
     jobber: dict[str, Any] | None = None,
+    aircall: dict[str, Any] | None = None,
     **settings: Any,
 ) -> Tenant:
     """An installed integration. `jobber`: a sandbox account as returned by `POST /_sandbox/accounts`
-    (its tokens and account id are used); otherwise placeholders that no vendor accepts."""
+    (its tokens and account id are used); `aircall`: a sandbox company from `POST /_sandbox/companies`.
+    Without them, placeholders that no vendor accepts."""
     store = IntegrationStore(sync_client(), get_settings().secret_key())
     integration = store.create(
-        aircall_api_id="api-id-1",
-        aircall_token=AIRCALL_TOKEN,
+        aircall_api_id=aircall["api_id"] if aircall else "api-id-1",
+        aircall_token=aircall["api_token"] if aircall else AIRCALL_TOKEN,
         aircall_auth="basic",
-        aircall_company_id="company-1",
+        aircall_company_id=str(aircall["id"]) if aircall else "company-1",
         settings=IntegrationSettings.parse({"numbers": numbers or [789], **settings}),
     )
     webhook_token = "whk-" + secrets.token_hex(8)

@@ -1,0 +1,253 @@
+"""Insight cards end to end: ingest → the cards queue → a real worker → sandbox Jobber and Aircall (SPEC F1)."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import pytest
+import requests
+
+from sandbox.scenarios import payloads as p
+from store.ledger import Ledger
+from tests.support.poll import until
+from tests.support.tenants import make_tenant
+
+LINE = p.number_object(789, e164="+14155550199", name="Support line")
+AGENT = p.user_object(456, name="Madelaine Dupont", email="madelaine@acme.com")
+CALLER = "+14155550100"
+_ids = itertools.count(6_000_000_001)
+
+
+@pytest.fixture
+def world(vendors):
+    """A Jobber account and an Aircall company, both fresh."""
+    account = requests.post(f"{vendors.jobber}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
+    company = requests.post(
+        f"{vendors.aircall}/_sandbox/companies", json={"name": "Acme", "rate_limit_per_min": 600}, timeout=5
+    ).json()
+    return type(
+        "World",
+        (),
+        {"jobber": vendors.jobber, "aircall": vendors.aircall, "account": account, "company": company},
+    )
+
+
+def add_client(world, **body) -> dict:
+    url = f"{world.jobber}/_sandbox/accounts/{world.account['account']['id']}/clients"
+    response = requests.post(url, json=body, timeout=5)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def gql(world, query: str, variables: dict) -> dict:
+    headers = {
+        "Authorization": f"Bearer {world.account['access_token']}",
+        "X-JOBBER-GRAPHQL-VERSION": "2025-04-16",
+    }
+    body = requests.post(
+        f"{world.jobber}/api/graphql",
+        json={"query": query, "variables": variables},
+        headers=headers,
+        timeout=5,
+    ).json()
+    assert not body.get("errors"), body
+    return body["data"]
+
+
+def ringing(world, token: str, external: str = CALLER) -> list[dict]:
+    """call.created then call.ringing_on_agent for a new inbound call, registered in the Aircall sandbox."""
+    call_id = next(_ids)
+    events = p.inbound_answered_call(
+        call_id, token=token, number=LINE, external=external, agent=AGENT, started_at=int(time.time())
+    )
+    early = [e for e in events if e["event"] in ("call.created", "call.ringing_on_agent")]
+    requests.post(
+        f"{world.aircall}/_sandbox/calls",
+        json={"call": early[0]["data"], "company_id": world.company["id"]},
+        timeout=5,
+    )
+    return early
+
+
+def send(ingest_url, events) -> list[str]:
+    ids = []
+    for event in events:
+        response = requests.post(f"{ingest_url}/webhooks/aircall", json=event, timeout=5)
+        assert response.status_code == 200, response.text
+        ids.append(response.json()["id"])
+    return ids
+
+
+def settle(r, ids):
+    ledger = Ledger(r)
+    until(
+        lambda: all((ledger.get(i) or {}).get("outcome") not in (None, "pending") for i in ids),
+        timeout=30,
+        what="cards",
+    )
+
+
+def cards(world, call_id: int) -> list[list[dict]]:
+    state = requests.get(f"{world.aircall}/_sandbox/state", timeout=5).json()
+    company = next(c for c in state["companies"] if c["id"] == world.company["id"])
+    return [c["contents"] for c in company["insight_cards"].get(str(call_id), [])]
+
+
+def tenant(world, **settings):
+    return make_tenant(jobber=world.account, aircall=world.company, numbers=[LINE["id"]], **settings)
+
+
+def test_default_card_shows_name_email_and_company(r, ingest_url, worker, world):
+    dana = add_client(world, firstName="Dana", lastName="Lopez", companyName="Lopez Landscaping",
+                      phones=[{"number": "(415) 555-0100"}], emails=[{"address": "dana@lopez.test", "primary": True}])  # fmt: skip
+    t = tenant(world)
+    events = ringing(world, t.webhook_token)
+
+    settle(r, send(ingest_url, events))
+
+    assert cards(world, events[0]["data"]["id"]) == [[
+        {"type": "title", "text": "Dana Lopez", "link": dana_uri(world, dana["id"])},
+        {"type": "shortText", "label": "Email", "text": "dana@lopez.test"},
+        {"type": "shortText", "label": "Company", "text": "Lopez Landscaping"},
+    ]]  # fmt: skip
+
+
+def dana_uri(world, client_id: str) -> str:
+    return gql(world, "query($id: EncodedId!) { client(id: $id) { jobberWebUri } }", {"id": client_id})[
+        "client"
+    ]["jobberWebUri"]
+
+
+def test_custom_card_with_five_fields_including_a_custom_field_and_open_requests(
+    r, ingest_url, worker, world
+):
+    dana = add_client(world, firstName="Dana", lastName="Lopez", phones=[{"number": CALLER}],
+                      emails=[{"address": "dana@lopez.test"}], billingAddress={"street1": "1 Main St", "city": "Springfield"})  # fmt: skip
+    config = gql(world, """mutation($input: CustomFieldConfigurationCreateTextInput!) {
+        customFieldConfigurationCreateText(input: $input) { customFieldConfiguration { id } userErrors { message } } }""",
+        {"input": {"appliesTo": "ALL_CLIENTS", "name": "Gate code", "readOnly": False, "transferable": False}},
+    )["customFieldConfigurationCreateText"]["customFieldConfiguration"]["id"]  # fmt: skip
+    gql(world, """mutation($id: EncodedId!, $input: ClientEditInput!) { clientEdit(clientId: $id, input: $input) {
+        client { id } userErrors { message } } }""",
+        {"id": dana["id"], "input": {"customFields": [{"customFieldConfigurationId": config, "valueText": "4321#"}], "tagsToAdd": ["VIP"]}})  # fmt: skip
+    for title in ("Spring cleanup", "Gutter repair"):
+        gql(world, "mutation($c: EncodedId!, $t: String!) { requestCreate(input: {clientId: $c, title: $t}) { request { id } userErrors { message } } }",
+            {"c": dana["id"], "t": title})  # fmt: skip
+    fields = ["email", "custom:Gate code", "open_requests", "billing_address", "lead_status"]
+    t = tenant(world, insight_card={"custom": True, "fields": fields})
+    events = ringing(world, t.webhook_token)
+
+    settle(r, send(ingest_url, events))
+
+    [card] = cards(world, events[0]["data"]["id"])
+    assert card[0]["type"] == "title" and card[0]["text"] == "Dana Lopez"
+    assert [(i["label"], i["text"]) for i in card[1:]] == [
+        ("Email", "dana@lopez.test"),
+        ("Gate code", "4321#"),
+        ("Open requests", "2"),
+        ("Address", "1 Main St, Springfield"),
+        ("Status", "Lead"),  # no job yet: still a lead
+    ]
+
+
+def test_unknown_caller_gets_no_card(r, ingest_url, worker, world):
+    t = tenant(world)
+    events = ringing(world, t.webhook_token, external="+14155550155")
+    ids = send(ingest_url, events)
+    settle(r, ids)
+    assert cards(world, events[0]["data"]["id"]) == []
+    assert Ledger(r).show(ids[0])["skips"][0]["reason"] == "no Jobber client has +14155550155: no card"
+
+
+def test_duplicate_and_out_of_order_ringing_events_post_one_card(r, ingest_url, worker, world):
+    add_client(world, firstName="Dana", lastName="Lopez", phones=[{"number": CALLER}])
+    t = tenant(world)
+    created, ringing_on_agent = ringing(world, t.webhook_token)
+
+    ids = send(ingest_url, [ringing_on_agent, created, ringing_on_agent, created])
+    settle(r, ids)
+
+    assert len(cards(world, created["data"]["id"])) == 1
+    reasons = [s["reason"] for i in set(ids) for s in Ledger(r).show(i)["skips"]]
+    assert len(reasons) == 1 and reasons[0].startswith("one card per call: already handled by ev_")
+
+
+def test_budget_wait_inside_the_ringing_window_is_retried_then_posted(r, ingest_url, worker, world):
+    from store.budgets import AircallBudget
+
+    add_client(world, firstName="Dana", lastName="Lopez", phones=[{"number": CALLER}])
+    t = tenant(world)
+    AircallBudget(r, str(world.company["id"]), 60, high_priority=True).exhausted_until(time.time() + 2)
+    events = ringing(world, t.webhook_token)[:1]
+
+    ids = send(ingest_url, events)
+    settle(r, ids)
+
+    assert len(cards(world, events[0]["data"]["id"])) == 1
+    assert [a["kind"] for a in Ledger(r).show(ids[0])["attempts"]] == ["rate_limited"]
+
+
+def test_aircall_429_past_the_ringing_window_drops_the_card(r, ingest_url, worker, world):
+    add_client(world, firstName="Dana", lastName="Lopez", phones=[{"number": CALLER}])
+    t = tenant(world)
+    requests.post(f"{world.aircall}/_sandbox/faults", json={"reset": True, "throttle": True}, timeout=5)
+    try:
+        events = ringing(world, t.webhook_token)[:1]
+        ids = send(ingest_url, events)
+        settle(r, ids)
+    finally:
+        requests.post(f"{world.aircall}/_sandbox/faults", json={"reset": True}, timeout=5)
+    assert cards(world, events[0]["data"]["id"]) == []
+    assert (
+        Ledger(r).show(ids[0])["skips"][-1]["reason"]
+        == "card dropped: Aircall's rate limit outlasts the ringing window"
+    )
+
+
+def test_aircall_5xx_is_retried_and_the_card_still_arrives_once(r, ingest_url, worker, world):
+    add_client(world, firstName="Dana", lastName="Lopez", phones=[{"number": CALLER}])
+    t = tenant(world)
+    requests.post(
+        f"{world.aircall}/_sandbox/faults",
+        json={"reset": True, "fail_next": 2, "error_status": 502},
+        timeout=5,
+    )
+    events = ringing(world, t.webhook_token)
+    ids = send(ingest_url, events)
+    settle(r, ids)
+    assert len(cards(world, events[0]["data"]["id"])) == 1
+
+
+def test_a_call_that_already_ended_gets_no_card(r, ingest_url, worker, world):
+    add_client(world, firstName="Dana", lastName="Lopez", phones=[{"number": CALLER}])
+    t = tenant(world)
+    created = ringing(world, t.webhook_token)[0]
+    requests.post(f"{world.aircall}/_sandbox/calls/{created['data']['id']}/end", json={}, timeout=5)
+    ids = send(ingest_url, [created])
+    settle(r, ids)
+    assert cards(world, created["data"]["id"]) == []
+    assert "card refused by Aircall" in Ledger(r).show(ids[0])["skips"][-1]["reason"]
+
+
+def test_outbound_and_unconnected_calls_get_no_card(r, ingest_url, worker, world):
+    add_client(world, firstName="Dana", lastName="Lopez", phones=[{"number": CALLER}])
+    t = tenant(world)
+    outbound = p.outbound_call(
+        next(_ids),
+        token=t.webhook_token,
+        number=LINE,
+        external=CALLER,
+        agent=AGENT,
+        started_at=int(time.time()),
+    )
+    other_line = p.number_object(999, e164="+14155550197")
+    unconnected = p.inbound_answered_call(next(_ids), token=t.webhook_token, number=other_line, external=CALLER, agent=AGENT,
+                                          started_at=int(time.time()))  # fmt: skip
+    ids = send(ingest_url, [outbound[0], unconnected[0]])
+    settle(r, ids)
+    reasons = [Ledger(r).show(i)["skips"][-1]["reason"] for i in ids]
+    assert reasons == [
+        "outbound call: no insight card",
+        "Aircall number 999 is not connected (settings.numbers)",
+    ]
