@@ -106,7 +106,10 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def provision_tenant(
-    jobber_account: dict[str, Any] | None = None, numbers: list[int] | None = None, **settings: Any
+    jobber_account: dict[str, Any] | None = None,
+    numbers: list[int] | None = None,
+    aircall_company: dict[str, Any] | None = None,
+    **settings: Any,
 ) -> str:
     """An active integration straight in the store (REDIS_URL/SECRET_KEY from the fleet env); returns its
     Aircall webhook token. `jobber_account`: a sandbox account from `POST /_sandbox/accounts`."""
@@ -119,8 +122,14 @@ def provision_tenant(
 
     get_settings.cache_clear()
     store = IntegrationStore(sync_client(os.environ["REDIS_URL"]), get_settings().secret_key())
-    integration = store.create(aircall_api_id="bench", aircall_token="bench-token", aircall_auth="basic",
-                               aircall_company_id="1", settings=IntegrationSettings.parse({"numbers": numbers or [789], **settings}))  # fmt: skip
+    company = aircall_company or {"api_id": "bench", "api_token": "bench-token", "id": 1}
+    integration = store.create(
+        aircall_api_id=company["api_id"],
+        aircall_token=company["api_token"],
+        aircall_auth="basic",
+        aircall_company_id=str(company["id"]),
+        settings=IntegrationSettings.parse({"numbers": numbers or [789], **settings}),
+    )
     token = "bench-" + _secrets.token_hex(8)
     store.bind_webhook(integration.id, "bench-webhook", token)
     account = jobber_account or {

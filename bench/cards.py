@@ -1,0 +1,123 @@
+"""Insight-card benchmark (issue 5): `call.created` received → card posted to Aircall, for a burst of 50
+concurrent ringing calls, with a cold phone cache (matching searches Jobber) and a warm one.
+
+Processes as in production, each its own: ingest, a worker, the dedicated cards worker, the sandbox Jobber
+and Aircall (zero added latency), a private Redis (AOF on). Latency per call is the ledger's settled_at -
+received_at of its `call.created`. Targets: p95 ≤ 300 ms warm, ≤ 1 s cold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+import requests
+
+from bench.procs import fleet, percentile, provision_tenant
+from sandbox.scenarios import payloads as p
+
+LINE = p.number_object(789, e164="+14155550199", name="Support line")
+AGENT = p.user_object(456, name="Madelaine Dupont", email="madelaine@acme.com")
+
+
+def burst(
+    ingest_url: str, aircall_url: str, company_id: int, token: str, numbers: list[str], first_id: int
+) -> dict[str, Any]:
+    from store.ledger import Ledger
+    from store.redis import sync_client
+
+    events = []
+    for i, number in enumerate(numbers):
+        created = p.inbound_answered_call(first_id + i, token=token, number=LINE, external=number, agent=AGENT,
+                                          started_at=int(time.time()))[0]  # fmt: skip
+        requests.post(
+            f"{aircall_url}/_sandbox/calls",
+            json={"call": created["data"], "company_id": company_id},
+            timeout=10,
+        )
+        events.append(created)
+    session = requests.Session()
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=len(events)))
+
+    def post(event: dict[str, Any]) -> str:
+        response = session.post(f"{ingest_url}/webhooks/aircall", json=event, timeout=10)
+        response.raise_for_status()
+        return str(response.json()["id"])
+
+    with ThreadPoolExecutor(len(events)) as pool:  # all ringing at once
+        ids = list(pool.map(post, events))
+    ledger = Ledger(sync_client())
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        entries = [ledger.get(i) or {} for i in ids]
+        if all(e.get("outcome") not in (None, "pending") for e in entries):
+            break
+        time.sleep(0.05)
+    posted = [e for e in entries if e.get("outcome") == "done"]
+    latencies = [(datetime.fromisoformat(e["settled_at"]) - datetime.fromisoformat(e["received_at"])).total_seconds() * 1000
+                 for e in posted]  # fmt: skip
+    state = requests.get(f"{aircall_url}/_sandbox/state", timeout=10).json()
+    company = next(c for c in state["companies"] if c["id"] == company_id)
+    return {
+        "ringing_calls": len(ids),
+        "cards_posted": sum(len(v) for v in company["insight_cards"].values()),
+        "not_posted": len(ids) - len(posted),
+        "latency_ms": {
+            "p50": round(percentile(latencies, 50), 1),
+            "p95": round(percentile(latencies, 95), 1),
+            "max": round(max(latencies), 1) if latencies else None,
+        },
+    }
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--calls", type=int, default=50)
+    return ap
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    with fleet() as f:
+        jobber_url, aircall_url = f.jobber(), f.aircall()
+        f.point_at(jobber_url=jobber_url, aircall_url=aircall_url)
+        ingest_url = f.ingest()
+        f.worker(queues="default,jobber,aircall")
+        f.worker(concurrency=8, queues="cards")
+        account = requests.post(f"{jobber_url}/_sandbox/accounts", json={"name": "Bench"}, timeout=10).json()
+        numbers = [f"+1415555{i:04d}" for i in range(args.calls)]
+        session = requests.Session()
+        for i, number in enumerate(numbers):
+            body = {"firstName": f"Client{i}", "lastName": "Bench", "companyName": "Bench Co",
+                    "phones": [{"number": number}], "emails": [{"address": f"c{i}@bench.test"}]}  # fmt: skip
+            session.post(
+                f"{jobber_url}/_sandbox/accounts/{account['account']['id']}/clients", json=body, timeout=10
+            ).raise_for_status()
+        time.sleep(2)  # workers connect to the broker
+        results = {}
+        for phase, first_id in (("cold", 9_000_000_000), ("warm", 9_100_000_000)):
+            # One Aircall company per phase, so the second burst does not wait on the first one's budget.
+            company = requests.post(
+                f"{aircall_url}/_sandbox/companies", json={"name": phase}, timeout=10
+            ).json()
+            token = provision_tenant(account, aircall_company=company)
+            results[phase] = burst(ingest_url, aircall_url, company["id"], token, numbers, first_id)
+        cold, warm = results["cold"]["latency_ms"]["p95"], results["warm"]["latency_ms"]["p95"]
+        return {
+            "benchmark": "insight_card",
+            "processes": {"ingest": 1, "worker": 1, "cards_worker": 1},
+            "sandbox_latency_ms": 0,
+            **results,
+            "targets": {"p95_ms": {"warm": 300, "cold": 1000}},
+            "meets_target": warm <= 300
+            and cold <= 1000
+            and not results["cold"]["not_posted"]
+            and not results["warm"]["not_posted"],
+        }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(parser().parse_args()), indent=2))
