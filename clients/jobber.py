@@ -108,6 +108,10 @@ REQUEST_NOTES = """
 query RequestNotes($id: EncodedId!, $first: Int!) {
   request(id: $id) { id notes(first: $first) { nodes { id message } } }
 }"""
+CLIENT_PHONES = """
+query ClientPhones($id: EncodedId!) {
+  client(id: $id) { id phones(filter: { includeSecondaryContacts: true }) { number normalizedPhoneNumber } }
+}"""
 CLIENT_REQUESTS = """
 query ClientRequests($id: EncodedId!, $first: Int!) {
   client(id: $id) { id requests(first: $first) { nodes { id title } } }
@@ -279,6 +283,13 @@ class JobberClient:
         )
         client = payload.get("client") or {}
         return _client_ref(client)
+
+    def client_phones(self, client_id: str) -> list[tuple[str, str | None]] | None:
+        """(as entered, E.164 or None) for the client and its contacts; None when the client is gone."""
+        client = self.execute(CLIENT_PHONES, {"id": client_id}, cost=30).get("client")
+        if not client:
+            return None
+        return [(p.get("number") or "", p.get("normalizedPhoneNumber")) for p in client.get("phones") or []]
 
     def client_card(self, client_id: str) -> dict[str, Any]:
         """The client's fields a custom insight card can show; {} when the client is gone."""

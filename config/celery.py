@@ -35,6 +35,7 @@ TASK_ROUTES = {
     "ai.*": {"queue": QUEUE_AIRCALL},
     "sync.*": {"queue": QUEUE_AIRCALL},
     "lifecycle.*": {"queue": QUEUE_DEFAULT},
+    "jobber.*": {"queue": QUEUE_JOBBER},
     "maintenance.*": {"queue": QUEUE_DEFAULT},
 }
 

@@ -21,7 +21,8 @@ MESSAGE_EVENTS = frozenset({"message.sent", "message.received"})
 AI_EVENTS = frozenset(
     {"transcription.created", "summary.created", "topics.created", "sentiment.created", "action_item.created"}
 )
-LIFECYCLE_EVENTS = frozenset({"integration.deleted"})
+# Events that must reach an integration that is no longer active (uninstall, disconnect).
+LIFECYCLE_EVENTS = frozenset({"integration.deleted", "jobber.APP_DISCONNECT"})
 ROUTED_EVENTS = CALL_EVENTS | MESSAGE_EVENTS | AI_EVENTS | LIFECYCLE_EVENTS
 
 

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from config.settings import Settings, get_settings
-from ingest import aircall, metrics
+from ingest import aircall, jobber, metrics
 from store.ledger import AsyncLedger
 from store.redis import async_client, sync_client
 
@@ -57,6 +57,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/webhooks/aircall", aircall.AircallReceiver(settings.MAX_WEBHOOK_BYTES), methods=["POST"]),
+            Route(
+                "/webhooks/jobber",
+                jobber.JobberReceiver(
+                    settings.MAX_WEBHOOK_BYTES,
+                    settings.JOBBER_CLIENT_SECRET.get_secret_value()
+                    if settings.JOBBER_CLIENT_SECRET
+                    else None,
+                ),
+                methods=["POST"],
+            ),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),

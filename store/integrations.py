@@ -108,6 +108,14 @@ class IntegrationStore:
         }
         return Secrets(**plain)
 
+    def id_for_jobber_account(self, account_id: str) -> str | None:
+        found: str | None = self.r.hget(keys.JOBBER_ACCOUNTS, account_id)  # type: ignore[assignment]
+        return found
+
+    def drop_jobber_tokens(self, integration_id: str) -> None:
+        """Jobber disconnected the app: its tokens are dead, keep nothing (jobber-api.md §7)."""
+        self.r.hdel(keys.integration(integration_id), "jobber_access_token_enc", "jobber_refresh_token_enc")
+
     def id_for_webhook_token(self, token: str) -> str | None:
         found: str | None = self.r.hget(keys.WEBHOOK_TOKENS, token_hash(token))  # type: ignore[assignment]
         return found
@@ -180,7 +188,10 @@ class IntegrationStore:
         Jobber allows one active connection per account (SPEC F10). Returns the id of the integration that
         was deactivated, if any, so the caller can warn the installer.
         """
-        previous: str | None = self.r.getset(keys.jobber_account(account.id), integration_id)  # type: ignore[assignment]
+        pipe = self.r.pipeline()  # MULTI: read the previous holder and take over atomically
+        pipe.hget(keys.JOBBER_ACCOUNTS, account.id)
+        pipe.hset(keys.JOBBER_ACCOUNTS, account.id, integration_id)
+        previous: str | None = pipe.execute()[0]
         self._update(
             integration_id,
             jobber_account_id=account.id,
@@ -205,11 +216,10 @@ class IntegrationStore:
         skipped) instead of counting as failures; their tokens are wiped."""
         integration = self.require(integration_id)
         pipe = self.r.pipeline()
-        if integration.jobber_account:
-            # Release the account only if we still hold it.
-            acct_key = keys.jobber_account(integration.jobber_account.id)
-            if self.r.get(acct_key) == integration_id:
-                pipe.delete(acct_key)
+        account = integration.jobber_account
+        # Release the account only if we still hold it.
+        if account and self.r.hget(keys.JOBBER_ACCOUNTS, account.id) == integration_id:
+            pipe.hdel(keys.JOBBER_ACCOUNTS, account.id)
         pipe.hdel(keys.integration(integration_id), *[f"{f}_enc" for f in _SECRET_FIELDS])
         pipe.execute()
         self.set_status(integration_id, "deleted", message)

@@ -6,17 +6,15 @@ PREFIX = "aj"
 
 INTEGRATIONS = f"{PREFIX}:integrations"  # set of integration ids
 WEBHOOK_TOKENS = f"{PREFIX}:whtok"  # hash sha256(aircall webhook token) -> integration id
+JOBBER_ACCOUNTS = (
+    f"{PREFIX}:jobber_accounts"  # hash Jobber account id -> the integration holding its one connection
+)
 DEAD_LETTERS = f"{PREFIX}:dead"  # zset event/dead-letter id -> last failure time
 STAT_DUPLICATES = f"{PREFIX}:stat:duplicates"  # counter of duplicate webhook deliveries
 
 
 def integration(integration_id: str) -> str:
     return f"{PREFIX}:int:{integration_id}"
-
-
-def jobber_account(account_id: str) -> str:
-    """Which integration holds the (single) active connection to a Jobber account."""
-    return f"{PREFIX}:jobber_acct:{account_id}"
 
 
 def event(event_id: str) -> str:

@@ -18,7 +18,8 @@ from store import keys
 
 Outcome = Literal["pending", "done", "skipped", "failed"]
 
-# ARGV: token_hash, event_id, source, event, resource_id, received_at, raw, task_message, queue, ttl_s, routed,
+# KEYS: tenant index hash, event key prefix, duplicate counter, integration key prefix
+# ARGV: tenant key, event_id, source, event, resource_id, received_at, raw, task_message, queue, ttl_s, routed,
 #       lifecycle ('1': enqueue for an inactive integration too; uninstalling it is still wanted)
 # Keys are derived inside the script (single Redis or Sentinel; not written for Redis Cluster).
 CLAIM_LUA = """
@@ -67,7 +68,7 @@ class AsyncLedger:
     async def claim(
         self,
         *,
-        token_hash: str,
+        tenant_key: str,
         event_id: str,
         source: str,
         event: str,
@@ -78,11 +79,14 @@ class AsyncLedger:
         queue: str,
         routed: bool,
         lifecycle: bool = False,
+        tenant_index: str = keys.WEBHOOK_TOKENS,
     ) -> Claim:
+        """`tenant_key` is looked up in the hash `tenant_index`: the SHA-256 of an Aircall webhook token in
+        WEBHOOK_TOKENS, or a Jobber account id in JOBBER_ACCOUNTS."""
         status, iid = await self._script(
-            keys=[keys.WEBHOOK_TOKENS, keys.event(""), keys.STAT_DUPLICATES, keys.integration("")],
+            keys=[tenant_index, keys.event(""), keys.STAT_DUPLICATES, keys.integration("")],
             args=[
-                token_hash, event_id, source, event, resource_id, received_at, raw,
+                tenant_key, event_id, source, event, resource_id, received_at, raw,
                 task_message, queue, self._ttl, "1" if routed else "0", "1" if lifecycle else "0",
             ],
         )  # fmt: skip

@@ -41,6 +41,9 @@ class PhoneCache:
         pipe.expire(_reverse(account_id, client.id), TTL_S)
         pipe.execute()
 
+    def forget_number(self, account_id: str, e164: str) -> int:
+        return int(self.r.delete(_key(account_id, e164)))
+
     def forget_client(self, account_id: str, client_id: str) -> int:
         """Drop every cached number of a client (its phones changed, or it was deleted)."""
         numbers: set[str] = self.r.smembers(_reverse(account_id, client_id))  # type: ignore[assignment]

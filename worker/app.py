@@ -15,4 +15,11 @@ logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name
 app = Celery("aircall_jobber")
 app.conf.update(celery_config(get_settings()))
 app.conf.beat_schedule = BEAT_SCHEDULE
-app.conf.include = ["tasks.router", "tasks.lifecycle", "tasks.calls", "tasks.messages", "tasks.cards"]
+app.conf.include = [
+    "tasks.router",
+    "tasks.lifecycle",
+    "tasks.calls",
+    "tasks.messages",
+    "tasks.cards",
+    "tasks.jobber_webhooks",
+]
