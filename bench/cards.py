@@ -11,13 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from typing import Any
 
 import requests
 
-from bench.procs import fleet, percentile, provision_tenant
+from bench.procs import fleet, latency_ms, post_all, provision_tenant, settle
 from sandbox.scenarios import payloads as p
 
 LINE = p.number_object(789, e164="+14155550199", name="Support line")
@@ -27,8 +25,6 @@ AGENT = p.user_object(456, name="Madelaine Dupont", email="madelaine@acme.com")
 def burst(
     ingest_url: str, aircall_url: str, company_id: int, token: str, numbers: list[str], first_id: int
 ) -> dict[str, Any]:
-    from store.ledger import Ledger
-    from store.redis import sync_client
 
     events = []
     for i, number in enumerate(numbers):
@@ -40,37 +36,16 @@ def burst(
             timeout=10,
         )
         events.append(created)
-    session = requests.Session()
-    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=len(events)))
-
-    def post(event: dict[str, Any]) -> str:
-        response = session.post(f"{ingest_url}/webhooks/aircall", json=event, timeout=10)
-        response.raise_for_status()
-        return str(response.json()["id"])
-
-    with ThreadPoolExecutor(len(events)) as pool:  # all ringing at once
-        ids = list(pool.map(post, events))
-    ledger = Ledger(sync_client())
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        entries = [ledger.get(i) or {} for i in ids]
-        if all(e.get("outcome") not in (None, "pending") for e in entries):
-            break
-        time.sleep(0.05)
+    ids = post_all(ingest_url, events, len(events))  # all ringing at once
+    entries = settle(ids, 60)
     posted = [e for e in entries if e.get("outcome") == "done"]
-    latencies = [(datetime.fromisoformat(e["settled_at"]) - datetime.fromisoformat(e["received_at"])).total_seconds() * 1000
-                 for e in posted]  # fmt: skip
     state = requests.get(f"{aircall_url}/_sandbox/state", timeout=10).json()
     company = next(c for c in state["companies"] if c["id"] == company_id)
     return {
         "ringing_calls": len(ids),
         "cards_posted": sum(len(v) for v in company["insight_cards"].values()),
         "not_posted": len(ids) - len(posted),
-        "latency_ms": {
-            "p50": round(percentile(latencies, 50), 1),
-            "p95": round(percentile(latencies, 95), 1),
-            "max": round(max(latencies), 1) if latencies else None,
-        },
+        "latency_ms": latency_ms(entries),
     }
 
 

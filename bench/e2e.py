@@ -12,12 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import requests
 
-from bench.procs import fleet, percentile, provision_tenant
+from bench.procs import fleet, latency_ms, post_all, provision_tenant, settle
 from sandbox.scenarios import payloads as p
 
 LINE = p.number_object(789, e164="+14155550199", name="Support line")
@@ -51,31 +50,12 @@ def ended_event(token: str, call_id: int, external: str) -> dict:
 def run_phase(
     ingest_url: str, token: str, numbers: list[str], first_id: int, concurrency: int, timeout_s: float
 ) -> dict:
-    from store.ledger import Ledger
-    from store.redis import sync_client
 
     events = [ended_event(token, first_id + i, n) for i, n in enumerate(numbers)]
-    session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_maxsize=concurrency)
-    session.mount("http://", adapter)
-
-    def post(event: dict) -> str:
-        response = session.post(f"{ingest_url}/webhooks/aircall", json=event, timeout=10)
-        response.raise_for_status()
-        return str(response.json()["id"])
-
-    with ThreadPoolExecutor(concurrency) as pool:
-        ids = list(pool.map(post, events))
-    ledger = Ledger(sync_client())
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        entries = [ledger.get(i) or {} for i in ids]
-        if all(e.get("outcome") not in (None, "pending") for e in entries):
-            break
-        time.sleep(0.2)
+    ids = post_all(ingest_url, events, concurrency)
+    entries = settle(ids, timeout_s, poll_s=0.2)
     received = [datetime.fromisoformat(e["received_at"]).timestamp() for e in entries]
     settled = [datetime.fromisoformat(e["settled_at"]).timestamp() for e in entries if e.get("settled_at")]
-    latencies = [(s - r) * 1000 for s, r in zip(settled, received, strict=False)]
     done = sum(1 for e in entries if e.get("outcome") == "done")
     span = (max(settled) - min(received)) if settled else float("nan")
     return {
@@ -83,11 +63,7 @@ def run_phase(
         "logged": done,
         "not_logged": len(ids) - done,
         "calls_per_s": round(len(settled) / span, 1) if settled else 0,
-        "latency_ms": {
-            "p50": round(percentile(latencies, 50), 1),
-            "p95": round(percentile(latencies, 95), 1),
-            "max": round(max(latencies), 1) if latencies else None,
-        },
+        "latency_ms": latency_ms(entries),
     }
 
 

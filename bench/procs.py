@@ -76,6 +76,11 @@ class Fleet:
         if aircall_url:
             self.env |= {"AIRCALL_API_URL": aircall_url}
         os.environ.update(self.env)  # this process's store/ledger clients read the same settings
+        from config.settings import get_settings
+        from store.redis import sync_client
+
+        get_settings.cache_clear()  # a previous benchmark in this process had its own Redis and vendors
+        sync_client.cache_clear()
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -142,3 +147,50 @@ def provision_tenant(
         integration.id, JobberAccount(id=account["account"]["id"], name=account["account"]["name"])
     )
     return token
+
+
+def post_all(ingest_url: str, events: list[dict[str, Any]], concurrency: int) -> list[str]:
+    """POST webhooks `concurrency` at a time on keep-alive connections; return their event ids."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    session = requests.Session()
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=concurrency))
+
+    def post(event: dict[str, Any]) -> str:
+        response = session.post(f"{ingest_url}/webhooks/aircall", json=event, timeout=10)
+        response.raise_for_status()
+        return str(response.json()["id"])
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        return list(pool.map(post, events))
+
+
+def settle(ids: list[str], timeout_s: float, poll_s: float = 0.05) -> list[dict[str, str]]:
+    """The ledger entries of `ids` once none is pending (or at the timeout)."""
+    from store.ledger import Ledger
+    from store.redis import sync_client
+
+    ledger = Ledger(sync_client())
+    deadline = time.monotonic() + timeout_s
+    while True:
+        entries = [ledger.get(i) or {} for i in ids]
+        if all(e.get("outcome") not in (None, "pending") for e in entries) or time.monotonic() > deadline:
+            return entries
+        time.sleep(poll_s)
+
+
+def latency_ms(entries: list[dict[str, str]]) -> dict[str, float | None]:
+    """received → settled per event that ended `done`: p50, p95, max."""
+    from datetime import datetime
+
+    values = [
+        (datetime.fromisoformat(e["settled_at"]) - datetime.fromisoformat(e["received_at"])).total_seconds()
+        * 1000
+        for e in entries
+        if e.get("outcome") == "done" and e.get("settled_at")
+    ]
+    return {
+        "p50": round(percentile(values, 50), 1),
+        "p95": round(percentile(values, 95), 1),
+        "max": round(max(values), 1) if values else None,
+    }
