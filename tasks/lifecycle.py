@@ -15,7 +15,7 @@ from store.integrations import Integration, JobberAccount
 from store.ledger import Ledger
 from store.redis import sync_client
 from tasks.router import handles
-from tasks.vendors import aircall_for, jobber_client, store_for
+from tasks.vendors import aircall_for, jobber_client, jobber_for, store_for
 from worker.app import app
 from worker.retry import IntegrationTask
 
@@ -115,7 +115,8 @@ def delete_integration(integration_id: str, reason: str, settings: Settings | No
     secrets = store.secrets(integration_id)
     if secrets.jobber_access_token:
         try:
-            jobber_client(secrets.jobber_access_token, settings).app_disconnect()
+            # jobber_for refreshes an expired access token: the app must really be disconnected in Jobber.
+            jobber_for(integration, settings).app_disconnect()
         except (Disconnected, Unauthorized) as exc:
             # The token is already dead on Jobber's side: the disconnect we wanted has happened.
             warnings.append(f"Jobber was already disconnected: {exc}")

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from celery import Task
+from celery.exceptions import Ignore, Reject, Retry
 
 from clients.errors import Disconnected, Permanent, RateLimited, Transient
 from config.settings import get_settings
@@ -43,6 +44,8 @@ class IntegrationTask(Task):  # type: ignore[misc]
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().__call__(*args, **kwargs)
+        except (Retry, Ignore, Reject):
+            raise  # Celery's own control flow, not failures
         except RateLimited as exc:
             return self._wait_for_rate_limit(exc, args, kwargs)
         except LockBusy as exc:

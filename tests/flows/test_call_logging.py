@@ -450,3 +450,43 @@ def test_a_note_created_just_before_a_crash_is_adopted_not_duplicated(r, ingest_
     text = only_note(client_named(jobber, dana["id"]))
     assert text.startswith("Inbound call answered by Madelaine Dupont")
     assert Activities(r).get(tenant.id, "call", str(call_id)).state == "done"
+
+
+def test_an_expired_jobber_token_is_refreshed_once_and_the_new_pair_saved(r, ingest_url, worker, jobber):
+    from config.settings import get_settings
+    from store.integrations import IntegrationStore
+
+    dana = add_client(jobber, "Dana", "Lopez", [CALLER])
+    expired = requests.post(f"{jobber['base']}/_sandbox/tokens",
+                            json={"account_id": jobber["account"]["id"], "access_token_ttl_s": -5}, timeout=5).json()  # fmt: skip
+    tenant = make_tenant(jobber={**jobber, **expired})
+    calls = [
+        [e for e in answered(tenant.webhook_token, comments=[], tags=[]) if e["event"] == "call.ended"][0]
+        for _ in range(4)
+    ]
+
+    log_and_wait(ingest_url, calls)  # four workers want a fresh token at once
+
+    assert len(client_named(jobber, dana["id"])["notes"]) == 4
+    saved = IntegrationStore(r, get_settings().secret_key()).secrets(tenant.id)
+    assert saved.jobber_access_token != expired["access_token"]
+    assert saved.jobber_refresh_token != expired["refresh_token"]
+    # Rotation: the old refresh token is dead, the saved one works (a second refresh happened at most once).
+    token_url = f"{jobber['base']}/api/oauth/token"
+    form = {
+        "client_id": "sandbox-client-id",
+        "client_secret": "sandbox-client-secret",
+        "grant_type": "refresh_token",
+    }
+    assert (
+        requests.post(
+            token_url, data={**form, "refresh_token": expired["refresh_token"]}, timeout=5
+        ).status_code
+        == 401
+    )
+    assert (
+        requests.post(
+            token_url, data={**form, "refresh_token": saved.jobber_refresh_token}, timeout=5
+        ).status_code
+        == 200
+    )
