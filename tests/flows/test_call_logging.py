@@ -461,7 +461,7 @@ def test_an_expired_jobber_token_is_refreshed_once_and_the_new_pair_saved(r, ing
                             json={"account_id": jobber["account"]["id"], "access_token_ttl_s": -5}, timeout=5).json()  # fmt: skip
     tenant = make_tenant(jobber={**jobber, **expired})
     calls = [
-        [e for e in answered(tenant.webhook_token, comments=[], tags=[]) if e["event"] == "call.ended"][0]
+        next(e for e in answered(tenant.webhook_token, comments=[], tags=[]) if e["event"] == "call.ended")
         for _ in range(4)
     ]
 
