@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -25,9 +26,25 @@ def send(
 ) -> requests.Response:
     """One request; a timeout or connection failure becomes `Transient` (the retry policy decides)."""
     try:
-        return session.request(method, url, timeout=timeout, **kw)
+        response = session.request(method, url, timeout=timeout, **kw)
     except (requests.Timeout, requests.ConnectionError) as exc:
+        _observe(vendor, type(exc).__name__.lower())
         raise Transient(f"{vendor} {method} {_path(url)}: {type(exc).__name__}", vendor=vendor) from None
+    _observe(vendor, str(response.status_code))
+    return response
+
+
+# Observers of every vendor request (vendor, status or error kind): the worker counts them for /metrics.
+# A hook rather than a metrics call, so the adapters stay free of storage.
+REQUEST_OBSERVERS: list[Callable[[str, str], None]] = []
+
+
+def _observe(vendor: str, status: str) -> None:
+    for observer in REQUEST_OBSERVERS:
+        try:
+            observer(vendor, status)
+        except Exception:  # metrics must never break a vendor call
+            log.debug("clients.http.observer_failed", exc_info=True)
 
 
 def _path(url: str) -> str:

@@ -6,12 +6,13 @@ from collections.abc import Iterator
 
 import redis
 from prometheus_client import CollectorRegistry, Counter, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from config.celery import ALL_QUEUES
 from store import keys
 from store.integrations import STATUSES
+from store.keys import TASK_SECONDS_BUCKETS as BUCKETS
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -57,6 +58,33 @@ class FleetCollector(Collector):
         for status, n in counts.items():
             gauge.add_metric([status], float(n))
         yield gauge
+        yield from self._task_metrics()
+
+    def _task_metrics(self) -> Iterator[Metric]:
+        pipe = self.r.pipeline()
+        pipe.hgetall(keys.STAT_TASKS)
+        pipe.hgetall(keys.STAT_TASK_SECONDS)
+        pipe.hgetall(keys.STAT_VENDOR_REQUESTS)
+        tasks, seconds, vendor = pipe.execute()
+        total = CounterMetricFamily("aj_tasks", "Tasks run, by outcome", labels=["task", "outcome"])
+        for field, n in sorted(tasks.items()):
+            task, _, outcome = field.rpartition("|")
+            total.add_metric([task, outcome], float(n))
+        yield total
+        requests_total = CounterMetricFamily(
+            "aj_vendor_requests", "Vendor requests, by status", labels=["vendor", "status"]
+        )
+        for field, n in sorted(vendor.items()):
+            name, _, status = field.partition("|")
+            requests_total.add_metric([name, status], float(n))
+        yield requests_total
+        cumulative, buckets = 0.0, []
+        for bound in (*(str(b) for b in BUCKETS), "+Inf"):
+            cumulative += float(seconds.get(f"bucket|{bound}", 0))
+            buckets.append((bound, cumulative))
+        yield HistogramMetricFamily(
+            "aj_task_seconds", "Task duration", buckets=buckets, sum_value=float(seconds.get("sum", 0))
+        )
 
 
 def render(r: redis.Redis) -> bytes:

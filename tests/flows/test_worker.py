@@ -198,3 +198,18 @@ def test_integration_deleted_webhook_uninstalls_through_the_worker(r, ingest_url
     # Later events for the deleted integration are acknowledged and change nothing.
     later = requests.post(f"{ingest_url}/webhooks/aircall", json=call_event(webhook["token"]), timeout=5)
     assert later.status_code == 200 and later.json()["status"] == "skipped"
+
+
+def test_metrics_show_task_outcomes_durations_and_vendor_requests(r, ingest_url, worker, handler):
+    handler("tests.flaky", 1)
+    event_id = send(ingest_url, make_tenant().webhook_token)
+    until(lambda: outcome(event_id) == "done", what="task")
+    from clients.http import _observe
+
+    _observe("jobber", "200")  # what every adapter request reports
+    text = requests.get(f"{ingest_url}/metrics", timeout=5).text
+    assert 'aj_tasks_total{outcome="success",task="events.route"}' in text
+    assert 'aj_tasks_total{outcome="retry",task="tests.flaky"} 1.0' in text
+    assert 'aj_tasks_total{outcome="success",task="tests.flaky"} 1.0' in text
+    assert 'aj_vendor_requests_total{status="200",vendor="jobber"} 1.0' in text
+    assert 'aj_task_seconds_bucket{le="+Inf"}' in text and "aj_task_seconds_sum" in text
