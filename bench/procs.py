@@ -65,8 +65,10 @@ class Fleet:
         wait_http(f"{url}/_sandbox/state")
         return url
 
-    def worker(self, concurrency: int = 16, queues: str = "cards,default,jobber,aircall") -> None:
-        self.spawn("celery", "-A", "worker.app", "worker", "--queues", queues, "--pool", "threads",
+    def worker(
+        self, concurrency: int = 16, queues: str = "cards,default,jobber,aircall"
+    ) -> subprocess.Popen[bytes]:
+        return self.spawn("celery", "-A", "worker.app", "worker", "--queues", queues, "--pool", "threads",
                    "--concurrency", str(concurrency), "--loglevel", "WARNING", "--without-mingle", "--without-gossip")  # fmt: skip
 
     def point_at(self, jobber_url: str | None = None, aircall_url: str | None = None) -> None:

@@ -47,6 +47,8 @@ def visibility_timeout(settings: Settings) -> int:
     retry delay or a waiting retry would be redelivered and run twice. A worker killed with SIGKILL gets its
     message redelivered after this long (a graceful stop hands it back at once).
     """
+    if settings.BROKER_VISIBILITY_TIMEOUT_S:
+        return settings.BROKER_VISIBILITY_TIMEOUT_S
     return max(2 * settings.RETRY_BACKOFF_MAX_S, 300) + 60
 
 
@@ -62,7 +64,17 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_queues": task_queues(),
         "broker_url": settings.REDIS_URL,
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {"visibility_timeout": visibility_timeout(settings)},
+        "broker_transport_options": {
+            "visibility_timeout": visibility_timeout(settings),
+            # Sweep for messages of dead workers about every 10 s (kombu's default is ~100 s), so recovery
+            # takes the visibility timeout plus seconds, not minutes.
+            "unacked_restore_interval": min(10, visibility_timeout(settings)),
+            "unacked_restore_throttle": 1,
+            # A broker that vanishes without closing TCP (failover, NAT) must not hang a publish forever.
+            "socket_timeout": 30,
+            "socket_connect_timeout": 10,
+            "socket_keepalive": True,
+        },
         "result_backend": None,
         "task_ignore_result": True,
         "task_serializer": "json",

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     MAX_WEBHOOK_BYTES: int = 1024 * 1024
     EVENT_TTL_DAYS: int = 30
     HTTP_TIMEOUT_S: float = 10.0
+    # Override of the derived broker visibility timeout (config/celery.py); tests use a short one.
+    BROKER_VISIBILITY_TIMEOUT_S: int | None = None
     # How long after `call.created` an insight card is still worth posting (the phone is still ringing).
     CARD_WINDOW_S: float = 60.0
 

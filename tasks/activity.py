@@ -111,7 +111,7 @@ def ensure_client(ctx: EventContext, jobber: JobberClient, e164: str, region: st
         raise Skip(f"no Jobber client has {e164}, and contact creation is off")
     # One client per new number even when two events race: a lock per account and number, and a second
     # look inside it (the winner cached what it created).
-    with hold(ctx.r, f"aj:lock:newclient:{ctx.account_id}:{e164}", ttl_s=60, wait_s=30):
+    with hold(ctx.r, f"aj:lock:newclient:{ctx.account_id}:{e164}", ttl_s=lock_ttl(3), wait_s=30):
         client = find_client(ctx, jobber, e164, region)
         if client is None:
             client = jobber.create_client(NEW_CLIENT_FIRST_NAME, NEW_CLIENT_LAST_NAME, e164)
@@ -120,10 +120,16 @@ def ensure_client(ctx: EventContext, jobber: JobberClient, e164: str, region: st
         return client
 
 
+def lock_ttl(vendor_calls: int) -> float:
+    """Long enough for `vendor_calls` Jobber requests at their timeout; short enough that a worker killed
+    while holding the lock delays recovery by seconds, not minutes."""
+    return vendor_calls * get_settings().HTTP_TIMEOUT_S + 5
+
+
 def activity_lock(ctx: EventContext, resource: str, resource_id: str) -> Any:
-    return hold(
-        ctx.r, f"aj:lock:activity:{ctx.integration.id}:{resource}:{resource_id}", ttl_s=120, wait_s=10
-    )
+    # Inside: match, maybe create the client, adopt or create or edit the note (at most ~5 requests).
+    key = f"aj:lock:activity:{ctx.integration.id}:{resource}:{resource_id}"
+    return hold(ctx.r, key, ttl_s=lock_ttl(6), wait_s=10)
 
 
 def upsert_activity(

@@ -1,0 +1,133 @@
+"""SPEC §5: a worker killed mid-task, or Redis restarted (AOF on), loses nothing and duplicates nothing.
+
+Real processes, as production runs them: uvicorn ingest and Celery workers as subprocesses on a private
+Redis with AOF, against the sandbox Jobber over HTTP.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+import redis
+import requests
+
+from bench.procs import SECRET, Fleet
+from config.integration import IntegrationSettings
+from sandbox.scenarios import payloads as p
+from store.integrations import IntegrationStore, JobberAccount
+from store.ledger import Ledger
+from tests.support.poll import until
+
+LINE = p.number_object(789, e164="+14155550199", name="Support line")
+AGENT = p.user_object(456, name="Madelaine Dupont", email="madelaine@acme.com")
+CALLER = "+14155550100"
+
+
+@pytest.fixture
+def fleet(vendors):
+    f = Fleet()
+    f.env |= {
+        "JOBBER_API_URL": f"{vendors.jobber}/api/graphql",
+        "JOBBER_OAUTH_URL": f"{vendors.jobber}/api/oauth",
+        "RETRY_BACKOFF_MAX_S": "1",
+        "BROKER_VISIBILITY_TIMEOUT_S": "4",
+        "HTTP_TIMEOUT_S": "3",  # the per-call lock a dead worker leaves behind expires after 6 x 3 + 5 s
+    }
+    try:
+        yield f
+    finally:
+        f.stop()
+        requests.post(f"{vendors.jobber}/_sandbox/faults", json={"reset": True}, timeout=5)
+
+
+def setup_world(fleet: Fleet, jobber_url: str) -> tuple[str, str, redis.Redis]:
+    account = requests.post(f"{jobber_url}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
+    client = requests.post(f"{jobber_url}/_sandbox/accounts/{account['account']['id']}/clients",
+                           json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": CALLER}]}, timeout=5).json()  # fmt: skip
+    r = redis.Redis.from_url(fleet.redis.url, decode_responses=True)
+    store = IntegrationStore(r, SECRET)
+    integration = store.create(aircall_api_id="a", aircall_token="t", aircall_auth="basic", aircall_company_id="1",
+                               settings=IntegrationSettings(numbers=[789]))  # fmt: skip
+    store.bind_webhook(integration.id, "w", "resilience-token")
+    store.set_jobber_tokens(integration.id, account["access_token"], account["refresh_token"])
+    store.connect_jobber_account(integration.id, JobberAccount(account["account"]["id"], "Acme"))
+    return client["id"], "resilience-token", r
+
+
+def notes(jobber_url: str, client_id: str) -> list[str]:
+    state = requests.get(f"{jobber_url}/_sandbox/state", timeout=5).json()
+    clients = [c for a in state["accounts"] for c in a["clients"] if c["id"] == client_id]
+    return [n["message"] for n in clients[0]["notes"]]
+
+
+def call_ended(token: str, call_id: int) -> dict:
+    events = p.inbound_answered_call(call_id, token=token, number=LINE, external=CALLER, agent=AGENT,
+                                     started_at=int(time.time()), comments=("Fix the tap.",), tags=())  # fmt: skip
+    return next(e for e in events if e["event"] == "call.ended")
+
+
+def test_a_worker_killed_mid_task_loses_nothing_and_logs_once(fleet, vendors):
+    client_id, token, r = setup_world(fleet, vendors.jobber)
+    ingest = fleet.ingest()
+    first = fleet.worker(concurrency=4)
+    # Jobber answers slowly, so the worker is caught inside the note creation when it dies.
+    requests.post(f"{vendors.jobber}/_sandbox/faults", json={"reset": True, "latency_s": 2}, timeout=5)
+
+    event_id = requests.post(
+        f"{ingest}/webhooks/aircall", json=call_ended(token, 8_100_000_001), timeout=5
+    ).json()["id"]
+    until(lambda: r.hlen("unacked") and r.exists("aj:lock:activity:" + r.hget(f"aj:ev:{event_id}", "integration") + ":call:8100000001"),
+          timeout=20, what="the worker to be inside the Jobber call")  # fmt: skip
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=5)
+    requests.post(f"{vendors.jobber}/_sandbox/faults", json={"reset": True}, timeout=5)
+
+    fleet.worker(concurrency=4)  # a new worker picks the message up after the visibility timeout
+    until(
+        lambda: Ledger(r).get(event_id).get("outcome") == "done",
+        timeout=60,
+        what="the event to be redelivered and done",
+    )
+
+    assert (
+        len(notes(vendors.jobber, client_id)) == 1
+    )  # the note the dead worker started is adopted, not duplicated
+    assert notes(vendors.jobber, client_id)[0].startswith("Inbound call answered by Madelaine Dupont")
+
+
+def test_a_redis_restart_loses_no_accepted_event(fleet, vendors):
+    client_id, token, r = setup_world(fleet, vendors.jobber)
+    ingest = fleet.ingest()
+    events = [call_ended(token, 8_200_000_000 + i) for i in range(5)]
+    accepted = [requests.post(f"{ingest}/webhooks/aircall", json=e, timeout=5).json()["id"] for e in events]
+
+    fleet.redis.restart()  # no worker yet: the events exist only in Redis (AOF)
+    r = redis.Redis.from_url(fleet.redis.url, decode_responses=True)
+    assert r.llen("default") == 5
+    fleet.worker(concurrency=4)
+    until(
+        lambda: all(Ledger(r).get(i).get("outcome") == "done" for i in accepted),
+        timeout=40,
+        what="all five logged",
+    )
+    assert len(notes(vendors.jobber, client_id)) == 5
+    # The ingest reconnects by itself after the restart.
+    again = requests.post(f"{ingest}/webhooks/aircall", json=events[0], timeout=5)
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+
+
+def test_the_ingest_answers_503_while_redis_is_down_and_recovers(fleet, vendors):
+    _, token, _ = setup_world(fleet, vendors.jobber)
+    ingest = fleet.ingest()
+    fleet.redis._halt()
+    try:
+        down = requests.post(f"{ingest}/webhooks/aircall", json=call_ended(token, 8_300_000_001), timeout=30)
+        assert down.status_code == 503 and "retry later" in down.json()["error"]
+        assert requests.get(f"{ingest}/readyz", timeout=30).status_code == 503
+        assert requests.get(f"{ingest}/healthz", timeout=5).status_code == 200  # the process itself is fine
+    finally:
+        fleet.redis.proc = fleet.redis._start()
+    up = requests.post(f"{ingest}/webhooks/aircall", json=call_ended(token, 8_300_000_001), timeout=10)
+    assert up.status_code == 200 and up.json()["status"] == "enqueued"
