@@ -212,3 +212,17 @@ def test_the_ingest_message_has_the_shape_celery_itself_publishes(r, ingest_url)
     assert set(ours["properties"]) == set(celerys["properties"])
     assert ours["properties"]["delivery_info"] == celerys["properties"]["delivery_info"]
     assert ours["content-type"] == celerys["content-type"] == "application/json"
+
+
+def test_no_token_reaches_the_logs(r, ingest_url, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    tenant = make_tenant()
+    post(ingest_url, call_event(tenant.webhook_token))
+    post(ingest_url, call_event(tenant.webhook_token))  # duplicate: logged
+    post(ingest_url, {"event": "call.ended", "token": "a-wrong-SECRET-token", "data": {"id": 1}})  # rejected: logged
+    post(ingest_url, {"event": "user.opened.v2", "token": tenant.webhook_token, "data": {}})
+    assert "ingest.aircall" in caplog.text
+    for secret in (tenant.webhook_token, "a-wrong-SECRET-token", AIRCALL_TOKEN, JOBBER_ACCESS):
+        assert secret not in caplog.text
