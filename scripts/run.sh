@@ -41,7 +41,10 @@ JOBBER_PORT="$(port_or_free 8101)"
 AIRCALL_PORT="$(port_or_free 8102)"
 FLOWER_PORT="$(port_or_free 5555)"
 
-say "private Redis on 127.0.0.1:$REDIS_PORT (AOF on, data in .run/redis)"
+# The sandbox vendors keep their state in memory, so the embedded default starts from a clean slate:
+# integrations and events from an earlier run would point at vendor data that no longer exists.
+rm -rf "$RUN/redis"
+say "private Redis on 127.0.0.1:$REDIS_PORT (AOF on, data in .run/redis, fresh each run)"
 start_redis "$RUN/redis" "$REDIS_PORT"
 
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
