@@ -88,7 +88,8 @@ def run_demo(settings: Settings, settle_timeout_s: float = 60.0) -> dict[str, An
     ctx = ScenarioContext(token=token, externals=externals, numbers=me["numbers"], users=me["users"],
                           company_id=me["id"], seed=7)  # fmt: skip
     events = delivery_order(build("demo", ctx), duplicates=1, shuffle=False, seed=7)
-    played = play(events, settings.PUBLIC_URL, aircall_url=settings.AIRCALL_API_URL)
+    # Paced like real traffic, so insight cards land while their calls still ring in the emulator.
+    played = play(events, settings.PUBLIC_URL, rate=25.0, aircall_url=settings.AIRCALL_API_URL)
 
     outcomes, reasons = settle(integration.id, settle_timeout_s)
     return {
