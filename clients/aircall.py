@@ -157,3 +157,27 @@ def rate_limit_wait(response: requests.Response, now: float | None = None) -> fl
     if retry_after and retry_after.strip().isdigit():
         return float(retry_after)
     return DEFAULT_RATE_WAIT_S
+
+
+def exchange_oauth_code(
+    api_url: str, client_id: str, client_secret: str, code: str, redirect_uri: str, timeout: float = 10.0
+) -> str:
+    """POST /v1/oauth/token (aircall-api.md §8.2): client credentials in the JSON body; the access token is
+    permanent (no refresh token). Fields beyond `access_token` are UNCONFIRMED and not read."""
+    body = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+            "client_id": client_id, "client_secret": client_secret}  # fmt: skip
+    response = send(
+        new_session(), VENDOR, "POST", f"{api_url.rstrip('/')}/v1/oauth/token", timeout, json=body
+    )
+    if response.status_code >= 500:
+        raise Transient(
+            f"aircall oauth: HTTP {response.status_code}", vendor=VENDOR, status=response.status_code
+        )
+    token = json_or_empty(response).get("access_token") if response.status_code < 300 else None
+    if not token:
+        raise Permanent(
+            f"aircall oauth: code refused (HTTP {response.status_code})",
+            vendor=VENDOR,
+            status=response.status_code,
+        )
+    return str(token)

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from config.settings import Settings, get_settings
-from ingest import aircall, jobber, metrics
+from ingest import aircall, jobber, metrics, oauth
 from store.ledger import AsyncLedger
 from store.redis import async_client, sync_client
 
@@ -67,6 +67,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 ),
                 methods=["POST"],
             ),
+            Route("/install/aircall", oauth.install_aircall),
+            Route("/oauth/aircall/callback", oauth.aircall_callback),
+            Route("/oauth/jobber/connect", oauth.jobber_connect),
+            Route("/oauth/jobber/callback", oauth.jobber_callback),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),

@@ -1,9 +1,11 @@
-"""Encryption of stored secrets (vendor tokens): Fernet with a key derived from SECRET_KEY by HKDF."""
+"""Encryption of stored secrets (vendor tokens) and of OAuth `state`: Fernet with keys derived from SECRET_KEY
+by HKDF (one key per purpose)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -38,3 +40,25 @@ def token_hash(token: str) -> str:
     """Lookup key for a webhook token. Looking up a SHA-256 digest leaks nothing usable about the token
     through timing, which is what makes the tenant lookup constant-time in effect (aircall-api.md §1.2)."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _state_fernet(secret_key: str) -> Fernet:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"aj/oauth-state/v1").derive(
+        secret_key.encode()
+    )
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal_state(secret_key: str, payload: dict[str, str]) -> str:
+    """An OAuth `state`: the payload, encrypted and authenticated, with its creation time (Fernet)."""
+    return _state_fernet(secret_key).encrypt(json.dumps(payload).encode()).decode()
+
+
+def open_state(secret_key: str, state: str, max_age_s: int = 900) -> dict[str, str] | None:
+    """The payload of a `state` we issued in the last `max_age_s` seconds, else None (forged or stale)."""
+    try:
+        doc = json.loads(_state_fernet(secret_key).decrypt(state.encode(), ttl=max_age_s))
+    except (InvalidToken, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None

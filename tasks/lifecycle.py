@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Literal
 
 from clients.aircall import AircallClient
 from clients.errors import Disconnected, VendorError
 from clients.jobber import Unauthorized
 from config.integration import IntegrationSettings
 from config.settings import Settings, get_settings
-from store.integrations import Integration, JobberAccount
+from store.integrations import Integration, IntegrationStore, JobberAccount
 from store.ledger import Ledger
 from store.redis import sync_client
 from tasks.router import handles
@@ -45,31 +46,63 @@ def install_with_api_key(
 ) -> Outcome:
     """Check both vendors' credentials, store the integration, register the Aircall webhook, connect Jobber."""
     settings = settings or get_settings()
-    store = store_for(settings)
     aircall = AircallClient(
         settings.AIRCALL_API_URL, api_id=api_id, api_token=api_token, timeout=settings.HTTP_TIMEOUT_S
     )
+    account = None
+    if jobber_access_token:
+        if not jobber_refresh_token:
+            raise InstallError("--jobber-refresh-token is required with --jobber-access-token")
+        account = _jobber_account(jobber_access_token, settings)  # checked before anything is stored
+    integration = _install_aircall(aircall, api_id, api_token, "basic", integration_settings, settings)
+    if account and jobber_access_token and jobber_refresh_token:
+        return _connect(integration.id, account, jobber_access_token, jobber_refresh_token, settings)
+    return _await_jobber(integration.id, settings)
+
+
+def install_with_oauth(access_token: str, settings: Settings | None = None) -> Outcome:
+    """Aircall partner install (aircall-api.md §8.2): the permanent OAuth token is stored and the webhook
+    registered; the integration waits for its Jobber connection."""
+    settings = settings or get_settings()
+    aircall = AircallClient(
+        settings.AIRCALL_API_URL, bearer_token=access_token, timeout=settings.HTTP_TIMEOUT_S
+    )
+    integration = _install_aircall(aircall, None, access_token, "bearer", IntegrationSettings(), settings)
+    return _await_jobber(integration.id, settings)
+
+
+def connect_jobber(
+    integration_id: str, access_token: str, refresh_token: str, settings: Settings | None = None
+) -> Outcome:
+    """Jobber OAuth finished for an integration: read the account, store the tokens, take the account's one
+    connection (an older integration on the same account becomes inactive, with a warning)."""
+    settings = settings or get_settings()
+    integration = store_for(settings).require(integration_id)
+    if integration.status == "deleted":
+        raise InstallError(f"integration {integration_id} was deleted")
+    account = _jobber_account(access_token, settings)
+    return _connect(integration_id, account, access_token, refresh_token, settings)
+
+
+def _jobber_account(access_token: str, settings: Settings) -> JobberAccount:
+    try:
+        found = jobber_client(access_token, settings).account()
+    except VendorError as exc:
+        raise InstallError(f"Jobber rejected the access token: {exc}") from None
+    return JobberAccount(id=found.id, name=found.name)
+
+
+def _install_aircall(
+    aircall: AircallClient, api_id: str | None, token: str, auth: Literal["basic", "bearer"],
+    integration_settings: IntegrationSettings, settings: Settings,
+) -> Integration:  # fmt: skip
+    store = store_for(settings)
     try:
         company_id = aircall.company_id()
     except VendorError as exc:
         raise InstallError(f"Aircall rejected the credentials: {exc}") from None
-    account: JobberAccount | None = None
-    if jobber_access_token:
-        if not jobber_refresh_token:
-            raise InstallError("--jobber-refresh-token is required with --jobber-access-token")
-        try:
-            found = jobber_client(jobber_access_token, settings).account()
-        except VendorError as exc:
-            raise InstallError(f"Jobber rejected the access token: {exc}") from None
-        account = JobberAccount(id=found.id, name=found.name)
-
-    integration = store.create(
-        aircall_api_id=api_id,
-        aircall_token=api_token,
-        aircall_auth="basic",
-        aircall_company_id=company_id,
-        settings=integration_settings,
-    )
+    integration = store.create(aircall_api_id=api_id, aircall_token=token, aircall_auth=auth,
+                               aircall_company_id=company_id, settings=integration_settings)  # fmt: skip
     try:
         webhook = aircall.create_webhook(f"{settings.PUBLIC_URL}/webhooks/aircall", WEBHOOK_NAME)
     except VendorError as exc:
@@ -80,28 +113,39 @@ def install_with_api_key(
     except Exception:
         aircall.delete_webhook(webhook.id)  # never leave an orphan webhook sending to us
         raise
+    log.info("lifecycle.installed integration=%s company=%s auth=%s", integration.id, company_id, auth)
+    return integration
 
-    warnings: list[str] = []
-    if account and jobber_access_token and jobber_refresh_token:
-        store.set_jobber_tokens(integration.id, jobber_access_token, jobber_refresh_token)
-        previous = store.connect_jobber_account(integration.id, account)
-        if previous:
-            warnings.append(
-                f"Jobber account {account.name} ({account.id}) was connected to integration {previous}; "
-                "that integration is now inactive (Jobber allows one connection per account)"
-            )
-    else:
-        connect = f"{settings.PUBLIC_URL}/oauth/jobber/connect?integration={integration.id}"
-        store.set_status(integration.id, "inactive", f"Jobber is not connected: open {connect}")
-        warnings.append(f"Jobber is not connected yet: open {connect}")
-    if not integration_settings.numbers:
+
+def _connect(
+    integration_id: str, account: JobberAccount, access: str, refresh: str, settings: Settings
+) -> Outcome:
+    store = store_for(settings)
+    store.set_jobber_tokens(integration_id, access, refresh)
+    previous = store.connect_jobber_account(integration_id, account)
+    warnings = []
+    if previous:
+        warnings.append(
+            f"Jobber account {account.name} ({account.id}) was connected to integration {previous}; "
+            "that integration is now inactive (Jobber allows one connection per account)"
+        )
+    return _finish(integration_id, warnings, store)
+
+
+def _await_jobber(integration_id: str, settings: Settings) -> Outcome:
+    store = store_for(settings)
+    connect = f"{settings.PUBLIC_URL}/oauth/jobber/connect?integration={integration_id}"
+    store.set_status(integration_id, "inactive", f"Jobber is not connected: open {connect}")
+    return _finish(integration_id, [f"Jobber is not connected yet: open {connect}"], store)
+
+
+def _finish(integration_id: str, warnings: list[str], store: IntegrationStore) -> Outcome:
+    if not store.require(integration_id).settings.numbers:
         warnings.append(
             "no Aircall numbers are connected (settings.numbers is empty): nothing will be logged"
         )
-    store.set_warnings(integration.id, warnings)
-    log.info("lifecycle.installed integration=%s company=%s jobber_account=%s", integration.id, company_id,
-             account.id if account else None)  # fmt: skip
-    return Outcome(store.require(integration.id), warnings)
+    store.set_warnings(integration_id, warnings)
+    return Outcome(store.require(integration_id), warnings)
 
 
 def delete_integration(integration_id: str, reason: str, settings: Settings | None = None) -> Outcome:

@@ -221,7 +221,9 @@ def test_no_token_reaches_the_logs(r, ingest_url, caplog):
     tenant = make_tenant()
     post(ingest_url, call_event(tenant.webhook_token))
     post(ingest_url, call_event(tenant.webhook_token))  # duplicate: logged
-    post(ingest_url, {"event": "call.ended", "token": "a-wrong-SECRET-token", "data": {"id": 1}})  # rejected: logged
+    post(
+        ingest_url, {"event": "call.ended", "token": "a-wrong-SECRET-token", "data": {"id": 1}}
+    )  # rejected: logged
     post(ingest_url, {"event": "user.opened.v2", "token": tenant.webhook_token, "data": {}})
     assert "ingest.aircall" in caplog.text
     for secret in (tenant.webhook_token, "a-wrong-SECRET-token", AIRCALL_TOKEN, JOBBER_ACCESS):
