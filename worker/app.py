@@ -23,4 +23,5 @@ app.conf.include = [
     "tasks.messages",
     "tasks.cards",
     "tasks.jobber_webhooks",
+    "tasks.maintenance",
 ]

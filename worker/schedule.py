@@ -1,11 +1,13 @@
 """Every beat job in one dict (SPEC F8, F10, F11): beat is the only scheduler and runs exactly once.
 
-Entries are added by the flows that own them: contact-sync sweeps, Jobber token refresh, Aircall webhook
-health, reconciliation of missed calls. The router and ledger (this issue) need no periodic work.
+Still to come with their flows: contact-sync sweeps (F8) and reconciliation of missed calls (F11).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "aircall-webhook-health": {"task": "maintenance.webhook_health", "schedule": 300.0},
+    "jobber-token-refresh": {"task": "maintenance.refresh_jobber_tokens", "schedule": 600.0},
+}

@@ -1,0 +1,79 @@
+"""Beat jobs against the sandbox vendors: Aircall webhook health and proactive Jobber token refresh."""
+
+from __future__ import annotations
+
+import requests
+
+from config.settings import get_settings
+from store.crypto import token_hash
+from store.integrations import IntegrationStore
+from tasks import maintenance
+from tests.support.tenants import make_tenant
+from worker.app import app
+from worker.schedule import BEAT_SCHEDULE
+
+
+def test_every_beat_job_names_a_registered_task():
+    assert BEAT_SCHEDULE
+    for entry in BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks
+        assert app.tasks[entry["task"]].__module__ in app.conf.include  # a worker imports it at start
+
+
+def install(vendors):
+    from click.testing import CliRunner
+
+    from worker.cli import main as ajctl
+
+    company = requests.post(f"{vendors.aircall}/_sandbox/companies", json={"name": "Acme"}, timeout=5).json()
+    account = requests.post(f"{vendors.jobber}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
+    out = CliRunner().invoke(ajctl, ["integrations", "create", "--aircall-api-id", company["api_id"],
+                                     "--aircall-api-token", company["api_token"], "--jobber-access-token", account["access_token"],
+                                     "--jobber-refresh-token", account["refresh_token"], "--json"])  # fmt: skip
+    import json
+
+    return company, account, json.loads(out.stdout)["id"]
+
+
+def webhooks(vendors, company) -> list[dict]:
+    state = requests.get(f"{vendors.aircall}/_sandbox/state", timeout=5).json()
+    return next(c for c in state["companies"] if c["id"] == company["id"])["webhooks"]
+
+
+def test_a_disabled_webhook_is_reenabled_and_a_deleted_one_recreated(r, vendors):
+    company, _, integration_id = install(vendors)
+    [hook] = webhooks(vendors, company)
+    auth = (company["api_id"], company["api_token"])
+    assert maintenance.webhook_health() == {"healthy": 1}
+
+    requests.put(
+        f"{vendors.aircall}/v1/webhooks/{hook['webhook_id']}", json={"active": False}, auth=auth, timeout=5
+    )
+    assert maintenance.webhook_health() == {"reenabled": 1}
+    assert webhooks(vendors, company)[0]["active"] is True
+
+    requests.delete(f"{vendors.aircall}/v1/webhooks/{hook['webhook_id']}", auth=auth, timeout=5)
+    assert maintenance.webhook_health() == {"recreated": 1}
+    [new] = webhooks(vendors, company)
+    assert (
+        r.hget("aj:whtok", token_hash(new["token"])) == integration_id
+    )  # its events route to the integration
+
+
+def test_a_vendor_failure_for_one_tenant_does_not_stop_the_others(r, vendors):
+    install(vendors)
+    make_tenant()  # placeholder Aircall credentials: the sandbox refuses them
+    assert maintenance.webhook_health() == {"healthy": 1, "failed": 1}
+
+
+def test_tokens_close_to_expiry_are_refreshed_and_fresh_ones_left_alone(r, vendors):
+    _, account, integration_id = install(vendors)
+    store = IntegrationStore(r, get_settings().secret_key())
+    assert maintenance.refresh_jobber_tokens() == {"fresh": 1}
+
+    soon = requests.post(f"{vendors.jobber}/_sandbox/tokens",
+                         json={"account_id": account["account"]["id"], "access_token_ttl_s": 300}, timeout=5).json()  # fmt: skip
+    store.set_jobber_tokens(integration_id, soon["access_token"], soon["refresh_token"])
+    assert maintenance.refresh_jobber_tokens() == {"refreshed": 1}
+    assert store.secrets(integration_id).jobber_access_token != soon["access_token"]
+    assert maintenance.refresh_jobber_tokens() == {"fresh": 1}
