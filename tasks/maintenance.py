@@ -24,7 +24,7 @@ log = logging.getLogger("tasks.maintenance")
 REFRESH_MARGIN_S = 15 * 60  # refresh tokens expiring within the next quarter hour (they live 60 min)
 
 
-def _each_active(job: str, step: Callable[[Integration], str]) -> dict[str, int]:
+def each_active(job: str, step: Callable[[Integration], str]) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for integration in store_for().all():
         if not integration.is_active:
@@ -79,10 +79,10 @@ def refresh_token(integration: Integration) -> str:
 @app.task(name="maintenance.webhook_health")
 def webhook_health() -> dict[str, int]:
     """Beat, every 5 minutes: every active integration's Aircall webhook exists and is enabled."""
-    return _each_active("webhook_health", check_webhook)
+    return each_active("webhook_health", check_webhook)
 
 
 @app.task(name="maintenance.refresh_jobber_tokens")
 def refresh_jobber_tokens() -> dict[str, int]:
     """Beat, every 10 minutes: refresh Jobber access tokens that expire within 15 minutes."""
-    return _each_active("refresh_jobber_tokens", refresh_token)
+    return each_active("refresh_jobber_tokens", refresh_token)

@@ -24,4 +24,5 @@ app.conf.include = [
     "tasks.cards",
     "tasks.jobber_webhooks",
     "tasks.maintenance",
+    "tasks.reconcile",
 ]

@@ -1,0 +1,102 @@
+"""Reconciliation (SPEC F11): list recent Aircall calls and log the ones whose webhooks never came (Aircall
+disables a failing webhook and keeps retrying for 12 h only; aircall-api.md §1.3, §9)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+from config.settings import get_settings
+from store import keys
+from store.activities import Activities
+from store.budgets import AircallBudget
+from store.calls import CallStates
+from store.integrations import Integration
+from store.redis import sync_client
+from tasks.maintenance import each_active
+from tasks.vendors import aircall_for, store_for
+from worker.app import app
+
+log = logging.getLogger("tasks.reconcile")
+
+LOOKBACK_S = 6 * 3600  # the first run looks this far back
+GRACE_S = 5 * 60  # a call.ended webhook comes ~30 s after hang-up: only calls older than this count as missed
+OVERLAP_S = 15 * 60  # each run re-reads this much before its watermark, in case of clock skew
+PER_PAGE = 50
+
+
+def _watermark_key(integration_id: str) -> str:
+    return f"aj:reconcile:{integration_id}"
+
+
+def reconcile(integration: Integration, now: float | None = None) -> str:
+    """Enqueue the logging of every connected call that ended (more than GRACE_S ago) and has no activity."""
+    settings = get_settings()
+    r = sync_client()
+    now = time.time() if now is None else now
+    since = float(r.get(_watermark_key(integration.id)) or now - LOOKBACK_S)
+    aircall = aircall_for(integration, store_for(settings), settings)
+    aircall.budget = AircallBudget(r, integration.aircall_company_id or integration.id, settings.AIRCALL_RATE_LIMIT_PER_MIN,
+                                   high_priority=False)  # fmt: skip
+    numbers = set(integration.settings.numbers)
+    found, page, until = 0, 1, now - GRACE_S
+    while True:
+        body = aircall.request("GET", "/v1/calls", params={"from": int(since - OVERLAP_S), "to": int(until), "order": "asc",
+                                                            "per_page": PER_PAGE, "page": page})  # fmt: skip
+        for call in body.get("calls") or []:
+            if _missed(r, integration, call, numbers):
+                _enqueue(r, integration, call, now)
+                found += 1
+        if not (body.get("meta") or {}).get("next_page_link"):
+            break
+        page += 1
+    r.set(_watermark_key(integration.id), until)
+    if found:
+        log.warning("reconcile.found integration=%s calls=%d", integration.id, found)
+    return f"enqueued {found}" if found else "complete"
+
+
+def _missed(r: redis.Redis, integration: Integration, call: dict[str, Any], numbers: set[int]) -> bool:
+    if call.get("status") != "done" or not call.get("ended_at"):
+        return False
+    number = call.get("number") or {}
+    if number.get("id") not in numbers:
+        return False
+    call_id = str(call["id"])
+    if Activities(r).get(integration.id, "call", call_id) is not None:
+        return False
+    return not any(s.event == "call.ended" for s in CallStates(r).all(integration.id, call_id))
+
+
+def _enqueue(r: redis.Redis, integration: Integration, call: dict[str, Any], now: float) -> None:
+    """A `call.ended` built from the API's call object, through the same flow and idempotency as webhooks.
+    Re-enqueued by each run until logged; the flow makes repeats harmless."""
+    event_id = f"ev_reconcile_{integration.id}_{call['id']}"
+    raw = {
+        "resource": "call",
+        "event": "call.ended",
+        "timestamp": int(now),
+        "token": "[reconcile]",
+        "data": call,
+    }
+    entry: dict[Any, Any] = {
+        "id": event_id, "integration": integration.id, "source": "reconcile", "event": "call.ended",
+        "resource_id": str(call["id"]), "received_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "raw": json.dumps(raw), "outcome": "pending", "reason": "",
+    }  # fmt: skip
+    pipe = r.pipeline()
+    pipe.hset(keys.event(event_id), mapping=entry)
+    pipe.expire(keys.event(event_id), get_settings().EVENT_TTL_DAYS * 86400)
+    pipe.execute()
+    app.signature("calls.log_activity", args=[event_id]).apply_async()
+
+
+@app.task(name="maintenance.reconcile_calls")
+def reconcile_calls() -> dict[str, int]:
+    """Beat, every 15 minutes: log the calls whose webhooks were missed."""
+    return each_active("reconcile_calls", reconcile)

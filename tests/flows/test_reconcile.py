@@ -1,0 +1,76 @@
+"""Reconciliation: calls whose webhooks never arrived are found through the Aircall API and logged once."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import requests
+from click.testing import CliRunner
+
+from sandbox.scenarios import payloads as p
+from store.ledger import Ledger
+from tasks import reconcile as rc
+from tasks.vendors import store_for
+from tests.support.poll import until
+from worker.cli import main as ajctl
+
+AGENT = p.user_object(456, name="Madelaine Dupont", email="madelaine@acme.com")
+CALLER = "+14155550100"
+
+
+def test_missed_webhooks_are_logged_once_and_known_calls_left_alone(r, ingest_url, worker, vendors, tmp_path):
+    company = requests.post(f"{vendors.aircall}/_sandbox/companies", json={"name": "Acme"}, timeout=5).json()
+    line = company["numbers"][0]
+    other_line = {**line, "id": line["id"] + 1000}
+    account = requests.post(f"{vendors.jobber}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
+    dana = requests.post(f"{vendors.jobber}/_sandbox/accounts/{account['account']['id']}/clients",
+                         json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": CALLER}]}, timeout=5).json()  # fmt: skip
+    settings_file = tmp_path / "s.json"
+    settings_file.write_text(json.dumps({"numbers": [line["id"]]}))
+    created = json.loads(CliRunner().invoke(ajctl, [
+        "integrations", "create", "--aircall-api-id", company["api_id"], "--aircall-api-token", company["api_token"],
+        "--jobber-access-token", account["access_token"], "--jobber-refresh-token", account["refresh_token"],
+        "--settings", str(settings_file), "--json"]).stdout)  # fmt: skip
+    token = next(
+        w["token"]
+        for w in requests.get(f"{vendors.aircall}/_sandbox/state", timeout=5).json()["companies"][0][
+            "webhooks"
+        ]
+    )
+    an_hour_ago = int(time.time()) - 3600
+
+    def ended_call(call_id: int, number: dict, started: int) -> dict:
+        events = p.inbound_answered_call(call_id, token=token, number=number, external=CALLER, agent=AGENT,
+                                         started_at=started, comments=(), tags=())  # fmt: skip
+        call = next(e for e in events if e["event"] == "call.ended")
+        requests.post(
+            f"{vendors.aircall}/_sandbox/calls",
+            json={"call": call["data"], "company_id": company["id"]},
+            timeout=5,
+        )
+        return call
+
+    missed = [
+        ended_call(9_500_000_001 + i, line, an_hour_ago + 60 * i) for i in range(3)
+    ]  # no webhook ever came
+    delivered = ended_call(9_500_000_010, line, an_hour_ago + 600)
+    ended_call(9_500_000_020, other_line, an_hour_ago + 700)  # not a connected number
+    ended_call(9_500_000_030, line, int(time.time()) - 60)  # its webhook may still be on its way
+    delivered_id = requests.post(f"{ingest_url}/webhooks/aircall", json=delivered, timeout=5).json()["id"]
+    until(lambda: (Ledger(r).get(delivered_id) or {}).get("outcome") == "done", what="the delivered call")
+
+    integration = store_for().require(created["id"])
+    assert rc.reconcile(integration) == "enqueued 3"
+    state_url = f"{vendors.jobber}/_sandbox/state"
+
+    def notes() -> list[str]:
+        clients = requests.get(state_url, timeout=5).json()["accounts"][0]["clients"]
+        return [n["message"] for c in clients if c["id"] == dana["id"] for n in c["notes"]]
+
+    until(lambda: len(notes()) == 4, what="the three missed calls to be logged")
+    for call in missed:
+        assert sum(f"calls/{call['data']['id']}" in n for n in notes()) == 1
+    assert rc.reconcile(integration) == "complete"  # nothing left: no duplicates on the next run
+    time.sleep(1)
+    assert len(notes()) == 4
