@@ -85,6 +85,10 @@ CLIENT_EDIT_NOTE = """
 mutation EditClientNote($noteId: EncodedId!, $message: String!) {
   clientEditNote(input: { noteId: $noteId, message: $message }) { clientNote { id } userErrors { message path } }
 }"""
+CLIENT_DELETE_NOTE = """
+mutation DeleteClientNote($noteId: EncodedId!) {
+  clientDeleteNote(input: { noteId: $noteId }) { userErrors { message path } }
+}"""
 CLIENT_NOTES = """
 query ClientNotes($id: EncodedId!, $first: Int!) {
   client(id: $id) { id notes(first: $first) { nodes { id message } } }
@@ -305,6 +309,9 @@ class JobberClient:
 
     def edit_client_note(self, note_id: str, message: str) -> None:
         self.mutate(CLIENT_EDIT_NOTE, {"noteId": note_id, "message": message}, "clientEditNote")
+
+    def delete_client_note(self, note_id: str) -> None:
+        self.mutate(CLIENT_DELETE_NOTE, {"noteId": note_id}, "clientDeleteNote")
 
     def client_notes(self, client_id: str, first: int = 50) -> list[tuple[str, str]]:
         client = (

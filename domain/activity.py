@@ -8,6 +8,8 @@ from datetime import datetime
 from domain.calls import CallView
 from domain.payloads import Message, Number, User
 from domain.phone import to_e164
+from domain.voice_agent import TAG as VOICE_AGENT_TAG
+from domain.voice_agent import VoiceAgentView
 
 DIRECTION = {"answered": "Inbound", "missed": "Missed", "voicemail": "Voicemail", "outbound": "Outbound"}
 
@@ -47,9 +49,17 @@ def agent_label(user: User | None) -> str | None:
     return user.name or user.email
 
 
-def call_title(call: CallView) -> str:
+def call_title(call: CallView, voice_agent: VoiceAgentView | None = None) -> str:
     agent = call.agent.name if call.agent and call.agent.name else None
     external = call.external or "a withheld number"
+    if voice_agent is not None:
+        name = voice_agent.name
+        return {
+            "agent_only": f"Inbound call handled by {name}",
+            "transfer_answered": f"Inbound call transferred by {name}, answered by {agent or 'an agent'}",
+            "transfer_missed": f"Missed call transferred by {name}",
+            "voicemail": f"Voicemail from {external} after an escalation by {name}",
+        }[voice_agent.path]
     if call.kind == "answered":
         return f"Inbound call answered by {agent}" if agent else "Inbound call answered"
     if call.kind == "missed":
@@ -60,13 +70,27 @@ def call_title(call: CallView) -> str:
     return title if call.answered else f"{title} (not answered)"
 
 
-def render_call(call: CallView) -> Activity:
-    title = call_title(call)
+VOICE_AGENT_DIRECTION = {
+    "agent_only": "Inbound",
+    "transfer_answered": "Inbound",
+    "transfer_missed": "Missed",
+    "voicemail": "Voicemail",
+}
+
+
+def render_call(call: CallView, voice_agent: VoiceAgentView | None = None) -> Activity:
+    """The call's activity; with `voice_agent`, one of the four AI Voice Agent variants of SPEC F9."""
+    title = call_title(call, voice_agent)
     external = call.external or (call.external_raw or None)
     line = line_label(call.line, call.line_e164)
     inbound = call.kind != "outbound"
     started = when(call.started_at)
     length = duration(call.duration_s)
+    tags = (
+        call.tags
+        if voice_agent is None
+        else [VOICE_AGENT_TAG, *(t for t in call.tags if t != VOICE_AGENT_TAG)]
+    )
     timing = " · ".join(
         p
         for p in (f"Started: {started}" if started else None, f"Duration: {length}" if length else None)
@@ -74,7 +98,7 @@ def render_call(call: CallView) -> Activity:
     )
     lines: list[str | None] = [
         title,
-        f"Direction: {DIRECTION[call.kind]}",
+        f"Direction: {VOICE_AGENT_DIRECTION[voice_agent.path] if voice_agent else DIRECTION[call.kind]}",
         _labelled("From", external if inbound else line),
         _labelled("To", line if inbound else external),
         _labelled("Agent", agent_label(call.agent)),
@@ -83,10 +107,12 @@ def render_call(call: CallView) -> Activity:
         _labelled("Voicemail", call.voicemail),
         _labelled("Assigned to", call.assigned_to),
         _labelled("Transfers", "; ".join(call.transfers) if call.transfers else None),
-        _labelled("Tags", ", ".join(call.tags) if call.tags else None),
+        _labelled("Tags", ", ".join(tags) if tags else None),
     ]
     if call.notes:
         lines += ["Notes:", *[f"- {note}" for note in call.notes]]
+    if voice_agent is not None and voice_agent.notes:
+        lines += ["AI Voice Agent notes:", *[f"- {note}" for note in voice_agent.notes]]
     lines.append(_labelled("Aircall", call.link))
     return Activity(title=title, text="\n".join(line for line in lines if line))
 

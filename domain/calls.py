@@ -75,8 +75,9 @@ def has_ended(snapshots: list[Snapshot]) -> bool:
 
 
 def merge_call(snapshots: list[Snapshot]) -> CallView:
-    """The call as it is after every snapshot we have; requires a `call.ended` snapshot."""
-    ordered = sorted(snapshots, key=Snapshot.sort_key)
+    """The call as it is after every snapshot we have; requires a `call.ended` snapshot. Snapshots of other
+    families about the call (voice agent, AI) are ignored here."""
+    ordered = sorted((s for s in snapshots if s.event.startswith("call.")), key=Snapshot.sort_key)
     calls = [(s, Call.model_validate(s.data)) for s in ordered]
     ended = [c for s, c in calls if s.event == "call.ended"]
     if not ended:

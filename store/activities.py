@@ -53,6 +53,9 @@ class Activities:
             text_hash=h.get("text_hash") or None,
         )
 
+    def remove(self, integration_id: str, resource: str, resource_id: str) -> None:
+        self.r.delete(_key(integration_id, resource, resource_id))
+
     def put(self, integration_id: str, resource: str, resource_id: str, record: ActivityRecord) -> None:
         key = _key(integration_id, resource, resource_id)
         fields: dict[Any, Any] = {k: v for k, v in record.__dict__.items() if v is not None}

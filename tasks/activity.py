@@ -38,6 +38,7 @@ class EventContext:
     data: dict[str, Any]
     timestamp: int
     received_at: str
+    resource_id: str
     integration: Integration
     r: redis.Redis
     ledger: Ledger
@@ -66,6 +67,7 @@ def load_event(event_id: str) -> EventContext:
         data=raw.get("data") or {},
         timestamp=int(raw.get("timestamp") or 0),
         received_at=entry.get("received_at") or "",
+        resource_id=entry.get("resource_id") or "",
         integration=integration,
         r=r,
         ledger=ledger,

@@ -3,10 +3,14 @@ updated (never duplicated) by later notes, tags, assets, assignment and transfer
 
 from __future__ import annotations
 
+import logging
+
 from clients.errors import Permanent
+from clients.jobber import JobberClient
 from domain.activity import render_call
 from domain.calls import Snapshot, has_ended, line_region, merge_call
-from store.activities import Activities
+from domain.voice_agent import voice_agent_view
+from store.activities import Activities, ActivityRecord
 from store.calls import CallStates
 from tasks.activity import EventContext, Skip, activity_lock, ensure_client, run_flow, upsert_activity
 from tasks.router import handles
@@ -14,10 +18,13 @@ from tasks.vendors import jobber_for
 from worker.app import app
 from worker.retry import IntegrationTask
 
+log = logging.getLogger("tasks.calls")
+
 CALL_LOG_EVENTS = (
     "call.ended", "call.commented", "call.tagged", "call.untagged", "call.comm_assets_generated",
     "call.voicemail_left", "call.assigned", "call.transferred", "call.external_transferred", "call.answered",
     "call.hungup",
+    "ai_voice_agent.*",  # voice-agent data for the same call (SPEC F9), before or after call.ended
 )  # fmt: skip
 
 
@@ -31,9 +38,9 @@ def log_call_activity(self: IntegrationTask, event_id: str) -> str:
 
 
 def log_call(ctx: EventContext) -> str:
-    call_id = ctx.data.get("id")
-    if call_id is None:
-        raise Permanent("call event without data.id")
+    call_id = ctx.resource_id  # data.id for call events; the call id of voice-agent events
+    if not call_id:
+        raise Permanent("call event without a call id")
     states = CallStates(ctx.r)
     snapshots = states.add(
         ctx.integration.id, call_id, ctx.event_id, Snapshot(ctx.event, ctx.timestamp, ctx.data)
@@ -48,15 +55,37 @@ def log_call(ctx: EventContext) -> str:
     if check.external is None:
         raise Skip(f"withheld or invalid caller number ({check.external_raw!r}): not matched")
     jobber = jobber_for(ctx.integration)
-    with activity_lock(ctx, "call", str(call_id)):
+    with activity_lock(ctx, "call", call_id):
         # Re-read inside the lock: a concurrent event may have added a newer snapshot since ours, and the
         # last writer must render the complete state, never an older one.
-        call = merge_call(states.all(ctx.integration.id, call_id))
+        snapshots = states.all(ctx.integration.id, call_id)
+        call = merge_call(snapshots)
+        voice_agent = voice_agent_view(snapshots, call)
+        activities = Activities(ctx.r)
+        record = activities.get(ctx.integration.id, "call", call_id)
+        if voice_agent is not None and not ctx.integration.settings.ai_voice_agent_logging:
+            _withdraw(ctx, jobber, call_id, record)
+            raise Skip("AI Voice Agent call, and ai_voice_agent_logging is off: not logged")
         external = call.external or check.external
-        record = Activities(ctx.r).get(ctx.integration.id, "call", str(call.id))
         client_id = (
             record.client_id if record else ensure_client(ctx, jobber, external, line_region(call.line)).id
         )
+        activity = render_call(call, voice_agent)
         return upsert_activity(
-            ctx, jobber, "call", str(call.id), client_id, render_call(call), marker=f"Aircall: {call.link}"
+            ctx, jobber, "call", call_id, client_id, activity, marker=f"Aircall: {call.link}"
         )
+
+
+def _withdraw(ctx: EventContext, jobber: JobberClient, call_id: str, record: ActivityRecord | None) -> None:
+    """The voice agent's involvement became known after the call was logged: take the note back, so the
+    final state does not depend on arrival order (SPEC §5). Requests cannot be deleted through the public API
+    (jobber-api.md §6), so a request stays, and the operator is told."""
+    if record is None or not record.note_id:
+        return
+    if record.kind == "note":
+        jobber.delete_client_note(record.note_id)
+        Activities(ctx.r).remove(ctx.integration.id, "call", call_id)
+        log.info("tasks.calls.withdrawn integration=%s call=%s", ctx.integration.id, call_id)
+    else:
+        log.warning("tasks.calls.request_kept integration=%s call=%s (voice-agent call; requests cannot be deleted)",
+                    ctx.integration.id, call_id)  # fmt: skip

@@ -333,6 +333,17 @@ def client_edit_note(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) ->
     return {"clientNote": note, "userErrors": []}
 
 
+def client_delete_note(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+    ctx = _ctx(info)
+    note = ctx.store.notes.get(input["noteId"])
+    client = _find_client(ctx, note.parent_id) if note else None
+    if note is None or client is None:
+        return _fail("deletedNoteId", _err("Note not found", "input", "noteId"))
+    client.notes = [n for n in client.notes if n.id != note.id]
+    del ctx.store.notes[note.id]
+    return {"deletedNoteId": note.id, "userErrors": []}
+
+
 def request_create(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
     ctx = _ctx(info)
     client = _find_client(ctx, input.get("clientId"))
@@ -456,6 +467,7 @@ MUTATION = {
     "clientUnarchive": _set_archived(False),
     "clientCreateNote": client_create_note,
     "clientEditNote": client_edit_note,
+    "clientDeleteNote": client_delete_note,
     "requestCreate": request_create,
     "requestCreateNote": request_create_note,
     "requestEditNote": request_edit_note,

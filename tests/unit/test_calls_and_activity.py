@@ -111,3 +111,38 @@ def test_message_text_received_with_media_and_sent():
         "WhatsApp message sent to +14155550100\nDirection: Sent\nFrom: +14155550199 (Support line)"
     )
     assert "Agent: Joe Bloggs <joe@acme.com>" in text
+
+
+@pytest.mark.parametrize(
+    ("path", "title"),
+    [
+        ("agent_only", "Inbound call handled by Ava (AI Voice Agent)"),
+        (
+            "transfer_answered",
+            "Inbound call transferred by Ava (AI Voice Agent), answered by Madelaine Dupont",
+        ),
+        ("transfer_missed", "Missed call transferred by Ava (AI Voice Agent)"),
+        ("voicemail", "Voicemail from +14155550100 after an escalation by Ava (AI Voice Agent)"),
+    ],
+)
+def test_voice_agent_paths_are_order_independent(path, title):
+    from domain.voice_agent import voice_agent_view
+
+    events = p.aiva_call(9, token="t", number=LINE, external="+14155550100", started_at=T0, path=path,
+                         agent=AGENT if path == "transfer_answered" else None)  # fmt: skip
+    snapshots = [Snapshot(e["event"], e["timestamp"], e["data"]) for e in events]
+    texts = set()
+    for seed in range(10):
+        shuffled = random.Random(seed).sample(snapshots, k=len(snapshots))
+        call = merge_call(shuffled)
+        texts.add(render_call(call, voice_agent_view(shuffled, call)).text)
+    [text] = texts
+    assert text.splitlines()[0] == title
+    assert "Tags: AI Voice Agent" in text and "AI Voice Agent notes:\n- Caller needs a plumber" in text
+
+
+def test_calls_without_the_voice_agent_have_no_voice_agent_view():
+    from domain.voice_agent import voice_agent_view
+
+    snapshots = snaps(LIFECYCLES["answered"])
+    assert voice_agent_view(snapshots, merge_call(snapshots)) is None
