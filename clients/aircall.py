@@ -129,6 +129,19 @@ class AircallClient:
         call is ongoing; after it ends the call is refused (the exact error is UNCONFIRMED)."""
         self.request("POST", f"/v1/calls/{call_id}/insight_cards", json={"contents": contents})
 
+    def conversation_intelligence(self, call_id: int | str, kind: str) -> dict[str, Any]:
+        """GET /v1/calls/:id/<kind> (aircall-api.md §6). Aircall answers 404 until the content is generated,
+        so a 404 here is Transient (retried with backoff), not Permanent."""
+        try:
+            body: dict[str, Any] = self.request("GET", f"/v1/calls/{call_id}/{kind}")
+        except Permanent as exc:
+            if exc.status == 404:
+                raise Transient(
+                    f"aircall {kind} for call {call_id}: not generated yet", vendor=VENDOR, status=404
+                ) from None
+            raise
+        return body
+
     def delete_webhook(self, webhook_id: str) -> None:
         try:
             self.request("DELETE", f"/v1/webhooks/{webhook_id}")

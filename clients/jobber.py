@@ -85,6 +85,18 @@ CLIENT_EDIT_NOTE = """
 mutation EditClientNote($noteId: EncodedId!, $message: String!) {
   clientEditNote(input: { noteId: $noteId, message: $message }) { clientNote { id } userErrors { message path } }
 }"""
+CLIENT_ADD_TAGS = """
+mutation TagClient($id: EncodedId!, $tags: [String!]!) {
+  clientEdit(clientId: $id, input: { tagsToAdd: $tags }) { client { id } userErrors { message path } }
+}"""
+# `clientId` is a top-level argument of taskCreate, not part of the input (jobber-api.md §6.5). Whether a task
+# without `startAt` is allowed is UNCONFIRMED; the action item's task is left unscheduled for the office.
+TASK_CREATE = """
+mutation NewTask($clientId: EncodedId!, $input: TaskCreateInput!) {
+  taskCreate(clientId: $clientId, input: $input) { task { id } userErrors { message path } }
+}"""
+RECENT_TASKS = """
+query RecentTasks($first: Int!) { tasks(first: $first) { nodes { id title instructions client { id } } } }"""
 CLIENT_DELETE_NOTE = """
 mutation DeleteClientNote($noteId: EncodedId!) {
   clientDeleteNote(input: { noteId: $noteId }) { userErrors { message path } }
@@ -309,6 +321,24 @@ class JobberClient:
 
     def edit_client_note(self, note_id: str, message: str) -> None:
         self.mutate(CLIENT_EDIT_NOTE, {"noteId": note_id, "message": message}, "clientEditNote")
+
+    def add_tags(self, client_id: str, labels: list[str]) -> None:
+        """Tags by label; adding an existing tag changes nothing."""
+        self.mutate(CLIENT_ADD_TAGS, {"id": client_id, "tags": labels}, "clientEdit")
+
+    def create_task(self, client_id: str, title: str, instructions: str) -> str:
+        payload = self.mutate(
+            TASK_CREATE,
+            {"clientId": client_id, "input": {"title": title, "instructions": instructions}},
+            "taskCreate",
+        )
+        return str(payload["task"]["id"])
+
+    def recent_tasks(self, first: int = 100) -> list[dict[str, Any]]:
+        nodes: list[dict[str, Any]] = (
+            self.execute(RECENT_TASKS, {"first": first}, cost=first * 5).get("tasks") or {}
+        ).get("nodes") or []
+        return nodes
 
     def delete_client_note(self, note_id: str) -> None:
         self.mutate(CLIENT_DELETE_NOTE, {"noteId": note_id}, "clientDeleteNote")

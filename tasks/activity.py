@@ -128,14 +128,22 @@ def lock_ttl(vendor_calls: int) -> float:
     return vendor_calls * get_settings().HTTP_TIMEOUT_S + 5
 
 
-def activity_lock(ctx: EventContext, resource: str, resource_id: str) -> Any:
+@dataclass(frozen=True)
+class Tenant:
+    """What writing an activity needs: the integration and Redis."""
+
+    integration: Integration
+    r: redis.Redis
+
+
+def activity_lock(ctx: EventContext | Tenant, resource: str, resource_id: str) -> Any:
     # Inside: match, maybe create the client, adopt or create or edit the note (at most ~5 requests).
     key = f"aj:lock:activity:{ctx.integration.id}:{resource}:{resource_id}"
     return hold(ctx.r, key, ttl_s=lock_ttl(6), wait_s=10)
 
 
 def upsert_activity(
-    ctx: EventContext, jobber: JobberClient, resource: str, resource_id: str, client_id: str, activity: Activity,
+    ctx: EventContext | Tenant, jobber: JobberClient, resource: str, resource_id: str, client_id: str, activity: Activity,
     marker: str,
 ) -> str:  # fmt: skip
     """Create the activity once, then only edit it. Call inside `activity_lock`. Returns what happened."""
@@ -143,7 +151,7 @@ def upsert_activity(
     record = activities.get(ctx.integration.id, resource, resource_id)
     digest = text_hash(activity.text)
     if record is not None and record.state == "creating":
-        record = _adopt(jobber, record, marker)  # a previous attempt may have created it before crashing
+        record = _adopt(jobber, record, marker, ai=resource == "ai")  # an earlier attempt may have created it
     if record is not None and record.state == "done":
         if record.text_hash == digest:
             return "unchanged"
@@ -184,8 +192,12 @@ def _with(record: ActivityRecord, **changes: Any) -> ActivityRecord:
     return ActivityRecord(**{**record.__dict__, **changes})
 
 
-def _adopt(jobber: JobberClient, record: ActivityRecord, marker: str) -> ActivityRecord | None:
-    """Find a note an interrupted attempt created (it carries `marker`); None if there is none."""
+AI_NOTE_PREFIX = "AI insights — "
+
+
+def _adopt(jobber: JobberClient, record: ActivityRecord, marker: str, ai: bool) -> ActivityRecord | None:
+    """Find a note an interrupted attempt created (it carries `marker`; a call's activity and its AI-insights
+    note share the `Aircall:` link, so the kind is told apart by the AI note's first words); None if none."""
     if record.kind == "request" and record.request_id:
         notes = jobber.request_notes(record.request_id)
     elif record.kind == "request":
@@ -193,7 +205,7 @@ def _adopt(jobber: JobberClient, record: ActivityRecord, marker: str) -> Activit
     else:
         notes = jobber.client_notes(record.client_id)
     for note_id, message in notes:
-        if marker in message:
+        if marker in message and message.startswith(AI_NOTE_PREFIX) == ai:
             return _with(record, state="done", note_id=note_id, text_hash=None)
     if record.kind == "request" and record.request_id:
         return record  # the request exists without its note: create only the note

@@ -12,6 +12,7 @@ from domain.calls import Snapshot, has_ended, line_region, merge_call
 from domain.voice_agent import voice_agent_view
 from store.activities import Activities, ActivityRecord
 from store.calls import CallStates
+from store.insights import InsightStore
 from tasks.activity import EventContext, Skip, activity_lock, ensure_client, run_flow, upsert_activity
 from tasks.router import handles
 from tasks.vendors import jobber_for
@@ -71,9 +72,13 @@ def log_call(ctx: EventContext) -> str:
             record.client_id if record else ensure_client(ctx, jobber, external, line_region(call.line)).id
         )
         activity = render_call(call, voice_agent)
-        return upsert_activity(
+        outcome = upsert_activity(
             ctx, jobber, "call", call_id, client_id, activity, marker=f"Aircall: {call.link}"
         )
+    if InsightStore(ctx.r).all(ctx.integration.id, call_id):
+        # AI content arrived before the call was logged (or the title changed): its note follows the call's.
+        app.signature("ai.write_note", args=[ctx.integration.id, call_id]).apply_async()
+    return outcome
 
 
 def _withdraw(ctx: EventContext, jobber: JobberClient, call_id: str, record: ActivityRecord | None) -> None:

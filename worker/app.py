@@ -24,5 +24,6 @@ app.conf.include = [
     "tasks.cards",
     "tasks.jobber_webhooks",
     "tasks.maintenance",
+    "tasks.ai_insights",
     "tasks.reconcile",
 ]

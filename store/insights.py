@@ -1,0 +1,45 @@
+"""Per-call AI content fetched from Aircall (kind → JSON body), and which action items became Jobber tasks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import redis
+
+TTL_S = 30 * 86400
+
+
+def _content(integration_id: str, call_id: str) -> str:
+    return f"aj:ai:{integration_id}:{call_id}"
+
+
+def _tasks(integration_id: str, call_id: str) -> str:
+    return f"aj:ai_tasks:{integration_id}:{call_id}"
+
+
+class InsightStore:
+    def __init__(self, r: redis.Redis):
+        self.r = r
+
+    def put(self, integration_id: str, call_id: str, kind: str, body: dict[str, Any]) -> None:
+        key = _content(integration_id, call_id)
+        pipe = self.r.pipeline()
+        pipe.hset(key, kind, json.dumps(body))
+        pipe.expire(key, TTL_S)
+        pipe.execute()
+
+    def all(self, integration_id: str, call_id: str) -> dict[str, Any]:
+        raw: dict[str, str] = self.r.hgetall(_content(integration_id, call_id))  # type: ignore[assignment]
+        return {kind: json.loads(body) for kind, body in raw.items()}
+
+    def task_for(self, integration_id: str, call_id: str, item_id: str) -> str | None:
+        found: str | None = self.r.hget(_tasks(integration_id, call_id), item_id)  # type: ignore[assignment]
+        return found
+
+    def record_task(self, integration_id: str, call_id: str, item_id: str, task_id: str) -> None:
+        key = _tasks(integration_id, call_id)
+        pipe = self.r.pipeline()
+        pipe.hset(key, item_id, task_id)
+        pipe.expire(key, 180 * 86400)
+        pipe.execute()

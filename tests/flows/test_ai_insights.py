@@ -1,0 +1,158 @@
+"""AI insights end to end (SPEC F7): webhooks → fetch from the sandbox Aircall (404 until generated) → one
+"AI insights" note per call on the call's client; topics as tags and action items as tasks when switched on."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+
+import pytest
+import requests
+
+from sandbox.scenarios import payloads as p
+from store.ledger import Ledger
+from tests.support.poll import until
+from tests.support.tenants import make_tenant
+
+AGENT = p.user_object(456, name="Madelaine Dupont", email="madelaine@acme.com")
+CALLER = "+14155550100"
+_ids = itertools.count(9_800_000_001)
+CONTENT = {"summary": "Burst pipe under the sink; wants a visit tomorrow.", "topics": ["plumbing", "urgent"],
+           "sentiment": "NEGATIVE", "action_items": ["Book a visit for tomorrow 9am", "Send a quote"],
+           "utterances": [{"text": "My pipe burst.", "participant_type": "external"},
+                          {"text": "We'll be there tomorrow.", "participant_type": "internal", "user_id": 456}]}  # fmt: skip
+
+
+@pytest.fixture
+def world(vendors):
+    company = requests.post(
+        f"{vendors.aircall}/_sandbox/companies", json={"name": "Acme", "ai_assist": True}, timeout=5
+    ).json()
+    account = requests.post(f"{vendors.jobber}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
+    client = requests.post(f"{vendors.jobber}/_sandbox/accounts/{account['account']['id']}/clients",
+                           json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": CALLER}]}, timeout=5).json()  # fmt: skip
+    return type("World", (), {"aircall": vendors.aircall, "jobber": vendors.jobber, "company": company,
+                              "account": account, "client_id": client["id"]})  # fmt: skip
+
+
+def tenant(world, **ai):
+    return make_tenant(jobber=world.account, aircall=world.company, numbers=[world.company["numbers"][0]["id"]],
+                       aircall_plan_ai_assist=True, ai_logging={"enabled": True, **ai})  # fmt: skip
+
+
+def a_call(world, token: str) -> tuple[list[dict], list[dict]]:
+    line = {**world.company["numbers"][0], "e164_digits": "+14155550199"}
+    events = p.inbound_answered_call(next(_ids), token=token, number=line, external=CALLER, agent=AGENT,
+                                     started_at=int(time.time()) - 600, comments=(), tags=())  # fmt: skip
+    final = events[-1]["data"]
+    requests.post(
+        f"{world.aircall}/_sandbox/calls", json={"call": final, "company_id": world.company["id"]}, timeout=5
+    )
+    return events, p.ai_insight_events(final, token=token, after=events[-1]["timestamp"])
+
+
+def generate(world, call_id: int) -> None:
+    requests.post(
+        f"{world.aircall}/_sandbox/calls/{call_id}/ai", json={"content": CONTENT}, timeout=5
+    ).raise_for_status()
+
+
+def send(ingest_url, r, events, *, wait: bool = True) -> list[str]:
+    ids = sorted(
+        {requests.post(f"{ingest_url}/webhooks/aircall", json=e, timeout=5).json()["id"] for e in events}
+    )
+    if wait:
+        until(
+            lambda: all((Ledger(r).get(i) or {}).get("outcome") not in (None, "pending") for i in ids),
+            timeout=40,
+            what="events",
+        )
+    return ids
+
+
+def client(world) -> dict:
+    state = requests.get(f"{world.jobber}/_sandbox/state", timeout=5).json()
+    return next(c for a in state["accounts"] for c in a["clients"] if c["id"] == world.client_id)
+
+
+def ai_notes(world) -> list[str]:
+    return [n["message"] for n in client(world)["notes"] if n["message"].startswith("AI insights — ")]
+
+
+def test_one_ai_note_with_every_part_in_any_order(r, ingest_url, worker, world):
+    t = tenant(world)
+    calls, ai = a_call(world, t.webhook_token)
+    generate(world, calls[0]["data"]["id"])
+    batch = (calls + ai) * 2
+    random.Random(5).shuffle(batch)
+
+    send(ingest_url, r, batch)
+    expected = [
+        "AI insights — Inbound call answered by Madelaine Dupont",
+        "Summary: Burst pipe under the sink; wants a visit tomorrow.",
+        "Topics: plumbing, urgent",
+        "Sentiment: Negative",
+        "Action items:",
+        "- Book a visit for tomorrow 9am",
+        "- Send a quote",
+        "Transcription:",
+        "- Caller: My pipe burst.",
+        "- Madelaine Dupont: We'll be there tomorrow.",
+        f"Aircall: https://api.aircall.io/v1/calls/{calls[0]['data']['id']}",
+    ]
+    # Content that came before the call was logged is written by a follow-up task: wait for the final text.
+    until(
+        lambda: [n.splitlines() for n in ai_notes(world)] == [expected],
+        timeout=30,
+        what="the complete AI note",
+    )
+    assert len(client(world)["notes"]) == 2  # the call's activity and its AI insights
+
+
+def test_content_not_generated_yet_is_retried_until_it_is(r, ingest_url, worker, world):
+    t = tenant(world, transcription=False, topics=False, sentiment=False, action_items=False)
+    calls, ai = a_call(world, t.webhook_token)
+    send(ingest_url, r, calls)
+    summary = [e for e in ai if e["event"] == "summary.created"]
+    [event_id] = send(ingest_url, r, summary, wait=False)
+    until(
+        lambda: any(a["kind"] == "transient" for a in Ledger(r).show(event_id)["attempts"]),
+        what="a 404 retry",
+    )
+    generate(world, calls[0]["data"]["id"])
+    until(
+        lambda: Ledger(r).get(event_id)["outcome"] == "done", timeout=30, what="the summary after generation"
+    )
+    assert ai_notes(world) == [f"AI insights — Inbound call answered by Madelaine Dupont\nSummary: {CONTENT['summary']}\n"
+                               f"Aircall: https://api.aircall.io/v1/calls/{calls[0]['data']['id']}"]  # fmt: skip
+
+
+def test_topics_as_tags_and_action_items_as_tasks_once(r, ingest_url, worker, world):
+    t = tenant(world, topics_as_tags=True, action_items_as_tasks=True)
+    calls, ai = a_call(world, t.webhook_token)
+    generate(world, calls[0]["data"]["id"])
+    send(ingest_url, r, calls + ai)
+    # Each of the five AI events rewrites the note and checks the tasks: the item → task map keeps one each.
+    until(lambda: len(client(world)["notes"]) == 2, what="the AI note")
+
+    assert {"plumbing", "urgent"} <= set(client(world)["tags"])
+    state = requests.get(f"{world.jobber}/_sandbox/state", timeout=5).json()
+    tasks = [
+        task["title"] for a in state["accounts"] for task in a["tasks"] if task["clientId"] == world.client_id
+    ]
+    assert sorted(tasks) == ["Book a visit for tomorrow 9am", "Send a quote"]
+
+
+def test_without_ai_assist_or_with_ai_logging_off_nothing_ai_is_logged(r, ingest_url, worker, world):
+    t = make_tenant(jobber=world.account, aircall=world.company, numbers=[world.company["numbers"][0]["id"]])
+    calls, ai = a_call(world, t.webhook_token)
+    generate(world, calls[0]["data"]["id"])
+    ids = send(ingest_url, r, calls + ai)
+    assert ai_notes(world) == []
+    reasons = {
+        Ledger(r).get(i)["reason"]
+        for i in ids
+        if Ledger(r).get(i)["event"].endswith(".created") and "." in Ledger(r).get(i)["event"]
+    }
+    assert "AI logging is off (or the Aircall company has no AI Assist)" in reasons
