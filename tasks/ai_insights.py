@@ -76,18 +76,22 @@ def write_insights(integration: Integration, call_id: str) -> str:
     if record is None or record.state != "done":
         return "stored; written when the call is logged"
     ai = integration.settings.ai_logging
-    snapshots = CallStates(r).all(integration.id, call_id)
-    call = merge_call(snapshots)
-    agents = (
-        {str(call.agent.id): call.agent.name or "Agent"} if call.agent and call.agent.id is not None else {}
-    )
-    insights = parse(InsightStore(r).all(integration.id, call_id), agents)
-    text = render(call_title(call, voice_agent_view(snapshots, call)), insights, ai, call.link)
-    if text is None:
-        return "nothing switched on to show yet"
     jobber = jobber_for(integration)
     ctx = Tenant(integration, r)
     with activity_lock(ctx, "ai", call_id):
+        # Read the content inside the lock: a concurrent event may have stored a newer piece since this one,
+        # and the last writer must render everything (same rule as the call's own activity).
+        snapshots = CallStates(r).all(integration.id, call_id)
+        call = merge_call(snapshots)
+        agents = (
+            {str(call.agent.id): call.agent.name or "Agent"}
+            if call.agent and call.agent.id is not None
+            else {}
+        )
+        insights = parse(InsightStore(r).all(integration.id, call_id), agents)
+        text = render(call_title(call, voice_agent_view(snapshots, call)), insights, ai, call.link)
+        if text is None:
+            return "nothing switched on to show yet"
         outcome = upsert_activity(ctx, jobber, "ai", call_id, record.client_id, Activity(text.splitlines()[0], text),
                                   marker=f"Aircall: {call.link}")  # fmt: skip
         if ai.topics and ai.topics_as_tags and insights.topics:
