@@ -70,6 +70,7 @@ def run_demo(settings: Settings, settle_timeout_s: float = 60.0) -> dict[str, An
         create_missing_clients=True,
         aircall_plan_ai_assist=True,
         ai_voice_agent_logging=True,
+        ai_logging={"enabled": True, "action_items_as_tasks": True},
     )
     outcome = install_with_api_key(
         api_id=company["api_id"],
