@@ -142,6 +142,41 @@ class AircallClient:
             raise
         return body
 
+    # ---- contacts (aircall-api.md §5) ---------------------------------------------------------------------
+
+    def get_contact(self, contact_id: str) -> dict[str, Any] | None:
+        try:
+            contact: dict[str, Any] = self.request("GET", f"/v1/contacts/{contact_id}")["contact"]
+        except Permanent as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return contact
+
+    def create_contact(self, fields: dict[str, str], phones: list[tuple[str, str]]) -> dict[str, Any]:
+        body = {**fields, "phone_numbers": [{"label": label, "value": value} for label, value in phones]}
+        contact: dict[str, Any] = self.request("POST", "/v1/contacts", json=body)["contact"]
+        return contact
+
+    def update_contact(self, contact_id: str, fields: dict[str, str]) -> None:
+        """POST (not PUT) /v1/contacts/:id: name, company, information only; phones are not touched."""
+        self.request("POST", f"/v1/contacts/{contact_id}", json=fields)
+
+    def add_contact_phone(self, contact_id: str, label: str, value: str) -> None:
+        self.request(
+            "POST", f"/v1/contacts/{contact_id}/phone_details", json={"label": label, "value": value}
+        )
+
+    def delete_contact_phone(self, contact_id: str, phone_id: str) -> None:
+        self.request("DELETE", f"/v1/contacts/{contact_id}/phone_details/{phone_id}")
+
+    def delete_contact(self, contact_id: str) -> None:
+        try:
+            self.request("DELETE", f"/v1/contacts/{contact_id}")
+        except Permanent as exc:
+            if exc.status != 404:  # already gone is what we wanted
+                raise
+
     def delete_webhook(self, webhook_id: str) -> None:
         try:
             self.request("DELETE", f"/v1/webhooks/{webhook_id}")

@@ -97,6 +97,17 @@ mutation NewTask($clientId: EncodedId!, $input: TaskCreateInput!) {
 }"""
 RECENT_TASKS = """
 query RecentTasks($first: Int!) { tasks(first: $first) { nodes { id title instructions client { id } } } }"""
+_SYNC_FIELDS = "id name firstName lastName companyName isCompany isArchived updatedAt phones { number normalizedPhoneNumber description }"
+# Contact-sync pages: oldest change first, so a watermark on `updatedAt` can resume (jobber-api.md §5.4).
+CLIENTS_CHANGED = f"""
+query ClientsChanged($first: Int!, $after: String, $since: ISO8601DateTime!) {{
+  clients(first: $first, after: $after, filter: {{ updatedAt: {{ after: $since }} }},
+          sort: {{ key: UPDATED_AT, direction: ASCENDING }}) {{
+    nodes {{ {_SYNC_FIELDS} }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}"""
+CLIENT_FOR_SYNC = f"""query ClientForSync($id: EncodedId!) {{ client(id: $id) {{ {_SYNC_FIELDS} }} }}"""
 CLIENT_DELETE_NOTE = """
 mutation DeleteClientNote($noteId: EncodedId!) {
   clientDeleteNote(input: { noteId: $noteId }) { userErrors { message path } }
@@ -339,6 +350,25 @@ class JobberClient:
             self.execute(RECENT_TASKS, {"first": first}, cost=first * 5).get("tasks") or {}
         ).get("nodes") or []
         return nodes
+
+    def clients_changed(
+        self, since: str, after: str | None, first: int = 50
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of clients updated after `since`, oldest first; returns (clients, cursor of the next page)."""
+        page = (
+            self.execute(
+                CLIENTS_CHANGED, {"first": first, "after": after, "since": since}, cost=first * 12
+            ).get("clients")
+            or {}
+        )
+        info = page.get("pageInfo") or {}
+        return list(page.get("nodes") or []), (info.get("endCursor") if info.get("hasNextPage") else None)
+
+    def client_for_sync(self, client_id: str) -> dict[str, Any] | None:
+        client: dict[str, Any] | None = self.execute(CLIENT_FOR_SYNC, {"id": client_id}, cost=15).get(
+            "client"
+        )
+        return client
 
     def delete_client_note(self, note_id: str) -> None:
         self.mutate(CLIENT_DELETE_NOTE, {"noteId": note_id}, "clientDeleteNote")

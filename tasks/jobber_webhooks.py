@@ -31,6 +31,9 @@ def client_changed(self: IntegrationTask, event_id: str) -> str:
 
 def forget_changed_client(ctx: EventContext) -> str:
     event = parse_webhook({"data": ctx.data})
+    if ctx.integration.settings.contact_sync:
+        # The client's Aircall contact follows (SPEC F8); its own task, so a spent Aircall budget delays only it.
+        app.signature("sync.client", args=[ctx.integration.id, event.item_id]).apply_async()
     cache = PhoneCache(ctx.r)
     forgotten = cache.forget_client(event.account_id, event.item_id)
     if event.topic != "CLIENT_DESTROY":

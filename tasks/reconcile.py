@@ -3,14 +3,18 @@ disables a failing webhook and keeps retrying for 12 h only; aircall-api.md §1.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
+from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import redis
 
+from clients.errors import RateLimited, Transient, VendorError
 from config.settings import get_settings
 from store import keys
 from store.activities import Activities
@@ -34,31 +38,84 @@ def _watermark_key(integration_id: str) -> str:
     return f"aj:reconcile:{integration_id}"
 
 
+def _aircall(integration: Integration) -> Any:
+    settings = get_settings()
+    aircall = aircall_for(integration, store_for(settings), settings)
+    aircall.budget = AircallBudget(sync_client(), integration.aircall_company_id or integration.id,
+                                   settings.AIRCALL_RATE_LIMIT_PER_MIN, high_priority=False)  # fmt: skip
+    return aircall
+
+
+def recent_calls(aircall: Any, since: float, until: float) -> Iterator[dict[str, Any]]:
+    """Every call started in [since, until], oldest first, page by page (`GET /v1/calls`)."""
+    page = 1
+    while True:
+        body = aircall.request("GET", "/v1/calls", params={"from": int(since), "to": int(until), "order": "asc",
+                                                            "per_page": PER_PAGE, "page": page})  # fmt: skip
+        yield from body.get("calls") or []
+        if not (body.get("meta") or {}).get("next_page_link"):
+            return
+        page += 1
+
+
 def reconcile(integration: Integration, now: float | None = None) -> str:
     """Enqueue the logging of every connected call that ended (more than GRACE_S ago) and has no activity."""
-    settings = get_settings()
     r = sync_client()
     now = time.time() if now is None else now
     since = float(r.get(_watermark_key(integration.id)) or now - LOOKBACK_S)
-    aircall = aircall_for(integration, store_for(settings), settings)
-    aircall.budget = AircallBudget(r, integration.aircall_company_id or integration.id, settings.AIRCALL_RATE_LIMIT_PER_MIN,
-                                   high_priority=False)  # fmt: skip
     numbers = set(integration.settings.numbers)
-    found, page, until = 0, 1, now - GRACE_S
-    while True:
-        body = aircall.request("GET", "/v1/calls", params={"from": int(since - OVERLAP_S), "to": int(until), "order": "asc",
-                                                            "per_page": PER_PAGE, "page": page})  # fmt: skip
-        for call in body.get("calls") or []:
-            if _missed(r, integration, call, numbers):
-                _enqueue(r, integration, call, now)
-                found += 1
-        if not (body.get("meta") or {}).get("next_page_link"):
-            break
-        page += 1
+    found, until = 0, now - GRACE_S
+    for call in recent_calls(_aircall(integration), since - OVERLAP_S, until):
+        if _missed(r, integration, call, numbers):
+            event_id = _record(r, integration, call, now)
+            app.signature("calls.log_activity", args=[event_id]).apply_async()
+            found += 1
     r.set(_watermark_key(integration.id), until)
     if found:
         log.warning("reconcile.found integration=%s calls=%d", integration.id, found)
     return f"enqueued {found}" if found else "complete"
+
+
+def backfill(
+    integration: Integration, since: float, progress: Callable[[str], None] | None = None
+) -> dict[str, int]:
+    """`ajctl backfill calls`: log every ended call since `since`, in this process, through the call flow."""
+    from tasks.activity import run_flow
+    from tasks.calls import log_call
+
+    r = sync_client()
+    numbers = set(integration.settings.numbers)
+    counts: Counter[str] = Counter()
+    for call in recent_calls(_aircall(integration), since, time.time()):
+        if call.get("status") != "done" or (call.get("number") or {}).get("id") not in numbers:
+            outcome = "skipped"
+        elif not _missed(r, integration, call, numbers):
+            outcome = "already_logged"
+        else:
+            event_id = _record(r, integration, call, time.time())
+            result = _patiently(functools.partial(run_flow, event_id, log_call))
+            outcome = {"logged": "logged", "skipped": "skipped", "failed": "failed"}.get(
+                result, "already_logged"
+            )
+        counts[outcome] += 1
+        if progress:
+            progress(outcome)
+    return {k: counts.get(k, 0) for k in ("logged", "already_logged", "skipped", "failed")}
+
+
+def _patiently(run: Callable[[], str], attempts: int = 5) -> str:
+    """Inline runs (the CLI) wait out rate limits and retry transient failures a few times."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return run()
+        except RateLimited as exc:
+            time.sleep(exc.retry_after)
+        except Transient:
+            time.sleep(min(10.0, 0.5 * 2**attempt))
+        except VendorError as exc:
+            log.warning("backfill.failed error=%s", exc)
+            return "failed"
+    return "failed"
 
 
 def _missed(r: redis.Redis, integration: Integration, call: dict[str, Any], numbers: set[int]) -> bool:
@@ -73,9 +130,9 @@ def _missed(r: redis.Redis, integration: Integration, call: dict[str, Any], numb
     return not any(s.event == "call.ended" for s in CallStates(r).all(integration.id, call_id))
 
 
-def _enqueue(r: redis.Redis, integration: Integration, call: dict[str, Any], now: float) -> None:
-    """A `call.ended` built from the API's call object, through the same flow and idempotency as webhooks.
-    Re-enqueued by each run until logged; the flow makes repeats harmless."""
+def _record(r: redis.Redis, integration: Integration, call: dict[str, Any], now: float) -> str:
+    """A ledger entry for a `call.ended` built from the API's call object: it then goes through the same flow
+    and idempotency as webhooks (each reconciliation re-enqueues it until logged; repeats are harmless)."""
     event_id = f"ev_reconcile_{integration.id}_{call['id']}"
     raw = {
         "resource": "call",
@@ -93,7 +150,7 @@ def _enqueue(r: redis.Redis, integration: Integration, call: dict[str, Any], now
     pipe.hset(keys.event(event_id), mapping=entry)
     pipe.expire(keys.event(event_id), get_settings().EVENT_TTL_DAYS * 86400)
     pipe.execute()
-    app.signature("calls.log_activity", args=[event_id]).apply_async()
+    return event_id
 
 
 @app.task(name="maintenance.reconcile_calls")

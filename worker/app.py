@@ -25,5 +25,6 @@ app.conf.include = [
     "tasks.jobber_webhooks",
     "tasks.maintenance",
     "tasks.ai_insights",
+    "tasks.contact_sync",
     "tasks.reconcile",
 ]

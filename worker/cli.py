@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -163,6 +163,11 @@ def integrations_settings(
     else:
         new = integration.settings.with_changes(dict(parse_assignment(a) for a in assignments))
     store.set_settings(integration_id, new)
+    if new.contact_sync and not integration.settings.contact_sync:
+        from worker.app import app
+
+        # Turning contact sync on backfills every client (SPEC F8), in the background.
+        app.signature("sync.sweep", args=[integration_id], kwargs={"full": True}).apply_async()
     doc = store.require(integration_id).to_public()
     emit(as_json, doc, describe_integration(doc))
 
@@ -272,6 +277,72 @@ def events_replay(
     result = {"replayed": len(replayed), "skipped": len(skipped), "ids": replayed, "dry_run": dry_run}
     human = f"{'would replay' if dry_run else 'replayed'} {len(replayed)}, skipped {len(skipped)}"
     emit(as_json, result, human + ("".join(f"\n  {i}" for i in replayed)))
+
+
+# ---- sync and backfill ------------------------------------------------------------------------------
+
+
+@main.group()
+def sync() -> None:
+    """Contact sync (Jobber clients → Aircall contacts)."""
+
+
+@sync.command("contacts")
+@click.argument("integration_id")
+@click.option("--full", is_flag=True, help="Every client, not only those changed since the last sweep.")
+@json_option
+@guarded
+def sync_contacts(integration_id: str, full: bool, as_json: bool) -> None:
+    """Sync now, in this process, within the company's Aircall budget (waits when it is spent)."""
+    from tqdm import tqdm
+
+    from tasks.contact_sync import Syncer
+    from worker.output import emit
+
+    integration = _store().require(integration_id)
+    if not integration.is_active:
+        raise SettingsError(
+            f"integration {integration_id} is {integration.status}: {integration.message or ''}"
+        )
+    with tqdm(
+        desc="clients", unit="client", file=sys.stderr, disable=as_json and not sys.stderr.isatty()
+    ) as bar:
+        counts = Syncer(integration, wait_for_budget=True).sweep(full=full, progress=lambda _: bar.update())
+    human = ", ".join(f"{k} {v}" for k, v in counts.items())
+    emit(as_json, counts, human)
+
+
+@main.group()
+def backfill() -> None:
+    """Log past activity."""
+
+
+@backfill.command("calls")
+@click.argument("integration_id")
+@click.option(
+    "--since",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]),
+)
+@json_option
+@guarded
+def backfill_calls(integration_id: str, since: datetime, as_json: bool) -> None:
+    """Log every ended call on a connected number since ISO (Aircall keeps ~6 months), through the same flow
+    and idempotency as webhooks: calls already logged are left alone."""
+    from tqdm import tqdm
+
+    from tasks.reconcile import backfill
+    from worker.output import emit
+
+    integration = _store().require(integration_id)
+    if not integration.is_active:
+        raise SettingsError(
+            f"integration {integration_id} is {integration.status}: {integration.message or ''}"
+        )
+    start = since if since.tzinfo else since.replace(tzinfo=UTC)
+    with tqdm(desc="calls", unit="call", file=sys.stderr, disable=as_json and not sys.stderr.isatty()) as bar:
+        counts = backfill(integration, start.timestamp(), progress=lambda _: bar.update())
+    emit(as_json, counts, ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
 # ---- demo -----------------------------------------------------------------------------------------

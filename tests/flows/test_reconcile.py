@@ -74,3 +74,42 @@ def test_missed_webhooks_are_logged_once_and_known_calls_left_alone(r, ingest_ur
     assert rc.reconcile(integration) == "complete"  # nothing left: no duplicates on the next run
     time.sleep(1)
     assert len(notes()) == 4
+
+
+def test_backfill_logs_past_calls_once_and_reports_counts(r, ingest_url, worker, vendors, tmp_path):
+    from datetime import UTC, datetime
+
+    company = requests.post(f"{vendors.aircall}/_sandbox/companies", json={"name": "Acme"}, timeout=5).json()
+    line = company["numbers"][0]
+    account = requests.post(f"{vendors.jobber}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
+    requests.post(f"{vendors.jobber}/_sandbox/accounts/{account['account']['id']}/clients",
+                  json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": CALLER}]}, timeout=5)  # fmt: skip
+    from tests.support.tenants import make_tenant
+
+    tenant = make_tenant(jobber=account, aircall=company, numbers=[line["id"]])
+    day_ago = int(time.time()) - 86400
+
+    def past_call(call_id: int, number: dict) -> dict:
+        events = p.inbound_answered_call(call_id, token=tenant.webhook_token, number=number, external=CALLER,
+                                         agent=AGENT, started_at=day_ago + call_id % 100 * 60, comments=(), tags=())  # fmt: skip
+        call = next(e for e in events if e["event"] == "call.ended")
+        requests.post(
+            f"{vendors.aircall}/_sandbox/calls",
+            json={"call": call["data"], "company_id": company["id"]},
+            timeout=5,
+        )
+        return call
+
+    past_call(9_600_000_001, line)
+    logged_before = past_call(9_600_000_002, line)
+    past_call(9_600_000_003, {**line, "id": line["id"] + 1})
+    event_id = requests.post(f"{ingest_url}/webhooks/aircall", json=logged_before, timeout=5).json()["id"]
+    until(lambda: (Ledger(r).get(event_id) or {}).get("outcome") == "done", what="the webhook-logged call")
+
+    since = datetime.fromtimestamp(day_ago - 60, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    args = ["backfill", "calls", tenant.id, "--since", since, "--json"]
+    first = json.loads(CliRunner().invoke(ajctl, args).stdout)
+    again = json.loads(CliRunner().invoke(ajctl, args).stdout)
+
+    assert first == {"logged": 1, "already_logged": 1, "skipped": 1, "failed": 0}
+    assert again == {"logged": 0, "already_logged": 2, "skipped": 1, "failed": 0}

@@ -1,0 +1,134 @@
+"""Contact sync (SPEC F8) against the sandbox vendors: backfill, idempotency, webhooks follow, the budget."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from store.contacts import ContactMap
+from tests.support.poll import until
+from worker.cli import main as ajctl
+
+
+@pytest.fixture
+def world(vendors, ingest_url, settings_env):
+    settings_env.setenv("AIRCALL_RATE_LIMIT_PER_MIN", "30")
+    company = requests.post(
+        f"{vendors.aircall}/_sandbox/companies", json={"name": "Acme", "rate_limit_per_min": 30}, timeout=5
+    ).json()
+    account = requests.post(f"{vendors.jobber}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
+    requests.post(
+        f"{vendors.jobber}/_sandbox/webhooks", json={"url": f"{ingest_url}/webhooks/jobber"}, timeout=5
+    )
+    yield type(
+        "World",
+        (),
+        {"aircall": vendors.aircall, "jobber": vendors.jobber, "company": company, "account": account},
+    )
+    requests.post(f"{vendors.jobber}/_sandbox/webhooks", json={"url": None}, timeout=5)
+
+
+def add_client(world, **body) -> dict:
+    url = f"{world.jobber}/_sandbox/accounts/{world.account['account']['id']}/clients"
+    response = requests.post(url, json=body, timeout=5)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def install(world, **settings) -> str:
+    from tests.support.tenants import make_tenant
+
+    return make_tenant(jobber=world.account, aircall=world.company, **settings).id
+
+
+def contacts(world) -> list[dict]:
+    state = requests.get(f"{world.aircall}/_sandbox/state", timeout=5).json()
+    return next(c for c in state["companies"] if c["id"] == world.company["id"])["contacts"]
+
+
+def aircall_requests(world) -> dict:
+    state = requests.get(f"{world.aircall}/_sandbox/state", timeout=5).json()
+    return next(c for c in state["companies"] if c["id"] == world.company["id"])["requests"]
+
+
+def run(*args: str) -> dict:
+    result = CliRunner().invoke(ajctl, [*args, "--json"])
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def numbers(contact: dict) -> set[str]:
+    return {p["value"] for p in contact["phone_numbers"]}
+
+
+def test_full_sync_creates_one_contact_per_client_with_a_phone_and_is_idempotent(r, world):
+    add_client(world, firstName="Dana", lastName="Lopez", phones=[{"number": "(415) 555-0100", "description": "MOBILE"},
+                                                                   {"number": "415.555.0101", "description": "WORK"}])  # fmt: skip
+    add_client(world, companyName="Lakeside Office Park", isCompany=True, phones=[{"number": "+14155550102"}])
+    add_client(
+        world, firstName="Gone", lastName="Client", phones=[{"number": "+14155550103"}], isArchived=True
+    )
+    add_client(world, firstName="No", lastName="Phone")
+    integration_id = install(world, contact_sync=True)
+
+    assert run("sync", "contacts", integration_id, "--full") == {
+        "created": 2,
+        "updated": 0,
+        "deleted": 0,
+        "unchanged": 2,
+    }
+
+    by_name = {(c["first_name"] or "", c["last_name"]): c for c in contacts(world)}
+    assert set(by_name) == {("Dana", "Lopez"), ("", "Lakeside Office Park")}
+    assert numbers(by_name[("Dana", "Lopez")]) == {"+14155550100", "+14155550101"}
+    assert by_name[("", "Lakeside Office Park")]["company_name"] == "Lakeside Office Park"
+    before = aircall_requests(world)["total"]
+    assert run("sync", "contacts", integration_id, "--full") == {
+        "created": 0,
+        "updated": 0,
+        "deleted": 0,
+        "unchanged": 4,
+    }
+    assert aircall_requests(world)["total"] == before  # nothing changed: not one Aircall request
+    assert ContactMap(r).count(integration_id) == 2
+
+
+def test_changes_and_deletions_in_jobber_follow_through_webhooks(r, world, worker):
+    dana = add_client(world, firstName="Dana", lastName="Lopez", phones=[{"number": "+14155550100"}])
+    integration_id = install(world, contact_sync=True)
+    run("sync", "contacts", integration_id, "--full")
+    [contact] = contacts(world)
+
+    requests.patch(f"{world.jobber}/_sandbox/clients/{dana['id']}",
+                   json={"lastName": "Lopez-Garcia", "phones": [{"number": "+14155550109"}]}, timeout=5)  # fmt: skip
+    until(lambda: contacts(world) and contacts(world)[0]["last_name"] == "Lopez-Garcia"
+          and numbers(contacts(world)[0]) == {"+14155550109"}, what="the contact to follow the edit")  # fmt: skip
+    assert contacts(world)[0]["id"] == contact["id"]  # updated in place, not recreated
+
+    requests.delete(f"{world.jobber}/_sandbox/clients/{dana['id']}", timeout=5)
+    until(lambda: contacts(world) == [], what="the contact to follow the deletion")
+
+
+def test_turning_contact_sync_on_backfills_every_client(r, world, worker):
+    for i in range(3):
+        add_client(world, firstName=f"Client{i}", lastName="Backfill", phones=[{"number": f"+1415555012{i}"}])
+    integration_id = install(world)
+    assert contacts(world) == []
+    run("integrations", "settings", integration_id, "--set", "contact_sync=true")
+    until(lambda: len(contacts(world)) == 3, timeout=30, what="the backfill")
+
+
+def test_sync_stays_inside_the_company_budget(r, world):
+    for i in range(26):
+        add_client(
+            world, firstName=f"Client{i}", lastName="Budget", phones=[{"number": f"+1415555{1000 + i}"}]
+        )
+    integration_id = install(world, contact_sync=True)
+    # 30/min with a 20 % reserve kept for insight cards: 24 at once, then the sync waits for the bucket.
+    assert run("sync", "contacts", integration_id, "--full")["created"] == 26
+    assert aircall_requests(world)["limited"] == 0  # never a 429: the shared budget paced it
+    tokens = float(r.hget(f"aj:aircall:budget:{world.company['id']}", "tokens"))
+    assert tokens < 7  # it ran down to the cards' reserve (6) and no further
