@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 
-from bench import cards, e2e, ingest
+from bench import cards, contacts, e2e, ingest
 
-BENCHMARKS = {"ingest": ingest, "e2e": e2e, "cards": cards}
+BENCHMARKS = {"ingest": ingest, "e2e": e2e, "cards": cards, "contacts": contacts}
 
 
 def main() -> None:
