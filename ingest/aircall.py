@@ -14,12 +14,11 @@ import logging
 from datetime import UTC, datetime
 
 import orjson
-from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 
 from config.celery import DIRECT_ROUTES, QUEUE_DEFAULT, ROUTE_TASK
 from domain.envelope import LIFECYCLE_EVENTS, EnvelopeError, event_id, parse_envelope
-from ingest.asgi import BodyTooLarge, count_received, read_limited, reject, respond
+from ingest.asgi import BodyTooLarge, claim_or_503, count_received, read_limited, reject, respond
 from store.crypto import token_hash
 from store.ledger import AsyncLedger
 from worker.protocol import task_message
@@ -52,24 +51,23 @@ class AircallReceiver:
         tenant = token_hash(env.token)
         eid = event_id(tenant, env.event, env.data)
         task, queue = DIRECT_ROUTES.get(env.event, (ROUTE_TASK, QUEUE_DEFAULT))
-        try:
-            claim = await ledger.claim(
-                tenant_key=tenant,
-                event_id=eid,
-                source="aircall",
-                event=env.event,
-                resource_id=env.resource_id,
-                received_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
-                raw=body.decode().replace(env.token, REDACTED),
-                task_message=task_message(task, [eid], queue) if env.routed else "",
-                queue=queue,
-                routed=env.routed,
-                lifecycle=env.event in LIFECYCLE_EVENTS,
-            )
-        except RedisError as exc:
-            # Nothing was stored: a 503 makes the sender retry later, and this process keeps serving.
-            log.error("ingest.aircall.storage_unavailable error=%s", type(exc).__name__)
-            return await respond(send, 503, {"error": "storage unavailable, retry later"})
+        claim = await claim_or_503(
+            ledger,
+            send,
+            "aircall",
+            tenant_key=tenant,
+            event_id=eid,
+            event=env.event,
+            resource_id=env.resource_id,
+            received_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+            raw=body.decode().replace(env.token, REDACTED),
+            task_message=task_message(task, [eid], queue) if env.routed else "",
+            queue=queue,
+            routed=env.routed,
+            lifecycle=env.event in LIFECYCLE_EVENTS,
+        )
+        if claim is None:
+            return None
         if claim.status == "unknown":
             return await reject(send, "aircall", 401, "unknown_token", "unknown webhook token")
         count_received("aircall", env.event if env.routed else "other")

@@ -7,9 +7,11 @@ from typing import Any
 
 import orjson
 from prometheus_client import Counter
+from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 
 from ingest.metrics import WEBHOOKS_RECEIVED, WEBHOOKS_REJECTED
+from store.ledger import AsyncLedger, Claim
 
 log = logging.getLogger("ingest")
 _JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -67,3 +69,14 @@ async def reject(send: Send, source: str, status: int, reason: str, message: str
     _child(WEBHOOKS_REJECTED, reason).inc()
     log.info("ingest.%s.rejected status=%d reason=%s", source, status, reason)
     await respond(send, status, {"error": message})
+
+
+async def claim_or_503(ledger: AsyncLedger, send: Send, source: str, **fields: Any) -> Claim | None:
+    """Store and enqueue (store.ledger); None after answering 503 when Redis cannot be reached — nothing was
+    stored, so the sender's retry is the right remedy, and this process keeps serving."""
+    try:
+        return await ledger.claim(source=source, **fields)
+    except RedisError as exc:
+        log.error("ingest.%s.storage_unavailable error=%s", source, type(exc).__name__)
+        await respond(send, 503, {"error": "storage unavailable, retry later"})
+        return None

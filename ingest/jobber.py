@@ -11,13 +11,12 @@ import logging
 from datetime import UTC, datetime
 
 import orjson
-from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 
 from config.celery import QUEUE_DEFAULT, ROUTE_TASK
 from domain.envelope import LIFECYCLE_EVENTS
 from domain.jobber_webhooks import WebhookError, parse_webhook, signature_ok
-from ingest.asgi import BodyTooLarge, count_received, header, read_limited, reject, respond
+from ingest.asgi import BodyTooLarge, claim_or_503, count_received, header, read_limited, reject, respond
 from store import keys
 from store.ledger import AsyncLedger
 from worker.protocol import task_message
@@ -49,25 +48,24 @@ class JobberReceiver:
             return await reject(send, "jobber", 400, "bad_envelope", str(exc))
 
         eid = event.event_id()
-        try:
-            claim = await ledger.claim(
-                tenant_key=event.account_id,
-                tenant_index=keys.JOBBER_ACCOUNTS,
-                event_id=eid,
-                source="jobber",
-                event=event.event,
-                resource_id=event.item_id,
-                received_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
-                raw=body.decode(),
-                task_message=task_message(ROUTE_TASK, [eid], QUEUE_DEFAULT) if event.routed else "",
-                queue=QUEUE_DEFAULT,
-                routed=event.routed,
-                lifecycle=event.event in LIFECYCLE_EVENTS,
-            )
-        except RedisError as exc:
-            # Nothing was stored: a 503 makes the sender retry later, and this process keeps serving.
-            log.error("ingest.jobber.storage_unavailable error=%s", type(exc).__name__)
-            return await respond(send, 503, {"error": "storage unavailable, retry later"})
+        claim = await claim_or_503(
+            ledger,
+            send,
+            "jobber",
+            tenant_key=event.account_id,
+            tenant_index=keys.JOBBER_ACCOUNTS,
+            event_id=eid,
+            event=event.event,
+            resource_id=event.item_id,
+            received_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+            raw=body.decode(),
+            task_message=task_message(ROUTE_TASK, [eid], QUEUE_DEFAULT) if event.routed else "",
+            queue=QUEUE_DEFAULT,
+            routed=event.routed,
+            lifecycle=event.event in LIFECYCLE_EVENTS,
+        )
+        if claim is None:
+            return None
         count_received("jobber", event.topic if event.routed else "other")
         if claim.status == "unknown":
             # Signed by Jobber, for an account no integration holds (deleted, or never connected): nothing to
