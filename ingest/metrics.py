@@ -46,10 +46,9 @@ class FleetCollector(Collector):
         yield depth
         yield GaugeMetricFamily("aj_dead_letters", "Dead-lettered events awaiting replay", value=float(dead))
         # A counter kept in Redis (Lua increments it), exposed as a fleet-wide total.
-        dup = GaugeMetricFamily("aj_events_duplicate_total", "Duplicate webhook deliveries dropped", value=0)
-        dup.samples.clear()
-        dup.add_metric([], float(dups or 0))
-        yield dup
+        yield CounterMetricFamily(
+            "aj_events_duplicate", "Duplicate webhook deliveries dropped", value=float(dups or 0)
+        )
         counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
         for iid in self.r.smembers(keys.INTEGRATIONS):
             status = str(self.r.hget(keys.integration(str(iid)), "status") or "inactive")
