@@ -61,7 +61,12 @@ def run_demo(settings: Settings, settle_timeout_s: float = 60.0) -> dict[str, An
         )
     company = _post(
         f"{settings.AIRCALL_API_URL}/_sandbox/companies",
-        {"name": COMPANY, "numbers": NUMBERS, "ai_assist": True},
+        {
+            "name": COMPANY,
+            "numbers": NUMBERS,
+            "ai_assist": True,
+            "rate_limit_per_min": settings.AIRCALL_RATE_LIMIT_PER_MIN,
+        },
     )
     jobber_base = _jobber_base(settings)
     account = _post(f"{jobber_base}/_sandbox/accounts", {"name": COMPANY, "seed_clients": 150, "seed": 7})
@@ -70,6 +75,7 @@ def run_demo(settings: Settings, settle_timeout_s: float = 60.0) -> dict[str, An
         create_missing_clients=True,
         aircall_plan_ai_assist=True,
         ai_voice_agent_logging=True,
+        contact_sync=True,  # the Aircall page fills with the Jobber clients as contacts
         ai_logging={"enabled": True, "action_items_as_tasks": True},
     )
     outcome = install_with_api_key(

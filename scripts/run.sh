@@ -54,6 +54,8 @@ export AIRCALL_OAUTH_URL="http://127.0.0.1:$AIRCALL_PORT/oauth"
 export JOBBER_API_URL="http://127.0.0.1:$JOBBER_PORT/api/graphql"
 export JOBBER_OAUTH_URL="http://127.0.0.1:$JOBBER_PORT/api/oauth"
 export JOBBER_CLIENT_ID="${JOBBER_CLIENT_ID:-sandbox-client-id}"
+# The demo company's Aircall limit, raised as Aircall does on request, so its contact backfill is quick.
+export AIRCALL_RATE_LIMIT_PER_MIN="${AIRCALL_RATE_LIMIT_PER_MIN:-600}"
 export JOBBER_CLIENT_SECRET="${JOBBER_CLIENT_SECRET:-sandbox-client-secret}"
 export INGEST_HOST=127.0.0.1 FLOWER_HOST=127.0.0.1 FLOWER_PORT BEAT_SCHEDULE_FILE="$RUN/celerybeat-schedule"
 

@@ -3,6 +3,7 @@ Aircall request budget per company."""
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import redis
@@ -46,21 +47,24 @@ class JobberCostPacer(Pacer):
         self.r.expire(self.key, 3600)
 
 
-# Token bucket per Aircall company (aircall-api.md §7: the limit is per company, shared by every key and
-# app). High-priority callers (insight cards) may take any token; low-priority ones (contact sync) leave a
-# reserve, so a sync backfill can never starve the cards. A 429 blocks everyone until Aircall's reset.
-_AIRCALL_BUCKET = """
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'blocked_until')
-local cap, rate, now, floor = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local tokens, ts, blocked = tonumber(b[1]) or cap, tonumber(b[2]) or now, tonumber(b[3]) or 0
+# A sliding one-minute window per Aircall company (aircall-api.md §7: the limit is per company, shared by every
+# key and app; Aircall's own window may be fixed or leaky, UNCONFIRMED). Counting the requests of the last 60 s
+# never exceeds N in any minute, whichever window Aircall uses; a token bucket would allow N plus its refill.
+# High-priority callers (insight cards) may use the whole window; low-priority ones (contact sync, AI fetches,
+# reconciliation) leave a reserve, so a sync backfill never starves the cards. A 429 blocks everyone until
+# Aircall's reset.
+WINDOW_S = 60.0
+_AIRCALL_WINDOW = """
+local blocked = tonumber(redis.call('GET', KEYS[2]) or '0')
+local limit, now, window, member = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 if now < blocked then return tostring(blocked - now) end
-tokens = math.min(cap, tokens + math.max(0, now - ts) * rate)
-if tokens - 1 < floor then
-  redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
-  return tostring((floor + 1 - tokens) / rate)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return tostring(math.max(0.01, tonumber(oldest[2]) + window - now))
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1), 'ts', tostring(now))
-redis.call('EXPIRE', KEYS[1], 3600)
+redis.call('ZADD', KEYS[1], now, member)
+redis.call('EXPIRE', KEYS[1], math.ceil(window) + 5)
 return '0'
 """
 
@@ -79,27 +83,35 @@ class AircallBudget(Budget):
     ):
         self.r = r
         self.key = f"aj:aircall:budget:{company_id}"
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self.floor = 0.0 if high_priority else max(1.0, round(per_minute * 0.2))
+        self.blocked_key = f"aj:aircall:blocked:{company_id}"
+        self.per_minute = per_minute
+        # Low priority may use 80 % of the window; the rest is kept for insight cards.
+        self.limit = per_minute if high_priority else max(1, per_minute - max(1, round(per_minute * 0.2)))
         self.max_inline_wait_s = max_inline_wait_s
-        self._script = r.register_script(_AIRCALL_BUCKET)
+        self._script = r.register_script(_AIRCALL_WINDOW)
 
     def acquire(self) -> None:
         while True:
+            member = f"{time.time():.6f}-{secrets.token_hex(4)}"
             wait = float(
-                self._script(keys=[self.key], args=[self.capacity, self.rate, time.time(), self.floor])
+                self._script(
+                    keys=[self.key, self.blocked_key], args=[self.limit, time.time(), WINDOW_S, member]
+                )
             )
             if wait <= 0:
                 return
             if wait > self.max_inline_wait_s:
                 raise RateLimited(
-                    f"aircall: company budget spent ({self.capacity:.0f}/min)",
+                    f"aircall: company budget spent ({self.per_minute}/min)",
                     retry_after=wait,
                     vendor="aircall",
                 )
             time.sleep(wait)
 
     def exhausted_until(self, reset_at: float) -> None:
-        self.r.hset(self.key, mapping={"blocked_until": reset_at, "tokens": 0, "ts": time.time()})
-        self.r.expire(self.key, 3600)
+        self.r.set(self.blocked_key, reset_at, ex=max(1, int(reset_at - time.time()) + 5))
+
+    def used(self) -> int:
+        """Requests in the last minute (for operators and tests)."""
+        self.r.zremrangebyscore(self.key, "-inf", time.time() - WINDOW_S)
+        return int(self.r.zcard(self.key))

@@ -123,6 +123,9 @@ def _connect(
     store = store_for(settings)
     store.set_jobber_tokens(integration_id, access, refresh)
     previous = store.connect_jobber_account(integration_id, account)
+    if store.require(integration_id).settings.contact_sync:
+        # Connected with contact sync on: backfill every client (SPEC F8), in the background.
+        app.signature("sync.sweep", args=[integration_id], kwargs={"full": True}).apply_async()
     warnings = []
     if previous:
         warnings.append(
