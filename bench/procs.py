@@ -43,27 +43,23 @@ class Fleet:
         self.procs.append(proc)
         return proc
 
-    def ingest(self) -> str:
+    def _serve(self, probe: str, *module_args: str) -> str:
+        """Start a server module on a free port; return its base URL once `probe` answers."""
         port = free_port()
-        self.spawn("uvicorn", "ingest.app:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-                   "--loop", "uvloop", "--http", "httptools", "--log-level", "warning")  # fmt: skip
+        self.spawn(*module_args, "--port", str(port))
         url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/readyz")
+        wait_http(f"{url}{probe}")
         return url
+
+    def ingest(self) -> str:
+        return self._serve("/readyz", "uvicorn", "ingest.app:app", "--host", "127.0.0.1", "--no-access-log",
+                           "--loop", "uvloop", "--http", "httptools", "--log-level", "warning")  # fmt: skip
 
     def jobber(self) -> str:
-        port = free_port()
-        self.spawn("sandbox.jobber", "--port", str(port))
-        url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/_sandbox/accounts")
-        return url
+        return self._serve("/_sandbox/accounts", "sandbox.jobber")
 
     def aircall(self) -> str:
-        port = free_port()
-        self.spawn("sandbox.aircall", "--port", str(port))
-        url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/_sandbox/state")
-        return url
+        return self._serve("/_sandbox/state", "sandbox.aircall")
 
     def worker(
         self, concurrency: int = 16, queues: str = "cards,default,jobber,aircall"

@@ -139,10 +139,6 @@ CLIENT_PHONES = """
 query ClientPhones($id: EncodedId!) {
   client(id: $id) { id phones(filter: { includeSecondaryContacts: true }) { number normalizedPhoneNumber } }
 }"""
-CLIENT_REQUESTS = """
-query ClientRequests($id: EncodedId!, $first: Int!) {
-  client(id: $id) { id requests(first: $first) { nodes { id title } } }
-}"""
 
 
 @dataclass(frozen=True)
@@ -234,7 +230,6 @@ class JobberClient:
             "X-JOBBER-GRAPHQL-VERSION": api_version,
         }
         self.last_throttle: ThrottleStatus | None = None
-        self.requests_made = 0
 
     def execute(
         self, source: str, variables: dict[str, Any] | None = None, cost: float = 50
@@ -259,7 +254,6 @@ class JobberClient:
         return data
 
     def _post(self, payload: dict[str, Any]) -> requests.Response:
-        self.requests_made += 1
         return send(
             self.session, VENDOR, "POST", self.api_url, self.timeout, json=payload, headers=self._headers
         )
@@ -386,13 +380,6 @@ class JobberClient:
                 "id"
             ]
         )
-
-    def client_requests(self, client_id: str, first: int = 50) -> list[tuple[str, str]]:
-        client = (
-            self.execute(CLIENT_REQUESTS, {"id": client_id, "first": first}, cost=first * 2 + 2).get("client")
-            or {}
-        )
-        return [(n["id"], n.get("title") or "") for n in ((client.get("requests") or {}).get("nodes") or [])]
 
     def create_request_note(self, request_id: str, message: str) -> str:
         return str(

@@ -14,13 +14,11 @@ from typing import Any
 import redis
 
 from clients.jobber import JobberClient
-from config.settings import get_settings
 from domain.activity import Activity, call_title
 from domain.calls import merge_call
 from domain.insights import EVENT_KINDS, ActionItem, parse, render, wanted
 from domain.voice_agent import voice_agent_view
 from store.activities import Activities
-from store.budgets import AircallBudget
 from store.calls import CallStates
 from store.insights import InsightStore
 from store.integrations import Integration
@@ -60,10 +58,7 @@ def fetch_and_write(ctx: EventContext) -> str:
     if not wanted(kind, settings.ai_logging):
         raise Skip(f"{kind} logging is switched off")
     call_id = ctx.resource_id
-    app_settings = get_settings()
-    aircall = aircall_for(ctx.integration, store_for(app_settings), app_settings)
-    aircall.budget = AircallBudget(ctx.r, ctx.integration.aircall_company_id or ctx.integration.id,
-                                   app_settings.AIRCALL_RATE_LIMIT_PER_MIN, high_priority=False)  # fmt: skip
+    aircall = aircall_for(ctx.integration)
     InsightStore(ctx.r).put(
         ctx.integration.id, call_id, kind, aircall.conversation_intelligence(call_id, kind)
     )

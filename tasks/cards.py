@@ -18,11 +18,10 @@ from domain.calls import Snapshot, line_region
 from domain.cards import custom_card, default_card
 from domain.payloads import Call
 from domain.phone import to_e164
-from store.budgets import AircallBudget
 from store.calls import CallStates
 from tasks.activity import EventContext, Skip, find_client, run_flow
 from tasks.router import handles
-from tasks.vendors import aircall_for, jobber_for, store_for
+from tasks.vendors import aircall_for, jobber_for
 from worker.app import app
 from worker.retry import IntegrationTask
 
@@ -81,9 +80,7 @@ def post_card(ctx: EventContext) -> str:
         contents = default_card(client.name, client.web_uri, client.email, client.company_name)
 
     settings = get_settings()
-    company = ctx.integration.aircall_company_id or ctx.integration.id
-    aircall = aircall_for(ctx.integration, store_for(settings), settings)
-    aircall.budget = AircallBudget(ctx.r, company, settings.AIRCALL_RATE_LIMIT_PER_MIN, high_priority=True)
+    aircall = aircall_for(ctx.integration, settings, high_priority=True)
     try:
         aircall.post_insight_card(call.id, contents)
     except RateLimited as exc:

@@ -21,7 +21,6 @@ from clients.errors import RateLimited
 from clients.jobber import JobberClient
 from config.settings import get_settings
 from domain.contacts import DesiredContact, desired_contact, phone_plan
-from store.budgets import AircallBudget
 from store.contacts import ContactMap, Mapping
 from store.integrations import Integration
 from store.locks import hold
@@ -46,9 +45,7 @@ class Syncer:
         self.r = sync_client()
         self.map = ContactMap(self.r)
         self.jobber: JobberClient = jobber_for(integration)
-        self.aircall: AircallClient = aircall_for(integration, store_for(settings), settings)
-        self.aircall.budget = AircallBudget(self.r, integration.aircall_company_id or integration.id,
-                                            settings.AIRCALL_RATE_LIMIT_PER_MIN, high_priority=False)  # fmt: skip
+        self.aircall: AircallClient = aircall_for(integration, settings)
         self.wait_for_budget = wait_for_budget  # sweeps wait in place; single-client tasks retry instead
 
     def _call(self, fn: Callable[[], T]) -> T:

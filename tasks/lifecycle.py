@@ -169,7 +169,7 @@ def delete_integration(integration_id: str, reason: str, settings: Settings | No
             warnings.append(f"Jobber was already disconnected: {exc}")
     if integration.aircall_webhook_id and secrets.aircall_token:
         try:
-            aircall_for(integration, store, settings).delete_webhook(integration.aircall_webhook_id)
+            aircall_for(integration, settings).delete_webhook(integration.aircall_webhook_id)
         except Disconnected as exc:
             warnings.append(f"Aircall webhook not deleted (credentials revoked): {exc}")
     store.mark_deleted(integration_id, reason)

@@ -12,9 +12,7 @@ from collections.abc import Callable
 from clients import jobber_oauth
 from clients.errors import Permanent, VendorError
 from config.settings import get_settings
-from store.budgets import AircallBudget
 from store.integrations import Integration
-from store.redis import sync_client
 from tasks.lifecycle import WEBHOOK_NAME
 from tasks.vendors import aircall_for, refresh_jobber, store_for
 from worker.app import app
@@ -42,9 +40,7 @@ def check_webhook(integration: Integration) -> str:
     (aircall-api.md §1.3: disabled webhooks lose events; Aircall retries for 12 h only)."""
     settings = get_settings()
     store = store_for(settings)
-    aircall = aircall_for(integration, store, settings)
-    aircall.budget = AircallBudget(sync_client(), integration.aircall_company_id or integration.id,
-                                   settings.AIRCALL_RATE_LIMIT_PER_MIN, high_priority=False)  # fmt: skip
+    aircall = aircall_for(integration, settings)
     if integration.aircall_webhook_id:
         try:
             webhook = aircall.get_webhook(integration.aircall_webhook_id)

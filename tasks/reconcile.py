@@ -18,12 +18,11 @@ from clients.errors import RateLimited, Transient, VendorError
 from config.settings import get_settings
 from store import keys
 from store.activities import Activities
-from store.budgets import AircallBudget
 from store.calls import CallStates
 from store.integrations import Integration
 from store.redis import sync_client
 from tasks.maintenance import each_active
-from tasks.vendors import aircall_for, store_for
+from tasks.vendors import aircall_for
 from worker.app import app
 
 log = logging.getLogger("tasks.reconcile")
@@ -36,14 +35,6 @@ PER_PAGE = 50
 
 def _watermark_key(integration_id: str) -> str:
     return f"aj:reconcile:{integration_id}"
-
-
-def _aircall(integration: Integration) -> Any:
-    settings = get_settings()
-    aircall = aircall_for(integration, store_for(settings), settings)
-    aircall.budget = AircallBudget(sync_client(), integration.aircall_company_id or integration.id,
-                                   settings.AIRCALL_RATE_LIMIT_PER_MIN, high_priority=False)  # fmt: skip
-    return aircall
 
 
 def recent_calls(aircall: Any, since: float, until: float) -> Iterator[dict[str, Any]]:
@@ -65,7 +56,7 @@ def reconcile(integration: Integration, now: float | None = None) -> str:
     since = float(r.get(_watermark_key(integration.id)) or now - LOOKBACK_S)
     numbers = set(integration.settings.numbers)
     found, until = 0, now - GRACE_S
-    for call in recent_calls(_aircall(integration), since - OVERLAP_S, until):
+    for call in recent_calls(aircall_for(integration), since - OVERLAP_S, until):
         if _missed(r, integration, call, numbers):
             event_id = _record(r, integration, call, now)
             app.signature("calls.log_activity", args=[event_id]).apply_async()
@@ -86,7 +77,7 @@ def backfill(
     r = sync_client()
     numbers = set(integration.settings.numbers)
     counts: Counter[str] = Counter()
-    for call in recent_calls(_aircall(integration), since, time.time()):
+    for call in recent_calls(aircall_for(integration), since, time.time()):
         if call.get("status") != "done" or (call.get("number") or {}).get("id") not in numbers:
             outcome = "skipped"
         elif not _missed(r, integration, call, numbers):

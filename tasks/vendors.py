@@ -10,7 +10,7 @@ from clients.aircall import AircallClient
 from clients.errors import Disconnected, Permanent
 from clients.jobber import JobberClient
 from config.settings import Settings, get_settings
-from store.budgets import JobberCostPacer
+from store.budgets import AircallBudget, JobberCostPacer
 from store.integrations import Integration, IntegrationStore
 from store.locks import hold
 from store.redis import sync_client
@@ -25,16 +25,21 @@ def store_for(settings: Settings | None = None) -> IntegrationStore:
     return IntegrationStore(sync_client(settings.REDIS_URL), settings.secret_key())
 
 
-def aircall_for(integration: Integration, store: IntegrationStore, settings: Settings) -> AircallClient:
-    token = store.secrets(integration.id).aircall_token or ""
+def aircall_for(
+    integration: Integration, settings: Settings | None = None, *, high_priority: bool = False
+) -> AircallClient:
+    """An Aircall client with the integration's credentials, drawing on its company's shared request budget
+    (AIRCALL_RATE_LIMIT_PER_MIN). Only insight cards are high priority; everything else leaves them a reserve."""
+    settings = settings or get_settings()
+    token = store_for(settings).secrets(integration.id).aircall_token or ""
+    budget = AircallBudget(sync_client(settings.REDIS_URL), integration.aircall_company_id or integration.id,
+                           settings.AIRCALL_RATE_LIMIT_PER_MIN, high_priority=high_priority)  # fmt: skip
     if integration.aircall_auth == "bearer":
-        return AircallClient(settings.AIRCALL_API_URL, bearer_token=token, timeout=settings.HTTP_TIMEOUT_S)
-    return AircallClient(
-        settings.AIRCALL_API_URL,
-        api_id=integration.aircall_api_id,
-        api_token=token,
-        timeout=settings.HTTP_TIMEOUT_S,
-    )
+        return AircallClient(
+            settings.AIRCALL_API_URL, bearer_token=token, timeout=settings.HTTP_TIMEOUT_S, budget=budget
+        )
+    return AircallClient(settings.AIRCALL_API_URL, api_id=integration.aircall_api_id, api_token=token,
+                         timeout=settings.HTTP_TIMEOUT_S, budget=budget)  # fmt: skip
 
 
 def jobber_client(access_token: str, settings: Settings) -> JobberClient:
