@@ -126,14 +126,17 @@ mutation NoteOnRequest($requestId: EncodedId!, $message: String!) {
     requestNote { id } userErrors { message path }
   }
 }"""
-# UNCONFIRMED argument shape (jobber-api.md lists the mutation, not its input): mirrors clientEditNote.
+# `requestEditNote(input: RequestEditNoteInput!)` with `noteId` inside the input (jobber-schema-2025-04-16.graphql).
 REQUEST_EDIT_NOTE = """
 mutation EditRequestNote($noteId: EncodedId!, $message: String!) {
   requestEditNote(input: { noteId: $noteId, message: $message }) { requestNote { id } userErrors { message path } }
 }"""
+# `Request.notes` is a RequestNoteUnionConnection (ClientNote | RequestNote, jobber-schema-2025-04-16.graphql):
+# fields are selected per member. Only the request's own notes are ours; client notes linked to requests come
+# back as empty objects and are skipped.
 REQUEST_NOTES = """
 query RequestNotes($id: EncodedId!, $first: Int!) {
-  request(id: $id) { id notes(first: $first) { nodes { id message } } }
+  request(id: $id) { id notes(first: $first) { nodes { ... on RequestNote { id message } } } }
 }"""
 CLIENT_PHONES = """
 query ClientPhones($id: EncodedId!) {
@@ -396,7 +399,8 @@ class JobberClient:
             self.execute(REQUEST_NOTES, {"id": request_id, "first": first}, cost=first * 2 + 2).get("request")
             or {}
         )
-        return [(n["id"], n.get("message") or "") for n in ((request.get("notes") or {}).get("nodes") or [])]
+        nodes = (request.get("notes") or {}).get("nodes") or []
+        return [(n["id"], n.get("message") or "") for n in nodes if n.get("id")]
 
     # ---- cost pacing ---------------------------------------------------------------------
 

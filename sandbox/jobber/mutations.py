@@ -96,10 +96,28 @@ def _has_name(attrs: dict[str, Any]) -> bool:
     return any((attrs.get(k) or "").strip() for k in ("firstName", "lastName", "companyName"))
 
 
+def _blank_values(input: dict[str, Any]) -> list[dict[str, Any]]:
+    """`number` and `address` are nullable in the input types; a phone without a number or an email without an
+    address is refused (the exact message is UNCONFIRMED)."""
+    errors = []
+    lists = [(key, input.get(key)) for key in ("phones", "phonesToAdd", "emails", "emailsToAdd")]
+    lists += [(f"contacts.{i}.{key}", c.get(key)) for i, c in enumerate(input.get("contacts") or [])
+              for key in ("phones", "emails")]  # fmt: skip
+    for key, items in lists:
+        field = "address" if key.endswith(("emails", "emailsToAdd")) else "number"
+        for i, item in enumerate(items or []):
+            if not str(item.get(field) or "").strip():
+                errors.append(_err(f"{field.capitalize()} can't be blank", *key.split("."), str(i), field))
+    return errors
+
+
 def client_create(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
     ctx = _ctx(info)
     if not _has_name(input):
         return _fail("client", _err("Client must have a first name, last name or company name", "input"))
+    blank = _blank_values(input)
+    if blank:
+        return _fail("client", *blank)
     attrs = dict(input)
     # Clients created through the API get the app's name as lead source (reference §6.1, after 2024-09-16).
     attrs["source"] = ctx.app.name
@@ -179,13 +197,9 @@ def _edit_emails(ctx: Ctx, client: Client, input: dict[str, Any]) -> list[dict[s
 
 
 def _edit_contacts(ctx: Ctx, client: Client, input: dict[str, Any]) -> list[dict[str, Any]]:
+    # No contactsToEdit: its input type (ContactEditAttributes) is only a stub in the reference schema.
     mine = {c.id: c for c in client.contacts}
     errors = [
-        _err("Contact not found", "contactsToEdit", str(i))
-        for i, c in enumerate(input.get("contactsToEdit") or [])
-        if c["id"] not in mine
-    ]
-    errors += [
         _err("Contact not found", "contactsToDelete", str(i))
         for i, cid in enumerate(input.get("contactsToDelete") or [])
         if cid not in mine
@@ -198,18 +212,6 @@ def _edit_contacts(ctx: Ctx, client: Client, input: dict[str, Any]) -> list[dict
         for p in contact.phones:
             ctx.store.phones.pop(p.id, None)
         ctx.store.contacts.pop(cid, None)
-    for edit in input.get("contactsToEdit") or []:
-        contact = mine[edit["id"]]
-        for key, attr in (
-            ("firstName", "first_name"),
-            ("lastName", "last_name"),
-            ("title", "title"),
-            ("role", "role"),
-            ("isBillingContact", "is_billing_contact"),
-        ):
-            if edit.get(key) is not None:
-                setattr(contact, attr, edit[key])
-        contact.updated_at = utcnow()
     for attrs in input.get("contactsToAdd") or []:
         ctx.store.add_contact(client, attrs)
     return []
@@ -226,11 +228,14 @@ def client_edit(_: Any, info: GraphQLResolveInfo, clientId: str, input: dict[str
     }
     if not _has_name(names):
         return _fail("client", _err("Client must have a first name, last name or company name", "input"))
+    blank = _blank_values(input)
+    if blank:
+        return _fail("client", *blank)
     # Validate everything that can fail before changing anything (a mutation is all-or-nothing).
     for section, ids_key in (
         ("phones", "phonesToEdit"),
         ("emails", "emailsToEdit"),
-        ("contacts", "contactsToEdit"),
+        ("contacts", "contactsToEdit"),  # only its Delete twin exists in the schema
     ):
         mine = {x.id for x in getattr(client, section)}
         bad = [i for i, x in enumerate(input.get(ids_key) or []) if x["id"] not in mine]
@@ -268,20 +273,6 @@ def client_edit(_: Any, info: GraphQLResolveInfo, clientId: str, input: dict[str
     ctx.store.touch(client.id, client.updated_at)
     ctx.events.append(("CLIENT_UPDATE", client.id))
     return {"client": client, "userErrors": []}
-
-
-def _set_archived(value: bool) -> Any:
-    def resolve(_: Any, info: GraphQLResolveInfo, clientId: str) -> Any:
-        ctx = _ctx(info)
-        client = _find_client(ctx, clientId)
-        if client is None:
-            return _fail("client", _err("Client not found", "clientId"))
-        client.is_archived = value
-        client.updated_at = utcnow()
-        ctx.events.append(("CLIENT_UPDATE", client.id))
-        return {"client": client, "userErrors": []}
-
-    return resolve
 
 
 def client_create_note(_: Any, info: GraphQLResolveInfo, clientId: str, input: dict[str, Any]) -> Any:
@@ -330,7 +321,7 @@ def client_edit_note(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) ->
         return _fail("clientNote", _err("Note not found", "input", "noteId"))
     _edit_note(note, ctx, input)
     ctx.store.touch(client.id)
-    return {"clientNote": note, "userErrors": []}
+    return {"client": client, "clientNote": note, "userErrors": []}
 
 
 def client_delete_note(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
@@ -338,10 +329,14 @@ def client_delete_note(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) 
     note = ctx.store.notes.get(input["noteId"])
     client = _find_client(ctx, note.parent_id) if note else None
     if note is None or client is None:
-        return _fail("deletedNoteId", _err("Note not found", "input", "noteId"))
+        return {
+            "client": None,
+            "deletedNote": None,
+            "userErrors": [_err("Note not found", "input", "noteId")],
+        }
     client.notes = [n for n in client.notes if n.id != note.id]
     del ctx.store.notes[note.id]
-    return {"deletedNoteId": note.id, "userErrors": []}
+    return {"client": client, "deletedNote": note, "userErrors": []}
 
 
 def request_create(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
@@ -391,7 +386,7 @@ def request_edit_note(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -
         return _fail("requestNote", _err("Note not found", "input", "noteId"))
     _edit_note(note, ctx, input)
     ctx.store.touch(request.client_id)
-    return {"requestNote": note, "userErrors": []}
+    return {"request": request, "requestNote": note, "userErrors": []}
 
 
 def task_create(
@@ -463,8 +458,6 @@ def app_disconnect(_: Any, info: GraphQLResolveInfo) -> Any:
 MUTATION = {
     "clientCreate": client_create,
     "clientEdit": client_edit,
-    "clientArchive": _set_archived(True),
-    "clientUnarchive": _set_archived(False),
     "clientCreateNote": client_create_note,
     "clientEditNote": client_edit_note,
     "clientDeleteNote": client_delete_note,

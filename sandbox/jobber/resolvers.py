@@ -75,10 +75,6 @@ def q_user(_: Any, info: GraphQLResolveInfo, id: str | None = None) -> Any:
     return user if _in_account(ctx, user) else None
 
 
-def q_users(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-    return connection(_ctx(info).account.users, args)
-
-
 def q_client(_: Any, info: GraphQLResolveInfo, id: str) -> Any:
     ctx = _ctx(info)
     client = ctx.store.clients.get(id)
@@ -207,8 +203,19 @@ def q_requests(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     term = (args.get("searchTerm") or "").strip()
     if term:
         found = [r for r in found if _words_match(term, [r.title, ctx.store.clients[r.client_id].name])]
-    found.sort(key=lambda r: (r.created_at, _num(r.id)), reverse=True)
+    # "100 recently updated work requests" by default; REQUESTED_AT is the creation time, TITLE the title.
+    found.sort(key=lambda r: (r.updated_at, _num(r.id)), reverse=True)
+    for sort in reversed(args.get("sort") or []):
+        key = _REQUEST_SORT.get(sort["key"], lambda r: r.created_at)
+        found.sort(key=key, reverse=sort["direction"] == "DESCENDING")
     return connection(found, args)
+
+
+_REQUEST_SORT: dict[str, Callable[[Request], Any]] = {
+    "TITLE": lambda r: (r.title or "").lower(),
+    "REQUESTED_AT": lambda r: (r.created_at, _num(r.id)),
+    "STATUS": lambda r: r.request_status,
+}
 
 
 def q_task(_: Any, info: GraphQLResolveInfo, id: str) -> Any:
@@ -218,8 +225,26 @@ def q_task(_: Any, info: GraphQLResolveInfo, id: str) -> Any:
 
 
 def q_tasks(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-    tasks = sorted(_ctx(info).account.tasks, key=lambda t: (t.created_at, _num(t.id)), reverse=True)
-    return connection(tasks, args)
+    tasks = list(_ctx(info).account.tasks)
+    flt = args.get("filter") or {}
+    tasks = [t for t in tasks if _in_range(t.created_at, flt.get("createdAt"))]
+    for key, attr in (("startAt", "start_at"), ("endAt", "end_at")):
+        if flt.get(key):
+            tasks = [
+                t for t in tasks if getattr(t, attr) is not None and _in_range(getattr(t, attr), flt[key])
+            ]
+    if flt.get("assignedTo"):
+        tasks = [t for t in tasks if flt["assignedTo"] in t.assigned_to]
+    if flt.get("ids") is not None:
+        tasks = [t for t in tasks if t.id in set(flt["ids"])]
+    # "Default sorting order is on START_AT, by ASCENDING" (the schema's own description). Where tasks without a
+    # start land is UNCONFIRMED: after the scheduled ones here, oldest first.
+    descending = any(s["direction"] == "DESCENDING" for s in args.get("sort") or [])
+    scheduled = sorted(
+        (t for t in tasks if t.start_at), key=lambda t: (t.start_at, _num(t.id)), reverse=descending
+    )
+    unscheduled = sorted((t for t in tasks if not t.start_at), key=lambda t: _num(t.id))
+    return connection(scheduled + unscheduled, args)
 
 
 def q_cf_configurations(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
@@ -230,6 +255,10 @@ def q_cf_configurations(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
         configs = [c for c in configs if (c.app_id == ctx.app.app_id) == flt["createdByThisApp"]]
     if flt.get("appliesTo"):
         configs = [c for c in configs if c.applies_to == flt["appliesTo"]]
+    if flt.get("valueType"):
+        configs = [c for c in configs if cf_value_type(c, info) == flt["valueType"]]
+    for sort in args.get("sort") or []:  # SORT_ORDER and CREATED_AT are both the creation order here
+        configs.sort(key=lambda c: (c.created_at, _num(c.id)), reverse=sort["direction"] == "DESCENDING")
     return connection(configs, args)
 
 
@@ -254,12 +283,22 @@ def client_phone(client: Client, info: GraphQLResolveInfo) -> Any:
     return primary[0].number if primary else None
 
 
+_ADDRESS_FIELDS = ("street1", "street2", "city", "province", "postalCode", "country", "latitude", "longitude")
+
+
 def client_billing_address(client: Client, info: GraphQLResolveInfo) -> Any:
+    # Every ClientAddress field but `name` is a non-null String in the real schema: unknown parts are "".
     if not client.billing_address:
         return None
-    addr = dict(client.billing_address)
-    addr["street"] = " ".join(x for x in (addr.get("street1"), addr.get("street2")) if x) or None
+    given = client.billing_address
+    addr = {key: str(given.get(key) or "") for key in _ADDRESS_FIELDS}
+    addr["street"] = " ".join(x for x in (addr["street1"], addr["street2"]) if x)
     return addr
+
+
+def client_email(client: Client, info: GraphQLResolveInfo) -> Any:
+    primary = [e for e in client.emails if e.primary] or client.emails
+    return primary[0].address if primary else None
 
 
 def client_secondary_name(client: Client, info: GraphQLResolveInfo) -> Any:
@@ -269,9 +308,24 @@ def client_secondary_name(client: Client, info: GraphQLResolveInfo) -> Any:
     return client.company_name
 
 
+def _notes_connection(notes: list[Note], args: dict[str, Any]) -> Any:
+    # UNCONFIRMED default order: newest first. `filter: {ids}` narrows to those notes.
+    wanted = (args.get("filter") or {}).get("ids")
+    if wanted is not None:
+        notes = [n for n in notes if n.id in set(wanted)]
+    ascending = any(s["direction"] == "ASCENDING" for s in args.get("sort") or [])
+    return connection(sorted(notes, key=lambda n: (n.created_at, _num(n.id)), reverse=not ascending), args)
+
+
 def client_notes(client: Client, info: GraphQLResolveInfo, **args: Any) -> Any:
-    # UNCONFIRMED default order: newest first.
-    return connection(sorted(client.notes, key=lambda n: (n.created_at, _num(n.id)), reverse=True), args)
+    return _notes_connection(client.notes, args)
+
+
+def request_notes(request: Request, info: GraphQLResolveInfo, **args: Any) -> Any:
+    """RequestNoteUnion: the request's own notes, and the client's notes linked to requests."""
+    client = _ctx(info).store.clients.get(request.client_id)
+    linked = [n for n in client.notes if n.linked_to.get("requests")] if client else []
+    return _notes_connection([*request.notes, *linked], args)
 
 
 def client_requests(client: Client, info: GraphQLResolveInfo, **args: Any) -> Any:
@@ -299,40 +353,29 @@ def owner_client(obj: Phone | EmailRec | Task | Request, info: GraphQLResolveInf
     return _ctx(info).store.clients.get(obj.client_id) if obj.client_id else None
 
 
-def owner_contact(obj: Phone | EmailRec, info: GraphQLResolveInfo) -> Any:
-    return _ctx(info).store.contacts.get(obj.contact_id) if obj.contact_id else None
-
-
 def friendly(phone: Phone, info: GraphQLResolveInfo) -> str:
     from .state import friendly_phone
 
     return friendly_phone(phone.number)
 
 
-def note_author(attr: str) -> Resolver:
-    def resolve(note: Note, info: GraphQLResolveInfo) -> Any:
-        ref = getattr(note, attr)
-        if ref is None:
-            return None
-        kind, ref_id = ref
-        ctx = _ctx(info)
-        if kind == "Application":
-            return ctx.app
-        return (ctx.store.users if kind == "User" else ctx.store.clients).get(ref_id)
-
-    return resolve
+def note_author(note: Note, info: GraphQLResolveInfo) -> Any:
+    kind, ref_id = note.created_by
+    ctx = _ctx(info)
+    if kind == "Application":
+        return ctx.app
+    return (ctx.store.users if kind == "User" else ctx.store.clients).get(ref_id)
 
 
-def note_files(note: Note, info: GraphQLResolveInfo, **args: Any) -> Any:
-    return connection(note.attachments, args)
+def note_editor(note: Note, info: GraphQLResolveInfo) -> Any:
+    # `lastEditedBy` is a User in the real schema: an edit by the app (or a client) shows no user.
+    if note.last_edited_by is None or note.last_edited_by[0] != "User":
+        return None
+    return _ctx(info).store.users.get(note.last_edited_by[1])
 
 
-def note_client(note: Note, info: GraphQLResolveInfo) -> Any:
-    return _ctx(info).store.clients.get(note.parent_id)
-
-
-def note_request(note: Note, info: GraphQLResolveInfo) -> Any:
-    return _ctx(info).store.requests.get(note.parent_id)
+def note_linked_to(note: Note, info: GraphQLResolveInfo) -> Any:
+    return {key: bool(note.linked_to.get(key)) for key in ("invoices", "jobs", "quotes", "requests")}
 
 
 def request_contact_name(request: Request, info: GraphQLResolveInfo) -> Any:
@@ -366,6 +409,10 @@ def user_name(user: User, info: GraphQLResolveInfo) -> Any:
     return {"first": user.first_name, "last": user.last_name, "full": user.full_name}
 
 
+def user_is_current(user: User, info: GraphQLResolveInfo) -> Any:
+    return user.id == _ctx(info).user_id
+
+
 def user_email(user: User, info: GraphQLResolveInfo) -> Any:
     return {"raw": user.email, "isValid": bool(re.match(r"[^@\s]+@[^@\s]+\.[^@\s]+$", user.email))}
 
@@ -391,6 +438,18 @@ def cf_value(cf: CustomFieldValue, info: GraphQLResolveInfo) -> Any:
     return cf.value
 
 
+def cf_dropdown_options(cf: CustomFieldValue, info: GraphQLResolveInfo) -> Any:
+    return _ctx(info).store.cf_configs[cf.config_id].dropdown_options
+
+
+_VALUE_TYPES = {"text": "TEXT", "link": "LINK", "area": "AREA", "true_false": "TRUE_FALSE",
+                "numeric": "NUMERIC", "dropdown": "DROPDOWN"}  # fmt: skip
+
+
+def cf_value_type(config: Any, info: GraphQLResolveInfo) -> Any:
+    return _VALUE_TYPES[config.value_type]
+
+
 def client_custom_fields(client: Client, info: GraphQLResolveInfo) -> Any:
     configs = _ctx(info).store.cf_configs
     return [cf for cf in client.custom_fields if not configs[cf.config_id].archived]
@@ -406,7 +465,6 @@ def app_field(name: str) -> Resolver:
 QUERY: dict[str, Resolver] = {
     "account": q_account,
     "user": q_user,
-    "users": q_users,
     "client": q_client,
     "clients": q_clients,
     "clientPhones": q_client_phones,
@@ -426,6 +484,7 @@ _CF_TYPES = [
     "CustomFieldTrueFalse",
     "CustomFieldArea",
 ]
+_CF_CONFIG_SUFFIXES = ("Text", "Link", "Numeric", "Dropdown", "TrueFalse", "Area")
 _VALUE_FIELD = {
     "CustomFieldText": "valueText",
     "CustomFieldLink": "valueLink",
@@ -439,35 +498,25 @@ FIELDS: dict[str, dict[str, Resolver]] = {
     "Client": {
         "phones": client_phones,
         "emails": client_emails,
+        "email": client_email,
         "phone": client_phone,
         "billingAddress": client_billing_address,
         "secondaryName": client_secondary_name,
         "isArchivable": lambda c, info: not c.is_archived,
+        "leadSource": lambda c, info: c.source,
         "tags": list_connection("tags"),
         "customFields": client_custom_fields,
-        "contacts": list_connection("contacts"),
         "notes": client_notes,
         "requests": client_requests,
         "jobberWebUri": web_uri("clients"),
     },
-    "ClientPhoneNumber": {"client": owner_client, "contact": owner_contact, "friendly": friendly},
-    "Email": {"client": owner_client, "contact": owner_contact},
-    "ContactModel": {"phones": list_connection("phones"), "emails": list_connection("emails")},
-    "ClientNote": {
-        "createdBy": note_author("created_by"),
-        "lastEditedBy": note_author("last_edited_by"),
-        "fileAttachments": note_files,
-        "client": note_client,
-    },
-    "RequestNote": {
-        "createdBy": note_author("created_by"),
-        "lastEditedBy": note_author("last_edited_by"),
-        "fileAttachments": note_files,
-        "request": note_request,
-    },
+    "ClientPhoneNumber": {"client": owner_client, "friendly": friendly},
+    "Email": {"client": owner_client},
+    "ClientNote": {"createdBy": note_author, "lastEditedBy": note_editor, "linkedTo": note_linked_to},
+    "RequestNote": {"createdBy": note_author, "lastEditedBy": note_editor, "linkedTo": note_linked_to},
     "Request": {
         "client": owner_client,
-        "notes": list_connection("notes"),
+        "notes": request_notes,
         "jobberWebUri": web_uri("requests"),
         "contactName": request_contact_name,
         "companyName": request_company_name,
@@ -475,12 +524,21 @@ FIELDS: dict[str, dict[str, Resolver]] = {
         "phone": request_phone,
     },
     "Task": {"client": owner_client, "assignedUsers": task_assigned_users},
-    "User": {"name": user_name, "email": user_email, "account": user_account},
+    "User": {
+        "name": user_name,
+        "email": user_email,
+        "account": user_account,
+        "isCurrentUser": user_is_current,
+    },
     "Application": {"id": app_field("id"), "name": app_field("name"), "author": app_field("author")},
     **{
         t: {"label": cf_label, "customFieldConfiguration": cf_config, _VALUE_FIELD[t]: cf_value}
         for t in _CF_TYPES
     },
+    **{f"CustomFieldConfiguration{suffix}": {"valueType": cf_value_type} for suffix in _CF_CONFIG_SUFFIXES},
 }
 FIELDS["CustomFieldNumeric"]["unit"] = cf_unit
 FIELDS["CustomFieldArea"]["unit"] = cf_unit
+FIELDS["CustomFieldDropdown"]["dropdownOptions"] = cf_dropdown_options
+# A text configuration's default is a non-null String in the real schema: "" when none was given.
+FIELDS["CustomFieldConfigurationText"]["defaultValue"] = lambda c, info: c.default_value or ""

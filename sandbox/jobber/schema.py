@@ -131,9 +131,13 @@ def get_schema() -> GraphQLSchema:
             return "Application"
         return "User" if isinstance(value, User) else "Client"
 
+    def resolve_note(value: Any, _info: GraphQLResolveInfo, _type: Any) -> str:
+        return ids.decode(value.id)[0]  # "ClientNote" or "RequestNote": the id says which
+
     schema.type_map["CustomFieldUnion"].resolve_type = resolve_cf  # type: ignore[attr-defined]
-    schema.type_map["CustomFieldConfigurationUnion"].resolve_type = resolve_cf_config  # type: ignore[attr-defined]
+    schema.type_map["CustomFieldConfiguration"].resolve_type = resolve_cf_config  # type: ignore[attr-defined]
     schema.type_map["NoteCreatedByUnion"].resolve_type = resolve_author  # type: ignore[attr-defined]
+    schema.type_map["RequestNoteUnion"].resolve_type = resolve_note  # type: ignore[attr-defined]
     return schema
 
 

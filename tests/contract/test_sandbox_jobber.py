@@ -113,14 +113,12 @@ def test_account_and_user_shapes_via_gql(base: str, account: dict[str, Any]) -> 
     assert decoded.startswith("gid://Jobber/Account/")
 
 
-def test_users_connection(base: str, account: dict[str, Any]) -> None:
+def test_current_user(base: str, account: dict[str, Any]) -> None:
     data = q(
-        base,
-        account["access_token"],
-        "{ users(first: 2) { nodes { id name { full } } totalCount pageInfo { hasNextPage endCursor } } }",
+        base, account["access_token"], "{ user { id isCurrentUser isAccountOwner email { raw isValid } } }"
     )
-    assert len(data["users"]["nodes"]) == 2 and data["users"]["totalCount"] >= 3
-    assert data["users"]["pageInfo"]["hasNextPage"] is True
+    assert data["user"]["id"] == account["user"]["id"] and data["user"]["isCurrentUser"] is True
+    assert data["user"]["email"]["isValid"] is True
 
 
 def test_client_create_and_fetch_full_shape(base: str, account: dict[str, Any]) -> None:
@@ -148,19 +146,21 @@ def test_client_create_and_fetch_full_shape(base: str, account: dict[str, Any]) 
         base,
         token,
         """query Get($id: EncodedId!) { client(id: $id) {
-        id name isLead isArchived balance createdAt updatedAt emails { address primary }
-        billingAddress { street1 city province postalCode country }
+        id name isLead isArchived balance createdAt updatedAt email leadSource emails { address primary }
+        billingAddress { street street1 street2 city province postalCode country latitude }
         tags(first: 5) { nodes { id label } totalCount }
         customFields { __typename }
         notes(first: 5) { nodes { id message } }
         requests(first: 5) { nodes { id } }
-        contacts(first: 5) { nodes { id } }
       } }""",
         {"id": client["id"]},
     )
     got = data["client"]
     assert got["emails"] == [{"address": "dana@example.com", "primary": True}]
+    assert got["email"] == "dana@example.com" and got["leadSource"] == "Aircall"
     assert got["billingAddress"]["city"] == "San Francisco"
+    # Every ClientAddress field but `name` is a non-null String in the real schema.
+    assert got["billingAddress"]["street2"] == "" and got["billingAddress"]["latitude"] == ""
     assert got["tags"] == {"nodes": [], "totalCount": 0}
     assert got["createdAt"].endswith("Z")
 
@@ -274,12 +274,15 @@ def test_notes_requests_and_tasks(base: str, account: dict[str, Any]) -> None:
         """mutation($id: EncodedId!) { clientCreateNote(clientId: $id, input: {message: "Call 1",
         pinned: false, attachments: [{url: "https://example.com/rec.mp3"}], linkedTo: {requests: true}}) {
         clientNote { id message createdAt createdBy { __typename ... on Application { name } }
-                     fileAttachments { nodes { url } } } userErrors { message path } } }""",
+                     linkedTo { requests jobs } } userErrors { message path } } }""",
         {"id": client["id"]},
     )
     note = data["clientCreateNote"]["clientNote"]
     assert note["createdBy"] == {"__typename": "Application", "name": "Aircall"}
-    assert note["fileAttachments"]["nodes"] == [{"url": "https://example.com/rec.mp3"}]
+    assert note["linkedTo"] == {"requests": True, "jobs": False}
+    state = requests.get(f"{base}/_sandbox/state", params={"account_id": account["account"]["id"]}, timeout=5)
+    stored = next(c for c in state.json()["accounts"][0]["clients"] if c["id"] == client["id"])["notes"][0]
+    assert [a["url"] for a in stored["attachments"]] == ["https://example.com/rec.mp3"]
     data = q(
         base,
         token,
@@ -309,10 +312,11 @@ def test_notes_requests_and_tasks(base: str, account: dict[str, Any]) -> None:
         base,
         token,
         """mutation($n: EncodedId!) { requestEditNote(input: {noteId: $n, message: "more"})
-        { requestNote { message } userErrors { message path } } }""",
+        { request { id } requestNote { message } userErrors { message path } } }""",
         {"n": rnote["id"]},
     )
     assert data["requestEditNote"]["requestNote"]["message"] == "more"
+    assert data["requestEditNote"]["request"] == {"id": req["id"]}
     data = q(
         base,
         token,
@@ -329,17 +333,33 @@ def test_notes_requests_and_tasks(base: str, account: dict[str, Any]) -> None:
         base,
         token,
         """query($id: EncodedId!) { client(id: $id) { notes(first: 5) { nodes { message } }
-        requests(first: 5) { nodes { title notes(first: 5) { nodes { message } } } } } }""",
+        requests(first: 5) { nodes { title notes(first: 5) { nodes { __typename
+          ... on RequestNote { message } ... on ClientNote { message } } } } } } }""",
         {"id": client["id"]},
     )
     assert data["client"]["notes"]["nodes"] == [{"message": "Call 1 (edited)"}]
-    assert data["client"]["requests"]["nodes"][0]["notes"]["nodes"] == [{"message": "more"}]
+    # Request.notes is the RequestNoteUnion: the request's notes and the client notes linked to requests.
+    assert sorted(
+        (n["__typename"], n["message"]) for n in data["client"]["requests"]["nodes"][0]["notes"]["nodes"]
+    ) == [("ClientNote", "Call 1 (edited)"), ("RequestNote", "more")]
+    unfragmented = gql_post(base, token, "query($id: EncodedId!) { request(id: $id) { notes(first: 5) "
+                            "{ nodes { id message } } } }", {"id": req["id"]}).json()  # fmt: skip
+    assert "Cannot query field 'id' on type 'RequestNoteUnion'" in unfragmented["errors"][0]["message"]
     page = requests.get(f"{base}/", timeout=5)
     assert (
         page.status_code == 200
         and "Call 1 (edited)" in page.text
         and 'http-equiv="refresh"' in page.text.replace("'", '"')
     )
+    deleted = q(
+        base,
+        token,
+        """mutation($n: EncodedId!) { clientDeleteNote(input: {noteId: $n}) {
+        client { id } deletedNote { id message } userErrors { message path } } }""",
+        {"n": note["id"]},
+    )["clientDeleteNote"]
+    assert deleted == {"client": {"id": client["id"]}, "deletedNote": {"id": note["id"], "message": "Call 1 (edited)"},
+                       "userErrors": []}  # fmt: skip
 
 
 # ----- pagination, search ---------------------------------------------------------------------------------
@@ -398,7 +418,7 @@ def test_client_phones_search_formats(base: str, term: str) -> None:
         base,
         token,
         """query($t: String!) { clientPhones(searchTerm: $t, first: 10) {
-        nodes { number normalizedPhoneNumber client { id name } contact { id } } } }""",
+        nodes { number normalizedPhoneNumber client { id name } } } }""",
         {"t": term},
     )
     nodes = data["clientPhones"]["nodes"]
@@ -420,7 +440,7 @@ def test_secondary_contact_phones(base: str) -> None:
     data = q(
         base,
         token,
-        CREATE.replace("jobberWebUri", "contacts(first: 5) { nodes { id name } }"),
+        CREATE,
         {
             "input": {
                 "companyName": "Harbor Realty",
@@ -433,20 +453,15 @@ def test_secondary_contact_phones(base: str) -> None:
     )
     client = data["clientCreate"]["client"]
     assert client["isCompany"] is True and client["name"] == "Harbor Realty"
-    contact_id = client["contacts"]["nodes"][0]["id"]
     found = q(
         base,
         token,
-        """{ clientPhones(searchTerm: "6175550122", first: 5) { nodes { number
-        client { id } contact { id name } } } }""",
+        """{ clientPhones(searchTerm: "6175550122", first: 5) { nodes { number client { id } } } }""",
     )["clientPhones"]["nodes"]
-    assert found == [
-        {
-            "number": "617.555.0122",
-            "client": {"id": client["id"]},
-            "contact": {"id": contact_id, "name": "Tina Tenant"},
-        }
-    ]
+    assert found == [{"number": "617.555.0122", "client": {"id": client["id"]}}]
+    state = requests.get(f"{base}/_sandbox/state", params={"account_id": acct["account"]["id"]}, timeout=5)
+    [stored] = state.json()["accounts"][0]["clients"]
+    assert stored["contacts"][0]["name"] == "Tina Tenant"
     phones = q(
         base,
         token,

@@ -490,3 +490,30 @@ def test_an_expired_jobber_token_is_refreshed_once_and_the_new_pair_saved(r, ing
         ).status_code
         == 200
     )
+
+
+def test_a_request_note_created_just_before_a_crash_is_adopted_not_duplicated(r, ingest_url, worker, jobber):
+    """Request mode: the worker died after Jobber created the request and its note, before the map said so.
+    The retry reads the request's notes (a `RequestNoteUnion` connection in the real schema) and adopts the note."""
+    from clients.jobber import JobberClient
+    from store.activities import Activities, ActivityRecord
+
+    dana = add_client(jobber, "Dana", "Lopez", [CALLER])
+    tenant = make_tenant(jobber=jobber, log_activity_as="request")
+    events = answered(tenant.webhook_token, comments=[], tags=[])
+    call_id = events[0]["data"]["id"]
+    client = JobberClient(f"{jobber['base']}/api/graphql", jobber["access_token"], api_version="2025-04-16")
+    request_id = client.create_request(dana["id"], "Inbound call answered by Madelaine Dupont")
+    client.create_request_note(
+        request_id, f"half-written\nAircall: https://api.aircall.io/v1/calls/{call_id}"
+    )
+    Activities(r).put(tenant.id, "call", str(call_id),
+                      ActivityRecord(state="creating", kind="request", client_id=dana["id"], request_id=request_id))  # fmt: skip
+
+    [event_id] = log_and_wait(ingest_url, [e for e in events if e["event"] == "call.ended"])
+
+    assert Ledger(r).get(event_id)["outcome"] == "done", Ledger(r).show(event_id)
+    [request] = client_named(jobber, dana["id"])["requests"]
+    [note] = request["notes"]
+    assert note["message"].startswith("Inbound call answered by Madelaine Dupont")
+    assert Activities(r).get(tenant.id, "call", str(call_id)).state == "done"
