@@ -59,17 +59,22 @@ def parse_envelope(doc: Any) -> Envelope:
         raise EnvelopeError("missing field: data (an object)")
     resource_id = resource_id_of(event, data)
     if is_routed(event) and resource_id is None:
-        raise EnvelopeError("missing field: data.id")
+        raise EnvelopeError(
+            f"missing field: data.{'integration_id' if event == 'integration.deleted' else 'id'}"
+        )
     return Envelope(event=event, token=token, data=data, resource_id=resource_id or "")
 
 
 def resource_id_of(event: str, data: dict[str, Any]) -> str | None:
     """The id of the thing the event is about: the call for call, AI and voice-agent events (their own
-    `id` is the insight's id; `call_id` may be a string, aircall-api.md §6), the message for messages."""
+    `id` is the insight's id; `call_id` may be a string, aircall-api.md §6), the message for messages, the
+    Aircall integration for `integration.deleted` (its data is `{integration_id, company_id}`, §1.4)."""
     candidates: list[Any] = []
     if event in AI_EVENTS or event.startswith("ai_voice_agent."):
         call = data.get("call")
         candidates += [data.get("call_id"), call.get("id") if isinstance(call, dict) else None]
+    if event == "integration.deleted":
+        candidates.append(data.get("integration_id"))
     candidates.append(data.get("id"))
     for value in candidates:
         if isinstance(value, bool) or value is None:

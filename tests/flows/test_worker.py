@@ -9,6 +9,7 @@ import requests
 from click.testing import CliRunner
 
 from clients.errors import Permanent, RateLimited, Transient
+from sandbox.scenarios import payloads as p
 from store.dead_letters import DeadLetters
 from store.ledger import Ledger
 from store.redis import sync_client
@@ -184,9 +185,11 @@ def test_integration_deleted_webhook_uninstalls_through_the_worker(r, ingest_url
     state = requests.get(f"{vendors.aircall}/_sandbox/state", timeout=5).json()
     [webhook] = next(c for c in state["companies"] if c["id"] == company["id"])["webhooks"]
 
-    body = {"resource": "integration", "event": "integration.deleted", "timestamp": 1, "token": webhook["token"],
-            "data": {"id": 42, "company_id": company["id"]}}  # fmt: skip
-    event_id = requests.post(f"{ingest_url}/webhooks/aircall", json=body, timeout=5).json()["id"]
+    # The payload Aircall sends (aircall-api.md §1.4): `data: {integration_id, company_id}`, no `data.id`.
+    body = p.integration_deleted(token=webhook["token"], timestamp=1_790_000_000, company_id=company["id"])
+    accepted = requests.post(f"{ingest_url}/webhooks/aircall", json=body, timeout=5)
+    assert accepted.status_code == 200, accepted.text
+    event_id = accepted.json()["id"]
 
     until(lambda: outcome(event_id) == "done", what="uninstall")
     shown = json.loads(CliRunner().invoke(ajctl, ["integrations", "show", created["id"], "--json"]).stdout)

@@ -30,6 +30,12 @@ def test_unusable_envelopes_are_refused(doc, message):
         parse_envelope(doc)
 
 
+def test_the_real_integration_deleted_payload_is_accepted():
+    env = parse_envelope(envelope(resource="integration", event="integration.deleted",
+                                  data={"integration_id": 42, "company_id": 1}))  # fmt: skip
+    assert env.routed and env.resource_id == "42"
+
+
 def test_unknown_event_types_are_accepted_but_not_routed():
     env = parse_envelope(envelope(event="user.opened.v2", data={}))
     assert not env.routed and env.resource_id == ""
@@ -43,6 +49,10 @@ def test_unknown_event_types_are_accepted_but_not_routed():
         ("transcription.created", {"id": 68271, "call_id": "5237603"}, "5237603"),
         ("ai_voice_agent.summary", {"call": {"id": 9}}, "9"),
         ("call.ended", {"id": True}, None),
+        # aircall-api.md §1.4: `integration.deleted` carries `data: {integration_id, company_id}`, no `id`.
+        ("integration.deleted", {"integration_id": 42, "company_id": 1}, "42"),
+        ("integration.deleted", {"id": 7, "company_id": 1}, "7"),
+        ("integration.deleted", {"company_id": 1}, None),
     ],
 )
 def test_resource_id_is_the_call_for_call_ai_and_voice_agent_events(event, data, expected):
