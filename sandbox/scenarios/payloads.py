@@ -407,18 +407,22 @@ def external_transferred_call(
     agent: dict[str, Any],
     to_number: str,
     started_at: int,
+    transferred_by: dict[str, Any] | None = None,
 ) -> list[Event]:
     """Answered by `agent`, then `call.external_transferred` to `to_number` (E.164). Only that event
-    carries `external_transferred_to` / `external_caller_number` (reference §1.4)."""
+    carries `external_transferred_to` / `external_caller_number` (reference §1.4). `transferred_by` is
+    documented for transfers to users and teams only: absent here unless given; the call's `user` is then the
+    agent who transferred."""
     c0 = call_object(call_id, direction="inbound", number=number, external=external, started_at=started_at)
     answered = _answer(c0, agent, started_at + 4)
+    by = {"transferred_by": _brief(transferred_by)} if transferred_by else {}
     xfer = _with(
         answered,
-        transferred_by=_brief(agent),
+        **by,
         external_transferred_to=display_format(to_number),
         external_caller_number=display_format(external),
     )
-    hung = _hangup(_with(answered, transferred_by=_brief(agent)), started_at + 120)
+    hung = _hangup(_with(answered, **by), started_at + 120)
     steps = [
         ("call.created", c0, started_at),
         ("call.answered", answered, started_at + 4),

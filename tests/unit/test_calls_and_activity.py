@@ -31,6 +31,8 @@ LIFECYCLES = {
                                    started_at=T0),
     "external": p.external_transferred_call(6, token="t", number=LINE, external="+14155550100", agent=AGENT,
                                             to_number="+33612345678", started_at=T0),
+    "external_by": p.external_transferred_call(8, token="t", number=LINE, external="+14155550100", agent=AGENT,
+                                               to_number="+33612345678", started_at=T0, transferred_by=AGENT2),
     "untagged": p.untagged_call(7, token="t", number=LINE, external="+14155550100", agent=AGENT, started_at=T0),
 }  # fmt: skip
 
@@ -54,7 +56,9 @@ def test_any_arrival_order_and_duplication_gives_the_same_text(name):
         ("voicemail", "Voicemail from +14155550100", ["Direction: Voicemail", "Voicemail: https://assets.aircall.io/voicemail/3"], ["Recording:"]),
         ("outbound", "Outbound call by Joe Bloggs", ["From: +14155550199 (Support line)", "To: +14155550100"], []),
         ("transfer", "Inbound call answered by Joe Bloggs", ["Transfers: Madelaine Dupont → Joe Bloggs"], []),
-        ("external", "Inbound call answered by Madelaine Dupont", ["Transfers: Madelaine Dupont → +33612345678 (external)"], []),
+        # No `transferred_by` on an external transfer: the agent who transferred is the call's user.
+        ("external", "Inbound call answered by Madelaine Dupont", ["Transfers: Madelaine Dupont → +33612345678 (external)"], ["Agent →"]),
+        ("external_by", "Inbound call answered by Madelaine Dupont", ["Transfers: Joe Bloggs → +33612345678 (external)"], []),
         ("untagged", "Inbound call answered by Madelaine Dupont", ["Tags: Quote"], ["Urgent"]),
     ],
 )  # fmt: skip
