@@ -218,7 +218,19 @@ def messages(ctx: ScenarioContext) -> list[Event]:
     return [p.message_event(m, token=ctx.token, timestamp=t + 60 * i) for i, m in enumerate(items)]
 
 
-def _aiva(path: str) -> Scenario:
+# The summary event's other shapes seen in public payloads: parallel question / answer arrays with the summary
+# as an object, and no summary at all.
+_AIVA_SHAPES: dict[str, dict[str, Any]] = {
+    "flat": {},
+    "parallel": {
+        "extracted_data": p.parallel_answers(),
+        "summary": {"content": "Burst pipe; tomorrow morning."},
+    },
+    "no_summary": {"summary": None},
+}
+
+
+def _aiva(path: str, shape: str = "flat") -> Scenario:
     def scenario(ctx: ScenarioContext) -> list[Event]:
         t, ext, num = ctx.slot()
         return p.aiva_call(
@@ -229,9 +241,10 @@ def _aiva(path: str) -> Scenario:
             started_at=t,
             path=path,
             agent=ctx.agent(),
+            **_AIVA_SHAPES[shape],
         )
 
-    scenario.__doc__ = f"AI Voice Agent call, path {path} (UNCONFIRMED payload shapes)."
+    scenario.__doc__ = f"AI Voice Agent call, path {path}, {shape} summary payload (UNCONFIRMED shapes)."
     return scenario
 
 
@@ -290,6 +303,8 @@ SCENARIOS: dict[str, Scenario] = {
     "aiva_transfer_answered": _aiva("transfer_answered"),
     "aiva_transfer_missed": _aiva("transfer_missed"),
     "aiva_voicemail": _aiva("voicemail"),
+    "aiva_agent_only_parallel_answers": _aiva("agent_only", "parallel"),
+    "aiva_transfer_missed_no_summary": _aiva("transfer_missed", "no_summary"),
     "integration_deleted": integration_deleted,
     "calls_ended": calls_ended,
     "demo": demo,

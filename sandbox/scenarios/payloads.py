@@ -605,12 +605,16 @@ def aiva_call(
     started_at: int,
     path: str = "agent_only",
     agent: dict[str, Any] | None = None,
-    summary: str = "Caller needs a plumber for a burst pipe; prefers tomorrow morning.",
-    extracted_data: dict[str, Any] | None = None,
+    summary: Any = "Caller needs a plumber for a burst pipe; prefers tomorrow morning.",
+    extracted_data: Any = None,
 ) -> list[Event]:
     """A call handled by the AI Voice Agent. `path`: agent_only | transfer_answered | transfer_missed |
     voicemail (spec F9). Emits the normal call.* events plus ai_voice_agent.started / escalated /
-    summary / ended. UNCONFIRMED: for agent_only, the call is `answered_at` set with `user` null."""
+    summary / ended. UNCONFIRMED: for agent_only, the call is `answered_at` set with `user` null.
+
+    The summary event's shapes vary in public payloads (UNCONFIRMED which Aircall sends): `extracted_data` a flat
+    object (the default) or parallel arrays (`parallel_answers()`); `summary` text, an object, or None for a
+    payload without it."""
     if path not in ("agent_only", "transfer_answered", "transfer_missed", "voicemail"):
         raise ValueError(f"unknown AIVA path: {path}")
     extracted = (
@@ -618,6 +622,7 @@ def aiva_call(
         if extracted_data is not None
         else {"name": "Pat Doe", "issue": "Burst pipe", "preferred_time": "Tomorrow 9am"}
     )
+    summary_fields = {"summary": summary} if summary is not None else {}
     c0 = call_object(call_id, direction="inbound", number=number, external=external, started_at=started_at)
     t = started_at
     steps: list[tuple[str, dict[str, Any], int]] = [("call.created", c0, t)]
@@ -678,12 +683,20 @@ def aiva_call(
             done,
             token=token,
             timestamp=done["ended_at"] + 20,
-            summary=summary,
+            **summary_fields,
             extracted_data=extracted,
         )
     )
     steps += [("call.hungup", done, done["ended_at"]), ("call.ended", done, done["ended_at"] + 30)]
     return sorted([*_events(token, steps), *aiva], key=lambda e: e["timestamp"])
+
+
+def parallel_answers() -> dict[str, list[str]]:
+    """`extracted_data` as parallel question / answer arrays, a shape seen in public voice-agent payloads."""
+    return {
+        "question": ["What is your name?", "What is the problem?", "When can we come?"],
+        "answer": ["Pat Doe", "Burst pipe", "Tomorrow 9am"],
+    }
 
 
 def integration_deleted(

@@ -106,3 +106,25 @@ def test_with_voice_agent_logging_each_path_has_its_own_activity(r, ingest_url, 
         "- issue: Burst pipe",
         "- preferred_time: Tomorrow 9am",
     ]
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ({"extracted_data": p.parallel_answers(), "summary": {"content": "Burst pipe; tomorrow morning."}},
+         ["- Burst pipe; tomorrow morning.", "- What is your name?: Pat Doe", "- What is the problem?: Burst pipe",
+          "- When can we come?: Tomorrow 9am"]),
+        ({"summary": None}, ["- name: Pat Doe", "- issue: Burst pipe", "- preferred_time: Tomorrow 9am"]),
+    ],
+    ids=["parallel-arrays-and-summary-object", "no-summary"],
+)  # fmt: skip
+def test_other_summary_payload_shapes_give_readable_notes(r, ingest_url, worker, jobber, shape, expected):
+    tenant = make_tenant(jobber=jobber, ai_voice_agent_logging=True)
+    events = p.aiva_call(next(_ids), token=tenant.webhook_token, number=LINE, external=CALLER,
+                         started_at=int(time.time()) - 600, path="agent_only", **shape)  # fmt: skip
+    deliver(ingest_url, r, events)
+
+    [text] = notes(jobber)
+    section = text.split("AI Voice Agent notes:\n", 1)[1].splitlines()
+    assert section[: len(expected)] == expected
+    assert section[len(expected)].startswith("Aircall: ")
