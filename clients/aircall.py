@@ -1,6 +1,6 @@
 """Aircall REST adapter (https://developer.aircall.io/api-references). Basic (api_id:api_token) or Bearer auth.
 
-Errors: 429 → RateLimited (wait until X-AircallApi-Reset, a UNIX timestamp); 5xx / timeouts → Transient;
+Errors: 429 → RateLimited (wait until X-AircallApi-Reset, a UNIX timestamp; bounded); 5xx / timeouts → Transient;
 401/403 → Disconnected (bad or revoked credentials); other 4xx → Permanent.
 """
 
@@ -14,6 +14,7 @@ import requests
 
 from clients.errors import Disconnected, Permanent, RateLimited, Transient
 from clients.http import _path, json_or_empty, new_session, send
+from clients.ratelimit import AIRCALL_MAX_WAIT_S, bounded, reset_wait, retry_after_wait
 
 VENDOR = "aircall"
 DEFAULT_RATE_WAIT_S = 60.0
@@ -195,16 +196,14 @@ def _webhook(w: dict[str, Any]) -> Webhook:
 
 
 def rate_limit_wait(response: requests.Response, now: float | None = None) -> float:
-    """Seconds until Aircall's window resets: X-AircallApi-Reset (UNIX time), else Retry-After (UNCONFIRMED
-    header), else 60 s."""
+    """Seconds until Aircall's window resets: X-AircallApi-Reset (a UNIX timestamp, seconds or milliseconds),
+    else Retry-After (UNCONFIRMED header; seconds or an HTTP-date), else 60 s; never more than
+    AIRCALL_MAX_WAIT_S (clients.ratelimit)."""
     now = time.time() if now is None else now
-    reset = response.headers.get("X-AircallApi-Reset")
-    if reset and reset.strip().isdigit():
-        return max(1.0, float(reset) - now)
-    retry_after = response.headers.get("Retry-After")
-    if retry_after and retry_after.strip().isdigit():
-        return float(retry_after)
-    return DEFAULT_RATE_WAIT_S
+    wait = reset_wait(response.headers.get("X-AircallApi-Reset"), now)
+    if wait is None:
+        wait = retry_after_wait(response.headers.get("Retry-After"), now)
+    return bounded(DEFAULT_RATE_WAIT_S if wait is None else wait, AIRCALL_MAX_WAIT_S)
 
 
 def exchange_oauth_code(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,6 +25,7 @@ from graphql import DocumentNode, print_ast
 
 from clients.errors import Disconnected, Permanent, RateLimited, Transient
 from clients.http import json_or_empty, new_session, send
+from clients.ratelimit import JOBBER_MAX_THROTTLE_WAIT_S, JOBBER_MAX_WAIT_S, bounded, retry_after_wait
 
 log = logging.getLogger("clients.jobber")
 VENDOR = "jobber"
@@ -429,8 +431,7 @@ def _raise_for_transport(response: requests.Response, body: Any) -> None:
     if "temporarily unavailable" in lowered:
         raise Transient(f"jobber: {message}", vendor=VENDOR, status=status)
     if status == 429:
-        retry_after = response.headers.get("Retry-After", "")
-        wait = float(retry_after) if retry_after.isdigit() else DEFAULT_429_WAIT_S
+        wait = too_many_requests_wait(response)
         raise RateLimited("jobber: HTTP 429 (request limit)", retry_after=wait, vendor=VENDOR, status=status)
     if status == 401:
         raise Unauthorized(f"jobber: HTTP 401 {message or response.reason}", vendor=VENDOR, status=status)
@@ -451,10 +452,18 @@ def _raise_for_graphql(errors: list[dict[str, Any]], body: dict[str, Any]) -> No
 
 
 def throttle_wait(body: dict[str, Any]) -> float:
-    """Seconds until the cost bucket holds the requested cost: (requested - available) / restoreRate."""
+    """Seconds until the cost bucket holds the requested cost: (requested - available) / restoreRate, bounded
+    by JOBBER_MAX_THROTTLE_WAIT_S (a full bucket refills in 20 s at the documented rate)."""
     cost = (body.get("extensions") or {}).get("cost") or {}
     status = cost.get("throttleStatus") or {}
     requested = float(cost.get("requestedQueryCost") or 0)
     available = float(status.get("currentlyAvailable") or 0)
     rate = float(status.get("restoreRate") or 500) or 500.0
-    return max(1.0, math.ceil(max(0.0, requested - available) / rate))
+    return bounded(math.ceil(max(0.0, requested - available) / rate), JOBBER_MAX_THROTTLE_WAIT_S)
+
+
+def too_many_requests_wait(response: requests.Response, now: float | None = None) -> float:
+    """HTTP 429 from the request limiter: Retry-After (seconds or an HTTP-date; UNCONFIRMED that Jobber sends
+    it), else 30 s; never more than the limiter's 5-minute window."""
+    wait = retry_after_wait(response.headers.get("Retry-After"), time.time() if now is None else now)
+    return bounded(DEFAULT_429_WAIT_S if wait is None else wait, JOBBER_MAX_WAIT_S)

@@ -11,6 +11,7 @@ import redis
 from clients.aircall import Budget
 from clients.errors import RateLimited
 from clients.jobber import Pacer, ThrottleStatus
+from clients.ratelimit import JOBBER_MAX_THROTTLE_WAIT_S
 
 MAX_INLINE_WAIT_S = 3.0
 
@@ -34,7 +35,8 @@ class JobberCostPacer(Pacer):
         )
         if available >= estimated_cost:
             return
-        wait = (estimated_cost - available) / rate
+        # Bounded: a restoreRate misread as tiny must not park the task for hours (a full bucket refills in 20 s).
+        wait = min(JOBBER_MAX_THROTTLE_WAIT_S, (estimated_cost - available) / rate)
         if wait > MAX_INLINE_WAIT_S:
             raise RateLimited(
                 f"jobber: cost bucket low ({available:.0f} points)", retry_after=wait, vendor="jobber"

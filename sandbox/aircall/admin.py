@@ -85,7 +85,9 @@ async def companies(request: Request) -> Response:
 
 
 async def company_update(request: Request) -> Response:
-    """POST `/_sandbox/companies/{id}` `{rate_limit_per_min?, ai_assist?, name?}`: change a company live."""
+    """POST `/_sandbox/companies/{id}` `{rate_limit_per_min?, ai_assist?, name?, rate_reset_unit?: "s"|"ms"}`:
+    change a company live. `rate_reset_unit`: X-AircallApi-Reset in UNIX seconds (default) or milliseconds
+    (UNCONFIRMED which Aircall sends; clients must read both)."""
     state: State = request.app.state.aircall
     body = await _json(request)
     with state.lock:
@@ -98,6 +100,8 @@ async def company_update(request: Request) -> Response:
             company.ai_assist = bool(body["ai_assist"])
         if "name" in body:
             company.name = str(body["name"])
+        if body.get("rate_reset_unit") in ("s", "ms"):
+            company.rate.reset_unit = body["rate_reset_unit"]
         return JSONResponse(company_view(company))
 
 

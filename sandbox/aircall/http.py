@@ -121,11 +121,13 @@ def authenticate(request: Request, state: State) -> tuple[Company, str | None]:
     raise ApiError(403, "Forbidden", _INVALID_CREDENTIALS)
 
 
-def rate_headers(limit: int, remaining: int, reset_at: float) -> dict[str, str]:
+def rate_headers(limit: int, remaining: int, reset_at: float, unit: str = "s") -> dict[str, str]:
+    # A UNIX timestamp rounded up so "sleep until" is safe; seconds, or milliseconds when the company says so.
+    reset = int(reset_at * 1000 + 0.999) if unit == "ms" else int(reset_at + 0.999)
     return {
         "X-AircallApi-Limit": str(limit),
         "X-AircallApi-Remaining": str(remaining),
-        "X-AircallApi-Reset": str(int(reset_at + 0.999)),  # UNIX seconds, rounded up so "sleep until" is safe
+        "X-AircallApi-Reset": str(reset),
     }
 
 
@@ -147,7 +149,7 @@ def api(label: str, handler: Handler) -> Callable[[Request], Awaitable[Response]
                     remaining = 0
                 else:
                     allowed, remaining, reset_at = company.rate.take(now)
-                headers = rate_headers(company.rate.limit, remaining, reset_at)
+                headers = rate_headers(company.rate.limit, remaining, reset_at, company.rate.reset_unit)
                 if not allowed:
                     company.requests_limited += 1
                     # UNCONFIRMED whether Retry-After is sent; not sent, so clients use the Reset header.

@@ -115,6 +115,7 @@ class RateWindow:
     limit: int
     window_s: float
     mode: str = "fixed"
+    reset_unit: str = "s"  # X-AircallApi-Reset in UNIX seconds or "ms" (UNCONFIRMED which Aircall uses)
     window_start: float = 0.0
     count: int = 0
     hits: deque[float] = field(default_factory=deque)

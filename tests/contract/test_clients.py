@@ -59,11 +59,11 @@ def test_aircall_bad_credentials_are_disconnected(aircall_server, aircall):
         bad.ping()
 
 
-def test_aircall_429_is_rate_limited_until_the_reset(aircall_server, aircall):
+@pytest.mark.parametrize("unit", ["s", "ms"])
+def test_aircall_429_is_rate_limited_until_the_reset(aircall_server, aircall, unit):
     company_id = aircall.company["id"]
-    requests.post(
-        f"{aircall_server}/_sandbox/companies/{company_id}", json={"rate_limit_per_min": 5}, timeout=5
-    )
+    requests.post(f"{aircall_server}/_sandbox/companies/{company_id}",
+                  json={"rate_limit_per_min": 5, "rate_reset_unit": unit}, timeout=5)  # fmt: skip
     for _ in range(5):
         aircall.ping()
     with pytest.raises(RateLimited) as excinfo:
