@@ -1,8 +1,10 @@
 """Jobber OAuth token endpoint (https://developer.getjobber.com/docs/building_your_app/app_authorization/).
 
-Access tokens are JWTs valid ~60 min with no `expires_in`: the expiry is read from the `exp` claim (decoded
-without verification, as Jobber's own Rails template does). Refresh Token Rotation: every refresh returns
-a new refresh token and the old one dies at once, so callers persist the pair before using it.
+Access tokens are JWTs valid ~60 min with no `expires_in` (jobber-api.md §2.3): the expiry is read from the
+`exp` claim (decoded without verification, as Jobber's own Rails template does). Should a token answer carry
+`expires_in` (UNCONFIRMED either way), it gives the expiry when the token has no readable `exp`; callers keep
+that expiry with the token (`TokenPair.expires_at`). Refresh Token Rotation: every refresh returns a new refresh
+token and the old one dies at once, so callers persist the pair before using it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ VENDOR = "jobber"
 class TokenPair:
     access_token: str
     refresh_token: str
+    expires_at: float | None = None  # UNIX seconds: the JWT's `exp`, else now + `expires_in`, else unknown
 
 
 def access_token_expiry(token: str) -> float | None:
@@ -36,8 +39,24 @@ def access_token_expiry(token: str) -> float | None:
         return None
 
 
-def expires_soon(token: str, margin_s: float = 300, now: float | None = None) -> bool:
+def token_expiry(token: str, expires_in: object = None, now: float | None = None) -> float | None:
+    """When an access token expires: its JWT `exp`, else `expires_in` seconds from now, else None (unknown)."""
     expiry = access_token_expiry(token)
+    if expiry is not None:
+        return expiry
+    try:
+        seconds = float(expires_in)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return (time.time() if now is None else now) + seconds if seconds > 0 else None
+
+
+def expires_soon(
+    token: str, margin_s: float = 300, now: float | None = None, expires_at: float | None = None
+) -> bool:
+    """Is the token within `margin_s` of expiring? Its JWT `exp` decides, else the `expires_at` kept with it;
+    with neither, False (a 401 then triggers the refresh)."""
+    expiry = access_token_expiry(token) or expires_at
     return expiry is not None and expiry - margin_s <= (time.time() if now is None else now)
 
 
@@ -56,7 +75,8 @@ def _token_request(
                            status=response.status_code)  # fmt: skip
     if response.status_code >= 300 or not body.get("access_token") or not body.get("refresh_token"):
         raise Permanent(f"jobber oauth: unexpected answer HTTP {response.status_code}", vendor=VENDOR)
-    return TokenPair(access_token=str(body["access_token"]), refresh_token=str(body["refresh_token"]))
+    access = str(body["access_token"])
+    return TokenPair(access, str(body["refresh_token"]), token_expiry(access, body.get("expires_in")))
 
 
 def refresh(

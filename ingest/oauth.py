@@ -134,8 +134,8 @@ async def jobber_callback(request: Request) -> Response:
             timeout=settings.HTTP_TIMEOUT_S,
         )  # fmt: skip
         outcome = await run_in_threadpool(
-            connect_jobber, state["integration"], pair.access_token, pair.refresh_token, settings
-        )
+            connect_jobber, state["integration"], pair.access_token, pair.refresh_token, settings, pair.expires_at
+        )  # fmt: skip
     except (VendorError, InstallError, KeyError) as exc:
         log.warning("oauth.jobber.failed integration=%s error=%s", state.get("integration"), exc)
         return page("Jobber connection failed", _p(str(exc)), 502)

@@ -75,6 +75,8 @@ class Secrets:
     aircall_token: str | None = None
     jobber_access_token: str | None = None
     jobber_refresh_token: str | None = None
+    # Not a secret (stored in clear): when the access token expires, if known from the token answer.
+    jobber_access_expires_at: float | None = None
 
 
 @dataclass
@@ -101,12 +103,14 @@ class IntegrationStore:
 
     def secrets(self, integration_id: str) -> Secrets:
         values: list[str | None] = self.r.hmget(  # type: ignore[assignment]
-            keys.integration(integration_id), [f"{f}_enc" for f in _SECRET_FIELDS]
+            keys.integration(integration_id),
+            [*(f"{f}_enc" for f in _SECRET_FIELDS), "jobber_access_expires_at"],
         )
         plain = {
-            f: decrypt(self.secret_key, v) if v else None for f, v in zip(_SECRET_FIELDS, values, strict=True)
+            f: decrypt(self.secret_key, v) if v else None
+            for f, v in zip(_SECRET_FIELDS, values[:-1], strict=True)
         }
-        return Secrets(**plain)
+        return Secrets(**plain, jobber_access_expires_at=float(values[-1]) if values[-1] else None)
 
     def id_for_jobber_account(self, account_id: str) -> str | None:
         found: str | None = self.r.hget(keys.JOBBER_ACCOUNTS, account_id)  # type: ignore[assignment]
@@ -114,7 +118,12 @@ class IntegrationStore:
 
     def drop_jobber_tokens(self, integration_id: str) -> None:
         """Jobber disconnected the app: its tokens are dead, keep nothing (jobber-api.md §7)."""
-        self.r.hdel(keys.integration(integration_id), "jobber_access_token_enc", "jobber_refresh_token_enc")
+        self.r.hdel(
+            keys.integration(integration_id),
+            "jobber_access_token_enc",
+            "jobber_refresh_token_enc",
+            "jobber_access_expires_at",
+        )
 
     def id_for_webhook_token(self, token: str) -> str | None:
         found: str | None = self.r.hget(keys.WEBHOOK_TOKENS, token_hash(token))  # type: ignore[assignment]
@@ -175,11 +184,15 @@ class IntegrationStore:
         )
         pipe.execute()
 
-    def set_jobber_tokens(self, integration_id: str, access_token: str, refresh_token: str) -> None:
+    def set_jobber_tokens(
+        self, integration_id: str, access_token: str, refresh_token: str, expires_at: float | None = None
+    ) -> None:
+        """Save a token pair; `expires_at` (from the token answer's `expires_in`) is kept with it, or cleared."""
         self._update(
             integration_id,
             jobber_access_token_enc=encrypt(self.secret_key, access_token),
             jobber_refresh_token_enc=encrypt(self.secret_key, refresh_token),
+            jobber_access_expires_at="" if expires_at is None else repr(expires_at),
         )
 
     def connect_jobber_account(self, integration_id: str, account: JobberAccount) -> str | None:

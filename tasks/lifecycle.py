@@ -72,16 +72,18 @@ def install_with_oauth(access_token: str, settings: Settings | None = None) -> O
 
 
 def connect_jobber(
-    integration_id: str, access_token: str, refresh_token: str, settings: Settings | None = None
-) -> Outcome:
+    integration_id: str, access_token: str, refresh_token: str, settings: Settings | None = None,
+    expires_at: float | None = None,
+) -> Outcome:  # fmt: skip
     """Jobber OAuth finished for an integration: read the account, store the tokens, take the account's one
-    connection (an older integration on the same account becomes inactive, with a warning)."""
+    connection (an older integration on the same account becomes inactive, with a warning). `expires_at`: the
+    access token's expiry when the token answer gave it (`TokenPair.expires_at`)."""
     settings = settings or get_settings()
     integration = store_for(settings).require(integration_id)
     if integration.status == "deleted":
         raise InstallError(f"integration {integration_id} was deleted")
     account = _jobber_account(access_token, settings)
-    return _connect(integration_id, account, access_token, refresh_token, settings)
+    return _connect(integration_id, account, access_token, refresh_token, settings, expires_at)
 
 
 def _jobber_account(access_token: str, settings: Settings) -> JobberAccount:
@@ -118,10 +120,11 @@ def _install_aircall(
 
 
 def _connect(
-    integration_id: str, account: JobberAccount, access: str, refresh: str, settings: Settings
-) -> Outcome:
+    integration_id: str, account: JobberAccount, access: str, refresh: str, settings: Settings,
+    expires_at: float | None = None,
+) -> Outcome:  # fmt: skip
     store = store_for(settings)
-    store.set_jobber_tokens(integration_id, access, refresh)
+    store.set_jobber_tokens(integration_id, access, refresh, expires_at)
     previous = store.connect_jobber_account(integration_id, account)
     if store.require(integration_id).settings.contact_sync:
         # Connected with contact sync on: backfill every client (SPEC F8), in the background.

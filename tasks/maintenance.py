@@ -63,10 +63,13 @@ def check_webhook(integration: Integration) -> str:
 def refresh_token(integration: Integration) -> str:
     """Refresh a Jobber access token before it expires, so flows rarely meet a 401."""
     settings = get_settings()
-    access = store_for(settings).secrets(integration.id).jobber_access_token
+    secrets = store_for(settings).secrets(integration.id)
+    access = secrets.jobber_access_token
     if not access:
         return "no_token"
-    if not jobber_oauth.expires_soon(access, margin_s=REFRESH_MARGIN_S):
+    if not jobber_oauth.expires_soon(
+        access, margin_s=REFRESH_MARGIN_S, expires_at=secrets.jobber_access_expires_at
+    ):
         return "fresh"
     refresh_jobber(integration, stale=access, settings=settings)
     return "refreshed"

@@ -55,10 +55,11 @@ def jobber_client(access_token: str, settings: Settings) -> JobberClient:
 def jobber_for(integration: Integration, settings: Settings | None = None) -> JobberClient:
     settings = settings or get_settings()
     store = store_for(settings)
-    access = store.secrets(integration.id).jobber_access_token
+    secrets = store.secrets(integration.id)
+    access = secrets.jobber_access_token
     if not access:
         raise Disconnected("Jobber is not connected", vendor="jobber")
-    if jobber_oauth.expires_soon(access):
+    if jobber_oauth.expires_soon(access, expires_at=secrets.jobber_access_expires_at):
         access = refresh_jobber(integration, stale=access, settings=settings)
     account = integration.jobber_account.id if integration.jobber_account else integration.id
     return JobberClient(
@@ -85,7 +86,9 @@ def refresh_jobber(integration: Integration, *, stale: str, settings: Settings) 
         if (
             secrets.jobber_access_token
             and secrets.jobber_access_token != stale
-            and not jobber_oauth.expires_soon(secrets.jobber_access_token)
+            and not jobber_oauth.expires_soon(
+                secrets.jobber_access_token, expires_at=secrets.jobber_access_expires_at
+            )
         ):
             return secrets.jobber_access_token
         if not (settings.JOBBER_CLIENT_ID and settings.JOBBER_CLIENT_SECRET and secrets.jobber_refresh_token):
@@ -105,6 +108,6 @@ def refresh_jobber(integration: Integration, *, stale: str, settings: Settings) 
             store.set_status(integration.id, "needs_reconnect", RECONNECT_MESSAGE)
             log.warning("jobber.refresh.rejected integration=%s", integration.id)
             raise
-        store.set_jobber_tokens(integration.id, pair.access_token, pair.refresh_token)
+        store.set_jobber_tokens(integration.id, pair.access_token, pair.refresh_token, pair.expires_at)
         log.info("jobber.refresh.ok integration=%s", integration.id)
         return pair.access_token

@@ -112,6 +112,19 @@ async def issue_tokens(request: Request) -> JSONResponse:
     return JSONResponse(pair, 201)
 
 
+async def token_options(request: Request) -> JSONResponse:
+    """GET shows, POST {"expires_in": bool, "opaque": bool, "access_token_ttl_s": float} changes the token
+    knobs for tokens issued from now on: token answers with `expires_in`, opaque (non-JWT) access tokens."""
+    sandbox = _sandbox(request)
+    if request.method == "POST":
+        body = await _json(request)
+        knobs = sandbox.token_options
+        knobs.expires_in = bool(body.get("expires_in", knobs.expires_in))
+        knobs.opaque = bool(body.get("opaque", knobs.opaque))
+        knobs.access_token_ttl_s = float(body.get("access_token_ttl_s", knobs.access_token_ttl_s))
+    return JSONResponse(sandbox.token_options.__dict__)
+
+
 async def disconnect(request: Request) -> JSONResponse:
     """The user clicks Disconnect inside Jobber: tokens die and APP_DISCONNECT is sent (reference §2.6)."""
     sandbox = _sandbox(request)
@@ -345,6 +358,7 @@ ROUTES = [
     Route("/_sandbox/clients/{client_id}", user_edits_client, methods=["PATCH", "POST"]),
     Route("/_sandbox/clients/{client_id}", user_deletes_client, methods=["DELETE"]),
     Route("/_sandbox/tokens", issue_tokens, methods=["POST"]),
+    Route("/_sandbox/token_options", token_options, methods=["GET", "POST"]),
     Route("/_sandbox/bucket", drain_bucket, methods=["POST"]),
     Route("/_sandbox/state", state, methods=["GET"]),
     Route("/_sandbox/webhooks", webhooks_config, methods=["GET", "POST"]),

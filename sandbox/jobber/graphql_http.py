@@ -61,7 +61,7 @@ async def graphql_endpoint(request: Request) -> JSONResponse:
     if not auth.lower().startswith("bearer "):
         return invalid_token()
     try:
-        claims = tokens.verify(auth[7:].strip(), sandbox.options.signing_key)
+        claims = sandbox.verify_access_token(auth[7:].strip())
     except tokens.TokenError:
         return invalid_token()
     with store.lock:

@@ -1,5 +1,6 @@
 """OAuth 2.0 authorization-code grant (reference §2): `GET /api/oauth/authorize` auto-approves,
-`POST /api/oauth/token` exchanges codes and rotates refresh tokens. No `expires_in` in token responses.
+`POST /api/oauth/token` exchanges codes and rotates refresh tokens. No `expires_in` in token responses, unless
+the `expires_in` token option is on (`POST /_sandbox/token_options`).
 
 Sandbox extensions on /authorize: `account_id=<EncodedId>` picks the account that "approves" (default: the
 first account, created if none), `deny=1` simulates a user who denies (redirect with no query parameters).
@@ -85,7 +86,7 @@ async def token(request: Request) -> JSONResponse:
             pair = sandbox.issue_tokens(account, user_id=code.user_id, revoke_previous=True)
             account_id = account.id
         sandbox.emit(account_id, [("APP_CONNECT", account_id)])
-        return JSONResponse({"access_token": pair["access_token"], "refresh_token": pair["refresh_token"]})
+        return JSONResponse({k: v for k, v in pair.items() if k not in ("account_id", "user_id")})
     if grant_type == "refresh_token":
         with store.lock:
             new_refresh = tokens.new_refresh_token()
@@ -95,6 +96,6 @@ async def token(request: Request) -> JSONResponse:
                 return _error(
                     "invalid_grant", "The refresh token is invalid, expired, revoked or already used", 401
                 )
-            access = sandbox.access_token(grant)
-        return JSONResponse({"access_token": access, "refresh_token": new_refresh})
+            body = sandbox.token_response(grant, new_refresh)
+        return JSONResponse(body)
     return _error("unsupported_grant_type", "grant_type must be authorization_code or refresh_token", 400)

@@ -4,6 +4,7 @@ handlers (reachable as `request.app.state.jobber`)."""
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,6 +33,10 @@ class Options:
     client_secret: str = "sandbox-client-secret"
     signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     access_token_ttl_s: float = 3600.0  # 60 minutes, like Jobber
+    # Jobber documents JWT access tokens without `expires_in` (reference §2.3); both are UNCONFIRMED to hold for
+    # every app. With these on, token responses carry `expires_in` and access tokens are opaque (no `exp`).
+    token_expires_in: bool = False
+    opaque_access_tokens: bool = False
     bucket_max: int = 10_000
     restore_rate: int = 500
     request_limit: int = 2_500  # per account per `request_window_s`
@@ -47,6 +52,19 @@ class Options:
     seed_clients: int = 0  # > 0: create a default account with that many seeded clients at start
     seed: int = 42
     faults: Faults | None = None
+
+
+@dataclass
+class TokenOptions:
+    """Token knobs changeable at run time (`POST /_sandbox/token_options`); reset restores the Options."""
+
+    access_token_ttl_s: float
+    expires_in: bool
+    opaque: bool
+
+    @classmethod
+    def of(cls, options: Options) -> TokenOptions:
+        return cls(options.access_token_ttl_s, options.token_expires_in, options.opaque_access_tokens)
 
 
 class Sandbox:
@@ -66,6 +84,8 @@ class Sandbox:
         # Authenticated GraphQL requests per account: the "vendor economy" figure of the benchmarks.
         self.request_counts: Counter[str] = Counter()
         self.configure_webhooks(options.webhook_url, options.webhook_topics)
+        self.token_options = TokenOptions.of(options)
+        self._opaque: dict[str, dict[str, Any]] = {}  # opaque access token -> its claims
 
     def configure_webhooks(self, url: str | None, topics: list[str] | None = None) -> None:
         self.store.webhooks.url = url
@@ -79,6 +99,8 @@ class Sandbox:
         self.limiter.reset()
         self.faults.reset()
         self.request_counts.clear()
+        self.token_options = TokenOptions.of(self.options)
+        self._opaque.clear()
 
     def count_request(self, account_id: str) -> None:
         with self.store.lock:
@@ -97,22 +119,42 @@ class Sandbox:
         refresh = tokens.new_refresh_token()
         grant = self.store.create_grant(account, user_id, refresh, revoke_previous=revoke_previous)
         return {
-            "access_token": self.access_token(grant, access_token_ttl_s),
-            "refresh_token": refresh,
+            **self.token_response(grant, refresh, access_token_ttl_s),
             "account_id": account.id,
             "user_id": user_id,
         }
 
-    def access_token(self, grant: Grant, ttl_s: float | None = None) -> str:
-        ttl = self.options.access_token_ttl_s if ttl_s is None else ttl_s
-        return tokens.make_access_token(
+    def token_response(self, grant: Grant, refresh_token: str, ttl_s: float | None = None) -> dict[str, Any]:
+        """The body of a token answer: the pair, and `expires_in` when that knob is on."""
+        ttl = self.token_options.access_token_ttl_s if ttl_s is None else ttl_s
+        body: dict[str, Any] = {"access_token": self.access_token(grant, ttl), "refresh_token": refresh_token}
+        if self.token_options.expires_in:
+            body["expires_in"] = int(ttl)
+        return body
+
+    def access_token(self, grant: Grant, ttl_s: float) -> str:
+        token = tokens.make_access_token(
             self.options.signing_key,
             account_id=grant.account_id,
             user_id=grant.user_id,
             grant_id=grant.id,
             app_id=self.options.app_id,
-            ttl_s=ttl,
+            ttl_s=ttl_s,
         )
+        if not self.token_options.opaque:
+            return token
+        opaque = tokens.new_refresh_token()
+        self._opaque[opaque] = tokens.verify(token, self.options.signing_key, now=0.0)
+        return opaque
+
+    def verify_access_token(self, token: str) -> dict[str, Any]:
+        """The claims of a valid access token (JWT or opaque); raises tokens.TokenError."""
+        claims = self._opaque.get(token)
+        if claims is None:
+            return tokens.verify(token, self.options.signing_key)
+        if float(claims["exp"]) <= time.time():
+            raise tokens.TokenError("expired")
+        return claims
 
     def emit(self, account_id: str, events: list[tuple[str, str]]) -> None:
         self.webhooks.dispatch(account_id, events)

@@ -146,3 +146,31 @@ def test_jobber_user_errors_are_permanent(jobber):
             {"input": {}},
             "clientCreate",
         )
+
+
+@pytest.mark.parametrize(
+    ("knobs", "expiry_from"),
+    [({}, "jwt"), ({"expires_in": True}, "jwt"), ({"expires_in": True, "opaque": True}, "expires_in"),
+     ({"opaque": True}, None)],
+    ids=["jwt-only", "jwt-and-expires_in", "opaque-with-expires_in", "opaque-without"],
+)  # fmt: skip
+def test_jobber_token_expiry_from_exp_or_expires_in(jobber_server, jobber, knobs, expiry_from):
+    import time
+
+    from clients import jobber_oauth
+
+    requests.post(
+        f"{jobber_server}/_sandbox/token_options", json={**knobs, "access_token_ttl_s": 600}, timeout=5
+    )
+    first = requests.post(
+        f"{jobber_server}/_sandbox/tokens", json={"account_id": jobber.account_id}, timeout=5
+    ).json()
+    pair = jobber_oauth.refresh(f"{jobber_server}/api/oauth", "sandbox-client-id", "sandbox-client-secret",
+                                first["refresh_token"], timeout=5)  # fmt: skip
+    assert JobberClient(f"{jobber_server}/api/graphql", pair.access_token, api_version="2025-04-16").account()
+    if expiry_from is None:
+        assert pair.expires_at is None and not jobber_oauth.expires_soon(pair.access_token, margin_s=3600)
+    else:
+        assert pair.expires_at == pytest.approx(time.time() + 600, abs=5)
+        assert jobber_oauth.expires_soon(pair.access_token, margin_s=900, expires_at=pair.expires_at)
+        assert not jobber_oauth.expires_soon(pair.access_token, margin_s=300, expires_at=pair.expires_at)

@@ -14,6 +14,7 @@ from worker.schedule import BEAT_SCHEDULE
 
 
 def test_every_beat_job_names_a_registered_task():
+    app.loader.import_default_modules()  # what a worker does at start (alone, this test imported none)
     assert BEAT_SCHEDULE
     for entry in BEAT_SCHEDULE.values():
         assert entry["task"] in app.tasks
@@ -77,3 +78,23 @@ def test_tokens_close_to_expiry_are_refreshed_and_fresh_ones_left_alone(r, vendo
     assert maintenance.refresh_jobber_tokens() == {"refreshed": 1}
     assert store.secrets(integration_id).jobber_access_token != soon["access_token"]
     assert maintenance.refresh_jobber_tokens() == {"fresh": 1}
+
+
+def test_a_token_whose_expiry_is_only_in_expires_in_is_refreshed_in_time(r, vendors):
+    """Jobber documents JWT access tokens without `expires_in`; if a token answer carries `expires_in` and the
+    access token has no `exp` (here: an opaque token), the expiry comes from `expires_in`."""
+    from tasks.vendors import refresh_jobber
+
+    _, _, integration_id = install(vendors)
+    store = IntegrationStore(r, get_settings().secret_key())
+    options = f"{vendors.jobber}/_sandbox/token_options"
+    requests.post(options, json={"opaque": True, "expires_in": True, "access_token_ttl_s": 300}, timeout=5)
+    stale = store.secrets(integration_id).jobber_access_token
+    refresh_jobber(store.require(integration_id), stale=stale, settings=get_settings())  # the product's path
+    opaque = store.secrets(integration_id).jobber_access_token
+    assert opaque != stale and opaque.count(".") == 0  # no JWT, no `exp` to read
+
+    requests.post(options, json={"access_token_ttl_s": 3600}, timeout=5)
+    assert maintenance.refresh_jobber_tokens() == {"refreshed": 1}  # expires in 300 s: inside the margin
+    assert store.secrets(integration_id).jobber_access_token != opaque
+    assert maintenance.refresh_jobber_tokens() == {"fresh": 1}  # the new one lasts an hour
