@@ -6,6 +6,7 @@ Errors: 429 → RateLimited (wait until X-AircallApi-Reset, a UNIX timestamp; bo
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,17 @@ class Budget:
 
     def exhausted_until(self, reset_at: float) -> None:  # pragma: no cover - interface
         """Aircall said 429: nobody in the fleet calls this company before `reset_at`."""
+
+
+@dataclass(frozen=True)
+class CompanyIdentity:
+    """`company_id`: Aircall's company id, or None when the credentials do not reveal it; `budget_key`: what the
+    shared per-company rate budget is keyed on (the company id itself when known, else `numbers:<id>`,
+    `users:<id>` or `key:<hash>`); `source`: how it was found."""
+
+    company_id: str | None
+    budget_key: str
+    source: str
 
 
 @dataclass(frozen=True)
@@ -96,21 +108,51 @@ class AircallClient:
     def ping(self) -> bool:
         return bool(self.request("GET", "/v1/ping").get("ping") == "pong")
 
-    def company_id(self) -> str | None:
-        """The company behind these credentials; the rate budget is per company (aircall-api.md §7).
+    def company_identity(self, api_id: str | None = None) -> CompanyIdentity:
+        """Which Aircall company these credentials belong to: its rate budget is per company, shared by every
+        key and app (aircall-api.md §7), so two integrations of one company must draw on one budget.
 
-        `/v1/integrations/me` carries `company_id` for OAuth tokens; whether it answers for an API key, and
-        whether `/v1/company` carries an `id`, is UNCONFIRMED, so both are tried, in that order.
+        Every reading is tried, in order (each UNCONFIRMED for API keys):
+        1. `GET /v1/integrations/me` carries `company_id` (documented for OAuth tokens, §8.2); an API key may be
+           refused (401/403/404): then
+        2. `GET /v1/company`, should it carry an `id` (the documented object has none);
+        3. `company_id` on the company's numbers or users (no documented field; read if present); else the
+           company's lowest number id, then lowest user id: every key of a company lists the same numbers and
+           users, and ids are only ever added, so the key is shared (budget only; the company id stays unknown);
+        4. else the API key itself: its integrations share nothing with other keys (see the README).
         """
         try:
             me = self.request("GET", "/v1/integrations/me")
             found = (me.get("integration") or me).get("company_id")
             if found is not None:
-                return str(found)
-        except Permanent:
+                return CompanyIdentity(str(found), str(found), "integrations/me")
+        except Permanent:  # refused for this kind of credentials (Disconnected is a Permanent)
             pass
         company = self.request("GET", "/v1/company").get("company") or {}
-        return str(company["id"]) if company.get("id") is not None else None
+        if company.get("id") is not None:
+            return CompanyIdentity(str(company["id"]), str(company["id"]), "company")
+        for kind in ("numbers", "users"):
+            items = self._first_page(kind)
+            found = next((i["company_id"] for i in items if i.get("company_id") is not None), None)
+            if found is not None:
+                return CompanyIdentity(str(found), str(found), kind)
+            ids = [int(i["id"]) for i in items if isinstance(i.get("id"), int)]
+            if ids:
+                return CompanyIdentity(None, f"{kind}:{min(ids)}", kind)
+        digest = hashlib.sha256((api_id or self._credential_id()).encode()).hexdigest()[:16]
+        return CompanyIdentity(None, f"key:{digest}", "credentials")
+
+    def _first_page(self, kind: str) -> list[dict[str, Any]]:
+        """The oldest items of `/v1/numbers` or `/v1/users` (ids ascending), or [] when the list is refused."""
+        try:
+            body = self.request("GET", f"/v1/{kind}", params={"order": "asc", "per_page": 50})
+        except Permanent:
+            return []
+        items = body.get(kind) if isinstance(body, dict) else None
+        return [i for i in items or [] if isinstance(i, dict)]
+
+    def _credential_id(self) -> str:
+        return str(self._auth[0]) if self._auth else self._headers.get("Authorization", "")
 
     def create_webhook(self, url: str, custom_name: str, events: list[str] | None = None) -> Webhook:
         """POST /v1/webhooks. `events` omitted = all events (aircall-api.md §8.3)."""

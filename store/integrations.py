@@ -39,6 +39,7 @@ class Integration:
     settings: IntegrationSettings
     warnings: list[str]
     aircall_company_id: str | None
+    aircall_budget_key: str | None  # the company's shared rate budget (clients.aircall.CompanyIdentity)
     aircall_api_id: str | None
     aircall_auth: Literal["basic", "bearer"]
     aircall_webhook_id: str | None
@@ -49,6 +50,12 @@ class Integration:
     @property
     def is_active(self) -> bool:
         return self.status == "active"
+
+    @property
+    def budget_key(self) -> str:
+        """What this integration's Aircall rate budget is keyed on: shared with every integration of the same
+        company when the company (or a stand-in for it) is known, else its own."""
+        return self.aircall_budget_key or self.aircall_company_id or self.id
 
     def to_public(self) -> dict[str, Any]:
         """The operator view (`ajctl ... --json`): never any secret."""
@@ -64,6 +71,7 @@ class Integration:
                 else None
             ),
             "aircall_company_id": self.aircall_company_id,
+            "aircall_budget_key": self.budget_key,
             "aircall_webhook_id": self.aircall_webhook_id,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
@@ -139,6 +147,7 @@ class IntegrationStore:
         aircall_auth: Literal["basic", "bearer"],
         aircall_company_id: str | None,
         settings: IntegrationSettings,
+        aircall_budget_key: str | None = None,
     ) -> Integration:
         integration_id = "int_" + secrets.token_hex(6)
         stamp = now_iso()
@@ -151,6 +160,7 @@ class IntegrationStore:
             "aircall_api_id": aircall_api_id or "",
             "aircall_auth": aircall_auth,
             "aircall_company_id": aircall_company_id or "",
+            "aircall_budget_key": aircall_budget_key or "",
             "aircall_token_enc": encrypt(self.secret_key, aircall_token),
             "created_at": stamp,
             "updated_at": stamp,
@@ -258,6 +268,7 @@ def _from_hash(h: dict[str, str]) -> Integration:
         settings=IntegrationSettings.model_validate_json(h.get("settings") or "{}"),
         warnings=json.loads(h.get("warnings") or "[]"),
         aircall_company_id=h.get("aircall_company_id") or None,
+        aircall_budget_key=h.get("aircall_budget_key") or None,
         aircall_api_id=h.get("aircall_api_id") or None,
         aircall_auth="bearer" if h.get("aircall_auth") == "bearer" else "basic",
         aircall_webhook_id=h.get("aircall_webhook_id") or None,

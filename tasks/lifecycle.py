@@ -100,11 +100,13 @@ def _install_aircall(
 ) -> Integration:  # fmt: skip
     store = store_for(settings)
     try:
-        company_id = aircall.company_id()
+        company = aircall.company_identity(api_id)
     except VendorError as exc:
         raise InstallError(f"Aircall rejected the credentials: {exc}") from None
+    company_id = company.company_id
     integration = store.create(aircall_api_id=api_id, aircall_token=token, aircall_auth=auth,
-                               aircall_company_id=company_id, settings=integration_settings)  # fmt: skip
+                               aircall_company_id=company_id, settings=integration_settings,
+                               aircall_budget_key=company.budget_key)  # fmt: skip
     try:
         webhook = aircall.create_webhook(f"{settings.PUBLIC_URL}/webhooks/aircall", WEBHOOK_NAME)
     except VendorError as exc:

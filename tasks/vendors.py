@@ -32,7 +32,7 @@ def aircall_for(
     (AIRCALL_RATE_LIMIT_PER_MIN). Only insight cards are high priority; everything else leaves them a reserve."""
     settings = settings or get_settings()
     token = store_for(settings).secrets(integration.id).aircall_token or ""
-    budget = AircallBudget(sync_client(settings.REDIS_URL), integration.aircall_company_id or integration.id,
+    budget = AircallBudget(sync_client(settings.REDIS_URL), integration.budget_key,
                            settings.AIRCALL_RATE_LIMIT_PER_MIN, high_priority=high_priority)  # fmt: skip
     if integration.aircall_auth == "bearer":
         return AircallClient(

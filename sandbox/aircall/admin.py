@@ -6,6 +6,7 @@ No auth and no faults/rate limit apply here: tests, the demo and the scenario dr
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from typing import Any
 
@@ -86,7 +87,8 @@ async def companies(request: Request) -> Response:
 
 async def company_update(request: Request) -> Response:
     """POST `/_sandbox/companies/{id}` `{rate_limit_per_min?, ai_assist?, name?, rate_reset_unit?: "s"|"ms"}`:
-    change a company live. `rate_reset_unit`: X-AircallApi-Reset in UNIX seconds (default) or milliseconds
+    change a company live (also `integrations_me_for_api_keys`: answer /v1/integrations/me for API keys).
+    `rate_reset_unit`: X-AircallApi-Reset in UNIX seconds (default) or milliseconds
     (UNCONFIRMED which Aircall sends; clients must read both)."""
     state: State = request.app.state.aircall
     body = await _json(request)
@@ -102,7 +104,22 @@ async def company_update(request: Request) -> Response:
             company.name = str(body["name"])
         if body.get("rate_reset_unit") in ("s", "ms"):
             company.rate.reset_unit = body["rate_reset_unit"]
+        if "integrations_me_for_api_keys" in body:
+            company.integrations_me_for_api_keys = bool(body["integrations_me_for_api_keys"])
         return JSONResponse(company_view(company))
+
+
+async def api_key_for(request: Request) -> Response:
+    """POST `/_sandbox/companies/{id}/api_keys`: another API key of the company (an admin creates a second
+    key in the Dashboard) -> 201 {api_id, api_token}."""
+    state: State = request.app.state.aircall
+    with state.lock:
+        company = state.companies.get(request.path_params["id"])
+        if company is None:
+            return _err(404, "company not found")
+        api_id, api_token = secrets.token_hex(16), secrets.token_hex(16)
+        company.api_keys[api_id] = api_token
+    return JSONResponse({"api_id": api_id, "api_token": api_token}, 201)
 
 
 async def oauth_token_for(request: Request) -> Response:

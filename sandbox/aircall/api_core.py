@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 from starlette.responses import JSONResponse, Response
 
-from sandbox.aircall.http import Ctx, bad_request, not_found, order_items, paginate
+from sandbox.aircall.http import ApiError, Ctx, bad_request, not_found, order_items, paginate
 from sandbox.aircall.state import ALL_EVENTS, iso_now, new_uuid, new_webhook_token
 
 
@@ -37,7 +37,10 @@ def integration_view(ctx: Ctx) -> dict[str, Any]:
 
 
 async def integration_me(ctx: Ctx) -> Response:
-    # UNCONFIRMED wrapper key "integration" (jiminny/oauth2-aircall reads the body under it).
+    # UNCONFIRMED wrapper key "integration" (jiminny/oauth2-aircall reads the body under it). Documented for
+    # OAuth tokens; for an API key it is refused unless the company says otherwise (UNCONFIRMED either way).
+    if ctx.oauth_token is None and not ctx.company.integrations_me_for_api_keys:
+        raise ApiError(403, "Forbidden", "This endpoint is only available to OAuth integrations")
     return JSONResponse({"integration": integration_view(ctx)})
 
 

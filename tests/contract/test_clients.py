@@ -42,7 +42,6 @@ def faults(base: str, **knobs) -> None:
 
 def test_aircall_company_and_webhook_lifecycle(aircall):
     assert aircall.ping()
-    assert aircall.company_id() == str(aircall.company["id"])
     hook = aircall.create_webhook("https://aj.example.test/webhooks/aircall", "Jobber integration")
     assert hook.token and hook.active and hook.url.endswith("/webhooks/aircall")
     assert aircall.get_webhook(hook.id).token == hook.token
@@ -51,6 +50,53 @@ def test_aircall_company_and_webhook_lifecycle(aircall):
     aircall.delete_webhook(hook.id)  # already gone: fine
     with pytest.raises(Permanent):
         aircall.get_webhook(hook.id)
+
+
+@pytest.mark.parametrize("me_answers_api_keys", [True, False], ids=["integrations-me", "refused"])
+def test_aircall_company_identity_of_an_api_key(aircall_server, aircall, me_answers_api_keys):
+    """`/v1/company` has no id (aircall-api.md §8.1); `/v1/integrations/me` is documented for OAuth only. Either
+    way, two keys of one company get one budget key, another company another."""
+    company = aircall.company
+    base = f"{aircall_server}/_sandbox/companies"
+    requests.post(
+        f"{base}/{company['id']}", json={"integrations_me_for_api_keys": me_answers_api_keys}, timeout=5
+    )
+    second = requests.post(f"{base}/{company['id']}/api_keys", timeout=5).json()
+    other = requests.post(base, json={}, timeout=5).json()
+
+    mine = aircall.company_identity(company["api_id"])
+    again = AircallClient(
+        aircall_server, api_id=second["api_id"], api_token=second["api_token"]
+    ).company_identity()
+    theirs = AircallClient(
+        aircall_server, api_id=other["api_id"], api_token=other["api_token"]
+    ).company_identity()
+
+    assert mine.budget_key == again.budget_key != theirs.budget_key
+    if me_answers_api_keys:
+        assert (mine.company_id, mine.source) == (str(company["id"]), "integrations/me")
+    else:
+        assert mine.company_id is None and mine.source == "numbers"
+        assert mine.budget_key == f"numbers:{min(n['id'] for n in company['numbers'])}"
+
+
+def test_aircall_company_identity_without_numbers_or_users_falls_back_to_the_key(aircall_server):
+    bare = requests.post(
+        f"{aircall_server}/_sandbox/companies", json={"numbers": [], "users": []}, timeout=5
+    ).json()
+    identity = AircallClient(
+        aircall_server, api_id=bare["api_id"], api_token=bare["api_token"]
+    ).company_identity(bare["api_id"])
+    assert identity.company_id is None and identity.source == "credentials"
+    assert identity.budget_key.startswith("key:") and bare["api_id"] not in identity.budget_key
+
+
+def test_aircall_company_identity_of_an_oauth_token(aircall_server, aircall):
+    token = requests.post(
+        f"{aircall_server}/_sandbox/companies/{aircall.company['id']}/oauth_token", timeout=5
+    )
+    identity = AircallClient(aircall_server, bearer_token=token.json()["access_token"]).company_identity()
+    assert (identity.company_id, identity.budget_key) == (str(aircall.company["id"]),) * 2
 
 
 def test_aircall_bad_credentials_are_disconnected(aircall_server, aircall):
