@@ -64,13 +64,14 @@ APP_DISCONNECT = """mutation Disconnect { appDisconnect { app { name } userError
 # `clientPhones` is "all client phone numbers, sorted by most recently updated clients" (jobber-api.md §5.3).
 # Whether it includes phones of secondary contacts is UNCONFIRMED; the sandbox includes them.
 FIND_BY_PHONE = """
-query FindByPhone($term: String!, $first: Int!) {
-  clientPhones(searchTerm: $term, first: $first) {
+query FindByPhone($term: String!, $first: Int!, $after: String) {
+  clientPhones(searchTerm: $term, first: $first, after: $after) {
     nodes {
       number
       normalizedPhoneNumber
       client { id name companyName isArchived updatedAt jobberWebUri emails { address primary } }
     }
+    pageInfo { hasNextPage endCursor }
   }
 }"""
 CLIENT_CREATE = """
@@ -281,24 +282,30 @@ class JobberClient:
     def app_disconnect(self) -> None:
         self.mutate(APP_DISCONNECT, {}, "appDisconnect")
 
-    def find_phones(self, term: str, first: int = 20) -> list[PhoneHit]:
-        """Phone numbers whose search matches `term` (national digits), with their clients."""
-        data = self.execute(FIND_BY_PHONE, {"term": term, "first": first}, cost=first * 7 + 1)
+    def find_phones(
+        self, term: str, first: int = 25, after: str | None = None
+    ) -> tuple[list[PhoneHit], str | None]:
+        """One page of phone numbers the search matches for `term`, with their clients, and the cursor of the
+        next page (None on the last). What the search matches is Jobber's business: callers decide."""
+        data = self.execute(
+            FIND_BY_PHONE, {"term": term, "first": first, "after": after}, cost=first * 12 + 4
+        )
+        page = data.get("clientPhones") or {}
         hits = []
-        for node in (data.get("clientPhones") or {}).get("nodes") or []:
+        for node in page.get("nodes") or []:
             client = node.get("client") or {}
             if not client.get("id"):
                 continue
-            ref = _client_ref(client)
             hits.append(
                 PhoneHit(
                     node.get("number") or "",
                     node.get("normalizedPhoneNumber"),
-                    ref,
+                    _client_ref(client),
                     bool(client.get("isArchived")),
                 )
             )
-        return hits
+        info = page.get("pageInfo") or {}
+        return hits, (info.get("endCursor") if info.get("hasNextPage") else None)
 
     def create_client(self, first_name: str, last_name: str, phone_e164: str) -> ClientRef:
         phone = {"number": phone_e164, "description": "MAIN", "primary": True}

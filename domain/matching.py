@@ -29,12 +29,13 @@ def _updated(candidate: Candidate) -> datetime:
 def choose_client(candidates: list[Candidate], e164: str, region: str | None = None) -> str | None:
     """The most recently updated non-archived client with exactly this number, or None.
 
-    Search results are only hints: a hit counts when its `normalizedPhoneNumber` equals the E.164 number or,
-    when that is null, the number as entered parses to it (jobber-api.md §5.3).
+    Search results are only hints: a hit counts when its `normalizedPhoneNumber` equals the E.164 number, or when
+    the number as entered parses to it with the Aircall line's country as default region -- `normalizedPhoneNumber`
+    is nullable, and Jobber may have normalised with another region (jobber-api.md §5.3).
     """
     exact = [
         c for c in candidates
-        if not c.archived and (c.normalized == e164 if c.normalized else same_number(c.number, e164, region))
+        if not c.archived and (c.normalized == e164 or same_number(c.number, e164, region))
     ]  # fmt: skip
     if not exact:
         return None

@@ -1,6 +1,8 @@
-"""Phone numbers: E.164 normalisation with libphonenumber, and the digits Jobber's search is given."""
+"""Phone numbers: E.164 normalisation with libphonenumber, and the terms Jobber's phone search is given."""
 
 from __future__ import annotations
+
+import re
 
 import phonenumbers
 
@@ -33,10 +35,44 @@ def region_of(e164: str | None) -> str | None:
         return None
 
 
-def national_digits(e164: str) -> str:
-    """The national significant number ("4155550100" for +14155550100): what Jobber's phone search gets.
-    How Jobber matches formats is UNCONFIRMED (jobber-api.md §5.3), so results are post-filtered."""
-    return str(phonenumbers.parse(e164, None).national_number)
+def _digit_groups(text: str) -> list[str]:
+    return re.findall(r"\d+", text)
+
+
+def search_term(e164: str) -> str:
+    """What Jobber's phone search is given: a literal substring of every common way to type the number.
+
+    How Jobber's search treats formats is UNCONFIRMED (jobber-api.md §5.3): it may compare digits, or match the
+    term only as text within the number as typed ("(415) 555-0100", "415.555.0100", "+1 415 555 0100",
+    "14155550100" ...). The number's last digit group, as libphonenumber groups it in national and international
+    form, occurs unbroken in all of those: "0100" for +14155550100, "0958" for +442079460958, "78" for a French
+    mobile. Groups longer than four are often typed split, so then the last three digits are used. Hits are only
+    hints: the match is decided by parsing each one (domain.matching)."""
+    parsed = phonenumbers.parse(e164, None)
+    significant = phonenumbers.national_significant_number(parsed)
+    shortest = min(
+        len(_digit_groups(phonenumbers.format_number(parsed, fmt))[-1])
+        for fmt in (phonenumbers.PhoneNumberFormat.NATIONAL, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    )
+    length = shortest if shortest <= 4 else 3
+    return significant[-max(2, min(length, len(significant))) :]
+
+
+def search_terms(e164: str) -> list[str]:
+    """`search_term` first, then narrower terms (the digits, E.164, the usual national and international
+    spellings) for when the first search has more hits than can be read."""
+    parsed = phonenumbers.parse(e164, None)
+    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    groups = _digit_groups(national)
+    terms = [
+        search_term(e164),
+        phonenumbers.national_significant_number(parsed),
+        e164,
+        national,
+        phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
+        *(sep.join(groups) for sep in ("-", ".", " ")),
+    ]
+    return list(dict.fromkeys(terms))
 
 
 def same_number(candidate: str | None, e164: str, region: str | None = None) -> bool:

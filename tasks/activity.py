@@ -12,14 +12,13 @@ import redis
 from clients.jobber import ClientRef, JobberClient
 from config.settings import get_settings
 from domain.activity import Activity
-from domain.matching import Candidate, choose_client
-from domain.phone import national_digits
 from store.activities import Activities, ActivityRecord, text_hash
 from store.integrations import Integration, IntegrationStore
 from store.ledger import Ledger
 from store.locks import hold
 from store.phones import PhoneCache
 from store.redis import sync_client
+from tasks.client_search import search_client
 
 log = logging.getLogger("tasks.activity")
 
@@ -92,15 +91,9 @@ def find_client(ctx: EventContext, jobber: JobberClient, e164: str, region: str 
     cached = cache.get(ctx.account_id, e164)
     if cached is not None:
         return cached
-    hits = jobber.find_phones(national_digits(e164))
-    candidates = [
-        Candidate(h.client.id, h.number, h.normalized, h.client.updated_at, h.archived) for h in hits
-    ]
-    chosen = choose_client(candidates, e164, region)
-    if chosen is None:
-        return None
-    client = next(h.client for h in hits if h.client.id == chosen)
-    cache.put(ctx.account_id, e164, client)
+    client = search_client(jobber, e164, region)
+    if client is not None:
+        cache.put(ctx.account_id, e164, client)
     return client
 
 

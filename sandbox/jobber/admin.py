@@ -125,6 +125,18 @@ async def token_options(request: Request) -> JSONResponse:
     return JSONResponse(sandbox.token_options.__dict__)
 
 
+async def phone_search(request: Request) -> JSONResponse:
+    """GET shows, POST {"mode": "digits" | "literal"} sets how phone searches match (runtime.Options.phone_search);
+    a reset restores the default."""
+    sandbox = _sandbox(request)
+    if request.method == "POST":
+        mode = (await _json(request)).get("mode")
+        if mode not in ("digits", "literal"):
+            return JSONResponse({"error": "mode must be digits or literal"}, 400)
+        sandbox.phone_search = mode
+    return JSONResponse({"mode": sandbox.phone_search})
+
+
 async def disconnect(request: Request) -> JSONResponse:
     """The user clicks Disconnect inside Jobber: tokens die and APP_DISCONNECT is sent (reference §2.6)."""
     sandbox = _sandbox(request)
@@ -359,6 +371,7 @@ ROUTES = [
     Route("/_sandbox/clients/{client_id}", user_deletes_client, methods=["DELETE"]),
     Route("/_sandbox/tokens", issue_tokens, methods=["POST"]),
     Route("/_sandbox/token_options", token_options, methods=["GET", "POST"]),
+    Route("/_sandbox/phone_search", phone_search, methods=["GET", "POST"]),
     Route("/_sandbox/bucket", drain_bucket, methods=["POST"]),
     Route("/_sandbox/state", state, methods=["GET"]),
     Route("/_sandbox/webhooks", webhooks_config, methods=["GET", "POST"]),

@@ -26,6 +26,7 @@ class Ctx:
     grant_id: str
     app: AppInfo
     web_base: str
+    phone_search: str = "digits"  # "digits" | "literal": see runtime.Options.phone_search
     # (topic, item id) webhooks to send once the operation has run; the HTTP layer dispatches them.
     events: list[tuple[str, str]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)

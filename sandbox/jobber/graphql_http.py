@@ -151,6 +151,7 @@ async def graphql_endpoint(request: Request) -> JSONResponse:
         grant_id=grant.id,
         app=sandbox.app,
         web_base=sandbox.options.web_base,
+        phone_search=sandbox.phone_search,
     )
     body = await run_in_threadpool(run, document, variables, operation_name, ctx)
     spent = actual_cost(body.get("data"))

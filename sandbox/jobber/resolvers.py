@@ -1,12 +1,14 @@
 """Query resolvers and object-field resolvers (everything that is not a plain attribute read).
 
 Search semantics (all UNCONFIRMED, reference §5.3):
-- Phone matching: a search term matches a phone when the digits of the term are a substring of the digits of
-  the phone as entered, or of its E.164 form. So "4155550100", "(415) 555-0100" and "+14155550100" all find
-  "415.555.0100".
+- Phone matching, "digits" reading (the default): a search term matches a phone when the digits of the term are
+  a substring of the digits of the phone as entered, or of its E.164 form. So "4155550100", "(415) 555-0100" and
+  "+14155550100" all find "415.555.0100". "literal" reading (`POST /_sandbox/phone_search`): the term as typed
+  must occur in the number as stored ("0100" finds "415.555.0100", "4155550100" does not), and
+  `normalizedPhoneNumber` is null.
 - Text matching (names, emails, notes, custom fields, address): case-insensitive; every whitespace-separated
   word of the term must occur in the searched text.
-- `clientPhones` includes phones of secondary contacts (their `contact` is set); sort: client updatedAt desc.
+- `clientPhones` includes phones of secondary contacts; sort: client updatedAt desc.
 - `clients` without `sort` is ordered by updatedAt descending ("100 recently updated clients").
 """
 
@@ -45,11 +47,17 @@ def _words_match(term: str, haystack: Iterable[str | None]) -> bool:
     return bool(words) and all(w in text for w in words)
 
 
-def phone_matches(phone: Phone, term: str) -> bool:
+def phone_matches(phone: Phone, term: str, reading: str = "digits") -> bool:
+    if reading == "literal":
+        return bool(term) and term in phone.number
     wanted = digits(term)
     if not wanted:
         return False
     return wanted in digits(phone.number) or wanted in digits(phone.normalized_phone_number or "")
+
+
+def normalized_phone(phone: Phone, info: GraphQLResolveInfo) -> str | None:
+    return None if _ctx(info).phone_search == "literal" else phone.normalized_phone_number
 
 
 def _in_range(value: datetime, rng: dict[str, Any] | None) -> bool:
@@ -82,7 +90,7 @@ def q_client(_: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return client if _in_account(ctx, client) else None
 
 
-def _client_matches(client: Client, term: str, fields: set[str]) -> bool:
+def _client_matches(client: Client, term: str, fields: set[str], reading: str) -> bool:
     store_fields = fields or {
         "NAMES",
         "EMAILS",
@@ -92,7 +100,7 @@ def _client_matches(client: Client, term: str, fields: set[str]) -> bool:
         "CUSTOM_FIELDS",
         "PROPERTIES",
     }
-    if "PHONES" in store_fields and any(phone_matches(p, term) for p in client.all_phones()):
+    if "PHONES" in store_fields and any(phone_matches(p, term, reading) for p in client.all_phones()):
         return True
     if "NAMES" in store_fields and _words_match(
         term, [client.first_name, client.last_name, client.company_name] + [c.name for c in client.contacts]
@@ -141,7 +149,7 @@ def q_clients(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     term = (args.get("searchTerm") or "").strip()
     if term:
         fields = set(args.get("searchFields") or [])
-        found = [c for c in found if _client_matches(c, term, fields)]
+        found = [c for c in found if _client_matches(c, term, fields, ctx.phone_search)]
     sort = args.get("sort") or {"key": "UPDATED_AT", "direction": "DESCENDING"}
     key = _SORT_KEYS[sort["key"]]
     found.sort(key=lambda c: _num(c.id))
@@ -159,7 +167,7 @@ def q_client_phones(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     phones = [p for c in ctx.account.clients.values() for p in c.all_phones()]
     term = (args.get("searchTerm") or "").strip()
     if term:
-        phones = [p for p in phones if phone_matches(p, term)]
+        phones = [p for p in phones if phone_matches(p, term, ctx.phone_search)]
     flt = args.get("filter") or {}
     if flt.get("smsAllowed") is not None:
         phones = [p for p in phones if p.sms_allowed == flt["smsAllowed"]]
@@ -510,7 +518,11 @@ FIELDS: dict[str, dict[str, Resolver]] = {
         "requests": client_requests,
         "jobberWebUri": web_uri("clients"),
     },
-    "ClientPhoneNumber": {"client": owner_client, "friendly": friendly},
+    "ClientPhoneNumber": {
+        "client": owner_client,
+        "friendly": friendly,
+        "normalizedPhoneNumber": normalized_phone,
+    },
     "Email": {"client": owner_client},
     "ClientNote": {"createdBy": note_author, "lastEditedBy": note_editor, "linkedTo": note_linked_to},
     "RequestNote": {"createdBy": note_author, "lastEditedBy": note_editor, "linkedTo": note_linked_to},

@@ -37,6 +37,11 @@ class Options:
     # every app. With these on, token responses carry `expires_in` and access tokens are opaque (no `exp`).
     token_expires_in: bool = False
     opaque_access_tokens: bool = False
+    # How `clientPhones(searchTerm:)` / `clients(searchFields: [PHONES])` match (UNCONFIRMED, jobber-api.md §5.3):
+    # "digits": the term's digits within the phone's digits or its E.164 form (a lenient search), with
+    # `normalizedPhoneNumber` filled; "literal": the term as typed within the number as stored, and
+    # `normalizedPhoneNumber` null (the schema allows it) -- the strictest plausible reading.
+    phone_search: str = "digits"
     bucket_max: int = 10_000
     restore_rate: int = 500
     request_limit: int = 2_500  # per account per `request_window_s`
@@ -86,6 +91,7 @@ class Sandbox:
         self.configure_webhooks(options.webhook_url, options.webhook_topics)
         self.token_options = TokenOptions.of(options)
         self._opaque: dict[str, dict[str, Any]] = {}  # opaque access token -> its claims
+        self.phone_search = options.phone_search
 
     def configure_webhooks(self, url: str | None, topics: list[str] | None = None) -> None:
         self.store.webhooks.url = url
@@ -101,6 +107,7 @@ class Sandbox:
         self.request_counts.clear()
         self.token_options = TokenOptions.of(self.options)
         self._opaque.clear()
+        self.phone_search = self.options.phone_search
 
     def count_request(self, account_id: str) -> None:
         with self.store.lock:

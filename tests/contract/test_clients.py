@@ -220,3 +220,27 @@ def test_jobber_token_expiry_from_exp_or_expires_in(jobber_server, jobber, knobs
         assert pair.expires_at == pytest.approx(time.time() + 600, abs=5)
         assert jobber_oauth.expires_soon(pair.access_token, margin_s=900, expires_at=pair.expires_at)
         assert not jobber_oauth.expires_soon(pair.access_token, margin_s=300, expires_at=pair.expires_at)
+
+
+@pytest.mark.parametrize("reading", ["digits", "literal"])
+def test_jobber_phone_search_pages_and_reports_numbers_as_typed(jobber_server, jobber, reading):
+    """What the adapter reads from `clientPhones` under either reading of the search: numbers as typed, the
+    E.164 form only when Jobber gives one, and a cursor while pages remain."""
+    requests.post(
+        f"{jobber_server}/_sandbox/phone_search", json={"mode": reading}, timeout=5
+    ).raise_for_status()
+    url = f"{jobber_server}/_sandbox/accounts/{jobber.account_id}/clients"
+    for i, typed in enumerate(["(415) 555-0100", "415.555.0100", "+1 212 555 0100"]):
+        requests.post(
+            url, json={"firstName": "C", "lastName": str(i), "phones": [{"number": typed}]}, timeout=5
+        )
+
+    first, cursor = jobber.find_phones("0100", first=2)
+    rest, end = jobber.find_phones("0100", first=2, after=cursor)
+
+    assert cursor is not None and end is None
+    assert sorted(h.number for h in first + rest) == ["(415) 555-0100", "+1 212 555 0100", "415.555.0100"]
+    normalized = {h.normalized for h in first + rest}
+    assert normalized == ({None} if reading == "literal" else {"+14155550100", "+12125550100"})
+    # Why the product searches with the number's last digit group: the full digits are not literal text there.
+    assert len(jobber.find_phones("4155550100")[0]) == (0 if reading == "literal" else 2)

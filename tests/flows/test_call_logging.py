@@ -37,6 +37,16 @@ def jobber(vendors):
     return account
 
 
+@pytest.fixture(params=["digits", "literal"])
+def search_reading(request, jobber) -> str:
+    """Both plausible readings of Jobber's phone search (jobber-api.md §5.3 leaves it unconfirmed): digits
+    compared whatever the format, or the term matched only as text within the number as typed, with
+    `normalizedPhoneNumber` null."""
+    url = f"{jobber['base']}/_sandbox/phone_search"
+    requests.post(url, json={"mode": request.param}, timeout=5).raise_for_status()
+    return request.param
+
+
 def add_client(jobber, first: str, last: str, phones: list[str], **extra) -> dict:
     body = {
         "firstName": first,
@@ -115,7 +125,7 @@ def answered(token, external=CALLER, **kw):
 # ---- calls ----------------------------------------------------------------------------------------
 
 
-def test_inbound_answered_call_with_notes_tags_and_recording(r, ingest_url, worker, jobber):
+def test_inbound_answered_call_with_notes_tags_and_recording(r, ingest_url, worker, jobber, search_reading):
     dana = add_client(jobber, "Dana", "Lopez", ["(415) 555-0100"])
     tenant = make_tenant(jobber=jobber)
     events = answered(
@@ -281,7 +291,7 @@ def test_log_activity_as_request(r, ingest_url, worker, jobber):
 
 
 def test_unknown_number_with_creation_on_creates_one_client_even_when_events_race(
-    r, ingest_url, worker, jobber
+    r, ingest_url, worker, jobber, search_reading
 ):
     tenant = make_tenant(jobber=jobber, create_missing_clients=True)
     new_number = "+14155550177"
@@ -301,7 +311,9 @@ def test_unknown_number_with_creation_on_creates_one_client_even_when_events_rac
     assert len(created[0]["notes"]) == 4
 
 
-def test_unknown_number_with_creation_off_writes_nothing_and_records_the_skip(r, ingest_url, worker, jobber):
+def test_unknown_number_with_creation_off_writes_nothing_and_records_the_skip(
+    r, ingest_url, worker, jobber, search_reading
+):
     tenant = make_tenant(jobber=jobber)
     events = answered(tenant.webhook_token, external="+14155550166")
 
@@ -314,7 +326,7 @@ def test_unknown_number_with_creation_off_writes_nothing_and_records_the_skip(r,
     assert shown["skips"][-1]["reason"] == "no Jobber client has +14155550166, and contact creation is off"
 
 
-def test_secondary_contact_phone_matches_the_client(r, ingest_url, worker, jobber):
+def test_secondary_contact_phone_matches_the_client(r, ingest_url, worker, jobber, search_reading):
     household = add_client(jobber, "Sam", "Rivera", ["+14155550111"],
                            contacts=[{"firstName": "Ava", "lastName": "Rivera", "phones": [{"number": "415.555.0100"}]}])  # fmt: skip
     tenant = make_tenant(jobber=jobber)
@@ -324,7 +336,9 @@ def test_secondary_contact_phone_matches_the_client(r, ingest_url, worker, jobbe
     assert "Inbound call answered" in only_note(client_named(jobber, household["id"]))
 
 
-def test_shared_number_goes_to_the_most_recently_updated_client(r, ingest_url, worker, jobber):
+def test_shared_number_goes_to_the_most_recently_updated_client(
+    r, ingest_url, worker, jobber, search_reading
+):
     older = add_client(jobber, "Old", "Client", [CALLER])
     newer = add_client(jobber, "New", "Client", ["415-555-0100"])
     archived = add_client(jobber, "Gone", "Client", [CALLER], isArchived=True)
@@ -338,6 +352,44 @@ def test_shared_number_goes_to_the_most_recently_updated_client(r, ingest_url, w
     assert client_named(jobber, older["id"])["notes"] == []
     assert client_named(jobber, archived["id"])["notes"] == []
     assert len(client_named(jobber, newer["id"])["notes"]) == 1
+
+
+# The same caller's number as Jobber users type it; each client below has one of these (other last digits).
+TYPED = ["(415) 555-0101", "415.555.0102", "415-555-0103", "+1 415 555 0104", "14155550105", "1-415-555-0106",
+         "+1 (415) 555-0107", "4155550108", "415 555 0109", "+14155550110", "1 (415) 555-0111", "415-555-0112 x3"]  # fmt: skip
+
+
+def test_the_client_is_found_whatever_format_its_number_was_typed_in(
+    r, ingest_url, worker, jobber, search_reading
+):
+    """A miss would create a duplicate "Aircall new client" on every call: creation is on here."""
+    from domain.phone import to_e164
+
+    owners = {to_e164(typed, "US"): add_client(jobber, "Typed", typed, [typed])["id"] for typed in TYPED}
+    tenant = make_tenant(jobber=jobber, create_missing_clients=True)
+    calls = [answered(tenant.webhook_token, external=e164, comments=[], tags=[]) for e164 in owners]
+
+    log_and_wait(ingest_url, [e for call in calls for e in call if e["event"] == "call.ended"])
+
+    assert len(clients(jobber)) == len(TYPED)  # nobody created
+    for e164, client_id in owners.items():
+        assert f"From: {e164}" in only_note(client_named(jobber, client_id))
+
+
+def test_a_match_beyond_the_first_page_of_hits_is_found(r, ingest_url, worker, jobber, search_reading):
+    """Sixty numbers share the caller's last four digits and were all updated after the caller's client: the
+    search pages on (25 hits a page) and still decides by parsing; 3 pages + the note = 4 Jobber requests."""
+    dana = add_client(jobber, "Dana", "Lopez", ["(415) 555-0100"])
+    for i in range(60):
+        add_client(jobber, "Same", f"Tail {i}", [f"({300 + i}) 555-0100"])
+    tenant = make_tenant(jobber=jobber, create_missing_clients=True)
+    before = graphql_requests(jobber)
+
+    log_and_wait(ingest_url, [e for e in answered(tenant.webhook_token) if e["event"] == "call.ended"])
+
+    assert "Inbound call answered" in only_note(client_named(jobber, dana["id"]))
+    assert len(clients(jobber)) == 61
+    assert graphql_requests(jobber) - before == 4
 
 
 def test_unconnected_number_and_inactive_integration_write_nothing(r, ingest_url, worker, jobber):
@@ -399,7 +451,9 @@ def test_jobber_5xx_and_throttled_during_the_flow_still_give_exactly_one_activit
     assert {Ledger(r).get(i)["outcome"] for i in logged} == {"done"}
 
 
-def test_known_caller_costs_two_jobber_requests_and_a_repeat_caller_one(r, ingest_url, worker, jobber):
+def test_known_caller_costs_two_jobber_requests_and_a_repeat_caller_one(
+    r, ingest_url, worker, jobber, search_reading
+):
     add_client(jobber, "Dana", "Lopez", [CALLER])
     tenant = make_tenant(jobber=jobber)
 

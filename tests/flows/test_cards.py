@@ -98,7 +98,12 @@ def tenant(world, **settings):
     return make_tenant(jobber=world.account, aircall=world.company, numbers=[LINE["id"]], **settings)
 
 
-def test_default_card_shows_name_email_and_company(r, ingest_url, worker, world):
+@pytest.mark.parametrize("search_reading", ["digits", "literal"])
+def test_default_card_shows_name_email_and_company(r, ingest_url, worker, world, search_reading):
+    # Under either reading of Jobber's phone search (jobber-api.md §5.3), the ringing caller is found.
+    requests.post(
+        f"{world.jobber}/_sandbox/phone_search", json={"mode": search_reading}, timeout=5
+    ).raise_for_status()
     dana = add_client(world, firstName="Dana", lastName="Lopez", companyName="Lopez Landscaping",
                       phones=[{"number": "(415) 555-0100"}], emails=[{"address": "dana@lopez.test", "primary": True}])  # fmt: skip
     t = tenant(world)

@@ -6,7 +6,7 @@ import pytest
 
 from domain.matching import Candidate, choose_client
 from domain.payloads import Call, Message, parse_time
-from domain.phone import national_digits, same_number, to_e164
+from domain.phone import same_number, to_e164
 
 T = datetime(2024, 11, 26, 12, 8, 15, tzinfo=UTC)
 
@@ -71,8 +71,7 @@ def test_to_e164(raw, region, expected):
     assert to_e164(raw, region) == expected
 
 
-def test_national_digits_and_same_number():
-    assert national_digits("+14155550100") == "4155550100"
+def test_same_number():
     assert same_number("415 555 0100", "+14155550100")
     assert not same_number("415 555 0101", "+14155550100")
     assert not same_number(None, "+14155550100")
