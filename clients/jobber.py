@@ -98,8 +98,23 @@ TASK_CREATE = """
 mutation NewTask($clientId: EncodedId!, $input: TaskCreateInput!) {
   taskCreate(clientId: $clientId, input: $input) { task { id } userErrors { message path } }
 }"""
-RECENT_TASKS = """
-query RecentTasks($first: Int!) { tasks(first: $first) { nodes { id title instructions client { id } } } }"""
+# Objects created since a moment, to find one whose create was done but whose answer never came back (its id was
+# never saved). Filtered on createdAt (RequestFilterAttributes, TaskFilterAttributes in
+# jobber-schema-2025-04-16.graphql): `tasks` is sorted by START_AT by default, so its first page is not "recent".
+REQUESTS_CREATED = """
+query RequestsCreated($clientId: EncodedId!, $since: ISO8601DateTime!, $first: Int!, $after: String) {
+  requests(filter: { clientId: $clientId, createdAt: { after: $since } }, first: $first, after: $after) {
+    nodes { id title }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+TASKS_CREATED = """
+query TasksCreated($since: ISO8601DateTime!, $first: Int!, $after: String) {
+  tasks(filter: { createdAt: { after: $since } }, first: $first, after: $after) {
+    nodes { id instructions }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
 _SYNC_FIELDS = "id name firstName lastName companyName isCompany isArchived updatedAt phones { number normalizedPhoneNumber description }"
 # Contact-sync pages: oldest change first, so a watermark on `updatedAt` can resume (jobber-api.md §5.4).
 CLIENTS_CHANGED = f"""
@@ -351,10 +366,34 @@ class JobberClient:
         )
         return str(payload["task"]["id"])
 
-    def recent_tasks(self, first: int = 100) -> list[dict[str, Any]]:
-        nodes: list[dict[str, Any]] = (
-            self.execute(RECENT_TASKS, {"first": first}, cost=first * 5).get("tasks") or {}
-        ).get("nodes") or []
+    def requests_created_since(self, client_id: str, since: str) -> list[dict[str, Any]]:
+        """`{id, title}` of the client's requests created after `since` (ISO 8601)."""
+        return self._every_page(REQUESTS_CREATED, {"clientId": client_id, "since": since}, "requests", 3)
+
+    def tasks_created_since(self, since: str) -> list[dict[str, Any]]:
+        """`{id, instructions}` of the account's tasks created after `since` (ISO 8601)."""
+        return self._every_page(TASKS_CREATED, {"since": since}, "tasks", 3)
+
+    def _every_page(
+        self,
+        source: str,
+        variables: dict[str, Any],
+        field: str,
+        node_cost: int,
+        first: int = 50,
+        pages: int = 10,
+    ) -> list[dict[str, Any]]:
+        """The nodes of a connection, page by page (at most `pages` pages)."""
+        nodes: list[dict[str, Any]] = []
+        after: str | None = None
+        for _ in range(pages):
+            variables = {**variables, "first": first, "after": after}
+            page = self.execute(source, variables, cost=first * node_cost + 4).get(field) or {}
+            nodes += page.get("nodes") or []
+            info = page.get("pageInfo") or {}
+            after = info.get("endCursor") if info.get("hasNextPage") else None
+            if after is None:
+                break
         return nodes
 
     def clients_changed(

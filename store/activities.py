@@ -1,8 +1,8 @@
 """The activity map: which Jobber note (or request + note) holds each call's or message's activity.
 
 It is the idempotency record of logging. A record is written as `creating` *before* the Jobber create and
-`done` after it, so a crash in between is detected on retry and resolved by looking the note up in Jobber
-instead of creating a second one.
+`done` after it, so a crash in between is detected on retry and resolved by looking the note (or the request,
+by the marker in its title) up in Jobber instead of creating a second one.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class ActivityRecord:
     note_id: str | None = None
     request_id: str | None = None
     text_hash: str | None = None
+    started_at: str | None = None  # ISO 8601, when the first create was attempted: what a retry looks after
 
 
 def text_hash(text: str) -> str:
@@ -51,6 +52,7 @@ class Activities:
             note_id=h.get("note_id") or None,
             request_id=h.get("request_id") or None,
             text_hash=h.get("text_hash") or None,
+            started_at=h.get("started_at") or None,
         )
 
     def remove(self, integration_id: str, resource: str, resource_id: str) -> None:

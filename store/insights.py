@@ -18,6 +18,10 @@ def _tasks(integration_id: str, call_id: str) -> str:
     return f"aj:ai_tasks:{integration_id}:{call_id}"
 
 
+def _task_attempts(integration_id: str, call_id: str) -> str:
+    return f"aj:ai_task_attempts:{integration_id}:{call_id}"
+
+
 class InsightStore:
     def __init__(self, r: redis.Redis):
         self.r = r
@@ -36,6 +40,17 @@ class InsightStore:
     def task_for(self, integration_id: str, call_id: str, item_id: str) -> str | None:
         found: str | None = self.r.hget(_tasks(integration_id, call_id), item_id)  # type: ignore[assignment]
         return found
+
+    def task_attempt(self, integration_id: str, call_id: str, item_id: str, now_iso: str) -> tuple[str, bool]:
+        """When the item's task was first attempted (ISO 8601), and whether that is now: a later attempt may
+        find the task an earlier one created before its answer was lost."""
+        key = _task_attempts(integration_id, call_id)
+        pipe = self.r.pipeline()
+        pipe.hsetnx(key, item_id, now_iso)
+        pipe.hget(key, item_id)
+        pipe.expire(key, 180 * 86400)
+        first, started, _ = pipe.execute()
+        return str(started), bool(first)
 
     def record_task(self, integration_id: str, call_id: str, item_id: str, task_id: str) -> None:
         key = _tasks(integration_id, call_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
@@ -144,7 +145,10 @@ def upsert_activity(
     record = activities.get(ctx.integration.id, resource, resource_id)
     digest = text_hash(activity.text)
     if record is not None and record.state == "creating":
-        record = _adopt(jobber, record, marker, ai=resource == "ai")  # an earlier attempt may have created it
+        # An earlier attempt may have created it; if not, its record (kind, request, start time) is kept.
+        record = (
+            _adopt(jobber, record, marker, title_marker(resource, resource_id), ai=resource == "ai") or record
+        )
     if record is not None and record.state == "done":
         if record.text_hash == digest:
             return "unchanged"
@@ -159,11 +163,12 @@ def upsert_activity(
         pending = record
     else:
         kind = "request" if ctx.integration.settings.log_activity_as == "request" else "note"
-        pending = ActivityRecord(state="creating", kind=kind, client_id=client_id)  # type: ignore[arg-type]
+        pending = ActivityRecord("creating", kind, client_id, started_at=now_iso())  # type: ignore[arg-type]
         activities.put(ctx.integration.id, resource, resource_id, pending)
     client_id = pending.client_id
     if pending.kind == "request":
-        request_id = pending.request_id or jobber.create_request(client_id, activity.title)
+        title = f"{activity.title} {title_marker(resource, resource_id)}"
+        request_id = pending.request_id or jobber.create_request(client_id, title)
         activities.put(ctx.integration.id, resource, resource_id, _with(pending, request_id=request_id))
         note_id = jobber.create_request_note(request_id, activity.text)
         done = ActivityRecord("done", "request", client_id, note_id, request_id, digest)
@@ -186,20 +191,55 @@ def _with(record: ActivityRecord, **changes: Any) -> ActivityRecord:
 
 
 AI_NOTE_PREFIX = "AI insights — "
+# How far before an attempt's start a retry looks for what it created: Jobber's clock may differ from ours.
+CLOCK_SLACK_S = 3600
+UNKNOWN_START_LOOKBACK_S = 7 * 86400  # records written before attempts were timed
 
 
-def _adopt(jobber: JobberClient, record: ActivityRecord, marker: str, ai: bool) -> ActivityRecord | None:
-    """Find a note an interrupted attempt created (it carries `marker`; a call's activity and its AI-insights
-    note share the `Aircall:` link, so the kind is told apart by the AI note's first words); None if none."""
+def title_marker(resource: str, resource_id: str) -> str:
+    """Ends the title of a request we create, so a retry can find it when requestCreate's answer was lost
+    (a request carries no other field of ours; its note is written after it). An AI-insights request shares
+    its call's marker and is told apart by its title's first words."""
+    return f"(Aircall {'message' if resource == 'message' else 'call'} {resource_id})"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def since_attempt(started_at: str | None) -> str:
+    """ISO 8601 moment after which an interrupted attempt's creations lie (its start, minus clock slack)."""
+    try:
+        start = datetime.fromisoformat(started_at or "")
+    except ValueError:
+        start = datetime.now(UTC) - timedelta(seconds=UNKNOWN_START_LOOKBACK_S)
+    return (start - timedelta(seconds=CLOCK_SLACK_S)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _adopt(
+    jobber: JobberClient, record: ActivityRecord, marker: str, title_end: str, ai: bool
+) -> ActivityRecord | None:
+    """What an interrupted attempt created, or None if it created nothing. A request is found among the
+    client's requests created since the attempt, by the marker ending its title; a note carries `marker` (a
+    call's activity and its AI-insights note share the `Aircall:` link, so the kind is told apart by the AI
+    note's first words)."""
+    if record.kind == "request" and not record.request_id:
+        created = jobber.requests_created_since(record.client_id, since_attempt(record.started_at))
+        found = next(
+            (r["id"] for r in created
+             if (r.get("title") or "").endswith(title_end) and (r.get("title") or "").startswith(AI_NOTE_PREFIX) == ai),
+            None,
+        )  # fmt: skip
+        if found is None:
+            return None  # requestCreate never ran
+        record = _with(record, request_id=str(found))
     if record.kind == "request" and record.request_id:
         notes = jobber.request_notes(record.request_id)
-    elif record.kind == "request":
-        return None  # crashed before requestCreate answered: nothing to find by id (see README)
     else:
         notes = jobber.client_notes(record.client_id)
     for note_id, message in notes:
         if marker in message and message.startswith(AI_NOTE_PREFIX) == ai:
             return _with(record, state="done", note_id=note_id, text_hash=None)
-    if record.kind == "request" and record.request_id:
+    if record.kind == "request":
         return record  # the request exists without its note: create only the note
     return None

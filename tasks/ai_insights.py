@@ -9,7 +9,6 @@ the same client. When the content comes first, the call flow asks for the note a
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import redis
 
@@ -23,7 +22,16 @@ from store.calls import CallStates
 from store.insights import InsightStore
 from store.integrations import Integration
 from store.redis import sync_client
-from tasks.activity import EventContext, Skip, Tenant, activity_lock, run_flow, upsert_activity
+from tasks.activity import (
+    EventContext,
+    Skip,
+    Tenant,
+    activity_lock,
+    now_iso,
+    run_flow,
+    since_attempt,
+    upsert_activity,
+)
 from tasks.router import handles
 from tasks.vendors import aircall_for, jobber_for, store_for
 from worker.app import app
@@ -100,17 +108,18 @@ def _tasks(
     r: redis.Redis, jobber: JobberClient, integration: Integration, call_id: str, client_id: str,
     items: list[ActionItem], link: str,
 ) -> None:  # fmt: skip
-    """One open Jobber task per action item, never two: the item → task map, checked under the AI lock; an
-    interrupted create is found again among recent tasks by its instructions (they carry the item id)."""
+    """One open Jobber task per action item, never two: the item → task map, checked under the AI lock. An item
+    attempted before may have had its task created with the answer lost: it is looked for among the tasks
+    created since that attempt, by its instructions (they carry the item id). Real Jobber lists tasks by start
+    time, not creation, so "the latest tasks" would not do (jobber-schema-2025-04-16.graphql, Query.tasks)."""
     store = InsightStore(r)
-    recent: list[dict[str, Any]] | None = None
-    for item in items:
-        if store.task_for(integration.id, call_id, item.id):
-            continue
+    wanted = [item for item in items if not store.task_for(integration.id, call_id, item.id)]
+    attempts = {item.id: store.task_attempt(integration.id, call_id, item.id, now_iso()) for item in wanted}
+    retried = [started for started, first in attempts.values() if not first]
+    created = jobber.tasks_created_since(since_attempt(min(retried))) if retried else []
+    for item in wanted:
         marker = f"Aircall action item {item.id} · {link}"
-        if recent is None:
-            recent = jobber.recent_tasks()
-        existing = next((t["id"] for t in recent if marker in (t.get("instructions") or "")), None)
+        existing = next((t["id"] for t in created if marker in (t.get("instructions") or "")), None)
         task_id = existing or jobber.create_task(
             client_id, item.text[:255], f"From an Aircall call.\n{marker}"
         )

@@ -137,6 +137,19 @@ async def phone_search(request: Request) -> JSONResponse:
     return JSONResponse({"mode": sandbox.phone_search})
 
 
+async def lose_answer(request: Request) -> JSONResponse:
+    """POST {"field": "requestCreate", "status": 502}: the next operation selecting that root field is executed
+    and committed, then answered with `status` instead of its result (a connection lost after Jobber did the
+    work). Reset clears it."""
+    sandbox, body = _sandbox(request), await _json(request)
+    field = body.get("field")
+    if not isinstance(field, str) or not field:
+        return JSONResponse({"error": "field is required"}, 400)
+    with sandbox.store.lock:
+        sandbox.lose_answer[field] = int(body.get("status", 502))
+    return JSONResponse({"lose_answer": dict(sandbox.lose_answer)})
+
+
 async def disconnect(request: Request) -> JSONResponse:
     """The user clicks Disconnect inside Jobber: tokens die and APP_DISCONNECT is sent (reference §2.6)."""
     sandbox = _sandbox(request)
@@ -372,6 +385,7 @@ ROUTES = [
     Route("/_sandbox/tokens", issue_tokens, methods=["POST"]),
     Route("/_sandbox/token_options", token_options, methods=["GET", "POST"]),
     Route("/_sandbox/phone_search", phone_search, methods=["GET", "POST"]),
+    Route("/_sandbox/lose_answer", lose_answer, methods=["POST"]),
     Route("/_sandbox/bucket", drain_bucket, methods=["POST"]),
     Route("/_sandbox/state", state, methods=["GET"]),
     Route("/_sandbox/webhooks", webhooks_config, methods=["GET", "POST"]),

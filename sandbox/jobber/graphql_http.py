@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from graphql import GraphQLError, parse
+from graphql import DocumentNode, FieldNode, GraphQLError, OperationDefinitionNode, parse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -166,4 +166,17 @@ async def graphql_endpoint(request: Request) -> JSONResponse:
     }
     if ctx.events:
         sandbox.emit(account.id, ctx.events)
+    lost = sandbox.answer_lost(_root_fields(document, operation_name))
+    if lost is not None:
+        # The operation ran and committed; only its answer is lost (fault injection, `/_sandbox/lose_answer`).
+        return JSONResponse({"message": "Service temporarily unavailable"}, lost)
     return JSONResponse(body, 200)
+
+
+def _root_fields(document: DocumentNode, operation_name: str | None) -> set[str]:
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+            operation_name is None or (definition.name and definition.name.value == operation_name)
+        ):
+            return {s.name.value for s in definition.selection_set.selections if isinstance(s, FieldNode)}
+    return set()

@@ -92,6 +92,9 @@ class Sandbox:
         self.token_options = TokenOptions.of(options)
         self._opaque: dict[str, dict[str, Any]] = {}  # opaque access token -> its claims
         self.phone_search = options.phone_search
+        # Root field -> HTTP status: the next operation with that field runs (and commits) but its answer is
+        # replaced by that status, as when a connection drops after Jobber did the work (`/_sandbox/lose_answer`).
+        self.lose_answer: dict[str, int] = {}
 
     def configure_webhooks(self, url: str | None, topics: list[str] | None = None) -> None:
         self.store.webhooks.url = url
@@ -108,6 +111,7 @@ class Sandbox:
         self.token_options = TokenOptions.of(self.options)
         self._opaque.clear()
         self.phone_search = self.options.phone_search
+        self.lose_answer.clear()
 
     def count_request(self, account_id: str) -> None:
         with self.store.lock:
@@ -162,6 +166,13 @@ class Sandbox:
         if float(claims["exp"]) <= time.time():
             raise tokens.TokenError("expired")
         return claims
+
+    def answer_lost(self, root_fields: set[str]) -> int | None:
+        """The status replacing this operation's answer, once, if a lost answer was asked for one of its fields."""
+        with self.store.lock:
+            for name in root_fields & set(self.lose_answer):
+                return self.lose_answer.pop(name)
+        return None
 
     def emit(self, account_id: str, events: list[tuple[str, str]]) -> None:
         self.webhooks.dispatch(account_id, events)

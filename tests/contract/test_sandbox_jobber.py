@@ -753,3 +753,40 @@ def test_automatic_client_webhooks(base: str, receiver: str) -> None:
         client["id"],
         acct["account"]["id"],
     )
+
+
+def test_lose_answer_runs_the_operation_but_drops_its_answer(base: str) -> None:
+    acct = new_account(base, name="Lossy Co")
+    token = acct["access_token"]
+    requests.post(f"{base}/_sandbox/lose_answer", json={"field": "clientCreate", "status": 504}, timeout=5)
+    lost = gql_post(base, token, CREATE, {"input": {"firstName": "Ghost", "lastName": "Writer"}})
+    assert lost.status_code == 504
+    again = gql_post(base, token, CREATE, {"input": {"firstName": "Second", "lastName": "Try"}})
+    assert again.status_code == 200  # once only
+    names = q(base, token, "{ clients(first: 5) { nodes { name } } }")["clients"]["nodes"]
+    assert {n["name"] for n in names} == {"Ghost Writer", "Second Try"}  # the lost one was committed
+
+
+def test_tasks_are_listed_by_start_and_filtered_by_creation(base: str) -> None:
+    acct = new_account(base, name="Tasks Co")
+    token = acct["access_token"]
+    create = "mutation($i: TaskCreateInput!) { taskCreate(input: $i) { task { id } userErrors { message } } }"
+    for title, start in (
+        ("later", "2027-02-01T09:00:00Z"),
+        ("unscheduled", None),
+        ("sooner", "2027-01-01T09:00:00Z"),
+    ):
+        q(base, token, create, {"i": {"title": title, **({"startAt": start} if start else {})}})
+    listed = q(base, token, "{ tasks(first: 10) { nodes { title } } }")["tasks"]["nodes"]
+    assert [t["title"] for t in listed] == ["sooner", "later", "unscheduled"]  # START_AT ascending by default
+    recent = q(
+        base,
+        token,
+        '{ tasks(first: 10, filter: {createdAt: {after: "2000-01-01T00:00:00Z"}}) { totalCount } }',
+    )
+    future = q(
+        base,
+        token,
+        '{ tasks(first: 10, filter: {createdAt: {after: "2999-01-01T00:00:00Z"}}) { totalCount } }',
+    )
+    assert (recent["tasks"]["totalCount"], future["tasks"]["totalCount"]) == (3, 0)

@@ -156,3 +156,34 @@ def test_without_ai_assist_or_with_ai_logging_off_nothing_ai_is_logged(r, ingest
         if Ledger(r).get(i)["event"].endswith(".created") and "." in Ledger(r).get(i)["event"]
     }
     assert "AI logging is off (or the Aircall company has no AI Assist)" in reasons
+
+
+def test_a_task_created_just_before_a_crash_is_found_again_in_a_busy_account(r, ingest_url, worker, world):
+    """Jobber created the task but its answer was lost. Real Jobber sorts `tasks` by START_AT ascending
+    (jobber-schema-2025-04-16.graphql), so with many scheduled tasks the new unscheduled one is not among "the
+    first 100": it is found by its creation time and the action item's marker instead, and never created twice."""
+    from clients.jobber import JobberClient
+
+    jobber = JobberClient(
+        f"{world.jobber}/api/graphql", world.account["access_token"], api_version="2025-04-16"
+    )
+    for i in range(105):
+        jobber.mutate(
+            "mutation T($input: TaskCreateInput!) { taskCreate(input: $input) { task { id } userErrors { message path } } }",
+            {"input": {"title": f"Visit {i}", "startAt": f"2027-01-{1 + i % 28:02d}T09:00:00Z"}},
+            "taskCreate",
+        )
+    t = tenant(world, action_items_as_tasks=True, transcription=False, topics=False, sentiment=False)
+    calls, ai = a_call(world, t.webhook_token)
+    generate(world, calls[0]["data"]["id"])
+    send(ingest_url, r, calls)
+    requests.post(f"{world.jobber}/_sandbox/lose_answer", json={"field": "taskCreate"}, timeout=5)
+
+    [event_id] = send(ingest_url, r, [e for e in ai if e["event"] == "action_item.created"])
+
+    assert Ledger(r).get(event_id)["outcome"] == "done"
+    state = requests.get(f"{world.jobber}/_sandbox/state", timeout=5).json()
+    mine = [
+        task["title"] for a in state["accounts"] for task in a["tasks"] if task["clientId"] == world.client_id
+    ]
+    assert sorted(mine) == ["Book a visit for tomorrow 9am", "Send a quote"]

@@ -285,7 +285,8 @@ def test_log_activity_as_request(r, ingest_url, worker, jobber):
     client = client_named(jobber, dana["id"])
     assert client["notes"] == []
     [request] = client["requests"]
-    assert request["title"] == "Inbound call answered by Madelaine Dupont"
+    call_id = events[0]["data"]["id"]
+    assert request["title"] == f"Inbound call answered by Madelaine Dupont (Aircall call {call_id})"
     [note] = request["notes"]
     assert "- Quote please." in note["message"]
 
@@ -571,3 +572,23 @@ def test_a_request_note_created_just_before_a_crash_is_adopted_not_duplicated(r,
     [note] = request["notes"]
     assert note["message"].startswith("Inbound call answered by Madelaine Dupont")
     assert Activities(r).get(tenant.id, "call", str(call_id)).state == "done"
+
+
+def test_a_request_created_just_before_a_crash_is_found_again_not_duplicated(r, ingest_url, worker, jobber):
+    """Request mode: Jobber created the request but its answer never came back (the worker died, or the
+    connection dropped), so its id was never saved. The retry finds the request again by the marker in its
+    title and writes only the note."""
+    dana = add_client(jobber, "Dana", "Lopez", [CALLER])
+    tenant = make_tenant(jobber=jobber, log_activity_as="request")
+    requests.post(f"{jobber['base']}/_sandbox/lose_answer", json={"field": "requestCreate"}, timeout=5)
+    events = answered(tenant.webhook_token, comments=[], tags=[])
+    call_id = events[0]["data"]["id"]
+
+    [event_id] = log_and_wait(ingest_url, [e for e in events if e["event"] == "call.ended"])
+
+    assert Ledger(r).get(event_id)["outcome"] == "done"
+    assert any(a["kind"] == "transient" for a in Ledger(r).show(event_id)["attempts"])  # the lost answer
+    [request] = client_named(jobber, dana["id"])["requests"]
+    assert request["title"] == f"Inbound call answered by Madelaine Dupont (Aircall call {call_id})"
+    [note] = request["notes"]
+    assert note["message"].endswith(f"Aircall: https://api.aircall.io/v1/calls/{call_id}")
