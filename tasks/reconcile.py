@@ -18,6 +18,7 @@ from clients.errors import RateLimited, Transient, VendorError
 from config.settings import get_settings
 from store import keys
 from store.activities import Activities
+from store.backfill import BackfillSkips
 from store.calls import CallStates
 from store.integrations import Integration
 from store.redis import sync_client
@@ -70,18 +71,35 @@ def reconcile(integration: Integration, now: float | None = None) -> str:
 def backfill(
     integration: Integration, since: float, progress: Callable[[str], None] | None = None
 ) -> dict[str, int]:
-    """`ajctl backfill calls`: log every ended call since `since`, in this process, through the call flow."""
+    """`ajctl backfill calls`: log every ended call since `since`, in this process, through the call flow.
+
+    Counts: `logged` (this run wrote its activity), `already_logged`, `skipped` (this run decided not to log it,
+    or it is still in progress), `failed` (a vendor kept failing; the next run tries again).
+
+    "Already logged" means the integration has already dealt with the call, so this run does nothing for it:
+    it has an activity, or its `call.ended` already went through the call flow (from a webhook, reconciliation
+    or an earlier backfill; logged, or skipped on purpose with the reason in `ajctl events show`), or an
+    earlier backfill skipped it for the same reason as this run would (number not connected, started before
+    --since). A reason that no longer holds (the number is connected now, an earlier --since) does not count:
+    the call is looked at again.
+    """
     from tasks.activity import run_flow
     from tasks.calls import log_call
 
     r = sync_client()
     numbers = set(integration.settings.numbers)
+    skips = BackfillSkips(r, integration.id)
     counts: Counter[str] = Counter()
     for call in recent_calls(aircall_for(integration), since, time.time()):
-        if call.get("status") != "done" or (call.get("number") or {}).get("id") not in numbers:
-            outcome = "skipped"
-        elif not _missed(r, integration, call, numbers):
+        call_id = str(call["id"])
+        reason = _not_logged_because(call, numbers, since)
+        if call.get("status") != "done" or not call.get("ended_at"):
+            outcome = "skipped"  # in progress: the next run looks at it again
+        elif _dealt_with(r, integration, call_id) or (reason is not None and skips.reason(call_id) == reason):
             outcome = "already_logged"
+        elif reason is not None:
+            skips.record(call_id, reason)
+            outcome = "skipped"
         else:
             event_id = _record(r, integration, call, time.time())
             result = _patiently(functools.partial(run_flow, event_id, log_call))
@@ -92,6 +110,18 @@ def backfill(
         if progress:
             progress(outcome)
     return {k: counts.get(k, 0) for k in ("logged", "already_logged", "skipped", "failed")}
+
+
+def _not_logged_because(call: dict[str, Any], numbers: set[int], since: float) -> str | None:
+    """Why a backfill does not run this ended call through the flow, or None. Aircall's `from` is taken to
+    filter on the start of the call; which timestamp it really filters on is UNCONFIRMED, so the start is
+    checked again."""
+    number_id = (call.get("number") or {}).get("id")
+    if number_id not in numbers:
+        return f"Aircall number {number_id} is not connected (settings.numbers)"
+    if int(call.get("started_at") or 0) < int(since):
+        return f"started before --since ({int(since)})"
+    return None
 
 
 def _patiently(run: Callable[[], str], attempts: int = 5) -> str:
@@ -115,10 +145,14 @@ def _missed(r: redis.Redis, integration: Integration, call: dict[str, Any], numb
     number = call.get("number") or {}
     if number.get("id") not in numbers:
         return False
-    call_id = str(call["id"])
+    return not _dealt_with(r, integration, str(call["id"]))
+
+
+def _dealt_with(r: redis.Redis, integration: Integration, call_id: str) -> bool:
+    """The call has an activity, or its call.ended went through the flow (logged, or skipped on purpose)."""
     if Activities(r).get(integration.id, "call", call_id) is not None:
-        return False
-    return not any(s.event == "call.ended" for s in CallStates(r).all(integration.id, call_id))
+        return True
+    return any(s.event == "call.ended" for s in CallStates(r).all(integration.id, call_id))
 
 
 def _record(r: redis.Redis, integration: Integration, call: dict[str, Any], now: float) -> str:
