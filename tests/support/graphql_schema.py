@@ -6,8 +6,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -124,34 +126,29 @@ def _object_differences(
             continue
         if _type_text(field.type) != _type_text(real_field.type):
             problems.append(f"field {where} is {field.type}, really {real_field.type}")
-        for arg_name, arg in field.args.items():
-            real_arg = real_field.args.get(arg_name)
-            if real_arg is None:
-                problems.append(f"argument {where}({arg_name}) does not exist in the real schema")
-            elif (
-                _type_text(arg.type) != _type_text(real_arg.type)
-                or arg.default_value != real_arg.default_value
-            ):
-                problems.append(f"argument {where}({arg_name}) is {arg.type}, really {real_arg.type}")
-        for arg_name, real_arg in real_field.args.items():
-            if _required(real_arg.type, real_arg.default_value) and arg_name not in field.args:
-                problems.append(f"argument {where}({arg_name}) is required by the real schema but missing")
+        problems += _inputs_differences(
+            dict(field.args), dict(real_field.args), lambda arg, w=where: f"argument {w}({arg})"
+        )
     return problems
 
 
 def _input_differences(name: str, mine: GraphQLInputObjectType, theirs: GraphQLInputObjectType) -> list[str]:
+    return _inputs_differences(dict(mine.fields), dict(theirs.fields), lambda f: f"input field {name}.{f}")
+
+
+def _inputs_differences(
+    mine: dict[str, Any], theirs: dict[str, Any], label: Callable[[str], str]
+) -> list[str]:
+    """Arguments of a field, or fields of an input type: what the sandbox declares must exist with the same type
+    and default; what the real schema requires must be declared."""
     problems = []
-    for field_name, field in mine.fields.items():
-        where = f"{name}.{field_name}"
-        real_field = theirs.fields.get(field_name)
-        if field_name == PLACEHOLDER or real_field is None:
-            problems.append(f"input field {where} does not exist in the real schema")
-        elif (
-            _type_text(field.type) != _type_text(real_field.type)
-            or field.default_value != real_field.default_value
-        ):
-            problems.append(f"input field {where} is {field.type}, really {real_field.type}")
-    for field_name, real_field in theirs.fields.items():
-        if _required(real_field.type, real_field.default_value) and field_name not in mine.fields:
-            problems.append(f"input field {name}.{field_name} is required by the real schema but missing")
+    for name, value in mine.items():
+        real = theirs.get(name)
+        if name == PLACEHOLDER or real is None:
+            problems.append(f"{label(name)} does not exist in the real schema")
+        elif _type_text(value.type) != _type_text(real.type) or value.default_value != real.default_value:
+            problems.append(f"{label(name)} is {value.type}, really {real.type}")
+    for name, real in theirs.items():
+        if _required(real.type, real.default_value) and name not in mine:
+            problems.append(f"{label(name)} is required by the real schema but missing")
     return problems
