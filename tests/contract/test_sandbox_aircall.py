@@ -88,8 +88,15 @@ def test_bearer_auth_ok_and_bad(server: str, company: dict[str, Any]) -> None:
 
 
 def test_integration_me_enable_disable(server: str, http: requests.Session, company: dict[str, Any]) -> None:
-    me = http.get(f"{server}/v1/integrations/me").json()["integration"]
+    bearer = {"Authorization": f"Bearer {company['oauth_token']}"}
+    me = requests.get(f"{server}/v1/integrations/me", headers=bearer, timeout=5).json()["integration"]
     assert me["company_id"] == company["id"] and me["number_ids"] == [company["numbers"][0]["id"]]
+    # Documented for OAuth tokens; an API key is refused unless the company says otherwise (UNCONFIRMED).
+    assert http.get(f"{server}/v1/integrations/me").status_code == 403
+    requests.post(
+        f"{server}/_sandbox/companies/{company['id']}", json={"integrations_me_for_api_keys": True}, timeout=5
+    )
+    assert http.get(f"{server}/v1/integrations/me").json()["integration"]["company_id"] == company["id"]
     assert me["numbers_count"] == 1 and me["active"] is True
     assert http.post(f"{server}/v1/integrations/disable").json()["integration"]["active"] is False
     assert http.post(f"{server}/v1/integrations/enable").json()["integration"]["active"] is True
