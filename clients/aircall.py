@@ -30,6 +30,23 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class InstalledIntegration:
+    """`GET /v1/integrations/me` (aircall-api.md §8.2): the install as the OAuth token sees it."""
+
+    company_id: str | None
+    number_ids: list[int]
+    active: bool
+
+
+@dataclass(frozen=True)
+class Number:
+    id: int
+    name: str
+    digits: str
+    country: str
+
+
+@dataclass(frozen=True)
 class Webhook:
     id: str
     token: str
@@ -183,6 +200,37 @@ class AircallClient:
         except Permanent as exc:
             if exc.status != 404:  # already gone is what we wanted
                 raise
+
+    # ---- the install itself (OAuth apps; aircall-api.md §8.2) --------------------------------------------
+
+    def integration_me(self) -> InstalledIntegration:
+        """The numbers the admin chose when installing, and the company. The body may be wrapped in
+        `integration` (jiminny/oauth2-aircall reads it so) or not: both are read (UNCONFIRMED)."""
+        body = self.request("GET", "/v1/integrations/me")
+        me = body.get("integration") if isinstance(body.get("integration"), dict) else body
+        ids = [int(n) for n in me.get("number_ids") or [] if str(n).isdigit()]
+        company = me.get("company_id")
+        return InstalledIntegration(
+            company_id=str(company) if company is not None else None,
+            number_ids=ids,
+            active=bool(me.get("active", True)),
+        )
+
+    def set_integration_active(self, active: bool) -> None:
+        """POST /v1/integrations/enable | disable: how the install shows in the admin's Aircall Dashboard."""
+        self.request("POST", f"/v1/integrations/{'enable' if active else 'disable'}")
+
+    def numbers(self, max_pages: int = 20) -> list[Number]:
+        """The company's numbers (`GET /v1/numbers`, paginated by `meta.next_page_link`), oldest first."""
+        found: list[Number] = []
+        for page in range(1, max_pages + 1):
+            body = self.request("GET", "/v1/numbers", params={"page": page, "per_page": 50, "order": "asc"})
+            for n in body.get("numbers") or []:
+                found.append(Number(id=int(n["id"]), name=str(n.get("name") or ""),
+                                    digits=str(n.get("digits") or ""), country=str(n.get("country") or "")))  # fmt: skip
+            if not (body.get("meta") or {}).get("next_page_link"):
+                break
+        return found
 
 
 def _webhook(w: dict[str, Any]) -> Webhook:
