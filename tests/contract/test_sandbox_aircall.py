@@ -480,7 +480,10 @@ def test_oauth_authorize_and_token_exchange(server: str, company: dict[str, Any]
     chosen = sorted(company["numbers"], key=lambda n: n["id"])[:1]
     denied = requests.post(f"{server}/oauth/authorize", data={**consent, "decision": "deny"},
                            allow_redirects=False, timeout=5)  # fmt: skip
-    assert parse_qs(urlparse(denied.headers["location"]).query) == {"error": ["access_denied"], "state": ["xyz"]}
+    assert parse_qs(urlparse(denied.headers["location"]).query) == {
+        "error": ["access_denied"],
+        "state": ["xyz"],
+    }
     r = requests.post(
         f"{server}/oauth/authorize",
         data={**consent, "decision": "allow", "number_ids": [n["id"] for n in chosen]},

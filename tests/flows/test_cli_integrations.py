@@ -107,7 +107,10 @@ def test_connecting_a_jobber_account_twice_deactivates_the_older_integration(r, 
     older = json.loads(run("integrations", "show", first["id"], "--json").stdout)
     # The older one says why, without naming the other tenant's integration (its admin sees this message).
     assert older["status"] == "inactive" and older["reason"] == "jobber_account_moved"
-    assert "connected to another Aircall integration" in older["message"] and second["id"] not in older["message"]
+    assert (
+        "connected to another Aircall integration" in older["message"]
+        and second["id"] not in older["message"]
+    )
 
 
 def test_bad_aircall_credentials_store_nothing(r, vendors):
