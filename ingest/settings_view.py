@@ -67,7 +67,7 @@ class ActivityRow:
     when: str
     what: str
     resource: str
-    outcome: str  # logged | skipped | failed | pending
+    outcome: str  # logged | card | done | skipped | failed | pending
     detail: str
 
 
@@ -182,11 +182,29 @@ def _when(iso: str) -> str:
         return iso
 
 
+CARD_EVENTS = {"call.created", "call.ringing_on_agent"}
+# Call events before `call.ended` only build up the call's state: done, but nothing is written yet.
+STATE_EVENTS = {"call.answered", "call.hungup", "call.transferred", "call.external_transferred", "call.assigned",
+                "call.voicemail_left", "call.unsuccessful_transfer"}  # fmt: skip
+
+
+def _label(event: str) -> str:
+    if event.startswith("ai_voice_agent."):
+        return "AI Voice Agent " + event.removeprefix("ai_voice_agent.").replace("_", " ")
+    return EVENT_LABELS.get(event, event)
+
+
+def _done_as(event: str) -> str:
+    if event in CARD_EVENTS:
+        return "card"
+    return "done" if event in STATE_EVENTS or event.startswith("jobber.") else "logged"
+
+
 def recent_activity(integration_id: str, limit: int = 25) -> list[ActivityRow]:
     rows = []
     for entry in Ledger(sync_client()).recent(integration_id, limit):
-        outcome = {"done": "logged"}.get(entry["outcome"], entry["outcome"] or "pending")
-        rows.append(ActivityRow(when=_when(entry["received_at"]), what=EVENT_LABELS.get(entry["event"], entry["event"]),
+        outcome = _done_as(entry["event"]) if entry["outcome"] == "done" else entry["outcome"] or "pending"
+        rows.append(ActivityRow(when=_when(entry["received_at"]), what=_label(entry["event"]),
                                 resource=entry["resource_id"], outcome=outcome, detail=entry["reason"]))  # fmt: skip
     return rows
 
