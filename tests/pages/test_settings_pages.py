@@ -381,3 +381,72 @@ def test_every_way_in_without_the_right_session_is_refused(r, site, browser):
     browser.get(f"{site.url}/settings?integration={theirs.id}")
     assert f"Integration {mine.id}" in text_of(browser, "p.small") and theirs.id not in browser.page_source
     assert store().require(theirs.id).settings == theirs_before
+
+
+def test_a_failed_call_shows_its_error_and_the_retry_button_logs_it_once(r, site, worker, browser):
+    from tests.support.tenants import make_tenant
+
+    company = sandbox_company(site)
+    account = sandbox_account(site, "Acme Plumbing")
+    line = company["numbers"][0]
+    tenant = make_tenant(numbers=[line["id"]], aircall=company, jobber=account)
+    caller = known_phone(site, account["account"]["id"])
+    # Jobber refuses the next request outright (a permanent error): the event is dead-lettered.
+    requests.post(
+        f"{site.jobber}/_sandbox/faults", json={"reset": True, "fail_next": 1, "error_status": 400}, timeout=5
+    )
+    number = {"id": line["id"], "name": line["name"], "digits": "+1 415-555-0199", "country": "US"}
+    body = call_event(tenant.webhook_token, raw_digits=caller, number=number)
+    requests.post(f"{site.url}/webhooks/aircall", json=body, timeout=5).raise_for_status()
+    until(lambda: ajctl("events", "failed", "--integration", tenant.id), 20, what="a dead letter")
+
+    sign_in(browser, tenant.id)
+    assert "1 event failed" in text_of(browser, "#activity")
+    assert "HTTP 400" in text_of(browser, "#activity tr.failed .detail")
+    screenshot(browser, "17-settings-failed-event")
+    browser.find_element(By.ID, "replay-failed").click()
+    wait_for(browser, "#flash")
+    until(
+        lambda: [n for n in notes_of(site, account["account"]["id"]) if "Aircall: " in n], 20, what="the note"
+    )
+
+    browser.get(f"{site.url}/settings")
+    until(lambda: browser.find_elements(By.CSS_SELECTOR, "#activity .pill.logged"), 10, what="logged row")
+    assert not browser.find_elements(By.ID, "replay-failed") and ajctl("events", "failed") == []
+    assert len([n for n in notes_of(site, account["account"]["id"]) if "Aircall: " in n]) == 1
+
+
+def test_every_form_works_without_javascript(r, site, browser):
+    from tests.support.tenants import make_tenant
+
+    company = sandbox_company(site)
+    tenant = make_tenant(
+        numbers=[company["numbers"][0]["id"]], aircall=company, jobber=sandbox_account(site, "Acme")
+    )
+    browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        sign_in(browser, tenant.id)
+        # Without the script, AI options unlock after AI Assist is saved: two plain form posts.
+        browser.find_element(By.ID, "ai-assist").click()
+        assert browser.find_element(By.ID, "ai-fields").get_attribute("disabled") is not None  # no script ran
+        browser.find_element(By.ID, "save").click()
+        wait_for(browser, "#flash")
+        browser.find_element(By.NAME, "ai_enabled").click()
+        browser.find_element(By.CSS_SELECTOR, "input[name=card_mode][value=custom]").click()
+        browser.find_element(By.CSS_SELECTOR, "select[name=card_field] option[value='tags']").click()
+        browser.find_element(By.ID, "save").click()
+        wait_for(browser, "#flash")
+        saved = store().require(tenant.id).settings
+        assert (
+            saved.aircall_plan_ai_assist
+            and saved.ai_logging.enabled
+            and saved.insight_card.fields == ["tags"]
+        )
+        # The server-rendered preview shows the saved card.
+        assert not browser.find_elements(By.CSS_SELECTOR, "#preview-items[data-live]")
+        browser.find_element(By.CSS_SELECTOR, "form[action='/settings/logout'] button").click()
+        assert text_of(browser, "h1") == "Signed out"
+        browser.get(f"{site.url}/settings")
+        assert text_of(browser, "h1") == "Please sign in"
+    finally:
+        browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
