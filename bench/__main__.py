@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 
-from bench import cards, contacts, e2e, ingest
+from bench import cards, contacts, e2e, ingest, pages
 
-BENCHMARKS = {"ingest": ingest, "e2e": e2e, "cards": cards, "contacts": contacts}
+BENCHMARKS = {"ingest": ingest, "e2e": e2e, "cards": cards, "contacts": contacts, "pages": pages}
 
 
 def main() -> None:

@@ -32,6 +32,23 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class InstalledIntegration:
+    """`GET /v1/integrations/me` (aircall-api.md §8.2): the install as the OAuth token sees it."""
+
+    company_id: str | None
+    number_ids: list[int]
+    active: bool
+
+
+@dataclass(frozen=True)
+class Number:
+    id: int
+    name: str
+    digits: str
+    country: str
+
+
+@dataclass(frozen=True)
 class CompanyIdentity:
     """`company_id`: Aircall's company id, or None when the credentials do not reveal it; `budget_key`: what the
     shared per-company rate budget is keyed on (the company id itself when known, else `numbers:<id>`,
@@ -116,40 +133,29 @@ class AircallClient:
         1. `GET /v1/integrations/me` carries `company_id` (documented for OAuth tokens, §8.2); an API key may be
            refused (401/403/404): then
         2. `GET /v1/company`, should it carry an `id` (the documented object has none);
-        3. `company_id` on the company's numbers or users (no documented field; read if present); else the
-           company's lowest number id, then lowest user id: every key of a company lists the same numbers and
-           users, and ids are only ever added, so the key is shared (budget only; the company id stays unknown);
+        3. the company's lowest number id, else its lowest user id: every key of a company lists the same numbers
+           and users, and ids are only ever added, so the key is shared (the company id itself stays unknown;
+           numbers and users document no `company_id` field, so none is read);
         4. else the API key itself: its integrations share nothing with other keys (see the README).
         """
         try:
-            me = self.request("GET", "/v1/integrations/me")
-            found = (me.get("integration") or me).get("company_id")
+            found = self.integration_me().company_id
             if found is not None:
-                return CompanyIdentity(str(found), str(found), "integrations/me")
+                return CompanyIdentity(found, found, "integrations/me")
         except Permanent:  # refused for this kind of credentials (Disconnected is a Permanent)
             pass
         company = self.request("GET", "/v1/company").get("company") or {}
         if company.get("id") is not None:
             return CompanyIdentity(str(company["id"]), str(company["id"]), "company")
-        for kind in ("numbers", "users"):
-            items = self._first_page(kind)
-            found = next((i["company_id"] for i in items if i.get("company_id") is not None), None)
-            if found is not None:
-                return CompanyIdentity(str(found), str(found), kind)
-            ids = [int(i["id"]) for i in items if isinstance(i.get("id"), int)]
-            if ids:
-                return CompanyIdentity(None, f"{kind}:{min(ids)}", kind)
+        numbers = [n.id for n in self.numbers()]
+        if numbers:
+            return CompanyIdentity(None, f"numbers:{min(numbers)}", "numbers")
+        users = self.request("GET", "/v1/users", params={"order": "asc", "per_page": 50}).get("users") or []
+        user_ids = [int(u["id"]) for u in users if isinstance(u, dict) and isinstance(u.get("id"), int)]
+        if user_ids:
+            return CompanyIdentity(None, f"users:{min(user_ids)}", "users")
         digest = hashlib.sha256((api_id or self._credential_id()).encode()).hexdigest()[:16]
         return CompanyIdentity(None, f"key:{digest}", "credentials")
-
-    def _first_page(self, kind: str) -> list[dict[str, Any]]:
-        """The oldest items of `/v1/numbers` or `/v1/users` (ids ascending), or [] when the list is refused."""
-        try:
-            body = self.request("GET", f"/v1/{kind}", params={"order": "asc", "per_page": 50})
-        except Permanent:
-            return []
-        items = body.get(kind) if isinstance(body, dict) else None
-        return [i for i in items or [] if isinstance(i, dict)]
 
     def _credential_id(self) -> str:
         return str(self._auth[0]) if self._auth else self._headers.get("Authorization", "")
@@ -226,6 +232,37 @@ class AircallClient:
         except Permanent as exc:
             if exc.status != 404:  # already gone is what we wanted
                 raise
+
+    # ---- the install itself (OAuth apps; aircall-api.md §8.2) --------------------------------------------
+
+    def integration_me(self) -> InstalledIntegration:
+        """The numbers the admin chose when installing, and the company. The body may be wrapped in
+        `integration` (jiminny/oauth2-aircall reads it so) or not: both are read (UNCONFIRMED)."""
+        body = self.request("GET", "/v1/integrations/me")
+        me = body.get("integration") if isinstance(body.get("integration"), dict) else body
+        ids = [int(n) for n in me.get("number_ids") or [] if str(n).isdigit()]
+        company = me.get("company_id")
+        return InstalledIntegration(
+            company_id=str(company) if company is not None else None,
+            number_ids=ids,
+            active=bool(me.get("active", True)),
+        )
+
+    def set_integration_active(self, active: bool) -> None:
+        """POST /v1/integrations/enable | disable: how the install shows in the admin's Aircall Dashboard."""
+        self.request("POST", f"/v1/integrations/{'enable' if active else 'disable'}")
+
+    def numbers(self, max_pages: int = 20) -> list[Number]:
+        """The company's numbers (`GET /v1/numbers`, paginated by `meta.next_page_link`), oldest first."""
+        found: list[Number] = []
+        for page in range(1, max_pages + 1):
+            body = self.request("GET", "/v1/numbers", params={"page": page, "per_page": 50, "order": "asc"})
+            for n in body.get("numbers") or []:
+                found.append(Number(id=int(n["id"]), name=str(n.get("name") or ""),
+                                    digits=str(n.get("digits") or ""), country=str(n.get("country") or "")))  # fmt: skip
+            if not (body.get("meta") or {}).get("next_page_link"):
+                break
+        return found
 
 
 def _webhook(w: dict[str, Any]) -> Webhook:

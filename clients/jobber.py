@@ -162,6 +162,15 @@ query ClientPhones($id: EncodedId!) {
 }"""
 
 
+# The settings page previews the insight card on a real client: the most recently updated active ones.
+RECENT_CLIENTS = """
+query RecentClients($first: Int!) {
+  clients(first: $first, filter: { isArchived: false }, sort: { key: UPDATED_AT, direction: DESCENDING }) {
+    nodes { id }
+  }
+}"""
+
+
 @dataclass(frozen=True)
 class ClientRef:
     """A matched client, with what the default insight card shows (so a cached match needs no query)."""
@@ -343,6 +352,11 @@ class JobberClient:
         """The client's fields a custom insight card can show; {} when the client is gone."""
         client: dict[str, Any] = self.execute(CLIENT_CARD, {"id": client_id}, cost=120).get("client") or {}
         return client
+
+    def recent_client_ids(self, first: int = 5) -> list[str]:
+        """Ids of the account's most recently updated active clients (newest first)."""
+        found = self.execute(RECENT_CLIENTS, {"first": first}, cost=first + 2).get("clients") or {}
+        return [str(n["id"]) for n in found.get("nodes") or [] if n.get("id")]
 
     def create_client_note(self, client_id: str, message: str) -> str:
         return str(

@@ -19,10 +19,19 @@ INSIGHT_FIELDS: dict[str, str] = {
     "open_requests": "Open requests",
 }
 MAX_INSIGHT_FIELDS = 5
+AI_NEEDS_ASSIST = (
+    "AI logging needs Aircall AI Assist: set aircall_plan_ai_assist to true "
+    "(the company must have AI Assist or AI Assist Pro)"
+)
 
 
 class SettingsError(ValueError):
-    """Settings refused; the message says why in words an operator can act on."""
+    """Settings refused; the message says why in words an operator can act on. `problems` maps each dotted
+    setting (`insight_card.fields`) to its own message, so a form can show it next to the field."""
+
+    def __init__(self, message: str, problems: dict[str, str] | None = None):
+        super().__init__(message)
+        self.problems: dict[str, str] = problems or {}
 
 
 class _Strict(BaseModel):
@@ -74,10 +83,7 @@ class IntegrationSettings(_Strict):
     @model_validator(mode="after")
     def _ai_needs_assist(self) -> IntegrationSettings:
         if self.ai_logging.enabled and not self.aircall_plan_ai_assist:
-            raise ValueError(
-                "AI logging needs Aircall AI Assist: set aircall_plan_ai_assist to true "
-                "(the company must have AI Assist or AI Assist Pro)"
-            )
+            raise ValueError(AI_NEEDS_ASSIST)
         return self
 
     # ---- parsing with operator-facing errors -------------------------------------------------
@@ -90,7 +96,7 @@ class IntegrationSettings(_Strict):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise SettingsError(_describe(exc)) from None
+            raise SettingsError(_describe(exc), _problems(exc)) from None
 
     def with_changes(self, changes: dict[str, Any]) -> IntegrationSettings:
         """Apply dotted-key changes (`ai_logging.enabled`) and re-validate the whole document."""
@@ -101,10 +107,10 @@ class IntegrationSettings(_Strict):
             for part in parents:
                 nested = target.get(part)
                 if not isinstance(nested, dict):
-                    raise SettingsError(f"unknown setting {dotted!r}")
+                    raise SettingsError(f"unknown setting {dotted!r}", {dotted: "unknown setting"})
                 target = nested
             if leaf not in target:
-                raise SettingsError(f"unknown setting {dotted!r}")
+                raise SettingsError(f"unknown setting {dotted!r}", {dotted: "unknown setting"})
             target[leaf] = value
         return IntegrationSettings.parse(doc)
 
@@ -131,3 +137,21 @@ def _describe(exc: ValidationError) -> str:
             msg = err["msg"].removeprefix("Value error, ")
             problems.append(f"{where}: {msg}")
     return "invalid settings: " + "; ".join(problems)
+
+
+def _problems(exc: ValidationError) -> dict[str, str]:
+    """Each refused setting (dotted) and why; a rule across settings is reported on the setting it guards."""
+    problems: dict[str, str] = {}
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        # A list item's error belongs to the list (`numbers.0` → `numbers`).
+        while loc and loc[-1].isdigit():
+            loc.pop()
+        where = ".".join(loc)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown setting {where!r}"
+        elif not where:
+            where = "ai_logging.enabled" if msg == AI_NEEDS_ASSIST else "settings"
+        problems.setdefault(where, msg)
+    return problems

@@ -42,6 +42,20 @@ def custom_card(client: dict[str, Any], card: InsightCard) -> list[dict[str, Any
     return items
 
 
+def card_for(client: dict[str, Any], card: InsightCard) -> list[dict[str, Any]]:
+    """The card a client's `ClientCard` query result gives under these settings (the settings page preview)."""
+    if card.custom and card.fields:
+        return custom_card(client, card)
+    return default_card(client.get("name") or "", client.get("jobberWebUri") or "",
+                        field_value(client, "email") or "", client.get("companyName") or "")  # fmt: skip
+
+
+def custom_labels(client: dict[str, Any]) -> list[str]:
+    """The labels of the Jobber custom fields a client has: what `custom:<label>` can name."""
+    labels = [str(f.get("label") or "").strip() for f in client.get("customFields") or []]
+    return sorted({label for label in labels if label}, key=str.lower)
+
+
 def _title(name: str, web_uri: str) -> dict[str, Any]:
     title: dict[str, Any] = {"type": "title", "text": short(name or "Jobber client", 60)}
     if web_uri:

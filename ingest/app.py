@@ -6,15 +6,17 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from config.settings import Settings, get_settings
-from ingest import aircall, jobber, metrics, oauth
+from ingest import aircall, jobber, metrics, oauth, settings_page
 from store.ledger import AsyncLedger
 from store.redis import async_client, sync_client
 
@@ -71,6 +73,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/oauth/aircall/callback", oauth.aircall_callback),
             Route("/oauth/jobber/connect", oauth.jobber_connect),
             Route("/oauth/jobber/callback", oauth.jobber_callback),
+            Route("/settings", settings_page.show, methods=["GET"]),
+            Route("/settings", settings_page.save, methods=["POST"]),
+            Route("/settings/login", settings_page.login, methods=["GET"]),
+            Route("/settings/logout", settings_page.logout, methods=["POST"]),
+            Route("/settings/jobber/confirm", settings_page.confirm_jobber, methods=["POST"]),
+            Route("/settings/replay", settings_page.replay_failed, methods=["POST"]),
+            Route("/settings/sync", settings_page.sync_now, methods=["POST"]),
+            Route("/settings/card-preview", settings_page.card_preview, methods=["GET"]),
+            Mount("/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="static"),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),

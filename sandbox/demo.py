@@ -22,6 +22,12 @@ NUMBERS = [
     {"name": "Sales", "e164": "+14155550198", "country": "US", "time_zone": "America/Los_Angeles"},
 ]
 UNKNOWN_CALLERS = ["+14155550177", "+14155550178"]
+# A second business, not installed yet, for trying the partner install from the README's run command.
+INSTALL_WALKTHROUGH = "Bright Lawn Care"
+WALKTHROUGH_NUMBERS = [
+    {"name": "Main line", "e164": "+13125550140", "country": "US", "time_zone": "America/Chicago"},
+    {"name": "After hours", "e164": "+13125550141", "country": "US", "time_zone": "America/Chicago"},
+]
 
 
 def _jobber_base(settings: Settings) -> str:
@@ -100,6 +106,11 @@ def run_demo(settings: Settings, settle_timeout_s: float = 60.0) -> dict[str, An
     played = play(events, settings.PUBLIC_URL, rate=25.0, aircall_url=settings.AIRCALL_API_URL)
 
     outcomes, reasons = settle(integration.id, settle_timeout_s)
+    _post(
+        f"{settings.AIRCALL_API_URL}/_sandbox/companies",
+        {"name": INSTALL_WALKTHROUGH, "numbers": WALKTHROUGH_NUMBERS},
+    )
+    _post(f"{jobber_base}/_sandbox/accounts", {"name": INSTALL_WALKTHROUGH, "seed_clients": 25, "seed": 11})
     return {
         "integration": integration.to_public(),
         "played": {"events": len(events), **played.summary()},

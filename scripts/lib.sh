@@ -46,6 +46,14 @@ ensure_redis() {
   command -v redis-server >/dev/null || die "redis-server is required"
 }
 
+# The page tests drive Debian's chromium through its chromedriver (Selenium; nothing downloaded at run time).
+ensure_browser() {
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    apt_install chromium chromium-driver
+  fi
+  command -v chromium >/dev/null && command -v chromedriver >/dev/null || die "chromium and chromedriver are required"
+}
+
 free_port() {
   "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

@@ -57,6 +57,9 @@ export JOBBER_CLIENT_ID="${JOBBER_CLIENT_ID:-sandbox-client-id}"
 # The demo company's Aircall limit, raised as Aircall does on request, so its contact backfill is quick.
 export AIRCALL_RATE_LIMIT_PER_MIN="${AIRCALL_RATE_LIMIT_PER_MIN:-600}"
 export JOBBER_CLIENT_SECRET="${JOBBER_CLIENT_SECRET:-sandbox-client-secret}"
+# The sandbox Aircall's OAuth app, so the partner install (consent with its number picker) can be tried.
+export AIRCALL_CLIENT_ID="${AIRCALL_CLIENT_ID:-sandbox-client-id}"
+export AIRCALL_CLIENT_SECRET="${AIRCALL_CLIENT_SECRET:-sandbox-client-secret}"
 export INGEST_HOST=127.0.0.1 FLOWER_HOST=127.0.0.1 FLOWER_PORT BEAT_SCHEDULE_FILE="$RUN/celerybeat-schedule"
 
 say "sandbox vendors: Jobber on :$JOBBER_PORT, Aircall on :$AIRCALL_PORT"
@@ -89,8 +92,18 @@ say "demo: install an integration against the sandbox and play the demo scenario
 status=0
 ajctl demo --summary-file "$RUN/demo.json" || status=$?
 
+# The demo integration's admin page: a one-time sign-in link, as an operator would hand it out.
+DEMO_ID="$(python -c 'import json; print(json.load(open(".run/demo.json"))["integration"]["id"])' 2>/dev/null || true)"
+SETTINGS_LINK="(the demo did not install an integration)"
+[ -n "$DEMO_ID" ] && SETTINGS_LINK="$(ajctl integrations link "$DEMO_ID" --ttl-minutes 480 --json | python -c 'import json,sys; print(json.load(sys.stdin)["url"])')"
+
 cat <<MSG
 
+  Settings page   $SETTINGS_LINK
+                  (the demo integration's admin page; the link works once, for 8 hours)
+  Try an install  $PUBLIC_URL/install/aircall
+                  (Aircall's consent: pick "Bright Lawn Care" and its numbers; then connect Jobber and pick
+                   "Bright Lawn Care" there too: you land on the new integration's settings page)
   Ingest          $PUBLIC_URL   (/healthz /readyz /metrics, POST /webhooks/aircall)
   Flower          http://127.0.0.1:$FLOWER_PORT
   Sandbox Jobber  http://127.0.0.1:$JOBBER_PORT/   (clients, notes, requests, tasks)

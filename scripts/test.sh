@@ -5,5 +5,6 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 ensure_venv
 ensure_redis
+ensure_browser
 say "running the test suite"
 exec "$VENV/bin/pytest" "$@"

@@ -16,6 +16,10 @@ from store.crypto import decrypt, encrypt, token_hash
 
 Status = Literal["active", "inactive", "deleted", "needs_reconnect"]
 STATUSES: tuple[Status, ...] = ("active", "inactive", "deleted", "needs_reconnect")
+# Why an integration is inactive, for the admin's page (the message says it in words): Jobber never connected,
+# disconnected inside Jobber (APP_DISCONNECT), or its Jobber account connected to another integration.
+Reason = Literal["", "jobber_not_connected", "jobber_disconnected", "jobber_account_moved"]
+REASONS: tuple[Reason, ...] = ("", "jobber_not_connected", "jobber_disconnected", "jobber_account_moved")
 
 # Fields holding secrets; stored only as Fernet ciphertext (suffix `_enc`).
 _SECRET_FIELDS = ("aircall_token", "jobber_access_token", "jobber_refresh_token")
@@ -36,16 +40,18 @@ class Integration:
     id: str
     status: Status
     message: str | None
+    reason: Reason
     settings: IntegrationSettings
     warnings: list[str]
     aircall_company_id: str | None
-    aircall_budget_key: str | None  # the company's shared rate budget (clients.aircall.CompanyIdentity)
     aircall_api_id: str | None
     aircall_auth: Literal["basic", "bearer"]
     aircall_webhook_id: str | None
+    aircall_active: bool | None  # as last set in Aircall (OAuth installs); None: never set
     jobber_account: JobberAccount | None
     created_at: str
     updated_at: str
+    aircall_budget_key: str | None = None  # the company's shared rate budget (clients.aircall.CompanyIdentity)
 
     @property
     def is_active(self) -> bool:
@@ -63,6 +69,7 @@ class Integration:
             "id": self.id,
             "status": self.status,
             "message": self.message,
+            "reason": self.reason or None,
             "warnings": list(self.warnings),
             "settings": self.settings.model_dump(),
             "jobber_account": (
@@ -155,6 +162,7 @@ class IntegrationStore:
             "id": integration_id,
             "status": "inactive",
             "message": "Jobber is not connected yet",
+            "reason": "jobber_not_connected",
             "settings": settings.model_dump_json(),
             "warnings": "[]",
             "aircall_api_id": aircall_api_id or "",
@@ -178,8 +186,13 @@ class IntegrationStore:
     def set_settings(self, integration_id: str, settings: IntegrationSettings) -> None:
         self._update(integration_id, settings=settings.model_dump_json())
 
-    def set_status(self, integration_id: str, status: Status, message: str | None = None) -> None:
-        self._update(integration_id, status=status, message=message or "")
+    def set_status(
+        self, integration_id: str, status: Status, message: str | None = None, reason: Reason = ""
+    ) -> None:
+        self._update(integration_id, status=status, message=message or "", reason=reason)
+
+    def set_aircall_active(self, integration_id: str, active: bool) -> None:
+        self._update(integration_id, aircall_active="1" if active else "0")
 
     def set_warnings(self, integration_id: str, warnings: list[str]) -> None:
         self._update(integration_id, warnings=json.dumps(warnings))
@@ -221,6 +234,7 @@ class IntegrationStore:
             jobber_account_name=account.name,
             status="active",
             message="",
+            reason="",
         )
         if previous and previous != integration_id:
             older = self.get(previous)
@@ -228,8 +242,9 @@ class IntegrationStore:
                 self.set_status(
                     previous,
                     "inactive",
-                    f"Jobber account {account.name} was connected to integration {integration_id}; "
-                    "Jobber allows one connection per account",
+                    f"Jobber account {account.name} was connected to another Aircall integration; "
+                    "Jobber allows one connection per account — reconnect Jobber here to resume",
+                    reason="jobber_account_moved",
                 )
             return previous
         return None
@@ -261,10 +276,12 @@ def _from_hash(h: dict[str, str]) -> Integration:
         else None
     )
     status = h.get("status", "inactive")
+    reason = h.get("reason", "")
     return Integration(
         id=h["id"],
         status=status if status in STATUSES else "inactive",
         message=h.get("message") or None,
+        reason=reason if reason in REASONS else "",
         settings=IntegrationSettings.model_validate_json(h.get("settings") or "{}"),
         warnings=json.loads(h.get("warnings") or "[]"),
         aircall_company_id=h.get("aircall_company_id") or None,
@@ -272,6 +289,7 @@ def _from_hash(h: dict[str, str]) -> Integration:
         aircall_api_id=h.get("aircall_api_id") or None,
         aircall_auth="bearer" if h.get("aircall_auth") == "bearer" else "basic",
         aircall_webhook_id=h.get("aircall_webhook_id") or None,
+        aircall_active={"1": True, "0": False}.get(h.get("aircall_active", "")),
         jobber_account=account,
         created_at=h.get("created_at", ""),
         updated_at=h.get("updated_at", ""),

@@ -48,3 +48,36 @@ def dead_letter(dead_id: str) -> str:
 def rate_limited(task_id: str) -> str:
     """How many retries of a Celery task id were rate-limit waits (they do not spend attempts)."""
     return f"{PREFIX}:rl:{task_id}"
+
+
+def recent_events(integration_id: str) -> str:
+    """The integration's latest event ids, newest first, capped (the settings page's recent activity)."""
+    return f"{PREFIX}:int:{integration_id}:recent"
+
+
+RECENT_EVENTS_KEPT = 100
+
+
+def session(session_hash: str) -> str:
+    """A settings-page session, by the SHA-256 of its cookie value (the cookie itself is never stored)."""
+    return f"{PREFIX}:session:{session_hash}"
+
+
+def signin_link(token_hash: str) -> str:
+    """A one-time sign-in link to one integration's settings page, by the SHA-256 of its token."""
+    return f"{PREFIX}:signin:{token_hash}"
+
+
+def pending_jobber(session_hash: str) -> str:
+    """Jobber tokens from a finished consent, awaiting the admin's confirmation (encrypted; short TTL)."""
+    return f"{PREFIX}:session:{session_hash}:pending_jobber"
+
+
+def contact_sync_status(integration_id: str) -> str:
+    """The latest contact-sync run of an integration: running or finished, when, and its counts."""
+    return f"{PREFIX}:contactsync:{integration_id}:status"
+
+
+def page_cache(integration_id: str, what: str) -> str:
+    """Vendor reads the settings page caches for a few minutes (the company's numbers, a preview client)."""
+    return f"{PREFIX}:int:{integration_id}:page:{what}"

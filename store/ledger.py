@@ -40,6 +40,9 @@ end
 redis.call('HSET', evkey, 'id', ARGV[2], 'integration', iid, 'source', ARGV[3], 'event', ARGV[4],
            'resource_id', ARGV[5], 'received_at', ARGV[6], 'raw', ARGV[7], 'outcome', outcome, 'reason', reason)
 redis.call('EXPIRE', evkey, tonumber(ARGV[10]))
+local recent = KEYS[4] .. iid .. ':recent'
+redis.call('LPUSH', recent, ARGV[2])
+redis.call('LTRIM', recent, 0, RECENT_KEPT)
 if outcome == 'pending' then
   redis.call('LPUSH', ARGV[9], ARGV[8])
   return {'enqueued', iid}
@@ -47,7 +50,7 @@ end
 redis.call('RPUSH', evkey .. ':log', cjson.encode({kind = 'skip', reason = reason, at = ARGV[6]}))
 redis.call('EXPIRE', evkey .. ':log', tonumber(ARGV[10]))
 return {'skipped', iid}
-"""
+""".replace("RECENT_KEPT", str(keys.RECENT_EVENTS_KEPT - 1))
 
 ClaimStatus = Literal["unknown", "ignored", "duplicate", "enqueued", "skipped"]
 
@@ -113,6 +116,39 @@ class Ledger:
             raise KeyError(f"no event {event_id}")
         payload: dict[str, Any] = json.loads(entry["raw"])
         return payload
+
+    def note_recent(self, integration_id: str, event_id: str) -> None:
+        """Events that do not come through the ingest (reconciliation) join the recent activity too."""
+        pipe = self.r.pipeline()
+        pipe.lpush(keys.recent_events(integration_id), event_id)
+        pipe.ltrim(keys.recent_events(integration_id), 0, keys.RECENT_EVENTS_KEPT - 1)
+        pipe.execute()
+
+    def recent(self, integration_id: str, limit: int = 25) -> list[dict[str, str]]:
+        """The integration's latest events, newest first, as ledger entries (expired ones left out)."""
+        ids: list[str] = self.r.lrange(keys.recent_events(integration_id), 0, keys.RECENT_EVENTS_KEPT - 1)  # type: ignore[assignment]
+        unique = list(dict.fromkeys(ids))  # a reconciled call may be listed again: once is enough
+        pipe = self.r.pipeline()
+        fields = (
+            "id",
+            "integration",
+            "event",
+            "resource_id",
+            "received_at",
+            "outcome",
+            "reason",
+            "settled_at",
+        )
+        for event_id in unique:
+            pipe.hmget(keys.event(event_id), fields)
+        found = []
+        for values in pipe.execute():
+            entry = dict(zip(fields, values, strict=True))
+            if entry["id"] and entry["integration"] == integration_id:
+                found.append({k: v or "" for k, v in entry.items()})
+            if len(found) >= limit:
+                break
+        return found
 
     def set_outcome(self, event_id: str, outcome: Outcome, reason: str = "") -> None:
         fields: dict[Any, Any] = {

@@ -21,7 +21,7 @@ from clients.errors import RateLimited
 from clients.jobber import JobberClient
 from config.settings import get_settings
 from domain.contacts import DesiredContact, desired_contact, phone_plan
-from store.contacts import ContactMap, Mapping
+from store.contacts import ContactMap, Mapping, SyncStatus
 from store.integrations import Integration
 from store.locks import hold
 from store.redis import sync_client
@@ -112,23 +112,36 @@ class Syncer:
         return "created"
 
     def sweep(self, full: bool = False, progress: Callable[[str], None] | None = None) -> dict[str, int]:
-        """Every client changed since the watermark (all of them with `full`), oldest change first."""
+        """Every client changed since the watermark (all of them with `full`), oldest change first. The
+        run's progress is recorded for the admin's page (SyncStatus)."""
         counts: Counter[str] = Counter()
+        status = SyncStatus(self.r)
+        status.started(self.integration.id, full)
         mark = self.map.watermark(self.integration.id)
         since = EPOCH if full or not mark else _minus(mark, SWEEP_OVERLAP_S)
         newest, cursor = mark or EPOCH, None
-        while True:
-            clients, cursor = self.jobber.clients_changed(since, cursor)
-            for client in clients:
-                outcome = self.sync_client(client["id"], client, fetched=True)
-                counts[outcome] += 1
-                newest = max(newest, client.get("updatedAt") or newest)
-                if progress:
-                    progress(outcome)
-            if cursor is None:
-                break
+        try:
+            while True:
+                clients, cursor = self.jobber.clients_changed(since, cursor)
+                for client in clients:
+                    outcome = self.sync_client(client["id"], client, fetched=True)
+                    counts[outcome] += 1
+                    newest = max(newest, client.get("updatedAt") or newest)
+                    if progress:
+                        progress(outcome)
+                status.progress(self.integration.id, _summary(counts))
+                if cursor is None:
+                    break
+        except Exception as exc:
+            status.finished(self.integration.id, _summary(counts), error=str(exc) or type(exc).__name__)
+            raise
         self.map.set_watermark(self.integration.id, newest)
-        return {k: counts.get(k, 0) for k in ("created", "updated", "deleted", "unchanged")}
+        status.finished(self.integration.id, _summary(counts))
+        return _summary(counts)
+
+
+def _summary(counts: Counter[str]) -> dict[str, int]:
+    return {k: counts.get(k, 0) for k in ("created", "updated", "deleted", "unchanged")}
 
 
 def _minus(iso: str, seconds: int) -> str:

@@ -61,7 +61,9 @@ def jobber_disconnected(self: IntegrationTask, event_id: str) -> None:
     if integration is None or integration.status == "deleted":
         ledger.record_skip(event_id, "integration deleted")
         return
-    store.set_status(integration.id, "inactive", DISCONNECTED_MESSAGE)
+    store.set_status(integration.id, "inactive", DISCONNECTED_MESSAGE, reason="jobber_disconnected")
     store.drop_jobber_tokens(integration.id)
+    # The seed's lifecycle: the install shows as inactive in Aircall too, until Jobber is reconnected.
+    app.signature("lifecycle.aircall_activation", args=[integration.id]).apply_async()
     ledger.set_outcome(event_id, "done")
     log.warning("lifecycle.jobber_disconnected integration=%s", integration.id)

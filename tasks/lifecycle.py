@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import urlencode
 
 from clients.aircall import AircallClient
 from clients.errors import Disconnected, VendorError
@@ -15,6 +16,7 @@ from config.settings import Settings, get_settings
 from store.integrations import Integration, IntegrationStore, JobberAccount
 from store.ledger import Ledger
 from store.redis import sync_client
+from store.sessions import SessionStore
 from tasks.router import handles
 from tasks.vendors import aircall_for, jobber_client, jobber_for, store_for
 from worker.app import app
@@ -62,27 +64,72 @@ def install_with_api_key(
 
 def install_with_oauth(access_token: str, settings: Settings | None = None) -> Outcome:
     """Aircall partner install (aircall-api.md §8.2): the permanent OAuth token is stored and the webhook
-    registered; the integration waits for its Jobber connection."""
+    registered; the numbers the admin chose in Aircall's install become the connected numbers; the
+    integration waits for its Jobber connection."""
     settings = settings or get_settings()
     aircall = AircallClient(
         settings.AIRCALL_API_URL, bearer_token=access_token, timeout=settings.HTTP_TIMEOUT_S
     )
-    integration = _install_aircall(aircall, None, access_token, "bearer", IntegrationSettings(), settings)
+    try:
+        chosen = aircall.integration_me().number_ids
+    except VendorError as exc:
+        # The install still works; the admin picks the numbers on the settings page instead.
+        log.warning("lifecycle.install.numbers_unknown error=%s", exc)
+        chosen = []
+    initial = IntegrationSettings(numbers=chosen)
+    integration = _install_aircall(aircall, None, access_token, "bearer", initial, settings)
     return _await_jobber(integration.id, settings)
 
 
+@dataclass(frozen=True)
+class ConnectionChange:
+    """What connecting `account` to an integration would change, for the admin to confirm first."""
+
+    account: JobberAccount
+    replaces: JobberAccount | None  # the integration was connected to a different Jobber account
+    takes_over: bool  # another live integration holds this account: it will be deactivated
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.replaces is not None or self.takes_over
+
+
+def jobber_account_of(access_token: str, settings: Settings | None = None) -> JobberAccount:
+    """The Jobber account a fresh access token belongs to (checked before anything is stored)."""
+    return _jobber_account(access_token, settings or get_settings())
+
+
+def connection_change(
+    integration_id: str, account: JobberAccount, settings: Settings | None = None
+) -> ConnectionChange:
+    store = store_for(settings or get_settings())
+    integration = store.require(integration_id)
+    before = integration.jobber_account
+    holder_id = store.id_for_jobber_account(account.id)
+    holder = store.get(holder_id) if holder_id and holder_id != integration_id else None
+    return ConnectionChange(
+        account=account,
+        replaces=before if before is not None and before.id != account.id else None,
+        takes_over=holder is not None and holder.status in ("active", "needs_reconnect"),
+    )
+
+
 def connect_jobber(
-    integration_id: str, access_token: str, refresh_token: str, settings: Settings | None = None,
+    integration_id: str,
+    access_token: str,
+    refresh_token: str,
+    settings: Settings | None = None,
+    account: JobberAccount | None = None,
     expires_at: float | None = None,
-) -> Outcome:  # fmt: skip
-    """Jobber OAuth finished for an integration: read the account, store the tokens, take the account's one
-    connection (an older integration on the same account becomes inactive, with a warning). `expires_at`: the
-    access token's expiry when the token answer gave it (`TokenPair.expires_at`)."""
+) -> Outcome:
+    """Jobber OAuth finished for an integration: read the account (unless already read), store the tokens,
+    take the account's one connection (an older integration on the same account becomes inactive, with a
+    warning). `expires_at`: the access token's expiry when the token answer gave it (`TokenPair.expires_at`)."""
     settings = settings or get_settings()
     integration = store_for(settings).require(integration_id)
     if integration.status == "deleted":
         raise InstallError(f"integration {integration_id} was deleted")
-    account = _jobber_account(access_token, settings)
+    account = account or _jobber_account(access_token, settings)
     return _connect(integration_id, account, access_token, refresh_token, settings, expires_at)
 
 
@@ -128,6 +175,10 @@ def _connect(
     store = store_for(settings)
     store.set_jobber_tokens(integration_id, access, refresh, expires_at)
     previous = store.connect_jobber_account(integration_id, account)
+    # Aircall shows the install as active again (it was disabled on a disconnect); the one it replaced, not.
+    aircall_activation.apply_async(args=[integration_id])
+    if previous:
+        aircall_activation.apply_async(args=[previous])
     if store.require(integration_id).settings.contact_sync:
         # Connected with contact sync on: backfill every client (SPEC F8), in the background.
         app.signature("sync.sweep", args=[integration_id], kwargs={"full": True}).apply_async()
@@ -142,9 +193,12 @@ def _connect(
 
 def _await_jobber(integration_id: str, settings: Settings) -> Outcome:
     store = store_for(settings)
-    connect = f"{settings.PUBLIC_URL}/oauth/jobber/connect?integration={integration_id}"
-    store.set_status(integration_id, "inactive", f"Jobber is not connected: open {connect}")
-    return _finish(integration_id, [f"Jobber is not connected yet: open {connect}"], store)
+    todo = (
+        "Jobber is not connected yet: connect it from the integration's settings page "
+        f"(a sign-in link: ajctl integrations link {integration_id})"
+    )
+    store.set_status(integration_id, "inactive", todo, reason="jobber_not_connected")
+    return _finish(integration_id, [todo], store)
 
 
 def _finish(integration_id: str, warnings: list[str], store: IntegrationStore) -> Outcome:
@@ -173,8 +227,11 @@ def delete_integration(integration_id: str, reason: str, settings: Settings | No
             # The token is already dead on Jobber's side: the disconnect we wanted has happened.
             warnings.append(f"Jobber was already disconnected: {exc}")
     if integration.aircall_webhook_id and secrets.aircall_token:
+        aircall = aircall_for(integration, settings)
         try:
-            aircall_for(integration, settings).delete_webhook(integration.aircall_webhook_id)
+            if integration.aircall_auth == "bearer":
+                aircall.set_integration_active(False)  # aircall-api.md §8.2: disable on uninstall
+            aircall.delete_webhook(integration.aircall_webhook_id)
         except Disconnected as exc:
             warnings.append(f"Aircall webhook not deleted (credentials revoked): {exc}")
     store.mark_deleted(integration_id, reason)
@@ -191,3 +248,50 @@ def integration_deleted(self: IntegrationTask, event_id: str) -> None:
     entry = ledger.get(event_id) or {}
     delete_integration(entry["integration"], "Uninstalled from Aircall")
     ledger.set_outcome(event_id, "done")
+
+
+@app.task(name="lifecycle.aircall_activation", base=IntegrationTask, bind=True)
+def aircall_activation(self: IntegrationTask, integration_id: str) -> str:
+    """Show the install in Aircall as active exactly when it logs (`POST /v1/integrations/enable|disable`).
+    Trigger: a Jobber connect, disconnect, or the account moving to another integration. Idempotency: it
+    reads the current status and sets Aircall to match, so repeats and reordering converge. Retries:
+    IntegrationTask. Only OAuth installs have an Aircall integration to toggle (API keys have none)."""
+    settings = get_settings()
+    store = store_for(settings)
+    integration = store.get(integration_id)
+    if integration is None or integration.status == "deleted" or integration.aircall_auth != "bearer":
+        return "not an OAuth install"
+    if integration.reason == "jobber_not_connected":
+        return "install in progress"
+    active = integration.status == "active"
+    try:
+        aircall_for(integration, settings).set_integration_active(active)
+    except Disconnected as exc:
+        log.warning("lifecycle.aircall_activation.refused integration=%s error=%s", integration_id, exc)
+        return "refused"
+    store.set_aircall_active(integration_id, active)
+    log.info("lifecycle.aircall_activation integration=%s active=%s", integration_id, active)
+    return "enabled" if active else "disabled"
+
+
+def apply_settings(
+    integration_id: str,
+    before: IntegrationSettings,
+    after: IntegrationSettings,
+    settings: Settings | None = None,
+) -> None:
+    """Store validated settings (the CLI and the settings page alike); turning contact sync on backfills every
+    client (SPEC F8), in the background."""
+    store_for(settings or get_settings()).set_settings(integration_id, after)
+    if after.contact_sync and not before.contact_sync:
+        app.signature("sync.sweep", args=[integration_id], kwargs={"full": True}).apply_async()
+
+
+def sign_in_link(integration_id: str, ttl_s: int, settings: Settings | None = None) -> tuple[str, float]:
+    """A one-time, expiring link to one integration's settings page: (url, expires_at)."""
+    settings = settings or get_settings()
+    store_for(settings).require(integration_id)
+    token, expires_at = SessionStore(sync_client(settings.REDIS_URL), settings.secret_key()).issue_link(
+        integration_id, ttl_s
+    )
+    return f"{settings.PUBLIC_URL}/settings/login?{urlencode({'token': token})}", expires_at

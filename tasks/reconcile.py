@@ -21,6 +21,7 @@ from store.activities import Activities
 from store.backfill import BackfillSkips
 from store.calls import CallStates
 from store.integrations import Integration
+from store.ledger import Ledger
 from store.redis import sync_client
 from tasks.maintenance import each_active
 from tasks.vendors import aircall_for
@@ -175,6 +176,7 @@ def _record(r: redis.Redis, integration: Integration, call: dict[str, Any], now:
     pipe.hset(keys.event(event_id), mapping=entry)
     pipe.expire(keys.event(event_id), get_settings().EVENT_TTL_DAYS * 86400)
     pipe.execute()
+    Ledger(r).note_recent(integration.id, event_id)
     return event_id
 
 

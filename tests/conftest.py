@@ -106,3 +106,40 @@ def worker() -> Iterator[object]:
     with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, queues=list(ALL_QUEUES),
                       shutdown_timeout=20) as w:  # fmt: skip
         yield w
+
+
+@pytest.fixture
+def site(vendors, settings_env):
+    """The ingest (with the admin pages) served at its own PUBLIC_URL, so a browser can follow every redirect,
+    with the sandbox Aircall's OAuth app configured for the partner install."""
+    import socket
+
+    from config.settings import Settings, get_settings
+    from ingest.app import create_app
+    from sandbox.common import ServerThread
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    settings_env.setenv("PUBLIC_URL", url)
+    settings_env.setenv("AIRCALL_OAUTH_URL", f"{vendors.aircall}/oauth")
+    settings_env.setenv("AIRCALL_CLIENT_ID", "sandbox-client-id")
+    settings_env.setenv("AIRCALL_CLIENT_SECRET", "sandbox-client-secret")
+    get_settings.cache_clear()
+    server = ServerThread(create_app(Settings()), port=port).start()
+    yield type("Site", (), {"url": url, "aircall": vendors.aircall, "jobber": vendors.jobber})
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless chromium for one test module (cookies cleared by the tests that need a fresh browser)."""
+    import shutil
+
+    from tests.support.browser import start_chromium
+
+    driver, profile = start_chromium()
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)

@@ -152,6 +152,7 @@ def integrations_settings(
     integration_id: str, settings_file: str | None, assignments: tuple[str, ...], as_json: bool
 ) -> None:
     """Replace (--file) or change (--set) an integration's settings; invalid settings are refused whole."""
+    from tasks.lifecycle import apply_settings
     from worker.output import describe_integration, emit
 
     if bool(settings_file) == bool(assignments):
@@ -162,14 +163,25 @@ def integrations_settings(
         new = _load_settings_file(settings_file)
     else:
         new = integration.settings.with_changes(dict(parse_assignment(a) for a in assignments))
-    store.set_settings(integration_id, new)
-    if new.contact_sync and not integration.settings.contact_sync:
-        from worker.app import app
-
-        # Turning contact sync on backfills every client (SPEC F8), in the background.
-        app.signature("sync.sweep", args=[integration_id], kwargs={"full": True}).apply_async()
+    apply_settings(integration_id, integration.settings, new)
     doc = store.require(integration_id).to_public()
     emit(as_json, doc, describe_integration(doc))
+
+
+@integrations.command("link")
+@click.argument("integration_id")
+@click.option("--ttl-minutes", default=60, show_default=True, type=click.IntRange(1, 7 * 24 * 60),
+              help="How long the link works (it works once).")  # fmt: skip
+@json_option
+@guarded
+def integrations_link(integration_id: str, ttl_minutes: int, as_json: bool) -> None:
+    """A one-time, expiring sign-in link to the integration's settings page (give it to its admin)."""
+    from tasks.lifecycle import sign_in_link
+    from worker.output import emit
+
+    url, expires_at = sign_in_link(integration_id, ttl_minutes * 60)
+    expires = datetime.fromtimestamp(expires_at, UTC).isoformat(timespec="seconds")
+    emit(as_json, {"url": url, "expires_at": expires}, f"{url}\n  works once, until {expires}")
 
 
 @integrations.command("delete")

@@ -24,7 +24,9 @@ async def company(ctx: Ctx) -> Response:
 
 def integration_view(ctx: Ctx) -> dict[str, Any]:
     c = ctx.company
-    number_ids = sorted(c.numbers)
+    # An OAuth install reports the numbers its admin chose; without one (API keys), every number.
+    chosen = c.integration.get("number_ids")
+    number_ids = sorted(chosen) if chosen is not None else sorted(c.numbers)
     first_user = next(iter(c.users.values()), None)
     return {
         **c.integration,

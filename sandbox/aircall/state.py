@@ -184,6 +184,7 @@ class OAuthCode:
     company_id: int
     expires_at: float
     used: bool = False
+    number_ids: list[int] = field(default_factory=list)
 
 
 class State:

@@ -31,7 +31,7 @@ def create_app(**options: Any) -> Starlette:
     routes = [
         Route("/", home, methods=["GET"]),
         Route("/api/graphql", graphql_endpoint, methods=["POST"]),
-        Route("/api/oauth/authorize", oauth.authorize, methods=["GET"]),
+        Route("/api/oauth/authorize", oauth.authorize, methods=["GET", "POST"]),
         Route("/api/oauth/token", oauth.token, methods=["POST"]),
         *admin.ROUTES,
     ]

@@ -1,18 +1,19 @@
-"""OAuth 2.0 authorization-code grant (reference §2): `GET /api/oauth/authorize` auto-approves,
-`POST /api/oauth/token` exchanges codes and rotates refresh tokens. No `expires_in` in token responses, unless
-the `expires_in` token option is on (`POST /_sandbox/token_options`).
+"""OAuth 2.0 authorization-code grant (reference §2): `GET /api/oauth/authorize` shows the consent page (pick
+the account, allow or cancel), `POST /api/oauth/token` exchanges codes and rotates refresh tokens. No
+`expires_in` in token responses, unless the `expires_in` token option is on (`POST /_sandbox/token_options`).
 
-Sandbox extensions on /authorize: `account_id=<EncodedId>` picks the account that "approves" (default: the
-first account, created if none), `deny=1` simulates a user who denies (redirect with no query parameters).
+Sandbox shortcuts on `GET /authorize`: `account_id=<EncodedId>` approves at once for that account, `deny=1`
+simulates a user who denies (redirect with no query parameters).
 """
 
 from __future__ import annotations
 
 import time
+from html import escape
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from . import tokens
 from .runtime import Sandbox
@@ -32,9 +33,43 @@ def _error(error: str, description: str, status: int) -> JSONResponse:
     return JSONResponse({"error": error, "error_description": description}, status)
 
 
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;background:#f4f6f5;color:#1d2433} main{max-width:32rem;"
+    "margin:3rem auto;background:#fff;padding:1.5rem 2rem;border-radius:10px;box-shadow:0 1px 4px #0002}"
+    "label{display:block;padding:.25rem 0} button{font:inherit;padding:.45rem 1rem}"
+)
+
+
+def _consent_page(sandbox: Sandbox, params: dict[str, str]) -> Response:
+    """Jobber's login + "Allow access" page (sandbox): the person picks which account approves."""
+    keep = ("response_type", "client_id", "redirect_uri", "state")
+    hidden = "".join(
+        f'<input type="hidden" name="{k}" value="{escape(params[k])}">' for k in keep if k in params
+    )
+    with sandbox.store.lock:
+        accounts = list(sandbox.store.accounts.values()) or [sandbox.store.default_account()]
+        choices = "".join(
+            f'<label><input type="radio" name="account_id" value="{escape(a.id)}"{" checked" if i == 0 else ""}> '
+            f"{escape(a.name)}</label>"
+            for i, a in enumerate(accounts)
+        )
+    page = (f"<!doctype html><meta charset=utf-8><title>Connect app · Jobber sandbox</title><style>{_STYLE}</style>"
+            f"<main><h1>Allow access to your Jobber account?</h1><p>The app will read and write clients, notes, "
+            f'requests and tasks.</p><form method="post" action="/api/oauth/authorize">{hidden}{choices}'
+            f'<p><button type="submit" name="decision" value="allow" id="allow">Allow access</button> '
+            f'<button type="submit" name="decision" value="deny" id="deny">Cancel</button></p></form></main>')  # fmt: skip
+    return HTMLResponse(page)
+
+
 async def authorize(request: Request) -> Response:
+    """`GET` shows the consent page; `POST` is the person's answer. Sandbox shortcuts on `GET`: `account_id`
+    approves for that account at once, `deny=1` denies at once (scripted tests)."""
     sandbox: Sandbox = request.app.state.jobber
-    params = request.query_params
+    params: dict[str, str] = dict(request.query_params)
+    if request.method == "POST":
+        params = {k: str(v) for k, v in (await request.form()).items()}
+        if params.get("decision") != "allow":
+            params["deny"] = "1"
     redirect_uri = params.get("redirect_uri", "")
     if params.get("response_type") != "code" or params.get("client_id") != sandbox.options.client_id:
         return _error("invalid_request", "Unknown client or unsupported response_type", 400)
@@ -43,6 +78,8 @@ async def authorize(request: Request) -> Response:
     if params.get("deny"):
         # A user who denies is sent back with no query parameters at all (reference §2.2).
         return RedirectResponse(urlunsplit(urlsplit(redirect_uri)._replace(query="")), 302)
+    if request.method == "GET" and not params.get("account_id"):
+        return _consent_page(sandbox, params)
     store = sandbox.store
     with store.lock:
         account = store.accounts.get(params.get("account_id", "")) or store.default_account()

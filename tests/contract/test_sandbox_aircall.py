@@ -480,18 +480,22 @@ def test_oauth_authorize_and_token_exchange(server: str, company: dict[str, Any]
         f"{server}/_sandbox/oauth_clients", json={"client_id": "cid", "client_secret": "sec"}, timeout=5
     )
     redirect = "https://svc.example.com/oauth/aircall/callback"
-    r = requests.get(
+    consent = {"client_id": "cid", "redirect_uri": redirect, "response_type": "code", "scope": "public_api",
+               "state": "xyz", "company_id": company["id"]}  # fmt: skip
+    page = requests.get(f"{server}/oauth/authorize", params=consent, timeout=5)
+    assert page.status_code == 200 and 'name="number_ids"' in page.text  # the admin picks the numbers
+    chosen = sorted(company["numbers"], key=lambda n: n["id"])[:1]
+    denied = requests.post(f"{server}/oauth/authorize", data={**consent, "decision": "deny"},
+                           allow_redirects=False, timeout=5)  # fmt: skip
+    assert parse_qs(urlparse(denied.headers["location"]).query) == {
+        "error": ["access_denied"],
+        "state": ["xyz"],
+    }
+    r = requests.post(
         f"{server}/oauth/authorize",
+        data={**consent, "decision": "allow", "number_ids": [n["id"] for n in chosen]},
         allow_redirects=False,
         timeout=5,
-        params={
-            "client_id": "cid",
-            "redirect_uri": redirect,
-            "response_type": "code",
-            "scope": "public_api",
-            "state": "xyz",
-            "company_id": company["id"],
-        },
     )
     assert r.status_code == 302
     loc = urlparse(r.headers["location"])
@@ -513,6 +517,7 @@ def test_oauth_authorize_and_token_exchange(server: str, company: dict[str, Any]
         f"{server}/v1/integrations/me", headers={"Authorization": f"Bearer {data['access_token']}"}
     )
     assert me.json()["integration"]["company_id"] == company["id"]
+    assert me.json()["integration"]["number_ids"] == [n["id"] for n in chosen]  # what the admin picked
     # Codes are single use.
     assert (
         requests.post(

@@ -88,7 +88,11 @@ def test_create_then_show_round_trips(r, vendors, tmp_path):
 def test_create_without_jobber_is_inactive_with_a_way_forward(r, vendors):
     created = json.loads(create(vendors, aircall_company(vendors), None).stdout)
     assert created["status"] == "inactive"
-    assert "/oauth/jobber/connect?integration=" + created["id"] in created["message"]
+    # The way forward is the settings page, through a sign-in link (a bare id is never a credential).
+    assert f"ajctl integrations link {created['id']}" in created["message"]
+    link = json.loads(run("integrations", "link", created["id"], "--ttl-minutes", "30", "--json").stdout)
+    assert link["url"].startswith("https://aj.example.test/settings/login?token=") and link["expires_at"]
+    assert created["id"] not in link["url"]
     assert any("Jobber is not connected" in w for w in created["warnings"])
     assert any("no Aircall numbers" in w for w in created["warnings"])
 
@@ -104,7 +108,12 @@ def test_connecting_a_jobber_account_twice_deactivates_the_older_integration(r, 
     assert second["status"] == "active"
     assert any(first["id"] in w and "one connection per account" in w for w in second["warnings"])
     older = json.loads(run("integrations", "show", first["id"], "--json").stdout)
-    assert older["status"] == "inactive" and second["id"] in older["message"]
+    # The older one says why, without naming the other tenant's integration (its admin sees this message).
+    assert older["status"] == "inactive" and older["reason"] == "jobber_account_moved"
+    assert (
+        "connected to another Aircall integration" in older["message"]
+        and second["id"] not in older["message"]
+    )
 
 
 def test_bad_aircall_credentials_store_nothing(r, vendors):

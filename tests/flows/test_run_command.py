@@ -22,6 +22,8 @@ def test_run_command_brings_up_every_role_and_plays_the_demo():
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "all roles healthy" in done.stderr
     assert "Flower" in done.stdout and "Sandbox Jobber" in done.stdout
+    # The admin's page of the demo integration (a one-time link) and the install walk-through are printed.
+    assert "/settings/login?token=" in done.stdout and "/install/aircall" in done.stdout
     summary = json.loads((ROOT / ".run" / "demo.json").read_text())
     assert summary["ok"] is True
     assert summary["integration"]["status"] == "active"

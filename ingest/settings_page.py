@@ -1,0 +1,263 @@
+"""The business admin's settings page (SPEC §2 `/settings`): status and its fix, connected numbers, every
+per-integration setting, contact sync, the insight card with a live preview, recent activity and replay.
+
+Every route needs the integration's session (sign-in link, or the end of an install or connect); every POST
+needs the session's CSRF token. Settings go through `IntegrationSettings.parse`, the CLI's validation:
+refused input is shown again with each message next to its field, and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from config.integration import IntegrationSettings, SettingsError
+from config.settings import Settings
+from ingest import settings_view as view
+from ingest.settings_form import card_choices, card_slots, document_from_form, preview_settings
+from ingest.web import (
+    SECURITY_HEADERS,
+    clear_session_cookie,
+    csrf_ok,
+    csrf_refused,
+    current_session,
+    message_page,
+    render,
+    sessions_of,
+    set_session_cookie,
+    settings_of,
+    signed_out,
+)
+from store.integrations import JobberAccount
+from store.sessions import PendingJobber, Session
+from tasks.vendors import store_for
+
+log = logging.getLogger("ingest.settings")
+
+FLASHES = {
+    "saved": "Settings saved.",
+    "installed": "Aircall is installed. The numbers you chose in Aircall are connected below.",
+    "connected": "Connected to Jobber. Calls and texts on the connected numbers will be logged.",
+    "replayed": "The failed events were sent again; their outcome appears below in a moment.",
+    "sync": "A contact sync has started.",
+    "kept": "Nothing was changed: your integration keeps its Jobber account.",
+}
+
+
+async def login(request: Request) -> Response:
+    """GET /settings/login?token=…: a one-time link becomes a session cookie, then the page."""
+    settings = settings_of(request)
+    sessions = sessions_of(request)
+    integration_id = await run_in_threadpool(sessions.redeem_link, request.query_params.get("token"))
+    if integration_id is None:
+        log.info("settings.login_refused reason=unknown_expired_or_used")
+        return message_page(request, "This sign-in link has expired",
+                            "Sign-in links work once and for a limited time. Open the settings from Aircall "
+                            "again, or ask your operator for a new link.", status=400)  # fmt: skip
+    cookie, _ = await run_in_threadpool(sessions.create, integration_id)
+    log.info("settings.signed_in integration=%s via=link", integration_id)
+    response = RedirectResponse(f"{settings.PUBLIC_URL}/settings", 303)
+    set_session_cookie(response, settings, cookie)
+    return response
+
+
+async def _page(request: Request, session: Session, *, values: dict[str, Any] | None = None,
+                errors: dict[str, str] | None = None, status: int = 200) -> Response:  # fmt: skip
+    settings = settings_of(request)
+    integration = await run_in_threadpool(store_for(settings).require, session.integration_id)
+    card_settings = integration.settings
+    if values is not None:
+        # The preview keeps the stored card while the form shows a refused one.
+        with contextlib.suppress(SettingsError):
+            card_settings = IntegrationSettings.parse(values)
+    # The two vendor reads (cached) go side by side.
+    (choices, numbers_error), preview = await asyncio.gather(
+        run_in_threadpool(view.numbers, integration, settings),
+        run_in_threadpool(view.preview, integration, card_settings, settings),
+    )
+    page = view.Page(
+        integration=integration,
+        status=view.status_of(integration),
+        values=values if values is not None else integration.settings.model_dump(),
+        errors=errors or {},
+        numbers=choices,
+        numbers_error=numbers_error,
+        preview=preview,
+        sync=await run_in_threadpool(view.sync_run, integration.id),
+        recent=await run_in_threadpool(view.recent_activity, integration.id),
+        failed=await run_in_threadpool(view.failed_count, integration.id),
+        pending=await run_in_threadpool(sessions_of(request).peek_jobber, session),
+        csrf_token=session.csrf_token,
+        flash=next((text for key, text in FLASHES.items() if key in request.query_params), ""),
+    )
+    if page.pending is not None:
+        page.extra["pending_notes"] = await run_in_threadpool(
+            _pending_notes, page.pending, integration.id, settings
+        )
+    fields = (page.values.get("insight_card") or {}).get("fields") or []
+    return render(request, "settings.html", status, page=page, slots=card_slots(fields),
+                  choices=card_choices(preview.custom_labels, fields), since=view.since)  # fmt: skip
+
+
+def _pending_notes(pending: PendingJobber, integration_id: str, settings: Settings) -> list[str]:
+    """What confirming a Jobber consent would change, in words."""
+    from tasks.lifecycle import connection_change
+
+    change = connection_change(
+        integration_id, JobberAccount(pending.account_id, pending.account_name), settings
+    )
+    notes = []
+    if change.replaces is not None:
+        notes.append(f"This integration logs to the Jobber account “{change.replaces.name}” today. Using "
+                     f"{pending.account_name} instead sends future calls and texts there; what was already "
+                     f"logged stays in {change.replaces.name}.")  # fmt: skip
+    if change.takes_over:
+        notes.append(f"{pending.account_name} is connected to another Aircall integration. Jobber allows one "
+                     "connection per account: that integration stops logging if you continue.")  # fmt: skip
+    return notes
+
+
+async def show(request: Request) -> Response:
+    """GET /settings."""
+    session = await run_in_threadpool(current_session, request)
+    if session is None:
+        return signed_out(request)
+    return await _page(request, session)
+
+
+async def _session_and_form(request: Request) -> tuple[Session, Any] | Response:
+    session = await run_in_threadpool(current_session, request)
+    if session is None:
+        return signed_out(request)
+    form = await request.form()
+    if not csrf_ok(session, form):
+        log.warning("settings.csrf_refused integration=%s path=%s", session.integration_id, request.url.path)
+        return csrf_refused(request)
+    return session, form
+
+
+def _back(request: Request, flash: str) -> Response:
+    return RedirectResponse(f"{settings_of(request).PUBLIC_URL}/settings?{flash}=1", 303)
+
+
+async def save(request: Request) -> Response:
+    """POST /settings: validate the whole document; store it only when valid."""
+    checked = await _session_and_form(request)
+    if isinstance(checked, Response):
+        return checked
+    session, form = checked
+    settings = settings_of(request)
+    store = store_for(settings)
+    integration = await run_in_threadpool(store.require, session.integration_id)
+    if integration.status == "deleted":
+        return message_page(request, "This integration was uninstalled", "Reinstall it from Aircall to use it again.",
+                            status=409)  # fmt: skip
+    doc = document_from_form(form, integration.settings)
+    try:
+        new = IntegrationSettings.parse(doc)
+    except SettingsError as exc:
+        log.info("settings.refused integration=%s problems=%s", integration.id, sorted(exc.problems))
+        return await _page(
+            request, session, values=doc, errors=exc.problems or {"settings": str(exc)}, status=400
+        )
+    await run_in_threadpool(_store_settings, integration.id, integration.settings, new)
+    log.info("settings.saved integration=%s via=page", integration.id)
+    return _back(request, "saved")
+
+
+def _store_settings(integration_id: str, before: IntegrationSettings, after: IntegrationSettings) -> None:
+    from tasks.lifecycle import apply_settings
+
+    apply_settings(integration_id, before, after)
+
+
+async def confirm_jobber(request: Request) -> Response:
+    """POST /settings/jobber/confirm: the admin confirms (or declines) the Jobber account a consent chose."""
+    from tasks.lifecycle import connect_jobber
+
+    checked = await _session_and_form(request)
+    if isinstance(checked, Response):
+        return checked
+    session, form = checked
+    settings = settings_of(request)
+    pending = await run_in_threadpool(sessions_of(request).take_jobber, session)
+    if pending is None:
+        return message_page(request, "Nothing to confirm", "The Jobber connection to confirm has expired; connect "
+                            "Jobber again from the settings page.", status=400, back_to_settings=True)  # fmt: skip
+    if form.get("decision") != "connect":
+        log.info("settings.jobber_change_declined integration=%s", session.integration_id)
+        return _back(request, "kept")
+    account = JobberAccount(pending.account_id, pending.account_name)
+    await run_in_threadpool(connect_jobber, session.integration_id, pending.access_token, pending.refresh_token,
+                            settings, account, pending.expires_at)  # fmt: skip
+    await run_in_threadpool(view.forget_vendor_cache, session.integration_id)
+    log.info("settings.jobber_change_confirmed integration=%s", session.integration_id)
+    return _back(request, "connected")
+
+
+async def replay_failed(request: Request) -> Response:
+    """POST /settings/replay: the integration's dead letters go again, as `ajctl events replay --all
+    --integration ID` does (same selection, same replay, same idempotency)."""
+    from worker.failures import replay, select_for_replay
+
+    checked = await _session_and_form(request)
+    if isinstance(checked, Response):
+        return checked
+    session, _ = checked
+
+    def run() -> int:
+        selected, _ = select_for_replay([], session.integration_id, None)
+        for dead_id in selected:
+            replay(dead_id)
+        return len(selected)
+
+    count = await run_in_threadpool(run)
+    log.info("settings.replayed integration=%s count=%d", session.integration_id, count)
+    return _back(request, "replayed")
+
+
+async def sync_now(request: Request) -> Response:
+    """POST /settings/sync: a contact sync of what changed since the last one, in the background."""
+    from worker.app import app
+
+    checked = await _session_and_form(request)
+    if isinstance(checked, Response):
+        return checked
+    session, _ = checked
+    integration = await run_in_threadpool(store_for(settings_of(request)).require, session.integration_id)
+    if not (integration.is_active and integration.settings.contact_sync):
+        return message_page(request, "Contact sync is off", "Turn contact sync on first.", status=409,
+                            back_to_settings=True)  # fmt: skip
+    await run_in_threadpool(app.signature("sync.sweep", args=[integration.id]).apply_async)
+    return _back(request, "sync")
+
+
+async def logout(request: Request) -> Response:
+    """POST /settings/logout."""
+    checked = await _session_and_form(request)
+    if isinstance(checked, Response):
+        return checked
+    session, _ = checked
+    await run_in_threadpool(sessions_of(request).end, session)
+    response = message_page(request, "Signed out", "Open the settings from Aircall to sign in again.")
+    clear_session_cookie(response, settings_of(request))
+    return response
+
+
+async def card_preview(request: Request) -> Response:
+    """GET /settings/card-preview?card_mode=custom&card_field=email,phone: the live preview's card items."""
+    session = await run_in_threadpool(current_session, request)
+    if session is None:
+        return JSONResponse({"error": "signed out"}, 401, headers=SECURITY_HEADERS)
+    settings = settings_of(request)
+    integration = await run_in_threadpool(store_for(settings).require, session.integration_id)
+    wanted = preview_settings(request.query_params, integration.settings)
+    found = await run_in_threadpool(view.preview, integration, wanted, settings)
+    body = {"client": found.client_name, "items": found.items, "unavailable": found.unavailable}
+    return JSONResponse(body, headers=SECURITY_HEADERS)

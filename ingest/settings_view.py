@@ -1,0 +1,241 @@
+"""What the settings page shows, gathered for one integration (blocking: run it in a thread).
+
+Vendor reads are few and cached for a few minutes per integration, so opening the page does not eat the
+company's Aircall budget (cards need it) or Jobber's: the company's numbers (`GET /v1/numbers`) and one real
+client for the card preview (two Jobber queries).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from clients.errors import VendorError
+from config.integration import IntegrationSettings
+from config.settings import Settings
+from domain.cards import card_for, custom_labels
+from store import keys
+from store.contacts import SyncRun, SyncStatus
+from store.dead_letters import DeadLetters
+from store.integrations import Integration
+from store.ledger import Ledger
+from store.redis import sync_client
+from store.sessions import PendingJobber
+from tasks.vendors import aircall_for, jobber_for
+
+log = logging.getLogger("ingest.settings")
+
+VENDOR_CACHE_S = 300
+
+EVENT_LABELS = {
+    "call.created": "Incoming call (caller card)", "call.ringing_on_agent": "Call ringing (caller card)",
+    "call.ended": "Call", "call.commented": "Call note added", "call.tagged": "Call tagged",
+    "call.untagged": "Call untagged", "call.comm_assets_generated": "Call recording ready",
+    "call.answered": "Call answered", "call.hungup": "Call hung up", "call.transferred": "Call transferred",
+    "call.external_transferred": "Call transferred out", "call.assigned": "Call assigned",
+    "call.voicemail_left": "Voicemail left", "message.sent": "Text sent", "message.received": "Text received",
+    "transcription.created": "AI transcription", "summary.created": "AI summary", "topics.created": "AI topics",
+    "sentiment.created": "AI sentiment", "action_item.created": "AI action items",
+    "integration.deleted": "Uninstalled from Aircall", "jobber.APP_DISCONNECT": "Disconnected in Jobber",
+    "jobber.CLIENT_CREATE": "Jobber client created", "jobber.CLIENT_UPDATE": "Jobber client updated",
+    "jobber.CLIENT_DESTROY": "Jobber client deleted",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Status:
+    tone: str  # ok | warn | bad
+    title: str
+    message: str
+    action: str | None  # connect | reconnect | reinstall | None
+    warning: str | None = None  # what the action will also do (one Jobber connection per account)
+
+
+@dataclass(frozen=True)
+class NumberChoice:
+    id: int
+    name: str
+    digits: str
+    checked: bool
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    when: str
+    what: str
+    resource: str
+    outcome: str  # logged | card | done | skipped | failed | pending
+    detail: str
+
+
+@dataclass
+class Preview:
+    client_name: str = ""
+    items: list[dict[str, Any]] = field(default_factory=list)
+    custom_labels: list[str] = field(default_factory=list)
+    unavailable: str = ""
+
+
+TAKEOVER_WARNING = (
+    "Jobber allows one connection per account: if the Jobber account you pick is connected to another "
+    "Aircall integration, that integration stops logging when you connect it here."
+)
+
+
+def status_of(integration: Integration) -> Status:
+    """The integration's state in an admin's words, with the action that fixes it."""
+    if integration.status == "active":
+        account = integration.jobber_account.name if integration.jobber_account else "Jobber"
+        if not integration.settings.numbers:
+            return Status("warn", "Connected, but nothing is logged yet",
+                          f"Connected to {account}. Choose at least one Aircall number below: calls and texts "
+                          "are logged only for connected numbers.", None)  # fmt: skip
+        return Status(
+            "ok", "Active", f"Calls and texts on the connected numbers are logged to {account}.", None
+        )
+    if integration.status == "deleted":
+        return Status("bad", "Uninstalled", integration.message or "This integration was removed from Aircall.",
+                      "reinstall")  # fmt: skip
+    if integration.status == "needs_reconnect":
+        return Status("bad", "Jobber needs to be reconnected",
+                      integration.message or "The Jobber connection expired.", "reconnect", TAKEOVER_WARNING)  # fmt: skip
+    if integration.reason == "jobber_disconnected":
+        return Status("bad", "Inactive", integration.message or "Disconnected from Jobber.", "reconnect",
+                      TAKEOVER_WARNING)  # fmt: skip
+    if integration.reason == "jobber_account_moved":
+        return Status("bad", "Deactivated: the Jobber account was connected elsewhere",
+                      integration.message or "", "reconnect",
+                      "Reconnecting here takes the Jobber connection back: the other Aircall integration using "
+                      "that Jobber account stops logging.")  # fmt: skip
+    return Status("warn", "Next step: connect Jobber",
+                  "Aircall is installed. Connect your Jobber account so calls and texts can be logged.", "connect",
+                  TAKEOVER_WARNING)  # fmt: skip
+
+
+def _cached(key: str, load: Any) -> Any:
+    r = sync_client()
+    hit: str | None = r.get(key)  # type: ignore[assignment]
+    if hit is not None:
+        return json.loads(hit)
+    value = load()
+    r.set(key, json.dumps(value), ex=VENDOR_CACHE_S)
+    return value
+
+
+def forget_vendor_cache(integration_id: str) -> None:
+    sync_client().delete(
+        keys.page_cache(integration_id, "numbers"), keys.page_cache(integration_id, "client")
+    )
+
+
+def numbers(integration: Integration, settings: Settings) -> tuple[list[NumberChoice], str]:
+    """The company's numbers, the connected ones ticked; and why the list is incomplete, if it is."""
+    chosen = set(integration.settings.numbers)
+    error = ""
+    try:
+        found = _cached(keys.page_cache(integration.id, "numbers"),
+                        lambda: [n.__dict__ for n in aircall_for(integration, settings).numbers()])  # fmt: skip
+    except VendorError as exc:
+        log.warning("settings.numbers_unavailable integration=%s error=%s", integration.id, exc)
+        found, error = [], "Your Aircall numbers could not be loaded just now; reload the page to try again."
+    listed = {n["id"] for n in found}
+    choices = [NumberChoice(n["id"], n["name"], n["digits"], n["id"] in chosen) for n in found]
+    choices += [NumberChoice(i, f"Number {i}", "", True) for i in sorted(chosen - listed)]
+    return choices, error
+
+
+def preview_client(integration: Integration, settings: Settings) -> tuple[dict[str, Any], str]:
+    """A real client of the account (its `ClientCard` fields) for the card preview, or why there is none."""
+    if integration.status != "active":
+        return {}, "Connect Jobber to see a preview with one of your clients."
+
+    def load() -> dict[str, Any]:
+        jobber = jobber_for(integration, settings)
+        ids = jobber.recent_client_ids(1)
+        return jobber.client_card(ids[0]) if ids else {}
+
+    try:
+        client: dict[str, Any] = _cached(keys.page_cache(integration.id, "client"), load)
+    except VendorError as exc:
+        log.warning("settings.preview_unavailable integration=%s error=%s", integration.id, exc)
+        return {}, "Jobber could not be reached just now; the preview will be back shortly."
+    return client, "" if client else "Your Jobber account has no clients yet to preview the card with."
+
+
+def preview(integration: Integration, card_settings: IntegrationSettings, settings: Settings) -> Preview:
+    client, unavailable = preview_client(integration, settings)
+    if not client:
+        return Preview(unavailable=unavailable)
+    return Preview(client_name=client.get("name") or "", items=card_for(client, card_settings.insight_card),
+                   custom_labels=custom_labels(client))  # fmt: skip
+
+
+def _when(iso: str) -> str:
+    if not iso:
+        return ""
+    try:
+        return datetime.fromisoformat(iso).astimezone(UTC).strftime("%b %d, %H:%M UTC")
+    except ValueError:
+        return iso
+
+
+CARD_EVENTS = {"call.created", "call.ringing_on_agent"}
+# Call events before `call.ended` only build up the call's state: done, but nothing is written yet.
+STATE_EVENTS = {"call.answered", "call.hungup", "call.transferred", "call.external_transferred", "call.assigned",
+                "call.voicemail_left", "call.unsuccessful_transfer"}  # fmt: skip
+
+
+def _label(event: str) -> str:
+    if event.startswith("ai_voice_agent."):
+        return "AI Voice Agent " + event.removeprefix("ai_voice_agent.").replace("_", " ")
+    return EVENT_LABELS.get(event, event)
+
+
+def _done_as(event: str) -> str:
+    if event in CARD_EVENTS:
+        return "card"
+    return "done" if event in STATE_EVENTS or event.startswith("jobber.") else "logged"
+
+
+def recent_activity(integration_id: str, limit: int = 25) -> list[ActivityRow]:
+    rows = []
+    for entry in Ledger(sync_client()).recent(integration_id, limit):
+        outcome = _done_as(entry["event"]) if entry["outcome"] == "done" else entry["outcome"] or "pending"
+        rows.append(ActivityRow(when=_when(entry["received_at"]), what=_label(entry["event"]),
+                                resource=entry["resource_id"], outcome=outcome, detail=entry["reason"]))  # fmt: skip
+    return rows
+
+
+def failed_count(integration_id: str) -> int:
+    return len(DeadLetters(sync_client()).list(integration_id))
+
+
+def sync_run(integration_id: str) -> SyncRun | None:
+    return SyncStatus(sync_client()).latest(integration_id)
+
+
+def since(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%b %d, %H:%M UTC") if ts else ""
+
+
+@dataclass
+class Page:
+    """Everything the template needs; `values` is what the form shows (stored, or a refused attempt)."""
+
+    integration: Integration
+    status: Status
+    values: dict[str, Any]
+    errors: dict[str, str]
+    numbers: list[NumberChoice]
+    numbers_error: str
+    preview: Preview
+    sync: SyncRun | None
+    recent: list[ActivityRow]
+    failed: int
+    pending: PendingJobber | None
+    csrf_token: str
+    flash: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
