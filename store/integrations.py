@@ -51,7 +51,9 @@ class Integration:
     jobber_account: JobberAccount | None
     created_at: str
     updated_at: str
-    aircall_budget_key: str | None = None  # the company's shared rate budget (clients.aircall.CompanyIdentity)
+    aircall_budget_key: str | None = (
+        None  # the company's shared rate budget (clients.aircall.CompanyIdentity)
+    )
 
     @property
     def is_active(self) -> bool:
