@@ -20,7 +20,7 @@ from config.integration import IntegrationSettings
 from config.settings import get_settings
 from store.integrations import IntegrationStore
 from store.redis import sync_client
-from tests.support.browser import screenshot, text_of, wait_for
+from tests.support.browser import click, screenshot, text_of, wait_for
 from tests.support.payloads import call_event
 from tests.support.poll import until
 
@@ -76,22 +76,22 @@ def install_from_aircall(browser: Any, site: Any, pick: list[int]) -> str:
     browser.get(f"{site.url}/install/aircall")
     wait_for(browser, "#numbers")
     for number_id in pick:
-        browser.find_element(By.CSS_SELECTOR, f"#numbers input[value='{number_id}']").click()
+        click(browser.find_element(By.CSS_SELECTOR, f"#numbers input[value='{number_id}']"))
     screenshot(browser, "01-aircall-install-consent")
-    browser.find_element(By.ID, "authorize").click()
+    click(browser.find_element(By.ID, "authorize"))
     wait_for(browser, "#status")
     return text_of(browser, "p.small").removeprefix("Integration ").strip()
 
 
 def connect_jobber(browser: Any, account_name: str, shot: str | None = None) -> None:
-    browser.find_element(By.ID, "connect-jobber").click()
+    click(browser.find_element(By.ID, "connect-jobber"))
     wait_for(browser, "#allow")
     for label in browser.find_elements(By.CSS_SELECTOR, "label"):
         if label.text.strip() == account_name:
-            label.find_element(By.TAG_NAME, "input").click()
+            click(label.find_element(By.TAG_NAME, "input"))
     if shot:
         screenshot(browser, shot)
-    browser.find_element(By.ID, "allow").click()
+    click(browser.find_element(By.ID, "allow"))
     wait_for(browser, "#status")
 
 
@@ -162,14 +162,14 @@ def test_every_setting_saved_and_read_back_on_the_page_and_in_ajctl(r, site, wor
     tenant = make_tenant(numbers=[ids[0]], aircall={**company, "api_id": company["api_id"]}, jobber=account)
     sign_in(browser, tenant.id)
 
-    browser.find_element(By.CSS_SELECTOR, f"input[name=numbers][value='{ids[1]}']").click()
-    browser.find_element(By.CSS_SELECTOR, "input[name=log_activity_as][value=request]").click()
-    browser.find_element(By.NAME, "create_missing_clients").click()
-    browser.find_element(By.NAME, "contact_sync").click()
-    browser.find_element(By.CSS_SELECTOR, "input[name=card_mode][value=custom]").click()
+    click(browser.find_element(By.CSS_SELECTOR, f"input[name=numbers][value='{ids[1]}']"))
+    click(browser.find_element(By.CSS_SELECTOR, "input[name=log_activity_as][value=request]"))
+    click(browser.find_element(By.NAME, "create_missing_clients"))
+    click(browser.find_element(By.NAME, "contact_sync"))
+    click(browser.find_element(By.CSS_SELECTOR, "input[name=card_mode][value=custom]"))
     slots = browser.find_elements(By.CSS_SELECTOR, "select[name=card_field]")
     for slot, value in zip(slots, ["phone", "balance", "tags"], strict=False):
-        slot.find_element(By.CSS_SELECTOR, f"option[value='{value}']").click()
+        click(slot.find_element(By.CSS_SELECTOR, f"option[value='{value}']"))
     # The live preview follows the choices (a small script; the saved page renders the same server-side).
     until(
         lambda: browser.find_elements(By.CSS_SELECTOR, "#preview-items[data-live]"), 10, what="live preview"
@@ -177,14 +177,14 @@ def test_every_setting_saved_and_read_back_on_the_page_and_in_ajctl(r, site, wor
     assert "Balance" in text_of(browser, "#preview-items")
     # AI options are explained and disabled without AI Assist; ticking it enables them at once.
     assert browser.find_element(By.ID, "ai-fields").get_attribute("disabled") is not None
-    browser.find_element(By.ID, "ai-assist").click()
+    click(browser.find_element(By.ID, "ai-assist"))
     assert browser.find_element(By.ID, "ai-fields").get_attribute("disabled") is None
-    browser.find_element(By.NAME, "ai_enabled").click()
-    browser.find_element(By.NAME, "ai_transcription").click()  # off
-    browser.find_element(By.NAME, "ai_topics_as_tags").click()
-    browser.find_element(By.NAME, "ai_action_items_as_tasks").click()
-    browser.find_element(By.NAME, "ai_voice_agent_logging").click()
-    browser.find_element(By.ID, "save").click()
+    click(browser.find_element(By.NAME, "ai_enabled"))
+    click(browser.find_element(By.NAME, "ai_transcription"))  # off
+    click(browser.find_element(By.NAME, "ai_topics_as_tags"))
+    click(browser.find_element(By.NAME, "ai_action_items_as_tasks"))
+    click(browser.find_element(By.NAME, "ai_voice_agent_logging"))
+    click(browser.find_element(By.ID, "save"))
     wait_for(browser, "#flash")
     assert text_of(browser, "#flash") == "Settings saved."
 
@@ -238,11 +238,11 @@ def test_invalid_input_is_refused_in_place_and_nothing_is_stored(r, site, browse
     before = store().require(tenant.id).settings
     sign_in(browser, tenant.id)
 
-    browser.find_element(By.CSS_SELECTOR, "input[name=log_activity_as][value=request]").click()
-    browser.find_element(By.CSS_SELECTOR, "input[name=card_mode][value=custom]").click()
+    click(browser.find_element(By.CSS_SELECTOR, "input[name=log_activity_as][value=request]"))
+    click(browser.find_element(By.CSS_SELECTOR, "input[name=card_mode][value=custom]"))
     for slot in browser.find_elements(By.CSS_SELECTOR, "select[name=card_field]")[:2]:
-        slot.find_element(By.CSS_SELECTOR, "option[value='email']").click()
-    browser.find_element(By.ID, "save").click()
+        click(slot.find_element(By.CSS_SELECTOR, "option[value='email']"))
+    click(browser.find_element(By.ID, "save"))
     wait_for(browser, "#form-errors")
 
     assert "must not repeat" in text_of(browser, "#error-insight_card-fields")
@@ -299,7 +299,7 @@ def test_account_connected_elsewhere_and_moving_accounts_need_the_admin(r, site,
     wait_for(browser, "#confirm-jobber")
     assert "stops logging if you continue" in text_of(browser, "#confirm-jobber")
     screenshot(browser, "09-confirm-jobber-account-taken")
-    browser.find_element(By.ID, "confirm-connect").click()
+    click(browser.find_element(By.ID, "confirm-connect"))
     wait_for(browser, "#flash")
     assert store().require(newer).jobber_account.name == "Acme Plumbing"
 
@@ -316,12 +316,12 @@ def test_account_connected_elsewhere_and_moving_accounts_need_the_admin(r, site,
     wait_for(browser, "#allow")
     for label in browser.find_elements(By.CSS_SELECTOR, "label"):
         if label.text.strip() == "Bravo Heating":
-            label.find_element(By.TAG_NAME, "input").click()
-    browser.find_element(By.ID, "allow").click()
+            click(label.find_element(By.TAG_NAME, "input"))
+    click(browser.find_element(By.ID, "allow"))
     wait_for(browser, "#confirm-jobber")
     assert "logs to the Jobber account “Acme Plumbing” today" in text_of(browser, "#confirm-jobber")
     screenshot(browser, "11-confirm-jobber-account-change")
-    browser.find_element(By.ID, "confirm-cancel").click()
+    click(browser.find_element(By.ID, "confirm-cancel"))
     wait_for(browser, "#flash")
     assert store().require(newer).jobber_account.id == first["account"]["id"]
     assert second["account"]["id"] not in json.dumps(store().require(newer).to_public())
@@ -366,8 +366,8 @@ def test_every_way_in_without_the_right_session_is_refused(r, site, browser):
     sign_in(browser, mine.id)
     before = store().require(mine.id).settings
     browser.execute_script("document.querySelector('#settings-form input[name=csrf_token]').value = 'forged'")
-    browser.find_element(By.CSS_SELECTOR, "input[name=log_activity_as][value=request]").click()
-    browser.find_element(By.ID, "save").click()
+    click(browser.find_element(By.CSS_SELECTOR, "input[name=log_activity_as][value=request]"))
+    click(browser.find_element(By.ID, "save"))
     wait_for(browser, "h1")
     assert text_of(browser, "h1") == "This form has expired"
     assert store().require(mine.id).settings == before
@@ -404,7 +404,7 @@ def test_a_failed_call_shows_its_error_and_the_retry_button_logs_it_once(r, site
     assert "1 event failed" in text_of(browser, "#activity")
     assert "HTTP 400" in text_of(browser, "#activity tr.failed .detail")
     screenshot(browser, "17-settings-failed-event")
-    browser.find_element(By.ID, "replay-failed").click()
+    click(browser.find_element(By.ID, "replay-failed"))
     wait_for(browser, "#flash")
     until(
         lambda: [n for n in notes_of(site, account["account"]["id"]) if "Aircall: " in n], 20, what="the note"
@@ -427,14 +427,14 @@ def test_every_form_works_without_javascript(r, site, browser):
     try:
         sign_in(browser, tenant.id)
         # Without the script, AI options unlock after AI Assist is saved: two plain form posts.
-        browser.find_element(By.ID, "ai-assist").click()
+        click(browser.find_element(By.ID, "ai-assist"))
         assert browser.find_element(By.ID, "ai-fields").get_attribute("disabled") is not None  # no script ran
-        browser.find_element(By.ID, "save").click()
+        click(browser.find_element(By.ID, "save"))
         wait_for(browser, "#flash")
-        browser.find_element(By.NAME, "ai_enabled").click()
-        browser.find_element(By.CSS_SELECTOR, "input[name=card_mode][value=custom]").click()
-        browser.find_element(By.CSS_SELECTOR, "select[name=card_field] option[value='tags']").click()
-        browser.find_element(By.ID, "save").click()
+        click(browser.find_element(By.NAME, "ai_enabled"))
+        click(browser.find_element(By.CSS_SELECTOR, "input[name=card_mode][value=custom]"))
+        click(browser.find_element(By.CSS_SELECTOR, "select[name=card_field] option[value='tags']"))
+        click(browser.find_element(By.ID, "save"))
         wait_for(browser, "#flash")
         saved = store().require(tenant.id).settings
         assert (
@@ -444,7 +444,7 @@ def test_every_form_works_without_javascript(r, site, browser):
         )
         # The server-rendered preview shows the saved card.
         assert not browser.find_elements(By.CSS_SELECTOR, "#preview-items[data-live]")
-        browser.find_element(By.CSS_SELECTOR, "form[action='/settings/logout'] button").click()
+        click(browser.find_element(By.CSS_SELECTOR, "form[action='/settings/logout'] button"))
         assert text_of(browser, "h1") == "Signed out"
         browser.get(f"{site.url}/settings")
         assert text_of(browser, "h1") == "Please sign in"

@@ -70,3 +70,9 @@ def text_of(driver: WebDriver, css: str) -> str:
 
 def wait_for(driver: WebDriver, css: str, timeout: float = 10.0) -> WebElement:
     return until(lambda: (driver.find_elements(By.CSS_SELECTOR, css) or [None])[0], timeout, what=css)
+
+
+def click(element: WebElement) -> None:
+    """Scroll an element to the middle of the window first (the page's sticky save bar covers the bottom edge)."""
+    element.parent.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    element.click()
