@@ -18,6 +18,7 @@ from config.integration import IntegrationSettings
 from sandbox.scenarios import payloads as p
 from store.integrations import IntegrationStore, JobberAccount
 from store.ledger import Ledger
+from tests.support.accounting import account_calls
 from tests.support.poll import until
 
 LINE = p.number_object(789, e164="+14155550199", name="Support line")
@@ -81,6 +82,7 @@ def test_a_worker_killed_mid_task_loses_nothing_and_logs_once(fleet, vendors):
     until(lambda: r.hlen("unacked") and r.exists("aj:lock:activity:" + r.hget(f"aj:ev:{event_id}", "integration") + ":call:8100000001"),
           timeout=20, what="the worker to be inside the Jobber call")  # fmt: skip
     first.send_signal(signal.SIGKILL)
+    killed_at = time.monotonic()
     first.wait(timeout=5)
     requests.post(f"{vendors.jobber}/_sandbox/faults", json={"reset": True}, timeout=5)
 
@@ -90,6 +92,9 @@ def test_a_worker_killed_mid_task_loses_nothing_and_logs_once(fleet, vendors):
         timeout=60,
         what="the event to be redelivered and done",
     )
+    recovery_s = round(time.monotonic() - killed_at, 1)
+    assert account_calls("worker SIGKILLed mid-write", r, vendors.jobber, {"8100000001": event_id},
+                         recovery_s=recovery_s).ok  # fmt: skip
 
     assert (
         len(notes(vendors.jobber, client_id)) == 1
@@ -113,6 +118,8 @@ def test_a_redis_restart_loses_no_accepted_event(fleet, vendors):
         what="all five logged",
     )
     assert len(notes(vendors.jobber, client_id)) == 5
+    calls = {str(8_200_000_000 + i): accepted[i] for i in range(5)}
+    assert account_calls("Redis restarted with events queued", r, vendors.jobber, calls).ok
     # The ingest reconnects by itself after the restart.
     again = requests.post(f"{ingest}/webhooks/aircall", json=events[0], timeout=5)
     assert again.status_code == 200 and again.json()["status"] == "duplicate"
