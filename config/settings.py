@@ -42,7 +42,11 @@ class Settings(BaseSettings):
 
     # Not part of the fixed contract: tuning knobs with safe defaults.
     MAX_WEBHOOK_BYTES: int = 1024 * 1024
-    EVENT_TTL_DAYS: int = 30
+    # How long the ledger remembers an event (its duplicate check and compact record) and a call its event
+    # snapshots. Fractions of a day are allowed (the memory soak compresses time with them).
+    EVENT_TTL_DAYS: float = Field(30, gt=0)
+    # How long a dead letter (with its own copy of the raw event) waits for `ajctl events replay`.
+    DEAD_LETTER_RETENTION_DAYS: float = Field(30, gt=0)
     HTTP_TIMEOUT_S: float = 10.0
     # Override of the derived broker visibility timeout (config/celery.py); tests use a short one.
     BROKER_VISIBILITY_TIMEOUT_S: int | None = None
@@ -56,6 +60,14 @@ class Settings(BaseSettings):
     def _strip_slash(cls, v: str) -> str:
         # A trailing slash or newline in an env var is a classic redirect_uri mismatch (jobber-api.md §8.2).
         return v.strip().rstrip("/")
+
+    @property
+    def event_ttl_s(self) -> int:
+        return max(1, round(self.EVENT_TTL_DAYS * 86400))
+
+    @property
+    def dead_letter_retention_s(self) -> int:
+        return max(1, round(self.DEAD_LETTER_RETENTION_DAYS * 86400))
 
     @property
     def is_sandbox(self) -> bool:

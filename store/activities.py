@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 import redis
 
+from store import keys
+
 TTL_S = 180 * 86400
 
 State = Literal["creating", "done"]
@@ -33,16 +35,12 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _key(integration_id: str, resource: str, resource_id: str) -> str:
-    return f"aj:activity:{integration_id}:{resource}:{resource_id}"
-
-
 class Activities:
     def __init__(self, r: redis.Redis):
         self.r = r
 
     def get(self, integration_id: str, resource: str, resource_id: str) -> ActivityRecord | None:
-        h: dict[str, str] = self.r.hgetall(_key(integration_id, resource, resource_id))  # type: ignore[assignment]
+        h: dict[str, str] = self.r.hgetall(keys.activity(integration_id, resource, resource_id))  # type: ignore[assignment]
         if not h:
             return None
         return ActivityRecord(
@@ -56,10 +54,10 @@ class Activities:
         )
 
     def remove(self, integration_id: str, resource: str, resource_id: str) -> None:
-        self.r.delete(_key(integration_id, resource, resource_id))
+        self.r.delete(keys.activity(integration_id, resource, resource_id))
 
     def put(self, integration_id: str, resource: str, resource_id: str, record: ActivityRecord) -> None:
-        key = _key(integration_id, resource, resource_id)
+        key = keys.activity(integration_id, resource, resource_id)
         fields: dict[Any, Any] = {k: v for k, v in record.__dict__.items() if v is not None}
         pipe = self.r.pipeline()
         pipe.delete(key)

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import redis
 
+from store import keys
+
 TTL_S = 180 * 86400  # Aircall keeps about six months of calls
-
-
-def _key(integration_id: str) -> str:
-    return f"aj:backfill:{integration_id}"
 
 
 class BackfillSkips:
     def __init__(self, r: redis.Redis, integration_id: str):
         self.r = r
-        self.key = _key(integration_id)
+        self.key = keys.backfill_skips(integration_id)
 
     def reason(self, call_id: str) -> str | None:
         found: str | None = self.r.hget(self.key, call_id)  # type: ignore[assignment]

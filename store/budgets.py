@@ -12,6 +12,7 @@ from clients.aircall import Budget
 from clients.errors import RateLimited
 from clients.jobber import Pacer, ThrottleStatus
 from clients.ratelimit import JOBBER_MAX_THROTTLE_WAIT_S
+from store import keys
 
 MAX_INLINE_WAIT_S = 3.0
 
@@ -23,7 +24,7 @@ class JobberCostPacer(Pacer):
 
     def __init__(self, r: redis.Redis, account_id: str):
         self.r = r
-        self.key = f"aj:jobber:bucket:{account_id}"
+        self.key = keys.jobber_bucket(account_id)
 
     def before(self, estimated_cost: float) -> None:
         state: dict[str, str] = self.r.hgetall(self.key)  # type: ignore[assignment]
@@ -84,8 +85,8 @@ class AircallBudget(Budget):
         max_inline_wait_s: float = 1.0,
     ):
         self.r = r
-        self.key = f"aj:aircall:budget:{company_id}"
-        self.blocked_key = f"aj:aircall:blocked:{company_id}"
+        self.key = keys.aircall_budget(company_id)
+        self.blocked_key = keys.aircall_blocked(company_id)
         self.per_minute = per_minute
         # Low priority may use 80 % of the window; the rest is kept for insight cards.
         self.limit = per_minute if high_priority else max(1, per_minute - max(1, round(per_minute * 0.2)))

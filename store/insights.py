@@ -7,19 +7,9 @@ from typing import Any
 
 import redis
 
+from store import keys
+
 TTL_S = 30 * 86400
-
-
-def _content(integration_id: str, call_id: str) -> str:
-    return f"aj:ai:{integration_id}:{call_id}"
-
-
-def _tasks(integration_id: str, call_id: str) -> str:
-    return f"aj:ai_tasks:{integration_id}:{call_id}"
-
-
-def _task_attempts(integration_id: str, call_id: str) -> str:
-    return f"aj:ai_task_attempts:{integration_id}:{call_id}"
 
 
 class InsightStore:
@@ -27,24 +17,24 @@ class InsightStore:
         self.r = r
 
     def put(self, integration_id: str, call_id: str, kind: str, body: dict[str, Any]) -> None:
-        key = _content(integration_id, call_id)
+        key = keys.ai_content(integration_id, call_id)
         pipe = self.r.pipeline()
         pipe.hset(key, kind, json.dumps(body))
         pipe.expire(key, TTL_S)
         pipe.execute()
 
     def all(self, integration_id: str, call_id: str) -> dict[str, Any]:
-        raw: dict[str, str] = self.r.hgetall(_content(integration_id, call_id))  # type: ignore[assignment]
+        raw: dict[str, str] = self.r.hgetall(keys.ai_content(integration_id, call_id))  # type: ignore[assignment]
         return {kind: json.loads(body) for kind, body in raw.items()}
 
     def task_for(self, integration_id: str, call_id: str, item_id: str) -> str | None:
-        found: str | None = self.r.hget(_tasks(integration_id, call_id), item_id)  # type: ignore[assignment]
+        found: str | None = self.r.hget(keys.ai_tasks(integration_id, call_id), item_id)  # type: ignore[assignment]
         return found
 
     def task_attempt(self, integration_id: str, call_id: str, item_id: str, now_iso: str) -> tuple[str, bool]:
         """When the item's task was first attempted (ISO 8601), and whether that is now: a later attempt may
         find the task an earlier one created before its answer was lost."""
-        key = _task_attempts(integration_id, call_id)
+        key = keys.ai_task_attempts(integration_id, call_id)
         pipe = self.r.pipeline()
         pipe.hsetnx(key, item_id, now_iso)
         pipe.hget(key, item_id)
@@ -53,7 +43,7 @@ class InsightStore:
         return str(started), bool(first)
 
     def record_task(self, integration_id: str, call_id: str, item_id: str, task_id: str) -> None:
-        key = _tasks(integration_id, call_id)
+        key = keys.ai_tasks(integration_id, call_id)
         pipe = self.r.pipeline()
         pipe.hset(key, item_id, task_id)
         pipe.expire(key, 180 * 86400)

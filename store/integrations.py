@@ -253,7 +253,8 @@ class IntegrationStore:
 
     def mark_deleted(self, integration_id: str, message: str = "Deleted") -> None:
         """Deleted integrations keep their token route so Aircall's last deliveries are acknowledged (200,
-        skipped) instead of counting as failures; their tokens are wiped."""
+        skipped) instead of counting as failures; their tokens are wiped, and so is the working state that
+        has no TTL of its own (the contact map, sync and reconciliation watermarks: keys.integration_state)."""
         integration = self.require(integration_id)
         pipe = self.r.pipeline()
         account = integration.jobber_account
@@ -261,6 +262,7 @@ class IntegrationStore:
         if account and self.r.hget(keys.JOBBER_ACCOUNTS, account.id) == integration_id:
             pipe.hdel(keys.JOBBER_ACCOUNTS, account.id)
         pipe.hdel(keys.integration(integration_id), *[f"{f}_enc" for f in _SECRET_FIELDS])
+        pipe.delete(*keys.integration_state(integration_id))
         pipe.execute()
         self.set_status(integration_id, "deleted", message)
 

@@ -1,4 +1,36 @@
-"""Every Redis key the service uses, in one place, so the layout can be read (and changed) at a glance."""
+"""Every Redis key the service uses, in one place, so the layout can be read (and changed) at a glance.
+
+Redis runs with `noeviction` (README, "Redis memory"): nothing may grow without bound, so every key has a TTL
+or an owner that deletes it. What each key holds, what makes it grow, and what bounds it:
+
+| key | type | grows with | bounded by |
+|---|---|---|---|
+| `aj:ev:{event}` | hash | events received | TTL EVENT_TTL_DAYS. The raw body only while pending; settled → compact record |
+| `aj:ev:{event}:log` | list | attempts of one event | the event's remaining TTL; the latest EVENT_LOG_KEPT entries |
+| `aj:int:{id}:recent` | list | events | capped at RECENT_EVENTS_KEPT ids (LTRIM on every push) |
+| `aj:dead` | zset | dead letters | DeadLetters prunes entries older than DEAD_LETTER_RETENTION_DAYS |
+| `aj:dead:{id}` | hash | dead letters (with their raw copy) | TTL DEAD_LETTER_RETENTION_DAYS from the last failure |
+| `aj:call:{int}:{call}` | hash | call events (compact snapshots) | TTL EVENT_TTL_DAYS |
+| `aj:activity:{int}:{call|message|ai}:{id}` | hash | calls, messages | TTL 180 days (backfill reaches that far) |
+| `aj:ai:{int}:{call}` | hash | AI content of calls | TTL 30 days |
+| `aj:ai_tasks:…`, `aj:ai_task_attempts:…` | hash | action items | TTL 180 days |
+| `aj:card:{int}:{call}` | string | ringing calls (tasks/cards.py) | TTL 1 day |
+| `aj:backfill:{int}` | hash | calls a backfill skipped | TTL 180 days; deleted with the integration |
+| `aj:phone:{acct}:{e164}`, `aj:phone_rev:{acct}:{client}` | string, set | callers | TTL 1 day |
+| `aj:rl:{task id}` | string | rate-limited tasks | TTL 1 day |
+| `aj:lock:*` | string | work in flight (tasks/activity.py, contact_sync.py, vendors.py) | TTL (seconds) |
+| `aj:jobber:bucket:{acct}`, `aj:aircall:budget:{co}`, `aj:aircall:blocked:{co}` | hash, zset, string | accounts | TTL 1 h / 65 s / the reset |
+| `aj:session:*`, `aj:signin:*` | hash, string | admins signing in | TTL (hours) |
+| `aj:int:{id}:page:*` | string | settings-page views | TTL minutes |
+| `aj:integrations`, `aj:int:{id}`, `aj:whtok` | set, hash, hash | installs | owner: IntegrationStore (a deleted install is a small tombstone, kept so Aircall's late deliveries are acknowledged) |
+| `aj:jobber_accounts` | hash | connected Jobber accounts | owner: IntegrationStore (released on delete / takeover) |
+| `aj:contacts:{int}` | hash | the account's Jobber clients | owner: ContactMap (HDEL on destroy); deleted with the integration |
+| `aj:contactsync:{int}`, `…:status`, `aj:reconcile:{int}` | string, hash | integrations | deleted with the integration |
+| `aj:stat:*` | hash, string | task names by outcomes, vendors by statuses | fixed sets (counters, no TTL on purpose) |
+| `cards`, `default`, `jobber`, `aircall` | list | the backlog | drained by workers; never capped (a cap would lose events): alert on aj_queue_oldest_message_age_seconds |
+| `unacked`, `unacked_index`, `unacked_mutex` | hash, zset, string | messages being worked on | kombu removes them at the ack |
+| `_kombu.binding*` | set, zset | queues, exchanges | fixed; kombu owns them |
+"""
 
 from __future__ import annotations
 
@@ -26,6 +58,15 @@ TASK_SECONDS_BUCKETS = (
     60.0,
 )  # upper bounds of aj_task_seconds
 STAT_VENDOR_REQUESTS = f"{PREFIX}:stat:vendor_requests"  # hash "vendor|status" -> count
+KOMBU_UNACKED = "unacked"  # kombu's Redis transport: hash delivery tag -> message a worker holds
+
+# Keys without a TTL, each with the owner that deletes it (see the table above). Anything else must expire:
+# tests/reliability/test_memory_soak.py checks every key of a soak run against this list.
+PERSISTENT = (
+    INTEGRATIONS, WEBHOOK_TOKENS, JOBBER_ACCOUNTS, DEAD_LETTERS, f"{PREFIX}:int:*", f"{PREFIX}:stat:*",
+    f"{PREFIX}:contacts:*", f"{PREFIX}:contactsync:*", f"{PREFIX}:reconcile:*",
+    "cards", "default", "jobber", "aircall", "unacked", "unacked_index", "unacked_mutex", "_kombu.*",
+)  # fmt: skip
 
 
 def integration(integration_id: str) -> str:
@@ -39,6 +80,9 @@ def event(event_id: str) -> str:
 def event_log(event_id: str) -> str:
     """Attempts and skips of one event, oldest first (JSON lines)."""
     return f"{PREFIX}:ev:{event_id}:log"
+
+
+EVENT_LOG_KEPT = 50  # a long rate-limit wait retries many times; the latest attempts tell the story
 
 
 def dead_letter(dead_id: str) -> str:
@@ -56,6 +100,66 @@ def recent_events(integration_id: str) -> str:
 
 
 RECENT_EVENTS_KEPT = 100
+
+
+def call_state(integration_id: str, call_id: int | str) -> str:
+    """A call's compact event snapshots, by event id (store/calls.py)."""
+    return f"{PREFIX}:call:{integration_id}:{call_id}"
+
+
+def activity(integration_id: str, resource: str, resource_id: str) -> str:
+    """Which Jobber note (or request) holds a call's or message's activity (store/activities.py)."""
+    return f"{PREFIX}:activity:{integration_id}:{resource}:{resource_id}"
+
+
+def backfill_skips(integration_id: str) -> str:
+    return f"{PREFIX}:backfill:{integration_id}"
+
+
+def contact_map(integration_id: str) -> str:
+    """Jobber client id → Aircall contact (store/contacts.py)."""
+    return f"{PREFIX}:contacts:{integration_id}"
+
+
+def contact_sync_watermark(integration_id: str) -> str:
+    return f"{PREFIX}:contactsync:{integration_id}"
+
+
+def reconcile_watermark(integration_id: str) -> str:
+    """Until when reconciliation has listed the integration's Aircall calls (tasks/reconcile.py)."""
+    return f"{PREFIX}:reconcile:{integration_id}"
+
+
+def ai_content(integration_id: str, call_id: str) -> str:
+    return f"{PREFIX}:ai:{integration_id}:{call_id}"
+
+
+def ai_tasks(integration_id: str, call_id: str) -> str:
+    return f"{PREFIX}:ai_tasks:{integration_id}:{call_id}"
+
+
+def ai_task_attempts(integration_id: str, call_id: str) -> str:
+    return f"{PREFIX}:ai_task_attempts:{integration_id}:{call_id}"
+
+
+def phone(account_id: str, e164: str) -> str:
+    return f"{PREFIX}:phone:{account_id}:{e164}"
+
+
+def phone_reverse(account_id: str, client_id: str) -> str:
+    return f"{PREFIX}:phone_rev:{account_id}:{client_id}"
+
+
+def jobber_bucket(account_id: str) -> str:
+    return f"{PREFIX}:jobber:bucket:{account_id}"
+
+
+def aircall_budget(company_id: str) -> str:
+    return f"{PREFIX}:aircall:budget:{company_id}"
+
+
+def aircall_blocked(company_id: str) -> str:
+    return f"{PREFIX}:aircall:blocked:{company_id}"
 
 
 def session(session_hash: str) -> str:
@@ -81,3 +185,16 @@ def contact_sync_status(integration_id: str) -> str:
 def page_cache(integration_id: str, what: str) -> str:
     """Vendor reads the settings page caches for a few minutes (the company's numbers, a preview client)."""
     return f"{PREFIX}:int:{integration_id}:page:{what}"
+
+
+def integration_state(integration_id: str) -> list[str]:
+    """What an integration's work keeps without a TTL: deleted with the integration (mark_deleted)."""
+    return [
+        contact_map(integration_id),
+        contact_sync_watermark(integration_id),
+        contact_sync_status(integration_id),
+        reconcile_watermark(integration_id),
+        backfill_skips(integration_id),
+        page_cache(integration_id, "numbers"),
+        page_cache(integration_id, "client"),
+    ]

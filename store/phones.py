@@ -11,16 +11,9 @@ import json
 import redis
 
 from clients.jobber import ClientRef
+from store import keys
 
 TTL_S = 86400
-
-
-def _key(account_id: str, e164: str) -> str:
-    return f"aj:phone:{account_id}:{e164}"
-
-
-def _reverse(account_id: str, client_id: str) -> str:
-    return f"aj:phone_rev:{account_id}:{client_id}"
 
 
 class PhoneCache:
@@ -28,7 +21,7 @@ class PhoneCache:
         self.r = r
 
     def get(self, account_id: str, e164: str) -> ClientRef | None:
-        raw: str | None = self.r.get(_key(account_id, e164))  # type: ignore[assignment]
+        raw: str | None = self.r.get(keys.phone(account_id, e164))  # type: ignore[assignment]
         if not raw:
             return None
         doc = json.loads(raw)
@@ -36,20 +29,20 @@ class PhoneCache:
 
     def put(self, account_id: str, e164: str, client: ClientRef) -> None:
         pipe = self.r.pipeline()
-        pipe.set(_key(account_id, e164), json.dumps(client.__dict__), ex=TTL_S)
-        pipe.sadd(_reverse(account_id, client.id), e164)
-        pipe.expire(_reverse(account_id, client.id), TTL_S)
+        pipe.set(keys.phone(account_id, e164), json.dumps(client.__dict__), ex=TTL_S)
+        pipe.sadd(keys.phone_reverse(account_id, client.id), e164)
+        pipe.expire(keys.phone_reverse(account_id, client.id), TTL_S)
         pipe.execute()
 
     def forget_number(self, account_id: str, e164: str) -> int:
-        return int(self.r.delete(_key(account_id, e164)))
+        return int(self.r.delete(keys.phone(account_id, e164)))
 
     def forget_client(self, account_id: str, client_id: str) -> int:
         """Drop every cached number of a client (its phones changed, or it was deleted)."""
-        numbers: set[str] = self.r.smembers(_reverse(account_id, client_id))  # type: ignore[assignment]
+        numbers: set[str] = self.r.smembers(keys.phone_reverse(account_id, client_id))  # type: ignore[assignment]
         pipe = self.r.pipeline()
         for e164 in numbers:
-            pipe.delete(_key(account_id, e164))
-        pipe.delete(_reverse(account_id, client_id))
+            pipe.delete(keys.phone(account_id, e164))
+        pipe.delete(keys.phone_reverse(account_id, client_id))
         pipe.execute()
         return len(numbers)

@@ -36,7 +36,7 @@ PER_PAGE = 50
 
 
 def _watermark_key(integration_id: str) -> str:
-    return f"aj:reconcile:{integration_id}"
+    return keys.reconcile_watermark(integration_id)
 
 
 def recent_calls(aircall: Any, since: float, until: float) -> Iterator[dict[str, Any]]:
@@ -174,7 +174,7 @@ def _record(r: redis.Redis, integration: Integration, call: dict[str, Any], now:
     }  # fmt: skip
     pipe = r.pipeline()
     pipe.hset(keys.event(event_id), mapping=entry)
-    pipe.expire(keys.event(event_id), get_settings().EVENT_TTL_DAYS * 86400)
+    pipe.expire(keys.event(event_id), get_settings().event_ttl_s)
     pipe.execute()
     Ledger(r).note_recent(integration.id, event_id)
     return event_id
