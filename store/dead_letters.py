@@ -1,4 +1,9 @@
-"""Dead letters: work that exhausted its retries or hit a permanent error, kept until replayed."""
+"""Dead letters: work that exhausted its retries or hit a permanent error, kept until replayed.
+
+Each keeps its own copy of the raw event (taken from the ledger when the event fails), so a replay works after
+the ledger forgot the event; it lives DEAD_LETTER_RETENTION_DAYS after the last failure, then expires. The
+index (keys.DEAD_LETTERS) is pruned of letters older than that.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,29 @@ from typing import Any
 
 import redis
 
+from config.settings import get_settings
 from store import keys
+
+# KEYS: the letter, the index, the event's ledger entry
+# ARGV: id, now (UNIX s), retention (s), then field / value pairs of the letter
+# The first failure time survives re-adds; the ledger's raw body and what a replay needs to re-create the
+# entry are copied in the same step, so a failed event is never without a body to replay.
+ADD_LUA = """
+local first = redis.call('HGET', KEYS[1], 'first_failed_at')
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+if first then redis.call('HSET', KEYS[1], 'first_failed_at', first) end
+local copy = redis.call('HMGET', KEYS[3], 'raw', 'source', 'received_at')
+if copy[1] then
+  redis.call('HSET', KEYS[1], 'raw', copy[1], 'source', copy[2] or '', 'received_at', copy[3] or '')
+end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+redis.call('ZADD', KEYS[2], tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[3]))
+return 1
+"""
+
+# What a replay needs to re-create a forgotten ledger entry, besides the raw body.
+EVENT_FIELDS = ("integration", "source", "event", "resource_id", "received_at")
 
 
 @dataclass(frozen=True)
@@ -41,20 +68,18 @@ class DeadLetter:
 
 
 class DeadLetters:
-    def __init__(self, r: redis.Redis):
+    def __init__(self, r: redis.Redis, retention_s: int | None = None):
         self.r = r
+        self.retention_s = retention_s or get_settings().dead_letter_retention_s
+        self._add = r.register_script(ADD_LUA)
 
     def add(self, letter: DeadLetter) -> None:
-        key = keys.dead_letter(letter.id)
-        first = self.r.hget(key, "first_failed_at") or letter.first_failed_at
-        record = {**letter.__dict__, "first_failed_at": first}
-        record["args"] = json.dumps(letter.args)
-        record["kwargs"] = json.dumps(letter.kwargs)
-        fields: dict[Any, Any] = {k: ("" if v is None else str(v)) for k, v in record.items()}
-        pipe = self.r.pipeline()
-        pipe.hset(key, mapping=fields)
-        pipe.zadd(keys.DEAD_LETTERS, {letter.id: time.time()})
-        pipe.execute()
+        record = {**letter.__dict__, "args": json.dumps(letter.args), "kwargs": json.dumps(letter.kwargs)}
+        pairs = [x for k, v in record.items() for x in (k, "" if v is None else str(v))]
+        self._add(
+            keys=[keys.dead_letter(letter.id), keys.DEAD_LETTERS, keys.event(letter.id)],
+            args=[letter.id, time.time(), self.retention_s, *pairs],
+        )
 
     def get(self, dead_id: str) -> DeadLetter | None:
         h: dict[str, str] = self.r.hgetall(keys.dead_letter(dead_id))  # type: ignore[assignment]
@@ -74,8 +99,23 @@ class DeadLetters:
             last_failed_at=h.get("last_failed_at", ""),
         )
 
+    def raw_copy(self, dead_id: str) -> str | None:
+        """The dead letter's own copy of the raw event (JSON), if it is an event's."""
+        found: str | None = self.r.hget(keys.dead_letter(dead_id), "raw")  # type: ignore[assignment]
+        return found
+
+    def event_copy(self, dead_id: str) -> dict[str, str] | None:
+        """What re-creates the event's ledger entry for a replay: its raw body and fields, or None."""
+        values: list[str | None] = self.r.hmget(keys.dead_letter(dead_id), ["raw", *EVENT_FIELDS])  # type: ignore[assignment]
+        if not values[0]:
+            return None
+        return {k: v or "" for k, v in zip(("raw", *EVENT_FIELDS), values, strict=True)}
+
+    def _oldest_kept(self) -> float:
+        return time.time() - self.retention_s
+
     def list(self, integration: str | None = None) -> list[DeadLetter]:
-        ids: list[str] = self.r.zrange(keys.DEAD_LETTERS, 0, -1)  # type: ignore[assignment]
+        ids: list[str] = self.r.zrangebyscore(keys.DEAD_LETTERS, self._oldest_kept(), "+inf")  # type: ignore[assignment]
         letters = [d for d in (self.get(i) for i in ids) if d is not None]
         return [d for d in letters if integration is None or d.integration == integration]
 
@@ -86,4 +126,4 @@ class DeadLetters:
         pipe.execute()
 
     def count(self) -> int:
-        return int(self.r.zcard(keys.DEAD_LETTERS))
+        return int(self.r.zcount(keys.DEAD_LETTERS, self._oldest_kept(), "+inf"))

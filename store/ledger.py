@@ -2,6 +2,12 @@
 
 The ledger entry *is* the idempotency record: `claim` creates it and enqueues the router task in one
 atomic Lua call, so an event is either new-and-enqueued or a duplicate — never claimed-but-lost.
+
+What it keeps, for how long (issue 10; Redis runs with noeviction): the entry lives EVENT_TTL_DAYS, as the
+duplicate check and a compact record (event, resource, integration, times, outcome, reason) for `ajctl
+events show` and the settings page. The raw body (up to 1 MiB) is kept only while the flow may read it:
+when the event settles it is dropped. A call's flow keeps what it reads in the call's snapshots
+(store/calls.py); a failed event's raw body lives on in its dead letter's own copy (store/dead_letters.py).
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from typing import Any, Literal
 import redis
 import redis.asyncio as aioredis
 
+from config.settings import get_settings
 from store import keys
+from store.dead_letters import DeadLetters
 
 Outcome = Literal["pending", "done", "skipped", "failed"]
 
@@ -22,6 +30,7 @@ Outcome = Literal["pending", "done", "skipped", "failed"]
 # ARGV: tenant key, event_id, source, event, resource_id, received_at, raw, task_message, queue, ttl_s, routed,
 #       lifecycle ('1': enqueue for an inactive integration too; uninstalling it is still wanted)
 # Keys are derived inside the script (single Redis or Sentinel; not written for Redis Cluster).
+# An event skipped at the door is settled at once: its raw body is not stored at all.
 CLAIM_LUA = """
 local iid = redis.call('HGET', KEYS[1], ARGV[1])
 if not iid then return {'unknown', ''} end
@@ -37,8 +46,14 @@ if status ~= 'active' and not (ARGV[12] == '1' and status and status ~= 'deleted
   outcome = 'skipped'
   reason = 'integration ' .. (status or 'missing')
 end
-redis.call('HSET', evkey, 'id', ARGV[2], 'integration', iid, 'source', ARGV[3], 'event', ARGV[4],
-           'resource_id', ARGV[5], 'received_at', ARGV[6], 'raw', ARGV[7], 'outcome', outcome, 'reason', reason)
+if outcome == 'pending' then
+  redis.call('HSET', evkey, 'id', ARGV[2], 'integration', iid, 'source', ARGV[3], 'event', ARGV[4],
+             'resource_id', ARGV[5], 'received_at', ARGV[6], 'raw', ARGV[7], 'outcome', outcome, 'reason', reason)
+else
+  redis.call('HSET', evkey, 'id', ARGV[2], 'integration', iid, 'source', ARGV[3], 'event', ARGV[4],
+             'resource_id', ARGV[5], 'received_at', ARGV[6], 'outcome', outcome, 'reason', reason,
+             'settled_at', ARGV[6])
+end
 redis.call('EXPIRE', evkey, tonumber(ARGV[10]))
 local recent = KEYS[4] .. iid .. ':recent'
 redis.call('LPUSH', recent, ARGV[2])
@@ -52,6 +67,40 @@ redis.call('EXPIRE', evkey .. ':log', tonumber(ARGV[10]))
 return {'skipped', iid}
 """.replace("RECENT_KEPT", str(keys.RECENT_EVENTS_KEPT - 1))
 
+# Everything the workers write about an event after the claim, atomically, and only while the entry exists:
+# an event the ledger already forgot is not recreated (it would have no TTL, and no body to act on).
+# KEYS: event key, its log, its dead letter
+# ARGV: log line ('' for none), outcome ('' to leave it), reason, now, log lines kept, event TTL (s)
+# Settling (done / skipped) drops the raw body; failed drops it only once the dead letter holds its own copy.
+# An entry without a TTL (written by an older release's set_outcome) gets one.
+NOTE_LUA = """
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -2 then return 0 end
+if ttl == -1 then
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
+  ttl = tonumber(ARGV[6]) * 1000
+end
+if ARGV[1] ~= '' then
+  redis.call('RPUSH', KEYS[2], ARGV[1])
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+end
+if ARGV[2] ~= '' then
+  local settled = ARGV[2] ~= 'pending'
+  redis.call('HSET', KEYS[1], 'outcome', ARGV[2], 'reason', ARGV[3], 'settled_at', settled and ARGV[4] or '')
+  local keep_raw = ARGV[2] == 'failed' and redis.call('HEXISTS', KEYS[3], 'raw') == 0
+  if settled and not keep_raw and redis.call('HDEL', KEYS[1], 'raw') == 1 then
+    -- The raw body made Redis encode the hash as a hashtable, which it never undoes: written again, the
+    -- compact record is a listpack (about a third of the memory).
+    local fields = redis.call('HGETALL', KEYS[1])
+    redis.call('DEL', KEYS[1])
+    redis.call('HSET', KEYS[1], unpack(fields))
+    redis.call('PEXPIRE', KEYS[1], ttl)
+  end
+end
+return 1
+"""
+
 ClaimStatus = Literal["unknown", "ignored", "duplicate", "enqueued", "skipped"]
 
 
@@ -64,9 +113,9 @@ class Claim:
 class AsyncLedger:
     """The ingest side: one round trip per webhook."""
 
-    def __init__(self, r: aioredis.Redis, ttl_days: int):
+    def __init__(self, r: aioredis.Redis, ttl_days: float):
         self._script = r.register_script(CLAIM_LUA)
-        self._ttl = ttl_days * 86400
+        self._ttl = max(1, round(ttl_days * 86400))
 
     async def claim(
         self,
@@ -105,17 +154,35 @@ class Ledger:
 
     def __init__(self, r: redis.Redis):
         self.r = r
+        self._note = r.register_script(NOTE_LUA)
 
     def get(self, event_id: str) -> dict[str, str] | None:
         h: dict[str, str] = self.r.hgetall(keys.event(event_id))  # type: ignore[assignment]
         return h or None
 
     def raw(self, event_id: str) -> dict[str, Any]:
-        entry = self.get(event_id)
-        if entry is None:
-            raise KeyError(f"no event {event_id}")
-        payload: dict[str, Any] = json.loads(entry["raw"])
+        """The raw event, while the ledger keeps it (KeyError once the event settled or expired)."""
+        body: str | None = self.r.hget(keys.event(event_id), "raw")  # type: ignore[assignment]
+        if body is None:
+            raise KeyError(f"no raw body for event {event_id}")
+        payload: dict[str, Any] = json.loads(body)
         return payload
+
+    def reopen(self, event_id: str, copy: dict[str, str], ttl_s: int) -> None:
+        """Make the event pending again with its raw body, from a dead letter's copy (`ajctl events replay`):
+        the flow reads it exactly as at the first delivery, even after the ledger forgot the event."""
+        key = keys.event(event_id)
+        fields: dict[Any, Any] = {
+            **copy,
+            "id": event_id,
+            "outcome": "pending",
+            "reason": "replayed",
+            "settled_at": "",
+        }
+        pipe = self.r.pipeline()
+        pipe.hset(key, mapping=fields)
+        pipe.expire(key, ttl_s)
+        pipe.execute()
 
     def note_recent(self, integration_id: str, event_id: str) -> None:
         """Events that do not come through the ingest (reconciliation) join the recent activity too."""
@@ -150,28 +217,24 @@ class Ledger:
                 break
         return found
 
-    def set_outcome(self, event_id: str, outcome: Outcome, reason: str = "") -> None:
-        fields: dict[Any, Any] = {
-            "outcome": outcome,
-            "reason": reason,
-            "settled_at": "" if outcome == "pending" else _now(),
-        }
-        self.r.hset(keys.event(event_id), mapping=fields)
+    def _write(self, event_id: str, line: dict[str, Any] | None, outcome: str = "", reason: str = "") -> None:
+        log_line = json.dumps({"at": _now(), **line}) if line else ""
+        self._note(
+            keys=[keys.event(event_id), keys.event_log(event_id), keys.dead_letter(event_id)],
+            args=[log_line, outcome, reason, _now(), keys.EVENT_LOG_KEPT, get_settings().event_ttl_s],
+        )
 
-    def _append(self, event_id: str, entry: dict[str, Any]) -> None:
-        key = keys.event_log(event_id)
-        pipe = self.r.pipeline()
-        pipe.rpush(key, json.dumps({"at": _now(), **entry}))
-        pipe.expire(key, 90 * 86400)
-        pipe.execute()
+    def set_outcome(self, event_id: str, outcome: Outcome, reason: str = "") -> None:
+        """Record how the event ended (or `pending` again, for a replay); settling drops its raw body. An
+        event the ledger no longer has is left alone."""
+        self._write(event_id, None, outcome, reason)
 
     def record_skip(self, event_id: str, reason: str) -> None:
         """The event changes nothing, on purpose; operators see why in `ajctl events show`."""
-        self._append(event_id, {"kind": "skip", "reason": reason})
-        self.set_outcome(event_id, "skipped", reason)
+        self._write(event_id, {"kind": "skip", "reason": reason}, "skipped", reason)
 
     def record_attempt(self, event_id: str, *, task: str, kind: str, error: str) -> None:
-        self._append(event_id, {"kind": kind, "task": task, "error": error})
+        self._write(event_id, {"kind": kind, "task": task, "error": error})
 
     def history(self, event_id: str) -> list[dict[str, Any]]:
         entries: list[str] = self.r.lrange(keys.event_log(event_id), 0, -1)  # type: ignore[assignment]
@@ -182,13 +245,16 @@ class Ledger:
         if entry is None:
             return None
         history = self.history(event_id)
+        # A failed event's raw body lives in its dead letter; a settled one's was dropped when it settled.
+        raw = entry.get("raw") or DeadLetters(self.r).raw_copy(event_id)
         return {
             "id": entry["id"],
             "integration": entry.get("integration"),
             "event": entry.get("event"),
             "resource_id": entry.get("resource_id"),
             "received_at": entry.get("received_at"),
-            "raw": json.loads(entry.get("raw") or "null"),
+            "raw": json.loads(raw) if raw else None,
+            "raw_dropped_at": None if raw else (entry.get("settled_at") or entry.get("received_at")),
             "outcome": entry.get("outcome", "pending"),
             "reason": entry.get("reason") or None,
             "settled_at": entry.get("settled_at") or None,

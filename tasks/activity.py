@@ -3,6 +3,7 @@ even under races), and write or update exactly one activity (note, or request + 
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from clients.jobber import ClientRef, JobberClient
 from config.settings import get_settings
 from domain.activity import Activity
 from store.activities import Activities, ActivityRecord, text_hash
+from store.calls import CallStates
 from store.integrations import Integration, IntegrationStore
 from store.ledger import Ledger
 from store.locks import hold
@@ -51,27 +53,49 @@ class EventContext:
         return account.id
 
 
+class Settled(Exception):
+    """The event settled earlier and its raw body was dropped (a message redelivered after the ack was lost):
+    its outcome stands."""
+
+
 def load_event(event_id: str) -> EventContext:
     r = sync_client()
     ledger = Ledger(r)
     entry = ledger.get(event_id)
     if entry is None:
         raise Skip("event expired from the ledger")
-    raw = ledger.raw(event_id)
+    event, resource_id = entry["event"], entry.get("resource_id") or ""
+    data, timestamp = _body(r, entry, event_id)
     integration = IntegrationStore(r, get_settings().secret_key()).require(entry["integration"])
     if not integration.is_active:
         raise Skip(f"integration {integration.status}")
     return EventContext(
         event_id=event_id,
-        event=entry["event"],
-        data=raw.get("data") or {},
-        timestamp=int(raw.get("timestamp") or 0),
+        event=event,
+        data=data,
+        timestamp=timestamp,
         received_at=entry.get("received_at") or "",
-        resource_id=entry.get("resource_id") or "",
+        resource_id=resource_id,
         integration=integration,
         r=r,
         ledger=ledger,
     )
+
+
+def _body(r: redis.Redis, entry: dict[str, str], event_id: str) -> tuple[dict[str, Any], int]:
+    """The event's `data` and `timestamp`: from the raw body while the ledger keeps it, else (a call event
+    that settled) from the call's snapshot, which holds every field the call flows read."""
+    if "raw" in entry:
+        raw: dict[str, Any] = json.loads(entry["raw"])
+        return raw.get("data") or {}, int(raw.get("timestamp") or 0)
+    snapshot = CallStates(r).snapshot(entry["integration"], entry.get("resource_id") or "", event_id)
+    if snapshot is not None:
+        return snapshot.data, snapshot.timestamp
+    if entry.get("outcome") in (None, "", "pending"):
+        raise Skip(
+            "the raw event is no longer kept (dropped when the event first settled): nothing to re-run"
+        )
+    raise Settled(entry.get("outcome"))
 
 
 def run_flow(event_id: str, flow: Any) -> str:
@@ -83,6 +107,9 @@ def run_flow(event_id: str, flow: Any) -> str:
         ledger.record_skip(event_id, str(skip))
         log.info("tasks.skipped event=%s reason=%s", event_id, skip)
         return "skipped"
+    except Settled as settled:
+        log.info("tasks.already_settled event=%s outcome=%s", event_id, settled)
+        return "already settled"
     ledger.set_outcome(event_id, "done", result)
     return result
 

@@ -231,7 +231,7 @@ def events_failed(integration_id: str | None, as_json: bool) -> None:
 @json_option
 @guarded
 def events_show(event_id: str, as_json: bool) -> None:
-    """One event: raw payload (token redacted), outcome, attempts and skips."""
+    """One event: raw payload (token redacted; kept until the event settles), outcome, attempts and skips."""
     from store.ledger import Ledger
     from store.redis import sync_client
     from worker.output import emit
@@ -246,7 +246,10 @@ def events_show(event_id: str, as_json: bool) -> None:
         f"  attempt {a['at']} {a.get('task', '')} {a['kind']}: {a.get('error', '')}" for a in doc["attempts"]
     ]
     lines += [f"  skip    {s['at']} {s['reason']}" for s in doc["skips"]]
-    lines.append("  raw: " + json.dumps(doc["raw"])[:2000])
+    if doc["raw"] is not None:
+        lines.append("  raw: " + json.dumps(doc["raw"])[:2000])
+    else:  # kept only until the event settles (a failed one's lives in its dead letter): README, Redis memory
+        lines.append(f"  raw: dropped when the event settled ({doc['raw_dropped_at']})")
     emit(as_json, doc, "\n".join(lines))
 
 

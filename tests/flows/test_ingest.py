@@ -13,6 +13,7 @@ import requests
 
 from config.celery import QUEUE_DEFAULT, ROUTE_TASK
 from store import keys
+from store.ledger import Ledger
 from tests.support.payloads import call_event
 from tests.support.tenants import AIRCALL_TOKEN, JOBBER_ACCESS, JOBBER_REFRESH, make_tenant
 
@@ -43,6 +44,8 @@ def test_valid_webhook_is_stored_and_enqueued_once(r, ingest_url):
     assert stored["resource_id"] == str(body["data"]["id"])
     assert stored["outcome"] == "pending"
     assert json.loads(stored["raw"])["data"] == body["data"]
+    shown = Ledger(r).show(event_id)
+    assert shown["raw"]["token"] == "[redacted]" and shown["raw_dropped_at"] is None  # kept while pending
     [message] = queued(r)
     assert message["headers"]["task"] == ROUTE_TASK
     assert message["headers"]["argsrepr"] == repr([event_id])
