@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
+import orjson
 import redis
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from config.celery import ALL_QUEUES
+from config.settings import get_settings
 from store import keys
 from store.integrations import STATUSES
 from store.keys import TASK_SECONDS_BUCKETS as BUCKETS
+from worker.protocol import SENT_AT_HEADER
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -37,7 +41,7 @@ class FleetCollector(Collector):
         pipe = self.r.pipeline()
         for queue in ALL_QUEUES:
             pipe.llen(queue)
-        pipe.zcard(keys.DEAD_LETTERS)
+        pipe.zcount(keys.DEAD_LETTERS, time.time() - get_settings().dead_letter_retention_s, "+inf")
         pipe.get(keys.STAT_DUPLICATES)
         *depths, dead, dups = pipe.execute()
         depth = GaugeMetricFamily("aj_queue_depth", "Messages waiting per queue", labels=["queue"])
@@ -58,6 +62,40 @@ class FleetCollector(Collector):
             gauge.add_metric([status], float(n))
         yield gauge
         yield from self._task_metrics()
+        yield from self._memory_metrics()
+
+    def _memory_metrics(self) -> Iterator[Metric]:
+        """What to alert on before a full Redis (noeviction) refuses writes: memory, and how long the oldest
+        message of each queue has waited (README, "Redis memory")."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.info("memory")
+        for queue in ALL_QUEUES:
+            pipe.lindex(queue, -1)  # kombu LPUSHes and BRPOPs: the oldest message is the last
+        pipe.hlen(keys.KOMBU_UNACKED)
+        memory, *oldest, unacked = pipe.execute()
+        yield GaugeMetricFamily(
+            "aj_redis_used_memory_bytes", "Redis used_memory", value=float(memory["used_memory"])
+        )
+        yield GaugeMetricFamily(
+            "aj_redis_maxmemory_bytes",
+            "Redis maxmemory (0: no limit)",
+            value=float(memory.get("maxmemory", 0)),
+        )
+        now = time.time()
+        age = GaugeMetricFamily(
+            "aj_queue_oldest_message_age_seconds", "How long the oldest waiting message has waited (0: empty)",
+            labels=["queue"],
+        )  # fmt: skip
+        for queue, message in zip(ALL_QUEUES, oldest, strict=True):
+            if message is None:
+                age.add_metric([queue], 0.0)
+            elif (sent_at := _sent_at(message)) is not None:
+                age.add_metric([queue], max(0.0, now - sent_at))
+            # else: a message published before the header existed: no figure rather than a wrong one
+        yield age
+        yield GaugeMetricFamily(
+            "aj_queue_unacked", "Messages delivered to workers and not yet acknowledged", value=float(unacked)
+        )
 
     def _task_metrics(self) -> Iterator[Metric]:
         pipe = self.r.pipeline()
@@ -84,6 +122,14 @@ class FleetCollector(Collector):
         yield HistogramMetricFamily(
             "aj_task_seconds", "Task duration", buckets=buckets, sum_value=float(seconds.get("sum", 0))
         )
+
+
+def _sent_at(message: str) -> float | None:
+    try:
+        value = orjson.loads(message)["headers"][SENT_AT_HEADER]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+    return float(value) if isinstance(value, int | float) else None
 
 
 def render(r: redis.Redis) -> bytes:

@@ -9,6 +9,7 @@ from celery import Celery
 from config.celery import celery_config
 from config.settings import get_settings
 from worker import metrics as _metrics  # noqa: F401  (registers the task/vendor metric hooks)
+from worker import sent_at as _sent_at  # noqa: F401  (stamps every publish with its sent time)
 from worker.schedule import BEAT_SCHEDULE
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

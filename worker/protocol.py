@@ -5,6 +5,10 @@ it cannot go through `task.delay()`. This module produces the exact JSON that ko
 LPUSHes for a Celery protocol-2 message (kombu/transport/virtual/base.py `prepare_message`,
 `_inplace_augment_message`; celery/app/amqp.py `as_task_v2`), published to the default exchange ("") with
 the queue name as routing key. tests/flows/test_ingest_to_worker.py proves a real worker consumes it.
+
+Every message, hand-built here or published by Celery, carries its publish time in the `aj_sent_at` header
+(UNIX seconds): neither Celery nor kombu stamps one, and /metrics reads the oldest message of each queue to
+export how long the backlog has waited (ingest/metrics.py); worker/sent_at.py stamps Celery's publishes.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ from __future__ import annotations
 import base64
 import os
 import socket
+import time
 import uuid
 from typing import Any
 
 import orjson
+
+SENT_AT_HEADER = "aj_sent_at"
 
 _ORIGIN = f"ingest.{os.getpid()}@{socket.gethostname()}"
 _EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
@@ -45,6 +52,7 @@ def task_message(task_name: str, args: list[Any], queue: str, task_id: str | Non
             "kwargsrepr": "{}",
             "origin": _ORIGIN,
             "ignore_result": True,
+            SENT_AT_HEADER: time.time(),
         },
         "properties": {
             "correlation_id": task_id,

@@ -1,0 +1,51 @@
+"""`GET /metrics` says how full Redis is and how old each queue's backlog is (issue 10): what to alert on
+before `noeviction` refuses writes. No worker runs here: messages stay queued."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import requests
+
+from config.celery import QUEUE_DEFAULT
+from worker.app import app
+from worker.protocol import SENT_AT_HEADER, task_message
+
+
+def metric(text: str, name: str, labels: str = "") -> float:
+    match = re.search(rf"^{re.escape(name)}{re.escape(labels)} (\S+)$", text, re.MULTILINE)
+    assert match, f"{name}{labels} not in /metrics"
+    return float(match.group(1))
+
+
+def test_every_publish_carries_its_sent_time(r):
+    before = time.time()
+    # The ingest's hand-built message, and Celery's own publish (routing, retries, replays, beat).
+    built = json.loads(task_message("events.route", ["ev_1"], QUEUE_DEFAULT))
+    app.signature("events.route", args=["ev_2"]).apply_async()
+    queued = json.loads(r.lindex(QUEUE_DEFAULT, 0))
+    assert "ev_2" in queued["headers"]["argsrepr"]
+    for message in (built, queued):
+        assert before <= message["headers"][SENT_AT_HEADER] <= time.time()
+
+
+def test_metrics_show_redis_memory_queue_age_and_unacked(r, ingest_url):
+    old = json.loads(task_message("events.route", ["ev_old"], QUEUE_DEFAULT))
+    old["headers"][SENT_AT_HEADER] = time.time() - 3600  # waiting for an hour
+    r.lpush(QUEUE_DEFAULT, json.dumps(old))
+    app.signature("events.route", args=["ev_new"]).apply_async()  # newer, at the head of the list
+    r.hset("unacked", "tag-1", "[]")  # kombu's record of a message a worker holds
+    r.config_set("maxmemory", 512 * 2**20)
+    try:
+        text = requests.get(f"{ingest_url}/metrics", timeout=5).text
+    finally:
+        r.config_set("maxmemory", 0)
+
+    assert metric(text, "aj_redis_used_memory_bytes") > 0
+    assert metric(text, "aj_redis_maxmemory_bytes") == 512 * 2**20
+    assert metric(text, "aj_queue_oldest_message_age_seconds", '{queue="default"}') >= 3600
+    assert metric(text, "aj_queue_oldest_message_age_seconds", '{queue="jobber"}') == 0  # empty
+    assert metric(text, "aj_queue_depth", '{queue="default"}') == 2
+    assert metric(text, "aj_queue_unacked") == 1
