@@ -49,3 +49,22 @@ def test_metrics_show_redis_memory_queue_age_and_unacked(r, ingest_url):
     assert metric(text, "aj_queue_oldest_message_age_seconds", '{queue="jobber"}') == 0  # empty
     assert metric(text, "aj_queue_depth", '{queue="default"}') == 2
     assert metric(text, "aj_queue_unacked") == 1
+
+
+def test_a_full_redis_makes_the_ingest_answer_503_and_store_nothing_until_there_is_room(r, ingest_url):
+    """What `noeviction` does when maxmemory is reached (README, "Redis memory"): the claim script is refused
+    whole, so the webhook is neither half-stored nor lost: Aircall retries the 503."""
+    from tests.support.payloads import call_event
+    from tests.support.tenants import make_tenant
+
+    tenant = make_tenant()
+    body = call_event(tenant.webhook_token)
+    r.config_set("maxmemory", 1)  # below what Redis already uses: every write is refused
+    try:
+        full = requests.post(f"{ingest_url}/webhooks/aircall", json=body, timeout=5)
+        assert full.status_code == 503 and "retry later" in full.json()["error"]
+        assert r.llen(QUEUE_DEFAULT) == 0 and r.keys("aj:ev:*") == []
+    finally:
+        r.config_set("maxmemory", 0)
+    again = requests.post(f"{ingest_url}/webhooks/aircall", json=body, timeout=5)
+    assert again.status_code == 200 and again.json()["status"] == "enqueued"
