@@ -14,7 +14,7 @@ test: ## Run the whole test suite (sets up .venv and redis-server first)
 reliability: ## The reliability suite at full volume, with its accounting per scenario (fails on any loss or double)
 	@RELIABILITY_SCALE=full scripts/test.sh -m reliability -p no:cacheprovider
 
-bench: ## Benchmarks, JSON on stdout (ingest throughput/latency, ...)
+bench: ## Benchmarks, JSON on stdout (ingest throughput/latency, ..., soak: Redis memory per 10k events)
 	@scripts/bench.sh
 
 lint: ## ruff check, ruff format --check, mypy, and the compose file

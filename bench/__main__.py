@@ -6,9 +6,16 @@ import argparse
 import json
 import sys
 
-from bench import cards, contacts, e2e, ingest, pages
+from bench import cards, contacts, e2e, ingest, pages, soak
 
-BENCHMARKS = {"ingest": ingest, "e2e": e2e, "cards": cards, "contacts": contacts, "pages": pages}
+BENCHMARKS = {
+    "ingest": ingest,
+    "e2e": e2e,
+    "cards": cards,
+    "contacts": contacts,
+    "pages": pages,
+    "soak": soak,
+}
 
 
 def main() -> None:

@@ -60,14 +60,21 @@ def notes_per_call(jobber_url: str) -> Counter[str]:
 
 
 def account_calls(
-    scenario: str, r: redis.Redis, jobber_url: str, accepted: dict[str, str], **extra: Any
+    scenario: str,
+    r: redis.Redis,
+    jobber_url: str,
+    accepted: dict[str, str],
+    outcomes: dict[str, str] | None = None,
+    **extra: Any,
 ) -> Accounting:
-    """`accepted`: call id → the event id of its accepted `call.ended`. Records and returns the accounting."""
+    """`accepted`: call id → the event id of its accepted `call.ended`. `outcomes`: event id → outcome as
+    seen when it settled, for runs whose ledger forgets events before the end (a compressed retention); else
+    the ledger is read. Records and returns the accounting."""
     notes = notes_per_call(jobber_url)
     result = Accounting(scenario, accepted=len(accepted), extra=extra)
     for call_id, event_id in accepted.items():
         count = notes.get(str(call_id), 0)
-        outcome = r.hget(f"aj:ev:{event_id}", "outcome")
+        outcome = outcomes.get(event_id) if outcomes is not None else r.hget(f"aj:ev:{event_id}", "outcome")
         dead = r.exists(f"aj:dead:{event_id}")
         if count > 1:
             result.doubled += 1
