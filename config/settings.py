@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     BROKER_VISIBILITY_TIMEOUT_S: int | None = None
     # How long after `call.created` an insight card is still worth posting (the phone is still ringing).
     CARD_WINDOW_S: float = 60.0
+    # Messages kept ready on each shared Celery queue; the rest wait in per-tenant lanes (store/queues.py).
+    # Enough to cover simultaneous completions across the fleet; more only delays fairness.
+    FAIR_QUEUE_DEPTH: int = Field(64, ge=1)
+    # Total time one piece of work may spend waiting for rate limits (it spends no attempts doing so) before
+    # it is dead-lettered with the reason, so a vendor that throttles forever cannot keep work pending forever.
+    RATE_LIMIT_BUDGET_S: float = Field(6 * 3600, gt=0)
 
     @field_validator(
         "PUBLIC_URL", "AIRCALL_API_URL", "JOBBER_API_URL", "JOBBER_OAUTH_URL", "AIRCALL_OAUTH_URL"

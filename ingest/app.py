@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from config.celery import FAIR_QUEUES
 from config.settings import Settings, get_settings
 from ingest import aircall, jobber, metrics, oauth, settings_page
 from store.ledger import AsyncLedger
@@ -47,7 +48,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.redis = async_client(settings.REDIS_URL)
-        app.state.ledger = AsyncLedger(app.state.redis, settings.EVENT_TTL_DAYS)
+        app.state.ledger = AsyncLedger(
+            app.state.redis, settings.EVENT_TTL_DAYS, settings.FAIR_QUEUE_DEPTH, FAIR_QUEUES
+        )
         # Long-lived objects out of the collector's way, and fewer gen-0 passes: the hot path allocates many
         # short-lived dicts, and collector pauses show up directly as p99 latency.
         gc.freeze()

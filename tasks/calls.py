@@ -17,6 +17,7 @@ from tasks.activity import EventContext, Skip, activity_lock, ensure_client, run
 from tasks.router import handles
 from tasks.vendors import jobber_for
 from worker.app import app
+from worker.enqueue import enqueue
 from worker.retry import IntegrationTask
 
 log = logging.getLogger("tasks.calls")
@@ -77,7 +78,7 @@ def log_call(ctx: EventContext) -> str:
         )
     if InsightStore(ctx.r).all(ctx.integration.id, call_id):
         # AI content arrived before the call was logged (or the title changed): its note follows the call's.
-        app.signature("ai.write_note", args=[ctx.integration.id, call_id]).apply_async()
+        enqueue("ai.write_note", [ctx.integration.id, call_id], tenant=ctx.integration.id)
     return outcome
 
 

@@ -27,6 +27,7 @@ from store.locks import hold
 from store.redis import sync_client
 from tasks.vendors import aircall_for, jobber_for, store_for
 from worker.app import app
+from worker.enqueue import enqueue
 from worker.retry import IntegrationTask
 
 log = logging.getLogger("tasks.contact_sync")
@@ -178,6 +179,6 @@ def sweep_all() -> int:
     started = 0
     for integration in store_for().all():
         if integration.is_active and integration.settings.contact_sync:
-            sweep_integration.apply_async(args=[integration.id])
+            enqueue("sync.sweep", [integration.id], tenant=integration.id)
             started += 1
     return started

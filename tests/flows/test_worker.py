@@ -81,7 +81,7 @@ def test_worker_consumes_the_event_and_the_router_sees_it(r, ingest_url, worker,
     until(lambda: outcome(event_id) == "skipped", what="router to record the unhandled event")
     shown = Ledger(r).show(event_id)
     assert shown["skips"][0]["reason"] == "no handler for call.ended"
-    assert r.llen("default") == 0 and r.hlen("unacked") == 0
+    until(lambda: r.llen("default") == 0 and r.hlen("unacked") == 0, what="the delivery acknowledged")
 
 
 def test_router_dispatches_to_the_registered_handler(r, ingest_url, worker, handler):
