@@ -63,7 +63,7 @@ class Syncer:
         if not fetched:
             client = self.jobber.client_for_sync(client_id)
         desired = desired_contact(client)
-        with hold(self.r, f"aj:lock:contact:{self.integration.id}:{client_id}", ttl_s=60, wait_s=30):
+        with hold(self.r, f"aj:lock:contact:{self.integration.id}:{client_id}", wait_s=30):
             mapped = self.map.get(self.integration.id, client_id)
             if desired is None:
                 if mapped is None:

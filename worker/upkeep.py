@@ -21,14 +21,14 @@ from celery import bootsteps
 from celery.signals import task_postrun, task_received
 from redis.exceptions import RedisError
 
-from config.celery import FAIR_QUEUES
+from config.celery import FAIR_QUEUES, visibility_timeout
+from config.settings import get_settings
 from store.redis import sync_client
 from worker.enqueue import fair_queues
 
 log = logging.getLogger("worker.upkeep")
 
 TICK_S = 0.25
-HEARTBEAT_EVERY_S = 5.0
 MAX_HOLD_S = 15 * 60
 UNACKED_INDEX = "unacked_index"  # kombu's Redis transport default (`unacked_index_key`)
 
@@ -73,6 +73,11 @@ def heartbeat(now_wall: float | None = None) -> int:
     return len(tags)
 
 
+def heartbeat_every() -> float:
+    """Well inside the visibility timeout, so a held message is never considered lost."""
+    return min(5.0, visibility_timeout(get_settings()) / 3)
+
+
 def tick() -> None:
     queues = fair_queues()
     queues.release_due()
@@ -81,7 +86,7 @@ def tick() -> None:
 
 
 class Upkeep(bootsteps.StartStopStep):  # type: ignore[misc]
-    """Runs `tick` every TICK_S and `heartbeat` every HEARTBEAT_EVERY_S in a daemon thread of the worker."""
+    """Runs `tick` every TICK_S and `heartbeat` every `heartbeat_every()` in a daemon thread of the worker."""
 
     def __init__(self, worker: Any, **kwargs: Any) -> None:
         super().__init__(worker, **kwargs)
@@ -99,11 +104,11 @@ class Upkeep(bootsteps.StartStopStep):  # type: ignore[misc]
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        last_beat = 0.0
+        last_beat, beat_every = 0.0, heartbeat_every()
         while not self._stop.wait(TICK_S):
             try:
                 tick()
-                if time.monotonic() - last_beat >= HEARTBEAT_EVERY_S:
+                if time.monotonic() - last_beat >= beat_every:
                     heartbeat()
                     last_beat = time.monotonic()
             except RedisError as exc:  # Redis restarting or failing over: try again next tick

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import requests
 from click.testing import CliRunner
 
@@ -14,6 +13,7 @@ from store.dead_letters import DeadLetters
 from store.ledger import Ledger
 from store.redis import sync_client
 from tasks import router
+from tests.support.events import outcome, send
 from tests.support.payloads import call_event
 from tests.support.poll import until
 from tests.support.tenants import make_tenant
@@ -52,25 +52,6 @@ def broken(self, event_id: str) -> None:
         int(sync_client().get("test:fail_n") or 0),
         Permanent("jobber clientCreateNote: client not found"),
     )
-
-
-@pytest.fixture
-def handler(monkeypatch):
-    def use(task_name: str, fail_n: int) -> None:
-        monkeypatch.setitem(router.HANDLERS, "call.ended", task_name)
-        sync_client().set("test:fail_n", fail_n)
-
-    return use
-
-
-def send(ingest_url: str, token: str) -> str:
-    response = requests.post(f"{ingest_url}/webhooks/aircall", json=call_event(token), timeout=5)
-    assert response.status_code == 200, response.text
-    return response.json()["id"]
-
-
-def outcome(event_id: str) -> str:
-    return (Ledger(sync_client()).get(event_id) or {}).get("outcome", "")
 
 
 def test_worker_consumes_the_event_and_the_router_sees_it(r, ingest_url, worker, monkeypatch):
