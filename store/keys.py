@@ -98,3 +98,10 @@ def lane(queue: str, tenant: str) -> str:
 
 def ring(queue: str) -> str:
     return f"{RING_PREFIX}{queue}"
+
+
+def contact_sync_run(integration_id: str) -> str:
+    """The integration's contact-sync run in progress: run id, query window, Jobber page cursor, counts.
+    One run at a time (single flight); it expires a day after its last page (an abandoned run is resumed
+    by the next sweep before that, then restarted from the watermark after)."""
+    return f"{PREFIX}:contactsync:{integration_id}:run"
