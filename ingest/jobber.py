@@ -66,7 +66,7 @@ class JobberReceiver:
         )
         if claim is None:
             return None
-        count_received("jobber", event.topic if event.routed else "other")
+        count_received("jobber", event.label)
         if claim.status == "unknown":
             # Signed by Jobber, for an account no integration holds (deleted, or never connected): nothing to
             # do, and an error would only make Jobber retry or disable the app's webhooks.
