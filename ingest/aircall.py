@@ -27,7 +27,16 @@ from domain.envelope import (
     parse_envelope,
     redacted_raw,
 )
-from ingest.asgi import BodyTooLarge, claim_or_503, count_received, read_limited, reject, respond
+from ingest.asgi import (
+    BodyIncomplete,
+    BodyTooLarge,
+    abandon,
+    claim_or_503,
+    count_received,
+    read_limited,
+    reject,
+    respond,
+)
 from ingest.tokens import KnownTokens
 from store.crypto import token_hash
 from store.ledger import AsyncLedger
@@ -49,6 +58,8 @@ class AircallReceiver:
             body = await read_limited(scope, receive, self.max_body)
         except BodyTooLarge:
             return await reject(send, "aircall", 413, "too_large", f"body over {self.max_body} bytes")
+        except BodyIncomplete:
+            return abandon("aircall")
         try:
             doc = orjson.loads(body)
         except orjson.JSONDecodeError:

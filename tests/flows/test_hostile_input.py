@@ -19,6 +19,7 @@ import requests
 from config.celery import ALL_QUEUES, QUEUE_DEFAULT
 from store import keys
 from tests.support.payloads import call_event
+from tests.support.poll import until
 from tests.support.tenants import make_tenant
 
 SECRET = "sandbox-client-secret"  # JOBBER_CLIENT_SECRET of the suite (tests/conftest.py)
@@ -225,3 +226,42 @@ def test_jobber_topic_labels_are_bounded(r, ingest_url):
 
     assert any('event="CLIENT_UPDATE"' in line for line in lines)
     assert not any("MADE_UP" in line or "INVOICE" in line for line in lines)
+
+
+# ---- framing ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", ["aircall", "jobber"])
+def test_a_body_cut_short_by_a_hang_up_is_never_acted_on(r, ingest_url, route):
+    """The sender announces more bytes than it sends, then hangs up: the body never completed, so it must
+    not be stored, even when the bytes that did arrive form a valid webhook."""
+    import socket
+    from urllib.parse import urlsplit
+
+    tenant = make_tenant()
+    account = r.hget(keys.integration(tenant.id), "jobber_account_id")
+    body = (
+        json.dumps(call_event(tenant.webhook_token)).encode() if route == "aircall" else jobber_body(account)
+    )
+    signature = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest())
+    host = urlsplit(ingest_url)
+    head = (f"POST /webhooks/{route} HTTP/1.1\r\nHost: {host.netloc}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body) + 10}\r\n").encode() + b"X-Jobber-Hmac-SHA256: " + signature + b"\r\n\r\n"  # fmt: skip
+    writes_before = int(r.info("persistence")["rdb_changes_since_last_save"])
+    abandoned_before = abandoned(ingest_url)
+
+    with socket.create_connection((host.hostname, host.port), timeout=10) as sock:
+        sock.sendall(head + body)
+        sock.shutdown(socket.SHUT_WR)
+        while sock.recv(65536):  # until the server closes its side
+            pass
+    # The receiver finishes with the request after the connection is gone: wait for it to say so.
+    until(lambda: abandoned(ingest_url) > abandoned_before, what="the cut-short request to be abandoned")
+
+    assert int(r.info("persistence")["rdb_changes_since_last_save"]) == writes_before
+    assert nothing_stored(r)
+
+
+def abandoned(url: str) -> float:
+    lines = metric_lines(url, 'aj_webhooks_rejected_total{reason="incomplete_body"}')
+    return float(lines[0].split()[-1]) if lines else 0.0
