@@ -121,7 +121,10 @@ def redacted_raw(body: str, env: Envelope, doc: Any) -> str:
     and then the parsed document is written out again in orjson's canonical spelling and masked there (its
     numbers and spacing may then differ from the body's)."""
     token = env.token
-    if "\\u" not in body and "\\/" not in body and token.isprintable() and not {'"', "\\"} & set(token):
+    if "\\" not in body:  # no escapes at all (the usual body): the token is spelled as it is
+        return body.replace(token, REDACTED)
+    plain = token.isprintable() and '"' not in token and "\\" not in token  # needs no escape itself
+    if plain and "\\u" not in body and "\\/" not in body:
         return body.replace(token, REDACTED)
     try:
         canonical = orjson.dumps(doc).decode()
