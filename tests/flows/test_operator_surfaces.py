@@ -124,24 +124,26 @@ def listening(port: int) -> set[str]:
 
 
 @pytest.fixture
-def flower() -> Iterator[object]:
-    """Start the Procfile's flower role with some environment; stop what was started."""
+def flower(tmp_path) -> Iterator[object]:
+    """Start the Procfile's flower role with some environment (its output in a file, so a full pipe never
+    blocks it); stop what was started."""
     from sandbox.redis_server import free_port
 
-    started: list[subprocess.Popen[str]] = []
+    started: list[subprocess.Popen[bytes]] = []
 
-    def start(**env: str) -> tuple[subprocess.Popen[str], int]:
-        port = free_port()
+    def start(**env: str) -> tuple[subprocess.Popen[bytes], int, Path]:
+        port, output = free_port(), tmp_path / f"flower-{len(started)}.log"
         full = {k: v for k, v in os.environ.items() if not k.startswith("FLOWER_")}
         full |= {
             "PATH": f"{Path(sys.executable).parent}:{full.get('PATH', '')}",
             "FLOWER_PORT": str(port),
             **env,
         }
-        proc = subprocess.Popen(["bash", "-c", procfile_command("flower")], cwd=ROOT, env=full, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        with output.open("wb") as sink:
+            proc = subprocess.Popen(["bash", "-c", procfile_command("flower")], cwd=ROOT, env=full, stdout=sink,
+                                    stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
         started.append(proc)
-        return proc, port
+        return proc, port, output
 
     yield start
     for proc in started:
@@ -162,7 +164,7 @@ def up(port: int) -> bool:
 
 
 def test_flower_without_credentials_listens_on_loopback_only(flower):
-    _, port = flower(FLOWER_HOST="0.0.0.0")  # what compose and a careless .env would say
+    _, port, _ = flower(FLOWER_HOST="0.0.0.0")  # what compose and a careless .env would say
 
     until(lambda: up(port), timeout=60, what="flower to serve")
 
@@ -171,7 +173,7 @@ def test_flower_without_credentials_listens_on_loopback_only(flower):
 
 
 def test_flower_with_credentials_asks_for_them_and_keeps_them_off_the_command_line(flower):
-    proc, port = flower(FLOWER_HOST="0.0.0.0", FLOWER_BASIC_AUTH="ops:flower-SECRET-7")
+    proc, port, _ = flower(FLOWER_HOST="0.0.0.0", FLOWER_BASIC_AUTH="ops:flower-SECRET-7")
 
     until(lambda: up(port), timeout=60, what="flower to serve")
 
@@ -186,9 +188,10 @@ def test_flower_with_credentials_asks_for_them_and_keeps_them_off_the_command_li
 
 @pytest.mark.parametrize("value", ["ops", "ops:", ":SECRET-1", "ops:pa,SECRET-2", "ops:SECRET-3,"])
 def test_flower_refuses_to_start_with_malformed_credentials(flower, value):
-    proc, port = flower(FLOWER_BASIC_AUTH=value)
+    proc, port, log = flower(FLOWER_BASIC_AUTH=value)
 
-    output, _ = proc.communicate(timeout=60)
+    proc.wait(timeout=60)
+    output = log.read_text()
 
     assert proc.returncode != 0
     assert "FLOWER_BASIC_AUTH" in output

@@ -337,6 +337,8 @@ def send(port: int, case: Case) -> tuple[int | None, dict[str, Any] | None]:
             payload = response.read()
         except (http.client.HTTPException, ConnectionError):
             return None, None
+        finally:
+            response.close()
     try:
         answer = json.loads(payload)
     except ValueError:
@@ -404,7 +406,7 @@ def test_fuzzed_webhooks_never_5xx_never_store_unless_accepted_and_keep_serving(
     statuses: Counter[str] = Counter()
     drawn: Counter[str] = Counter()
 
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=not FULL, database=None,
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=not FULL, database=None, print_blob=True,
               suppress_health_check=list(HealthCheck))  # fmt: skip
     @given(case=SCENARIOS[scenario])
     def webhook_property(case: Case) -> None:
