@@ -105,10 +105,10 @@ class AircallReceiver:
         count_received("aircall", event_label(env.event))
         if claim.status != "enqueued":
             log.info(
-                "ingest.aircall.%s event=%s type=%s integration=%s",
+                "ingest.aircall.%s event=%s type=%r integration=%s",
                 claim.status,
                 eid,
-                env.event,
+                env.event[:80],  # the sender's text: quoted (no forged lines) and short
                 claim.integration_id,
             )
         await respond(send, 200, {"status": claim.status, "id": eid if env.routed else None})

@@ -265,3 +265,17 @@ def test_a_body_cut_short_by_a_hang_up_is_never_acted_on(r, ingest_url, route):
 def abandoned(url: str) -> float:
     lines = metric_lines(url, 'aj_webhooks_rejected_total{reason="incomplete_body"}')
     return float(lines[0].split()[-1]) if lines else 0.0
+
+
+def test_a_sender_chosen_event_name_is_logged_short_and_on_one_line(r, ingest_url, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="ingest")
+    tenant = make_tenant()
+    name = "user.made_up\nFORGED ingest line " + "x" * 100_000
+
+    body = {"event": name, "token": tenant.webhook_token, "data": {"id": 1}}
+    assert post_aircall(ingest_url, body).json()["status"] == "ignored"
+
+    [line] = [m for m in caplog.messages if m.startswith("ingest.aircall.ignored")]
+    assert "\n" not in line and len(line) < 400
