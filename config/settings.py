@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     RETRY_MAX_ATTEMPTS: int = Field(12, ge=1)
     RETRY_BACKOFF_MAX_S: int = Field(600, ge=1)
 
+    # Operator surfaces: without them, Flower and /metrics are served on loopback only (README).
+    FLOWER_BASIC_AUTH: SecretStr | None = None  # "user:password" (several: comma-separated)
+    METRICS_TOKEN: SecretStr | None = None  # bearer token GET /metrics requires
+
     # Not part of the fixed contract: tuning knobs with safe defaults.
     MAX_WEBHOOK_BYTES: int = 1024 * 1024
     EVENT_TTL_DAYS: int = 30

@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from config.celery import FAIR_QUEUES
 from config.settings import Settings, get_settings
-from ingest import aircall, jobber, metrics, oauth, settings_page
+from ingest import access, aircall, jobber, metrics, oauth, settings_page
 from store.ledger import AsyncLedger
 from store.redis import async_client, sync_client
 
@@ -38,7 +38,15 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    body = await run_in_threadpool(metrics.render, sync_client(request.app.state.settings.REDIS_URL))
+    settings: Settings = request.app.state.settings
+    token = settings.METRICS_TOKEN.get_secret_value() if settings.METRICS_TOKEN else None
+    peer = request.client.host if request.client else None
+    refused = access.refusal(request.headers.get("authorization"), peer, token)
+    if refused is not None:
+        status, message = refused
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse({"error": f"/metrics: {message}"}, status_code=status, headers=headers)
+    body = await run_in_threadpool(metrics.render, sync_client(settings.REDIS_URL))
     return PlainTextResponse(body, media_type="text/plain; version=0.0.4")
 
 
