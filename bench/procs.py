@@ -62,7 +62,7 @@ class Fleet:
         return self._serve("/_sandbox/state", "sandbox.aircall")
 
     def worker(
-        self, concurrency: int = 16, queues: str = "cards,default,jobber,aircall"
+        self, concurrency: int = 16, queues: str = "cards,default,jobber,aircall,sync"
     ) -> subprocess.Popen[bytes]:
         return self.spawn("celery", "-A", "worker.app", "worker", "--queues", queues, "--pool", "threads",
                    "--concurrency", str(concurrency), "--loglevel", "WARNING", "--without-mingle", "--without-gossip")  # fmt: skip

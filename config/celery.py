@@ -12,8 +12,12 @@ from config.settings import Settings
 QUEUE_CARDS = "cards"  # insight cards: must land while the phone rings; never behind bulk work
 QUEUE_DEFAULT = "default"  # routing and Redis-only state merges
 QUEUE_JOBBER = "jobber"  # work that mostly waits on Jobber
-QUEUE_AIRCALL = "aircall"  # work that mostly waits on Aircall (contact sync, AI fetches)
-ALL_QUEUES = (QUEUE_CARDS, QUEUE_DEFAULT, QUEUE_JOBBER, QUEUE_AIRCALL)
+QUEUE_AIRCALL = "aircall"  # work that mostly waits on Aircall (one client's contact, AI fetches)
+QUEUE_SYNC = "sync"  # contact-sync sweeps, page by page: bulk work never ahead of a call's logging
+ALL_QUEUES = (QUEUE_CARDS, QUEUE_DEFAULT, QUEUE_JOBBER, QUEUE_AIRCALL, QUEUE_SYNC)
+# Queues whose work waits in per-tenant lanes and is dispatched round-robin (store/queues.py): one tenant's
+# flood never delays another's. Cards are per ringing call and dropped after the ringing window: direct.
+FAIR_QUEUES = frozenset({QUEUE_DEFAULT, QUEUE_JOBBER, QUEUE_AIRCALL, QUEUE_SYNC})
 
 # The first task of every accepted webhook (tasks/router.py); the ingest enqueues it by name.
 ROUTE_TASK = "events.route"
@@ -34,6 +38,8 @@ TASK_ROUTES = {
     "messages.*": {"queue": QUEUE_JOBBER},
     "ai.fetch_insight": {"queue": QUEUE_AIRCALL},
     "ai.write_note": {"queue": QUEUE_JOBBER},
+    "sync.sweep": {"queue": QUEUE_SYNC},
+    "sync.sweep_page": {"queue": QUEUE_SYNC},
     "sync.*": {"queue": QUEUE_AIRCALL},
     "lifecycle.*": {"queue": QUEUE_DEFAULT},
     "jobber.*": {"queue": QUEUE_JOBBER},
@@ -41,16 +47,24 @@ TASK_ROUTES = {
 }
 
 
-def visibility_timeout(settings: Settings) -> int:
-    """Seconds before an unacknowledged message is handed to another worker.
+def queue_for(task_name: str) -> str:
+    """The queue a task runs on, by its dotted name (TASK_ROUTES; exact names before `prefix.*`)."""
+    if task_name in TASK_ROUTES:
+        return str(TASK_ROUTES[task_name]["queue"])
+    prefix = task_name.split(".", 1)[0] + ".*"
+    return str(TASK_ROUTES.get(prefix, {"queue": QUEUE_DEFAULT})["queue"])
 
-    Celery keeps retry countdowns (ETA) unacknowledged in the worker, so this must exceed the longest
-    retry delay or a waiting retry would be redelivered and run twice. A worker killed with SIGKILL gets its
-    message redelivered after this long (a graceful stop hands it back at once).
-    """
-    if settings.BROKER_VISIBILITY_TIMEOUT_S:
-        return settings.BROKER_VISIBILITY_TIMEOUT_S
-    return max(2 * settings.RETRY_BACKOFF_MAX_S, 300) + 60
+
+# How long a running task's message stays invisible without a heartbeat. Workers heartbeat the messages they
+# hold (worker/upkeep.py) and retries wait outside the worker (store/queues.py), so this can be short: a
+# SIGKILLed worker's messages are back in their queue after this plus one restore interval.
+VISIBILITY_TIMEOUT_S = 30
+RESTORE_INTERVAL_S = 5
+
+
+def visibility_timeout(settings: Settings) -> int:
+    """Seconds before an unacknowledged message is handed to another worker (see VISIBILITY_TIMEOUT_S)."""
+    return settings.BROKER_VISIBILITY_TIMEOUT_S or VISIBILITY_TIMEOUT_S
 
 
 def task_queues() -> list[Queue]:
@@ -67,9 +81,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {
             "visibility_timeout": visibility_timeout(settings),
-            # Sweep for messages of dead workers about every 10 s (kombu's default is ~100 s), so recovery
+            # Sweep for messages of dead workers every few seconds (kombu's default is ~100 s), so recovery
             # takes the visibility timeout plus seconds, not minutes.
-            "unacked_restore_interval": min(10, visibility_timeout(settings)),
+            "unacked_restore_interval": min(RESTORE_INTERVAL_S, visibility_timeout(settings)),
             "unacked_restore_throttle": 1,
             # A broker that vanishes without closing TCP (failover, NAT) must not hang a publish forever.
             "socket_timeout": 30,

@@ -16,7 +16,17 @@ from starlette.types import Receive, Scope, Send
 from config.celery import QUEUE_DEFAULT, ROUTE_TASK
 from domain.envelope import LIFECYCLE_EVENTS
 from domain.jobber_webhooks import WebhookError, parse_webhook, signature_ok
-from ingest.asgi import BodyTooLarge, claim_or_503, count_received, header, read_limited, reject, respond
+from ingest.asgi import (
+    BodyIncomplete,
+    BodyTooLarge,
+    abandon,
+    claim_or_503,
+    count_received,
+    header,
+    read_limited,
+    reject,
+    respond,
+)
 from store import keys
 from store.ledger import AsyncLedger
 from worker.protocol import task_message
@@ -35,6 +45,8 @@ class JobberReceiver:
             body = await read_limited(scope, receive, self.max_body)
         except BodyTooLarge:
             return await reject(send, "jobber", 413, "too_large", f"body over {self.max_body} bytes")
+        except BodyIncomplete:
+            return abandon("jobber")
         # Verify before parsing: the signature covers the raw bytes (jobber-api.md §4.4).
         if not signature_ok(body, header(scope, b"x-jobber-hmac-sha256"), self.client_secret):
             return await reject(
@@ -66,7 +78,7 @@ class JobberReceiver:
         )
         if claim is None:
             return None
-        count_received("jobber", event.topic if event.routed else "other")
+        count_received("jobber", event.label)
         if claim.status == "unknown":
             # Signed by Jobber, for an account no integration holds (deleted, or never connected): nothing to
             # do, and an error would only make Jobber retry or disable the app's webhooks.

@@ -69,10 +69,17 @@ class FleetCollector(Collector):
         message of each queue has waited (README, "Redis memory")."""
         pipe = self.r.pipeline(transaction=False)
         pipe.info("memory")
+        pipe.hlen(keys.KOMBU_UNACKED)
         for queue in ALL_QUEUES:
             pipe.lindex(queue, -1)  # kombu LPUSHes and BRPOPs: the oldest message is the last
-        pipe.hlen(keys.KOMBU_UNACKED)
-        memory, *oldest, unacked = pipe.execute()
+            pipe.lrange(keys.ring(queue), 0, -1)  # tenants whose lane in front of the queue holds work
+        memory, unacked, *per_queue = pipe.execute()
+        tails, rings = per_queue[::2], per_queue[1::2]
+        pipe = self.r.pipeline(transaction=False)
+        for queue, tenants in zip(ALL_QUEUES, rings, strict=True):
+            for tenant in tenants:
+                pipe.lindex(keys.lane(queue, tenant), -1)  # a lane's oldest is last too (LPUSH, RPOP)
+        lane_tails = iter(pipe.execute())
         yield GaugeMetricFamily(
             "aj_redis_used_memory_bytes", "Redis used_memory", value=float(memory["used_memory"])
         )
@@ -83,15 +90,15 @@ class FleetCollector(Collector):
         )
         now = time.time()
         age = GaugeMetricFamily(
-            "aj_queue_oldest_message_age_seconds", "How long the oldest waiting message has waited (0: empty)",
+            "aj_queue_oldest_message_age_seconds",
+            "How long the oldest message waiting for the queue (on it or in a tenant's lane) has waited; 0: none",
             labels=["queue"],
-        )  # fmt: skip
-        for queue, message in zip(ALL_QUEUES, oldest, strict=True):
-            if message is None:
-                age.add_metric([queue], 0.0)
-            elif (sent_at := _sent_at(message)) is not None:
-                age.add_metric([queue], max(0.0, now - sent_at))
-            # else: a message published before the header existed: no figure rather than a wrong one
+        )
+        for queue, tail, tenants in zip(ALL_QUEUES, tails, rings, strict=True):
+            waiting = [m for m in [tail, *(next(lane_tails) for _ in tenants)] if m is not None]
+            # A message published before the header existed has no time: it counts for nothing, not a guess.
+            sent = [t for t in (_sent_at(m) for m in waiting) if t is not None]
+            age.add_metric([queue], max(0.0, now - min(sent)) if sent else 0.0)
         yield age
         yield GaugeMetricFamily(
             "aj_queue_unacked", "Messages delivered to workers and not yet acknowledged", value=float(unacked)

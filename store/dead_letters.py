@@ -67,6 +67,26 @@ class DeadLetter:
         }
 
 
+# A replay claims the letter before it re-sends the work: two replays of one letter cannot both run it, and
+# the claim token lets the replay delete only the letter it claimed (a fresh failure of the replayed work
+# writes a new letter, with no claim, which must stay). A claim older than REPLAY_CLAIM_S is stale: its
+# replayer died before re-sending, and the letter can be claimed again.
+REPLAY_CLAIM_S = 600
+CLAIM_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local at = tonumber(redis.call('HGET', KEYS[1], 'replay_claimed_at') or '') or 0
+if at > 0 and tonumber(ARGV[2]) - at < tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], 'replay_claim', ARGV[1], 'replay_claimed_at', ARGV[2])
+return 1
+"""
+RELEASE_LUA = """
+if redis.call('HGET', KEYS[1], 'replay_claim') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[2])
+return 1
+"""
+
+
 class DeadLetters:
     def __init__(self, r: redis.Redis, retention_s: int | None = None):
         self.r = r
@@ -74,7 +94,9 @@ class DeadLetters:
         self._add = r.register_script(ADD_LUA)
 
     def add(self, letter: DeadLetter) -> None:
-        record = {**letter.__dict__, "args": json.dumps(letter.args), "kwargs": json.dumps(letter.kwargs)}
+        # A new failure clears any replay claim: the letter is an unclaimed failure again.
+        record = {**letter.__dict__, "args": json.dumps(letter.args), "kwargs": json.dumps(letter.kwargs),
+                  "replay_claim": "", "replay_claimed_at": ""}  # fmt: skip
         pairs = [x for k, v in record.items() for x in (k, "" if v is None else str(v))]
         self._add(
             keys=[keys.dead_letter(letter.id), keys.DEAD_LETTERS, keys.event(letter.id)],
@@ -118,6 +140,18 @@ class DeadLetters:
         ids: list[str] = self.r.zrangebyscore(keys.DEAD_LETTERS, self._oldest_kept(), "+inf")  # type: ignore[assignment]
         letters = [d for d in (self.get(i) for i in ids) if d is not None]
         return [d for d in letters if integration is None or d.integration == integration]
+
+    def claim(self, dead_id: str, token: str, now: float | None = None) -> DeadLetter | None:
+        """The letter, claimed by `token` for one replay; None when absent or another replay holds it."""
+        stamp = time.time() if now is None else now
+        if not self.r.eval(CLAIM_LUA, 1, keys.dead_letter(dead_id), token, stamp, REPLAY_CLAIM_S):
+            return None
+        return self.get(dead_id)
+
+    def release(self, dead_id: str, token: str) -> bool:
+        """Delete the letter if `token`'s claim still holds it (a replayed task that failed again keeps its
+        new letter)."""
+        return bool(self.r.eval(RELEASE_LUA, 2, keys.dead_letter(dead_id), keys.DEAD_LETTERS, token, dead_id))
 
     def remove(self, dead_id: str) -> None:
         pipe = self.r.pipeline()

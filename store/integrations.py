@@ -200,14 +200,10 @@ class IntegrationStore:
         self._update(integration_id, warnings=json.dumps(warnings))
 
     def bind_webhook(self, integration_id: str, webhook_id: str, webhook_token: str) -> None:
-        """Remember the Aircall webhook and route its token to this integration (hash only, never the token)."""
-        pipe = self.r.pipeline()
-        pipe.hset(keys.WEBHOOK_TOKENS, token_hash(webhook_token), integration_id)
-        pipe.hset(
-            keys.integration(integration_id),
-            mapping={"aircall_webhook_id": webhook_id, "webhook_token_hash": token_hash(webhook_token)},
-        )
-        pipe.execute()
+        """Remember the Aircall webhook and route its token to this integration (hash only, never the token).
+        A rebind (the webhook re-created) retires the previous token: two live tokens would deliver twice."""
+        self.r.eval(_BIND_LUA, 2, keys.WEBHOOK_TOKENS, keys.integration(integration_id), integration_id,
+                    webhook_id, token_hash(webhook_token))  # fmt: skip
 
     def set_jobber_tokens(
         self, integration_id: str, access_token: str, refresh_token: str, expires_at: float | None = None
@@ -271,6 +267,18 @@ class IntegrationStore:
         for integration in self.all():
             counts[integration.status] = counts.get(integration.status, 0) + 1
         return counts
+
+
+# KEYS: the token index, the integration. ARGV: integration id, webhook id, new token hash.
+_BIND_LUA = """
+local old = redis.call('HGET', KEYS[2], 'webhook_token_hash')
+if old and old ~= ARGV[3] and redis.call('HGET', KEYS[1], old) == ARGV[1] then
+  redis.call('HDEL', KEYS[1], old)
+end
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[1])
+redis.call('HSET', KEYS[2], 'aircall_webhook_id', ARGV[2], 'webhook_token_hash', ARGV[3])
+return 1
+"""
 
 
 def _from_hash(h: dict[str, str]) -> Integration:

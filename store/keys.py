@@ -17,7 +17,7 @@ or an owner that deletes it. What each key holds, what makes it grow, and what b
 | `aj:card:{int}:{call}` | string | ringing calls (tasks/cards.py) | TTL 1 day |
 | `aj:backfill:{int}` | hash | calls a backfill skipped | TTL 180 days; deleted with the integration |
 | `aj:phone:{acct}:{e164}`, `aj:phone_rev:{acct}:{client}` | string, set | callers | TTL 1 day |
-| `aj:rl:{task id}` | string | rate-limited tasks | TTL 1 day |
+| `aj:rlwait:{task id}` | hash | rate-limited tasks | TTL 1 day |
 | `aj:lock:*` | string | work in flight (tasks/activity.py, contact_sync.py, vendors.py) | TTL (seconds) |
 | `aj:jobber:bucket:{acct}`, `aj:aircall:budget:{co}`, `aj:aircall:blocked:{co}` | hash, zset, string | accounts | TTL 1 h / 65 s / the reset |
 | `aj:session:*`, `aj:signin:*` | hash, string | admins signing in | TTL (hours) |
@@ -26,8 +26,11 @@ or an owner that deletes it. What each key holds, what makes it grow, and what b
 | `aj:jobber_accounts` | hash | connected Jobber accounts | owner: IntegrationStore (released on delete / takeover) |
 | `aj:contacts:{int}` | hash | the account's Jobber clients | owner: ContactMap (HDEL on destroy); deleted with the integration |
 | `aj:contactsync:{int}`, `…:status`, `aj:reconcile:{int}` | string, hash | integrations | deleted with the integration |
+| `aj:contactsync:{int}:run` | hash | a sync in progress | TTL a day after its last page; deleted when it ends |
 | `aj:stat:*` | hash, string | task names by outcomes, vendors by statuses | fixed sets (counters, no TTL on purpose) |
-| `cards`, `default`, `jobber`, `aircall` | list | the backlog | drained by workers; never capped (a cap would lose events): alert on aj_queue_oldest_message_age_seconds |
+| `cards`, `default`, `jobber`, `aircall`, `sync` | list | the backlog | drained by workers; never capped (a cap would lose events): alert on aj_queue_oldest_message_age_seconds |
+| `aj:lane:{queue}:{int}`, `aj:ring:{queue}` | list | one tenant's backlog | owner: the dispatch (store/queues.py) empties them into the queue (an empty list is no key) |
+| `aj:due` | zset | retries and rate-limit waits | owner: the upkeep threads move each back when due |
 | `unacked`, `unacked_index`, `unacked_mutex` | hash, zset, string | messages being worked on | kombu removes them at the ack |
 | `_kombu.binding*` | set, zset | queues, exchanges | fixed; kombu owns them |
 """
@@ -65,7 +68,8 @@ KOMBU_UNACKED = "unacked"  # kombu's Redis transport: hash delivery tag -> messa
 PERSISTENT = (
     INTEGRATIONS, WEBHOOK_TOKENS, JOBBER_ACCOUNTS, DEAD_LETTERS, f"{PREFIX}:int:*", f"{PREFIX}:stat:*",
     f"{PREFIX}:contacts:*", f"{PREFIX}:contactsync:*", f"{PREFIX}:reconcile:*",
-    "cards", "default", "jobber", "aircall", "unacked", "unacked_index", "unacked_mutex", "_kombu.*",
+    "cards", "default", "jobber", "aircall", "sync", f"{PREFIX}:lane:*", f"{PREFIX}:ring:*", f"{PREFIX}:due",
+    "unacked", "unacked_index", "unacked_mutex", "_kombu.*",
 )  # fmt: skip
 
 
@@ -90,8 +94,9 @@ def dead_letter(dead_id: str) -> str:
 
 
 def rate_limited(task_id: str) -> str:
-    """How many retries of a Celery task id were rate-limit waits (they do not spend attempts)."""
-    return f"{PREFIX}:rl:{task_id}"
+    """Hash of one Celery task id's rate-limit waits: `waits` (they do not spend attempts) and `seconds` (all
+    of them together, against RATE_LIMIT_BUDGET_S). TTL one day."""
+    return f"{PREFIX}:rlwait:{task_id}"
 
 
 def recent_events(integration_id: str) -> str:
@@ -187,6 +192,29 @@ def page_cache(integration_id: str, what: str) -> str:
     return f"{PREFIX}:int:{integration_id}:page:{what}"
 
 
+# Fair queues (store/queues.py): per-tenant lanes in front of each shared Celery queue, the ring of tenants
+# with waiting work, and the delayed messages. Owned by the dispatch: a lane is emptied into its queue, a due
+# message is moved back when due.
+LANE_PREFIX = f"{PREFIX}:lane:"
+RING_PREFIX = f"{PREFIX}:ring:"
+DUE = f"{PREFIX}:due"
+
+
+def lane(queue: str, tenant: str) -> str:
+    return f"{LANE_PREFIX}{queue}:{tenant}"
+
+
+def ring(queue: str) -> str:
+    return f"{RING_PREFIX}{queue}"
+
+
+def contact_sync_run(integration_id: str) -> str:
+    """The integration's contact-sync run in progress: run id, query window, Jobber page cursor, counts.
+    One run at a time (single flight); it expires a day after its last page (an abandoned run is resumed
+    by the next sweep before that, then restarted from the watermark after)."""
+    return f"{PREFIX}:contactsync:{integration_id}:run"
+
+
 def integration_state(integration_id: str) -> list[str]:
     """What an integration's work keeps without a TTL: deleted with the integration (mark_deleted)."""
     return [
@@ -195,6 +223,7 @@ def integration_state(integration_id: str) -> list[str]:
         contact_sync_status(integration_id),
         reconcile_watermark(integration_id),
         backfill_skips(integration_id),
+        contact_sync_run(integration_id),
         page_cache(integration_id, "numbers"),
         page_cache(integration_id, "client"),
     ]

@@ -17,6 +17,7 @@ from tasks.activity import EventContext, Skip, activity_lock, ensure_client, run
 from tasks.router import handles
 from tasks.vendors import jobber_for
 from worker.app import app
+from worker.enqueue import enqueue
 from worker.retry import IntegrationTask
 
 log = logging.getLogger("tasks.calls")
@@ -56,7 +57,7 @@ def log_call(ctx: EventContext) -> str:
     if check.external is None:
         raise Skip(f"withheld or invalid caller number ({check.external_raw!r}): not matched")
     jobber = jobber_for(ctx.integration)
-    with activity_lock(ctx, "call", call_id):
+    with activity_lock(ctx, "call", call_id) as lock:
         # Re-read inside the lock: a concurrent event may have added a newer snapshot since ours, and the
         # last writer must render the complete state, never an older one.
         snapshots = states.all(ctx.integration.id, call_id)
@@ -73,11 +74,11 @@ def log_call(ctx: EventContext) -> str:
         )
         activity = render_call(call, voice_agent)
         outcome = upsert_activity(
-            ctx, jobber, "call", call_id, client_id, activity, marker=f"Aircall: {call.link}"
+            ctx, jobber, "call", call_id, client_id, activity, marker=f"Aircall: {call.link}", lock=lock
         )
     if InsightStore(ctx.r).all(ctx.integration.id, call_id):
         # AI content arrived before the call was logged (or the title changed): its note follows the call's.
-        app.signature("ai.write_note", args=[ctx.integration.id, call_id]).apply_async()
+        enqueue("ai.write_note", [ctx.integration.id, call_id], tenant=ctx.integration.id)
     return outcome
 
 

@@ -14,6 +14,7 @@ from tasks.activity import EventContext, run_flow
 from tasks.router import handles
 from tasks.vendors import jobber_for, store_for
 from worker.app import app
+from worker.enqueue import enqueue
 from worker.retry import IntegrationTask
 
 log = logging.getLogger("tasks.jobber_webhooks")
@@ -33,7 +34,7 @@ def forget_changed_client(ctx: EventContext) -> str:
     event = parse_webhook({"data": ctx.data})
     if ctx.integration.settings.contact_sync:
         # The client's Aircall contact follows (SPEC F8); its own task, so a spent Aircall budget delays only it.
-        app.signature("sync.client", args=[ctx.integration.id, event.item_id]).apply_async()
+        enqueue("sync.client", [ctx.integration.id, event.item_id], tenant=ctx.integration.id)
     cache = PhoneCache(ctx.r)
     forgotten = cache.forget_client(event.account_id, event.item_id)
     if event.topic != "CLIENT_DESTROY":
@@ -64,6 +65,6 @@ def jobber_disconnected(self: IntegrationTask, event_id: str) -> None:
     store.set_status(integration.id, "inactive", DISCONNECTED_MESSAGE, reason="jobber_disconnected")
     store.drop_jobber_tokens(integration.id)
     # The seed's lifecycle: the install shows as inactive in Aircall too, until Jobber is reconnected.
-    app.signature("lifecycle.aircall_activation", args=[integration.id]).apply_async()
+    enqueue("lifecycle.aircall_activation", [integration.id], tenant=integration.id)
     ledger.set_outcome(event_id, "done")
     log.warning("lifecycle.jobber_disconnected integration=%s", integration.id)

@@ -39,9 +39,11 @@ def log_message(ctx: EventContext) -> str:
     activity = render_message(message, sent=ctx.event == "message.sent")
     marker = f"Aircall: {message.direct_link}" if message.direct_link else activity.text
     jobber = jobber_for(ctx.integration)
-    with activity_lock(ctx, "message", message.id):
+    with activity_lock(ctx, "message", message.id) as lock:
         record = Activities(ctx.r).get(ctx.integration.id, "message", message.id)
         if record is not None and record.state == "done":
             return "already logged"
         client_id = record.client_id if record else ensure_client(ctx, jobber, external, region).id
-        return upsert_activity(ctx, jobber, "message", message.id, client_id, activity, marker=marker)
+        return upsert_activity(
+            ctx, jobber, "message", message.id, client_id, activity, marker=marker, lock=lock
+        )

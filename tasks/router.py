@@ -17,6 +17,7 @@ from store.integrations import IntegrationStore
 from store.ledger import Ledger
 from store.redis import sync_client
 from worker.app import app
+from worker.enqueue import enqueue
 from worker.retry import IntegrationTask
 
 log = logging.getLogger("tasks.router")
@@ -74,7 +75,7 @@ def dispatch(event_id: str) -> str | None:
         ledger.record_skip(event_id, f"no handler for {event}")
         log.info("events.route.unhandled event=%s type=%s integration=%s", event_id, event, integration_id)
         return None
-    app.signature(task_name, args=[event_id]).apply_async()
+    enqueue(task_name, [event_id], tenant=integration_id)
     log.info(
         "events.routed event=%s type=%s task=%s integration=%s", event_id, event, task_name, integration_id
     )

@@ -81,7 +81,7 @@ def refresh_jobber(integration: Integration, *, stale: str, settings: Settings) 
     """
     store = store_for(settings)
     account = integration.jobber_account.id if integration.jobber_account else integration.id
-    with hold(sync_client(settings.REDIS_URL), f"aj:lock:jobber_refresh:{account}", ttl_s=30, wait_s=20):
+    with hold(sync_client(settings.REDIS_URL), f"aj:lock:jobber_refresh:{account}", wait_s=20):
         secrets = store.secrets(integration.id)
         if (
             secrets.jobber_access_token

@@ -11,12 +11,14 @@ from config.settings import get_settings
 from worker import metrics as _metrics  # noqa: F401  (registers the task/vendor metric hooks)
 from worker import sent_at as _sent_at  # noqa: F401  (stamps every publish with its sent time)
 from worker.schedule import BEAT_SCHEDULE
+from worker.upkeep import Upkeep
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 app = Celery("aircall_jobber")
 app.conf.update(celery_config(get_settings()))
 app.conf.beat_schedule = BEAT_SCHEDULE
+app.steps["worker"].add(Upkeep)
 app.conf.include = [
     "tasks.router",
     "tasks.lifecycle",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import UTC, datetime
 
 from config.celery import ROUTE_TASK
@@ -11,6 +12,7 @@ from store.calls import CallStates
 from store.dead_letters import DeadLetters
 from store.ledger import Ledger
 from store.redis import sync_client
+from worker.enqueue import enqueue
 
 log = logging.getLogger("worker.failures")
 
@@ -49,25 +51,31 @@ def _replayable_from_ledger(ledger: Ledger, event_id: str) -> bool:
     return snapshot is not None
 
 
-def replay(dead_id: str) -> None:
-    """Re-send the failed task (or route the event again) and clear the dead letter."""
-    from worker.app import app
-
+def replay(dead_id: str) -> bool:
+    """Re-send the failed task (or route the event again) and clear the dead letter. False when another
+    replay of the same letter is under way (it was claimed first)."""
     r = sync_client()
-    dead = DeadLetters(r)
+    letters = DeadLetters(r)
     ledger = Ledger(r)
-    letter = dead.get(dead_id)
-    copy = dead.event_copy(dead_id) if letter is not None else None
-    # Mark pending before sending: the worker may finish before this function returns. The dead letter
-    # goes last, so a crash in between leaves it replayable (handlers are idempotent). Its copy of the raw
-    # event re-creates what the flow reads, even after the ledger forgot the event.
+    token = secrets.token_hex(8)
+    letter = letters.claim(dead_id, token)
+    if letter is None and letters.get(dead_id) is not None:
+        log.info("events.replay_skipped id=%s reason=claimed_by_another_replay", dead_id)
+        return False
+    copy = letters.event_copy(dead_id) if letter is not None else None
+    entry = ledger.get(dead_id)
+    # Mark pending before sending: the worker may finish before this function returns. The claimed letter
+    # goes last, so a crash in between leaves it replayable (its claim goes stale; handlers are idempotent).
+    # The letter's copy of the raw event re-creates what the flow reads, even after the ledger forgot it.
     if copy is not None:
         ledger.reopen(dead_id, copy, get_settings().event_ttl_s)
-    elif ledger.get(dead_id) is not None:
+    elif entry is not None:
         ledger.set_outcome(dead_id, "pending", "replayed")
+    tenant = (letter.integration if letter else None) or (entry or copy or {}).get("integration", "")
     if letter is not None:
-        app.signature(letter.task, args=letter.args, kwargs=letter.kwargs).apply_async()
-        dead.remove(dead_id)
+        enqueue(letter.task, letter.args, letter.kwargs, tenant=tenant)
+        letters.release(dead_id, token)
     else:
-        app.signature(ROUTE_TASK, args=[dead_id]).apply_async()
+        enqueue(ROUTE_TASK, [dead_id], tenant=tenant)
     log.info("events.replayed id=%s task=%s", dead_id, letter.task if letter else ROUTE_TASK)
+    return True

@@ -11,6 +11,7 @@ from celery.signals import task_postrun, task_prerun
 from clients.http import REQUEST_OBSERVERS
 from store import keys
 from store.redis import sync_client
+from worker.retry import Deferred
 
 BUCKETS = keys.TASK_SECONDS_BUCKETS
 _started: dict[str, float] = {}
@@ -33,6 +34,8 @@ def _finish(
     outcome = (state or "unknown").lower()
     if outcome == "success" and retval == "skipped":
         outcome = "skipped"
+    elif outcome == "ignored" and isinstance(retval, Deferred):
+        outcome = "retry"
     bucket = next((str(b) for b in BUCKETS if elapsed <= b), "+Inf")
     pipe = sync_client().pipeline()
     pipe.hincrby(keys.STAT_TASKS, f"{task.name}|{outcome}", 1)

@@ -28,9 +28,24 @@ _ORIGIN = f"ingest.{os.getpid()}@{socket.gethostname()}"
 _EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
 
 
-def task_message(task_name: str, args: list[Any], queue: str, task_id: str | None = None) -> str:
+def task_message(
+    task_name: str,
+    args: list[Any],
+    queue: str,
+    task_id: str | None = None,
+    *,
+    kwargs: dict[str, Any] | None = None,
+    tenant: str = "",
+    retries: int = 0,
+    root_id: str | None = None,
+    sent_at: float | None = None,
+) -> str:
+    """One message for `task_name(*args, **kwargs)` on `queue`. `tenant` rides along as the `aj_tenant`
+    header (the fair queues put a retry back in its tenant's lane); `retries` counts earlier attempts;
+    `sent_at` (default now) is when the message is ready to run: a deferred retry's due time."""
     task_id = task_id or str(uuid.uuid4())
-    body = orjson.dumps([args, {}, _EMBED])
+    kwargs = kwargs or {}
+    body = orjson.dumps([args, kwargs, _EMBED])
     message = {
         "body": base64.b64encode(body).decode(),
         "content-encoding": "utf-8",
@@ -44,15 +59,16 @@ def task_message(task_name: str, args: list[Any], queue: str, task_id: str | Non
             "expires": None,
             "group": None,
             "group_index": None,
-            "retries": 0,
+            "retries": retries,
             "timelimit": [None, None],
-            "root_id": task_id,
+            "root_id": root_id or task_id,
             "parent_id": None,
             "argsrepr": repr(args),
-            "kwargsrepr": "{}",
+            "kwargsrepr": repr(kwargs),
             "origin": _ORIGIN,
             "ignore_result": True,
-            SENT_AT_HEADER: time.time(),
+            "aj_tenant": tenant,
+            SENT_AT_HEADER: time.time() if sent_at is None else sent_at,
         },
         "properties": {
             "correlation_id": task_id,

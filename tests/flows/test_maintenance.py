@@ -59,6 +59,8 @@ def test_a_disabled_webhook_is_reenabled_and_a_deleted_one_recreated(r, vendors)
     assert (
         r.hget("aj:whtok", token_hash(new["token"])) == integration_id
     )  # its events route to the integration
+    # The deleted webhook's token no longer opens anything: a rebind retires it (events would come twice).
+    assert r.hget("aj:whtok", token_hash(hook["token"])) is None
 
 
 def test_a_vendor_failure_for_one_tenant_does_not_stop_the_others(r, vendors):
@@ -98,3 +100,20 @@ def test_a_token_whose_expiry_is_only_in_expires_in_is_refreshed_in_time(r, vend
     assert maintenance.refresh_jobber_tokens() == {"refreshed": 1}  # expires in 300 s: inside the margin
     assert store.secrets(integration_id).jobber_access_token != opaque
     assert maintenance.refresh_jobber_tokens() == {"fresh": 1}  # the new one lasts an hour
+
+
+def test_an_unexpected_error_for_one_tenant_does_not_stop_the_beat_job_for_the_others(
+    r, vendors, monkeypatch
+):
+    first, second = install(vendors)[2], install(vendors)[2]
+    calls: list[str] = []
+
+    def check(integration):  # type: ignore[no-untyped-def]
+        calls.append(integration.id)
+        if len(calls) == 1:
+            raise KeyError("a bug, not a vendor error")
+        return "healthy"
+
+    monkeypatch.setattr(maintenance, "check_webhook", check)
+    assert maintenance.webhook_health() == {"failed": 1, "healthy": 1}
+    assert sorted(calls) == sorted([first, second])

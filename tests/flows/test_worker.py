@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import requests
 from click.testing import CliRunner
 
@@ -14,6 +13,7 @@ from store.dead_letters import DeadLetters
 from store.ledger import Ledger
 from store.redis import sync_client
 from tasks import router
+from tests.support.events import outcome, send
 from tests.support.payloads import call_event
 from tests.support.poll import until
 from tests.support.tenants import make_tenant
@@ -54,25 +54,6 @@ def broken(self, event_id: str) -> None:
     )
 
 
-@pytest.fixture
-def handler(monkeypatch):
-    def use(task_name: str, fail_n: int) -> None:
-        monkeypatch.setitem(router.HANDLERS, "call.ended", task_name)
-        sync_client().set("test:fail_n", fail_n)
-
-    return use
-
-
-def send(ingest_url: str, token: str) -> str:
-    response = requests.post(f"{ingest_url}/webhooks/aircall", json=call_event(token), timeout=5)
-    assert response.status_code == 200, response.text
-    return response.json()["id"]
-
-
-def outcome(event_id: str) -> str:
-    return (Ledger(sync_client()).get(event_id) or {}).get("outcome", "")
-
-
 def test_worker_consumes_the_event_and_the_router_sees_it(r, ingest_url, worker, monkeypatch):
     monkeypatch.delitem(router.HANDLERS, "call.ended")
     tenant = make_tenant()
@@ -81,7 +62,7 @@ def test_worker_consumes_the_event_and_the_router_sees_it(r, ingest_url, worker,
     until(lambda: outcome(event_id) == "skipped", what="router to record the unhandled event")
     shown = Ledger(r).show(event_id)
     assert shown["skips"][0]["reason"] == "no handler for call.ended"
-    assert r.llen("default") == 0 and r.hlen("unacked") == 0
+    until(lambda: r.llen("default") == 0 and r.hlen("unacked") == 0, what="the delivery acknowledged")
 
 
 def test_router_dispatches_to_the_registered_handler(r, ingest_url, worker, handler):
