@@ -273,10 +273,10 @@ def start_fleet(f: Fleet, retention_s: float | None = None, worker_concurrency: 
     """Sandbox vendors, the ingest and one worker process; returns their URLs. `retention_s` compresses
     EVENT_TTL_DAYS (the ledger and the call snapshots) to seconds."""
     f.env |= {"AIRCALL_RATE_LIMIT_PER_MIN": "100000"}
-    if retention_s:
-        f.env |= {"EVENT_TTL_DAYS": repr(retention_s / 86400)}
     urls = {"jobber": f.jobber(), "aircall": f.aircall()}
-    f.point_at(jobber_url=urls["jobber"], aircall_url=urls["aircall"])
+    f.point_at(jobber_url=urls["jobber"], aircall_url=urls["aircall"])  # also this process's environment
+    if retention_s:  # the ingest's and the worker's only
+        f.env = f.env | {"EVENT_TTL_DAYS": repr(retention_s / 86400)}
     urls["ingest"] = f.ingest()
     f.worker(concurrency=worker_concurrency)
     return urls

@@ -9,6 +9,8 @@ that several retention windows pass during the run. `make reliability` posts ten
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import redis
 
@@ -21,22 +23,37 @@ RETENTION_S = scale(10, 60)
 BATCH = scale(100, 500)  # a batch settles well within the retention: no event expires while it waits
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(scale(300, 3600))
-def test_redis_memory_levels_off_and_every_key_expires_or_has_an_owner():
+@pytest.fixture
+def fleet():
+    """The soak's processes; this process's environment (bench.procs.Fleet.point_at points it at the fleet's
+    Redis and vendors) and its cached settings and clients are restored afterwards for the tests that follow."""
+    from config.settings import get_settings
+    from store.redis import sync_client
+
+    saved = dict(os.environ)
     f = Fleet()
     try:
-        urls = start_fleet(f, retention_s=RETENTION_S)
-        result = soak(f, urls, EVENTS, batch=BATCH, min_seconds=4 * RETENTION_S)
-        r = redis.Redis.from_url(f.redis.url, decode_responses=True)
-        plateau = result.plateau()
-        accounting = account_calls(
-            f"memory soak ({result.events} events, retention {RETENTION_S} s)", r, urls["jobber"],
-            result.accepted_calls, outcomes=result.outcomes, plateau_ratio=plateau["ratio"],
-            mib_at_thirds=[round(result.checkpoints[i]["used_memory"] / 2**20, 1) for i in thirds(result)],
-        )  # fmt: skip
+        yield f
     finally:
         f.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        get_settings.cache_clear()
+        sync_client.cache_clear()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(scale(300, 3600))
+def test_redis_memory_levels_off_and_every_key_expires_or_has_an_owner(fleet):
+    urls = start_fleet(fleet, retention_s=RETENTION_S)
+    result = soak(fleet, urls, EVENTS, batch=BATCH, min_seconds=4 * RETENTION_S)
+    r = redis.Redis.from_url(fleet.redis.url, decode_responses=True)
+    plateau = result.plateau()
+    accounting = account_calls(
+        f"memory soak ({result.events} events, retention {RETENTION_S} s)", r, urls["jobber"],
+        result.accepted_calls, outcomes=result.outcomes, plateau_ratio=plateau["ratio"],
+        mib_at_thirds=[round(result.checkpoints[i]["used_memory"] / 2**20, 1) for i in thirds(result)],
+    )  # fmt: skip
 
     assert accounting.ok, accounting.line()  # no call lost, none logged twice
     assert result.unsettled == 0
