@@ -127,8 +127,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_default_queue": QUEUE_DEFAULT,
         "task_routes": TASK_ROUTES,
         "task_create_missing_queues": True,
-        "worker_send_task_events": True,  # Flower
-        "task_send_sent_event": True,
+        # Task events cost several publishes per task; Flower turns them on in the workers it watches
+        # (its `enable_events`, on by default), so a fleet pays for them only while someone looks.
+        "worker_send_task_events": False,
+        "task_send_sent_event": False,
         "worker_hijack_root_logger": False,
         "enable_utc": True,
         "timezone": "UTC",

@@ -19,6 +19,7 @@ from worker.retry import IntegrationTask
 
 log = logging.getLogger("tasks.router")
 
+
 def _runs_when_inactive(event: str, status: str) -> bool:
     """Lifecycle events must reach an inactive (not deleted) integration: uninstalling it is still wanted."""
     return event in LIFECYCLE_EVENTS and status != "deleted"
