@@ -7,6 +7,7 @@ from typing import Any
 from kombu.entity import Exchange, Queue
 
 from config.settings import Settings
+from domain.envelope import AI_EVENTS
 
 # Queues split by what their tasks wait on, so one vendor's outage cannot starve the other (SPEC §7).
 QUEUE_CARDS = "cards"  # insight cards: must land while the phone rings; never behind bulk work
@@ -19,16 +20,42 @@ ALL_QUEUES = (QUEUE_CARDS, QUEUE_DEFAULT, QUEUE_JOBBER, QUEUE_AIRCALL, QUEUE_SYN
 # flood never delays another's. Cards are per ringing call and dropped after the ringing window: direct.
 FAIR_QUEUES = frozenset({QUEUE_DEFAULT, QUEUE_JOBBER, QUEUE_AIRCALL, QUEUE_SYNC})
 
-# The first task of every accepted webhook (tasks/router.py); the ingest enqueues it by name.
+# Which task each event runs: its flow's entry. The ingest enqueues it directly, so an event costs one task
+# (no router hop in front of every flow; an insight card reaches Aircall while the phone rings, SPEC F1, §6).
+# Each flow checks what a router would (the integration is active; lifecycle events also run when inactive).
+# `events.route` remains for replays of events whose task is unknown, and records "no handler" skips.
 ROUTE_TASK = "events.route"
-
-# Events the ingest enqueues straight to their flow, skipping the router hop: an insight card must reach
-# Aircall while the phone rings (SPEC F1, §6). The flow itself checks what the router would.
 CARD_TASK = "cards.post"
-DIRECT_ROUTES = {
-    "call.created": (CARD_TASK, QUEUE_CARDS),
-    "call.ringing_on_agent": (CARD_TASK, QUEUE_CARDS),
+CALL_TASK = "calls.log_activity"
+_CALL_LOG_EVENTS = (
+    "call.ended", "call.commented", "call.tagged", "call.untagged", "call.comm_assets_generated",
+    "call.voicemail_left", "call.assigned", "call.transferred", "call.external_transferred", "call.answered",
+    "call.hungup",
+)  # fmt: skip
+EVENT_TASKS: dict[str, str] = {
+    "call.created": CARD_TASK,
+    "call.ringing_on_agent": CARD_TASK,
+    **dict.fromkeys(_CALL_LOG_EVENTS, CALL_TASK),
+    "message.sent": "messages.log_activity",
+    "message.received": "messages.log_activity",
+    **dict.fromkeys(AI_EVENTS, "ai.fetch_insight"),
+    "integration.deleted": "lifecycle.integration_deleted",
+    "jobber.CLIENT_CREATE": "jobber.client_changed",
+    "jobber.CLIENT_UPDATE": "jobber.client_changed",
+    "jobber.CLIENT_DESTROY": "jobber.client_changed",
+    "jobber.APP_DISCONNECT": "lifecycle.jobber_disconnected",
 }
+# Voice-agent data joins its call (SPEC F9), whatever the event's last part.
+EVENT_TASK_PREFIXES: dict[str, str] = {"ai_voice_agent.": CALL_TASK}
+
+
+def task_for_event(event: str) -> str | None:
+    """The task an event runs, or None when no flow handles it."""
+    found = EVENT_TASKS.get(event)
+    if found is None:
+        found = next((task for prefix, task in EVENT_TASK_PREFIXES.items() if event.startswith(prefix)), None)
+    return found
+
 
 # Task names are stable dotted names; routes go by prefix.
 TASK_ROUTES = {
@@ -100,8 +127,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_default_queue": QUEUE_DEFAULT,
         "task_routes": TASK_ROUTES,
         "task_create_missing_queues": True,
-        "worker_send_task_events": True,  # Flower
-        "task_send_sent_event": True,
+        # Task events cost several publishes per task; Flower turns them on in the workers it watches
+        # (its `enable_events`, on by default), so a fleet pays for them only while someone looks.
+        "worker_send_task_events": False,
+        "task_send_sent_event": False,
         "worker_hijack_root_logger": False,
         "enable_utc": True,
         "timezone": "UTC",

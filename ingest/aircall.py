@@ -18,7 +18,7 @@ import orjson
 from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 
-from config.celery import DIRECT_ROUTES, QUEUE_DEFAULT, ROUTE_TASK
+from config.celery import ROUTE_TASK, queue_for, task_for_event
 from domain.envelope import (
     LIFECYCLE_EVENTS,
     EnvelopeError,
@@ -81,7 +81,8 @@ class AircallReceiver:
             raw = redacted_raw(body.decode(), env, doc)
         except EnvelopeError as exc:
             return await reject(send, "aircall", 400, "bad_envelope", str(exc))
-        task, queue = DIRECT_ROUTES.get(env.event, (ROUTE_TASK, QUEUE_DEFAULT))
+        task = task_for_event(env.event) or ROUTE_TASK  # straight to its flow; the router only for the unknown
+        queue = queue_for(task)
         claim = await claim_or_503(
             ledger,
             send,

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from config.celery import QUEUE_DEFAULT, ROUTE_TASK
+from config.celery import ROUTE_TASK, queue_for, task_for_event
 from domain.envelope import LIFECYCLE_EVENTS
 from domain.jobber_webhooks import WebhookError, parse_webhook, signature_ok
 from ingest.asgi import (
@@ -60,6 +60,8 @@ class JobberReceiver:
             return await reject(send, "jobber", 400, "bad_envelope", str(exc))
 
         eid = event.event_id()
+        task = task_for_event(event.event) or ROUTE_TASK  # straight to its flow
+        queue = queue_for(task)
         claim = await claim_or_503(
             ledger,
             send,
@@ -71,8 +73,8 @@ class JobberReceiver:
             resource_id=event.item_id,
             received_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
             raw=body.decode(),
-            task_message=task_message(ROUTE_TASK, [eid], QUEUE_DEFAULT) if event.routed else "",
-            queue=QUEUE_DEFAULT,
+            task_message=task_message(task, [eid], queue) if event.routed else "",
+            queue=queue,
             routed=event.routed,
             lifecycle=event.event in LIFECYCLE_EVENTS,
         )

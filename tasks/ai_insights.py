@@ -32,7 +32,6 @@ from tasks.activity import (
     since_attempt,
     upsert_activity,
 )
-from tasks.router import handles
 from tasks.vendors import aircall_for, jobber_for, store_for
 from worker.app import app
 from worker.retry import IntegrationTask
@@ -42,7 +41,6 @@ log = logging.getLogger("tasks.ai_insights")
 WRITE_TASK = "ai.write_note"
 
 
-@handles(*EVENT_KINDS)
 @app.task(name="ai.fetch_insight", base=IntegrationTask, bind=True)
 def fetch_insight(self: IntegrationTask, event_id: str) -> str:
     """Fetch one kind of AI content and update the call's AI-insights note. Trigger: transcription/summary/

@@ -14,7 +14,6 @@ from store.activities import Activities, ActivityRecord
 from store.calls import CallStates
 from store.insights import InsightStore
 from tasks.activity import EventContext, Skip, activity_lock, ensure_client, run_flow, upsert_activity
-from tasks.router import handles
 from tasks.vendors import jobber_for
 from worker.app import app
 from worker.enqueue import enqueue
@@ -22,15 +21,7 @@ from worker.retry import IntegrationTask
 
 log = logging.getLogger("tasks.calls")
 
-CALL_LOG_EVENTS = (
-    "call.ended", "call.commented", "call.tagged", "call.untagged", "call.comm_assets_generated",
-    "call.voicemail_left", "call.assigned", "call.transferred", "call.external_transferred", "call.answered",
-    "call.hungup",
-    "ai_voice_agent.*",  # voice-agent data for the same call (SPEC F9), before or after call.ended
-)  # fmt: skip
 
-
-@handles(*CALL_LOG_EVENTS)
 @app.task(name="calls.log_activity", base=IntegrationTask, bind=True)
 def log_call_activity(self: IntegrationTask, event_id: str) -> str:
     """Merge this event into the call's state and write or update its activity. Trigger: the call events

@@ -11,7 +11,6 @@ from store.ledger import Ledger
 from store.phones import PhoneCache
 from store.redis import sync_client
 from tasks.activity import EventContext, run_flow
-from tasks.router import handles
 from tasks.vendors import jobber_for, store_for
 from worker.app import app
 from worker.enqueue import enqueue
@@ -22,7 +21,6 @@ log = logging.getLogger("tasks.jobber_webhooks")
 DISCONNECTED_MESSAGE = "Disconnected from Jobber — reinstall the integration to resume"
 
 
-@handles("jobber.CLIENT_CREATE", "jobber.CLIENT_UPDATE", "jobber.CLIENT_DESTROY")
 @app.task(name="jobber.client_changed", base=IntegrationTask, bind=True)
 def client_changed(self: IntegrationTask, event_id: str) -> str:
     """Forget cached matches the change may have made wrong. Trigger: CLIENT_* webhooks. Idempotency:
@@ -49,7 +47,6 @@ def forget_changed_client(ctx: EventContext) -> str:
     return f"forgot {forgotten} cached number(s)"
 
 
-@handles("jobber.APP_DISCONNECT")
 @app.task(name="lifecycle.jobber_disconnected", base=IntegrationTask, bind=True)
 def jobber_disconnected(self: IntegrationTask, event_id: str) -> None:
     """The user disconnected the app inside Jobber. Trigger: APP_DISCONNECT. Idempotency: setting the same

@@ -17,7 +17,6 @@ from store.integrations import Integration, IntegrationStore, JobberAccount
 from store.ledger import Ledger
 from store.redis import sync_client
 from store.sessions import SessionStore
-from tasks.router import handles
 from tasks.vendors import aircall_for, jobber_client, jobber_for, store_for
 from worker.app import app
 from worker.enqueue import enqueue
@@ -240,7 +239,6 @@ def delete_integration(integration_id: str, reason: str, settings: Settings | No
     return Outcome(store.require(integration_id), warnings)
 
 
-@handles("integration.deleted")
 @app.task(name="lifecycle.integration_deleted", base=IntegrationTask, bind=True)
 def integration_deleted(self: IntegrationTask, event_id: str) -> None:
     """Aircall uninstalled the integration. Trigger: `integration.deleted`. Idempotency: delete is

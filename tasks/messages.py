@@ -10,13 +10,11 @@ from domain.payloads import Message
 from domain.phone import to_e164
 from store.activities import Activities
 from tasks.activity import EventContext, Skip, activity_lock, ensure_client, run_flow, upsert_activity
-from tasks.router import handles
 from tasks.vendors import jobber_for
 from worker.app import app
 from worker.retry import IntegrationTask
 
 
-@handles("message.sent", "message.received")
 @app.task(name="messages.log_activity", base=IntegrationTask, bind=True)
 def log_message_activity(self: IntegrationTask, event_id: str) -> str:
     """Write the activity of one message. Trigger: message.sent / message.received. Idempotency: the

@@ -31,7 +31,7 @@ def aircall_for(
     """An Aircall client with the integration's credentials, drawing on its company's shared request budget
     (AIRCALL_RATE_LIMIT_PER_MIN). Only insight cards are high priority; everything else leaves them a reserve."""
     settings = settings or get_settings()
-    token = store_for(settings).secrets(integration.id).aircall_token or ""
+    token = store_for(settings).secrets_of(integration).aircall_token or ""
     budget = AircallBudget(sync_client(settings.REDIS_URL), integration.budget_key,
                            settings.AIRCALL_RATE_LIMIT_PER_MIN, high_priority=high_priority)  # fmt: skip
     if integration.aircall_auth == "bearer":
@@ -55,7 +55,7 @@ def jobber_client(access_token: str, settings: Settings) -> JobberClient:
 def jobber_for(integration: Integration, settings: Settings | None = None) -> JobberClient:
     settings = settings or get_settings()
     store = store_for(settings)
-    secrets = store.secrets(integration.id)
+    secrets = store.secrets_of(integration)
     access = secrets.jobber_access_token
     if not access:
         raise Disconnected("Jobber is not connected", vendor="jobber")

@@ -16,10 +16,10 @@ import pytest
 import redis
 import requests
 
-from config.celery import ALL_QUEUES, QUEUE_DEFAULT
 from store import keys
 from tests.support.payloads import call_event
 from tests.support.poll import until
+from tests.support.queues import queued_count
 from tests.support.tenants import make_tenant
 
 SECRET = "sandbox-client-secret"  # JOBBER_CLIENT_SECRET of the suite (tests/conftest.py)
@@ -40,7 +40,7 @@ def post_jobber(url: str, body: bytes, signature: bytes | str | None = None) -> 
 
 
 def nothing_stored(r) -> bool:
-    return not list(r.scan_iter(keys.event("*"))) and all(r.llen(q) == 0 for q in ALL_QUEUES)
+    return not list(r.scan_iter(keys.event("*"))) and queued_count(r) == 0
 
 
 def nested_body(token: str, depth: int) -> bytes:
@@ -132,7 +132,7 @@ def test_a_token_unbound_after_it_was_cached_is_refused_by_the_claim(r, ingest_u
     response = post_aircall(ingest_url, call_event(tenant.webhook_token))
 
     assert response.status_code == 401
-    assert r.llen(QUEUE_DEFAULT) == 1  # only the first one
+    assert queued_count(r) == 1  # only the first one
 
 
 def test_a_token_written_with_json_escapes_is_still_redacted(r, ingest_url):

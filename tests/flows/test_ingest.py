@@ -11,10 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from config.celery import QUEUE_DEFAULT, ROUTE_TASK
 from store import keys
 from store.ledger import Ledger
 from tests.support.payloads import call_event
+from tests.support.queues import queued_messages
 from tests.support.tenants import AIRCALL_TOKEN, JOBBER_ACCESS, JOBBER_REFRESH, make_tenant
 
 
@@ -26,7 +26,7 @@ def post(url: str, body, **kw) -> requests.Response:
 
 
 def queued(r) -> list[dict]:
-    return [json.loads(m) for m in r.lrange(QUEUE_DEFAULT, 0, -1)]
+    return queued_messages(r)
 
 
 def test_valid_webhook_is_stored_and_enqueued_once(r, ingest_url):
@@ -47,7 +47,9 @@ def test_valid_webhook_is_stored_and_enqueued_once(r, ingest_url):
     shown = Ledger(r).show(event_id)
     assert shown["raw"]["token"] == "[redacted]" and shown["raw_dropped_at"] is None  # kept while pending
     [message] = queued(r)
-    assert message["headers"]["task"] == ROUTE_TASK
+    # Straight to its flow's task, on its queue: no router hop in front of every flow.
+    assert message["headers"]["task"] == "calls.log_activity"
+    assert message["properties"]["delivery_info"]["routing_key"] == "jobber"
     assert message["headers"]["argsrepr"] == repr([event_id])
 
 
@@ -201,8 +203,8 @@ def test_the_ingest_message_has_the_shape_celery_itself_publishes(r, ingest_url)
     tenant = make_tenant()
     post(ingest_url, call_event(tenant.webhook_token))
     [ours] = queued(r)
-    r.delete(QUEUE_DEFAULT)
-    app.send_task(ROUTE_TASK, args=["ev_x"], queue=QUEUE_DEFAULT)
+    r.delete("jobber")
+    app.send_task("calls.log_activity", args=["ev_x"], queue="jobber")
     [celerys] = queued(r)
 
     assert set(ours) == set(celerys)

@@ -21,6 +21,18 @@ def test_every_beat_job_names_a_registered_task():
         assert app.tasks[entry["task"]].__module__ in app.conf.include  # a worker imports it at start
 
 
+def test_every_event_task_is_registered_and_every_routed_event_has_one():
+    """The ingest enqueues events straight to their flow's task by name: a typo would strand them."""
+    from config.celery import EVENT_TASKS, task_for_event
+    from domain.envelope import ROUTED_EVENTS
+
+    app.loader.import_default_modules()
+    for task in {*EVENT_TASKS.values(), task_for_event("ai_voice_agent.anything")}:
+        assert task in app.tasks and app.tasks[task].__module__ in app.conf.include, task
+    unhandled = {e for e in ROUTED_EVENTS if task_for_event(e) is None}
+    assert unhandled == {"call.unsuccessful_transfer"}  # accepted, recorded as skipped by the router
+
+
 def install(vendors):
     from click.testing import CliRunner
 

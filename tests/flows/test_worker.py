@@ -12,7 +12,6 @@ from sandbox.scenarios import payloads as p
 from store.dead_letters import DeadLetters
 from store.ledger import Ledger
 from store.redis import sync_client
-from tasks import router
 from tests.support.events import outcome, send
 from tests.support.payloads import call_event
 from tests.support.poll import until
@@ -55,7 +54,9 @@ def broken(self, event_id: str) -> None:
 
 
 def test_worker_consumes_the_event_and_the_router_sees_it(r, ingest_url, worker, monkeypatch):
-    monkeypatch.delitem(router.HANDLERS, "call.ended")
+    from config.celery import EVENT_TASKS
+
+    monkeypatch.delitem(EVENT_TASKS, "call.ended")
     tenant = make_tenant()
     event_id = send(ingest_url, tenant.webhook_token)
 
@@ -192,7 +193,6 @@ def test_metrics_show_task_outcomes_durations_and_vendor_requests(r, ingest_url,
 
     _observe("jobber", "200")  # what every adapter request reports
     text = requests.get(f"{ingest_url}/metrics", timeout=5).text
-    assert 'aj_tasks_total{outcome="success",task="events.route"}' in text
     assert 'aj_tasks_total{outcome="retry",task="tests.flaky"} 1.0' in text
     assert 'aj_tasks_total{outcome="success",task="tests.flaky"} 1.0' in text
     assert 'aj_vendor_requests_total{status="200",vendor="jobber"} 1.0' in text

@@ -27,12 +27,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.procs import SECRET, Fleet
-from config.celery import ALL_QUEUES
 from config.integration import IntegrationSettings
 from domain.envelope import AI_EVENTS, CALL_EVENTS, LIFECYCLE_EVENTS, MESSAGE_EVENTS
 from domain.jobber_webhooks import ROUTED_TOPICS
 from store.integrations import IntegrationStore, JobberAccount
 from tests.support.accounting import RESULTS, Accounting, scale
+from tests.support.queues import queued_count
 
 LIMIT = 1024 * 1024  # MAX_WEBHOOK_BYTES, the default
 JOBBER_SECRET = "fuzz-jobber-client-secret"
@@ -372,7 +372,7 @@ def ingest():
 def state(r: redis.Redis) -> tuple[int, int, int]:
     """(writes so far, messages queued, bytes Redis received): Redis counts every write in `dirty`."""
     info = r.info()
-    queued = sum(int(r.llen(q)) for q in ALL_QUEUES)
+    queued = queued_count(r)
     return int(info["rdb_changes_since_last_save"]), queued, int(info["total_net_input_bytes"])
 
 
