@@ -21,7 +21,6 @@ from store import keys
 from store.dead_letters import DeadLetter, DeadLetters
 from store.ledger import Ledger
 from store.redis import sync_client
-from tasks import router
 from tasks.activity import EventContext, load_event, run_flow
 from tests.support.payloads import call_event
 from tests.support.poll import until
@@ -50,8 +49,10 @@ def remember(self, event_id: str) -> str:
 @pytest.fixture
 def flow(monkeypatch):
     """Route `call.ended` (and `message.received`) to the recording flow above."""
-    monkeypatch.setitem(router.HANDLERS, "call.ended", "tests.retention.remember")
-    monkeypatch.setitem(router.HANDLERS, "message.received", "tests.retention.remember")
+    from config.celery import EVENT_TASKS
+
+    monkeypatch.setitem(EVENT_TASKS, "call.ended", "tests.retention.remember")
+    monkeypatch.setitem(EVENT_TASKS, "message.received", "tests.retention.remember")
 
 
 def send(ingest_url: str, body: dict) -> str:
