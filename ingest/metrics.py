@@ -67,14 +67,18 @@ class FleetCollector(Collector):
     def _memory_metrics(self) -> Iterator[Metric]:
         """What to alert on before a full Redis (noeviction) refuses writes: memory, and how long the oldest
         message of each queue has waited (README, "Redis memory")."""
+        depth = get_settings().FAIR_QUEUE_DEPTH
         pipe = self.r.pipeline(transaction=False)
         pipe.info("memory")
         pipe.hlen(keys.KOMBU_UNACKED)
         for queue in ALL_QUEUES:
-            pipe.lindex(queue, -1)  # kombu LPUSHes and BRPOPs: the oldest message is the last
+            # kombu LPUSHes and BRPOPs, so the oldest messages are at the end; but the dispatch LPUSHes a lane's
+            # waiting message after those already there, so the oldest may be anywhere in the fair queues'
+            # short lists (at most the dispatch depth): the last `depth` messages are read.
+            pipe.lrange(queue, -depth, -1)
             pipe.lrange(keys.ring(queue), 0, -1)  # tenants whose lane in front of the queue holds work
         memory, unacked, *per_queue = pipe.execute()
-        tails, rings = per_queue[::2], per_queue[1::2]
+        listed, rings = per_queue[::2], per_queue[1::2]
         pipe = self.r.pipeline(transaction=False)
         for queue, tenants in zip(ALL_QUEUES, rings, strict=True):
             for tenant in tenants:
@@ -94,8 +98,8 @@ class FleetCollector(Collector):
             "How long the oldest message waiting for the queue (on it or in a tenant's lane) has waited; 0: none",
             labels=["queue"],
         )
-        for queue, tail, tenants in zip(ALL_QUEUES, tails, rings, strict=True):
-            waiting = [m for m in [tail, *(next(lane_tails) for _ in tenants)] if m is not None]
+        for queue, on_queue, tenants in zip(ALL_QUEUES, listed, rings, strict=True):
+            waiting = [m for m in [*on_queue, *(next(lane_tails) for _ in tenants)] if m is not None]
             # A message published before the header existed has no time: it counts for nothing, not a guess.
             sent = [t for t in (_sent_at(m) for m in waiting) if t is not None]
             age.add_metric([queue], max(0.0, now - min(sent)) if sent else 0.0)
