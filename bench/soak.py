@@ -62,23 +62,30 @@ class Soak:
     unsettled: int = 0
     raw_bodies_kept: int = 0
     without_ttl_or_owner: list[str] = field(default_factory=list)
+    retention_s: float | None = None  # compressed EVENT_TTL_DAYS, if any
 
     def bytes_per_10k(self, start: int = 1) -> float:
         """Retained bytes per 10,000 events between checkpoint `start` and the last one."""
         return round(self.growth_per_1k(start, len(self.checkpoints) - 1) * 10)
 
     def growth_per_1k(self, a: int, b: int) -> float:
-        """Bytes of `used_memory` per 1,000 events between checkpoints a and b."""
-        first, last = self.checkpoints[a], self.checkpoints[b]
-        events = last["events"] - first["events"]
-        return (last["used_memory"] - first["used_memory"]) / events * 1000 if events else 0.0
+        """Bytes of `used_memory` per 1,000 events over checkpoints a..b: the least-squares slope, so that one
+        noisy sample (client buffers, keys expired but not yet reclaimed) does not decide it."""
+        points = [(c["events"], c["used_memory"]) for c in self.checkpoints[a : b + 1]]
+        n = len(points)
+        mean_x, mean_y = sum(x for x, _ in points) / n, sum(y for _, y in points) / n
+        spread = sum((x - mean_x) ** 2 for x, _ in points)
+        return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread * 1000 if spread else 0.0
 
     def plateau(self) -> dict[str, float]:
-        """Growth per 1,000 events in the first third of the run (after the warm-up batch) and in the last
-        third, and their ratio: near 0 once memory has levelled off, 1 for steady growth."""
+        """Growth per 1,000 events while nothing can have expired yet (after the warm-up batch, until the
+        retention has elapsed; the first third of the run without one) against the last third of the run, and
+        their ratio: near 0 once memory has levelled off, 1 for steady growth."""
         n = len(self.checkpoints) - 1
-        first, last = self.growth_per_1k(1, max(2, n // 3)), self.growth_per_1k(n - n // 3, n)
-        return {"first_third_bytes_per_1k": round(first), "last_third_bytes_per_1k": round(last),
+        young = [i for i, c in enumerate(self.checkpoints) if i and c["t"] <= (self.retention_s or 0)]
+        first_end = max(2, young[-1] if young else n // 3)
+        first, last = self.growth_per_1k(1, first_end), self.growth_per_1k(n - n // 3, n)
+        return {"first_bytes_per_1k": round(first), "last_third_bytes_per_1k": round(last),
                 "ratio": round(last / first, 3) if first > 0 else float("nan")}  # fmt: skip
 
     def summary(self) -> dict[str, Any]:
@@ -216,15 +223,16 @@ def soak(
     batch: int = 1000,
     min_seconds: float = 0.0,
     settle_timeout_s: float = 300,
+    retention_s: float | None = None,
 ) -> Soak:
     """Post at least `total` events (and for at least `min_seconds`) through the fleet's ingest
     (`start_fleet`) in batches, sampling memory after each batch has settled."""
     world = tenants(urls["jobber"], urls["aircall"], TENANTS)
     r = redis.Redis.from_url(f.redis.url, decode_responses=True)
     stream = traffic(world)
-    result = Soak()
+    result = Soak(retention_s=retention_s)
     began = time.monotonic()
-    result.checkpoints.append({"events": 0, "used_memory": used_memory(r)})
+    result.checkpoints.append({"events": 0, "used_memory": used_memory(r), "t": 0.0})
     while result.events < total or time.monotonic() - began < min_seconds:
         chunk = [next(stream) for _ in range(batch)]
         deliveries = [d for i, e in enumerate(chunk) for d in ([e, e] if i % DUPLICATE_EVERY == 0 else [e])]
@@ -243,7 +251,9 @@ def soak(
         result.unsettled += sum(1 for o in outcomes.values() if o == "pending")
         result.accepted_calls |= ended
         result.outcomes |= {e: outcomes[e] for e in ended.values()}
-        result.checkpoints.append({"events": result.events, "used_memory": used_memory(r)})
+        result.checkpoints.append(
+            {"events": result.events, "used_memory": used_memory(r), "t": time.monotonic() - began}
+        )
         print(f"soak: {result.events} events, used_memory {used_memory(r) / 2**20:.1f} MiB", file=sys.stderr)
     result.elapsed_s = time.monotonic() - began
     audit(r, result)
@@ -295,7 +305,8 @@ def parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     with fleet() as f:
-        result = soak(f, start_fleet(f, args.retention_s), args.events, args.batch, args.min_seconds)
+        urls = start_fleet(f, args.retention_s)
+        result = soak(f, urls, args.events, args.batch, args.min_seconds, retention_s=args.retention_s)
         clean = not (result.unsettled or result.raw_bodies_kept or result.without_ttl_or_owner)
         return {"benchmark": "soak", "retention_s": args.retention_s or "EVENT_TTL_DAYS",
                 **result.summary(), "meets_target": clean}  # fmt: skip

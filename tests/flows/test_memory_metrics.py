@@ -76,6 +76,8 @@ def test_the_queue_age_finds_the_oldest_message_wherever_the_dispatch_put_it(r, 
     """The dispatch LPUSHes a tenant's waiting message onto the queue after messages already there: the oldest
     message of a queue list is not always at its tail."""
     r.lpush(QUEUE_DEFAULT, task_message("events.route", ["ev_new"], QUEUE_DEFAULT))
-    r.lpush(QUEUE_DEFAULT, task_message("events.route", ["ev_old"], QUEUE_DEFAULT, sent_at=time.time() - 3600))
+    r.lpush(
+        QUEUE_DEFAULT, task_message("events.route", ["ev_old"], QUEUE_DEFAULT, sent_at=time.time() - 3600)
+    )
     text = requests.get(f"{ingest_url}/metrics", timeout=5).text
     assert metric(text, "aj_queue_oldest_message_age_seconds", '{queue="default"}') >= 3600

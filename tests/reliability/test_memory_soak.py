@@ -21,6 +21,11 @@ from tests.support.accounting import account_calls, scale
 EVENTS = scale(2_000, 30_000)
 RETENTION_S = scale(10, 60)
 BATCH = scale(100, 500)  # a batch settles well within the retention: no event expires while it waits
+# Steady growth gives a ratio of 1 (measured 1.0-1.1 with the production retention). Once levelled off the
+# ratio is what per-call records kept for months add (~0.05) plus noise: Redis's own accounting moves by
+# ±0.2 MiB between samples (dict resizes, keys expired but not yet reclaimed), which over the short run's
+# last third is up to ~0.3 of the ratio; the full run's longer window measured 0.03.
+PLATEAU_RATIO_MAX = scale(50, 25) / 100
 
 
 @pytest.fixture
@@ -46,7 +51,7 @@ def fleet():
 @pytest.mark.timeout(scale(300, 3600))
 def test_redis_memory_levels_off_and_every_key_expires_or_has_an_owner(fleet):
     urls = start_fleet(fleet, retention_s=RETENTION_S)
-    result = soak(fleet, urls, EVENTS, batch=BATCH, min_seconds=4 * RETENTION_S)
+    result = soak(fleet, urls, EVENTS, batch=BATCH, min_seconds=5 * RETENTION_S, retention_s=RETENTION_S)
     r = redis.Redis.from_url(fleet.redis.url, decode_responses=True)
     plateau = result.plateau()
     accounting = account_calls(
@@ -60,8 +65,9 @@ def test_redis_memory_levels_off_and_every_key_expires_or_has_an_owner(fleet):
     assert result.raw_bodies_kept == 0  # settled events keep a compact record, never the raw body
     assert result.without_ttl_or_owner == []  # store/keys.py PERSISTENT lists every key allowed no TTL
     # Once events age out as fast as they come, memory stops growing: the last third of the run grows by a
-    # small fraction of the first (what remains is per-call records kept for months, and the phone cache).
-    assert plateau["ratio"] < 0.3, result.summary()
+    # small fraction of what the run grew before anything could expire (what still grows is per-call records
+    # kept for months, and the phone cache).
+    assert plateau["ratio"] < PLATEAU_RATIO_MAX, result.summary()
 
 
 def thirds(result) -> list[int]:
