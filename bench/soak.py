@@ -32,6 +32,7 @@ from typing import Any
 import redis
 import requests
 
+from bench.e2e import seed_clients
 from bench.procs import Fleet, fleet, provision_tenant
 from sandbox.scenarios import ScenarioContext, build
 from sandbox.scenarios import payloads as p
@@ -119,18 +120,13 @@ def tenants(jobber_url: str, aircall_url: str, count: int) -> list[tuple[str, li
     company = requests.post(
         f"{aircall_url}/_sandbox/companies", json={"name": "Soak", "rate_limit_per_min": 100_000}, timeout=10
     ).json()
-    session = requests.Session()
     found = []
     for t in range(count):
-        account = session.post(
+        account = requests.post(
             f"{jobber_url}/_sandbox/accounts", json={"name": f"Soak {t}"}, timeout=10
         ).json()
         callers = [f"+1415{t:03d}{i:04d}" for i in range(CALLERS)]
-        for i, number in enumerate(callers[:KNOWN_CALLERS]):
-            body = {"firstName": f"Caller{i}", "lastName": f"Soak{t}", "phones": [{"number": number}]}
-            session.post(
-                f"{jobber_url}/_sandbox/accounts/{account['account']['id']}/clients", json=body, timeout=10
-            ).raise_for_status()
+        seed_clients(jobber_url, account["account"]["id"], callers[:KNOWN_CALLERS])
         token = provision_tenant(
             account, numbers=[LINE["id"]], aircall_company=company, create_missing_clients=True
         )
