@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # Redis high availability (README "High availability"). REDIS_URL may be Celery's Sentinel form
     # `sentinel://h1:26379;sentinel://h2:26379/0`; this names the master the sentinels watch.
     REDIS_SENTINEL_MASTER: str = "mymaster"
+    # How long a worker's Redis command waits for the sentinels to promote a replica before it fails; cover
+    # the sentinels' down-after-milliseconds plus an election (the ingest never waits: it answers 503).
+    REDIS_FAILOVER_WAIT_S: float = Field(15.0, ge=0)
     # The ingest answers 200 only once this many replicas hold the event (Redis WAIT); 0 = do not wait.
     REDIS_WAIT_REPLICAS: int = Field(0, ge=0)
     REDIS_WAIT_TIMEOUT_MS: int = Field(500, ge=1)

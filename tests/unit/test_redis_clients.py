@@ -12,6 +12,7 @@ from redis.sentinel import SentinelConnectionPool
 from config.celery import celery_config
 from config.settings import Settings
 from store.redis import async_client, connect_sync
+from store.sentinel import AsyncFollowMaster, FollowMaster
 
 SENTINELS = "sentinel://127.0.0.1:26379/2;sentinel://127.0.0.1:26380/2;sentinel://127.0.0.1:26381/2"
 TIMEOUTS = {"REDIS_SOCKET_TIMEOUT_S": 0.7, "REDIS_CONNECT_TIMEOUT_S": 0.3}
@@ -32,15 +33,24 @@ def test_plain_url_clients_have_explicit_timeouts(build):
 
 
 @pytest.mark.parametrize(
-    ("build", "pool_class"),
-    [(connect_sync, SentinelConnectionPool), (lambda s: async_client(settings=s), AsyncSentinelPool)],
+    ("build", "pool_class", "connection_class", "failover_wait_s"),
+    [
+        (connect_sync, SentinelConnectionPool, FollowMaster, 9.0),  # a worker waits out a failover
+        (lambda s: async_client(settings=s), AsyncSentinelPool, AsyncFollowMaster, 0.0),  # the ingest: 503
+    ],
     ids=["sync", "async"],
 )
-def test_sentinel_url_clients_follow_the_named_master_with_timeouts(build, pool_class):
-    client = build(Settings(REDIS_URL=SENTINELS, REDIS_SENTINEL_MASTER="aj-master", **TIMEOUTS))
+def test_sentinel_url_clients_follow_the_named_master_with_timeouts(
+    build, pool_class, connection_class, failover_wait_s
+):
+    client = build(
+        Settings(REDIS_URL=SENTINELS, REDIS_SENTINEL_MASTER="aj-master", REDIS_FAILOVER_WAIT_S=9, **TIMEOUTS)
+    )
 
     pool = client.connection_pool
     assert isinstance(pool, pool_class)
+    assert pool.connection_class is connection_class
+    assert pool.connection_kwargs["failover_wait_s"] == failover_wait_s
     assert pool.service_name == "aj-master"
     assert pool.connection_kwargs["db"] == 2
     assert pool.connection_kwargs["decode_responses"] is True
