@@ -7,12 +7,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import requests
 
-from sandbox.redis_server import RedisServer, free_port
+from sandbox.redis_server import RedisServer, SentinelGroup, free_port
 
 SECRET = "bench-secret"
 
@@ -32,14 +32,25 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 class Fleet:
     """Starts what a benchmark needs and stops all of it, whatever happens."""
 
-    def __init__(self) -> None:
-        self.redis = RedisServer(appendonly=True)  # the production setting: AOF on
+    def __init__(self, redis: RedisServer | SentinelGroup | None = None) -> None:
+        """`redis`: where the service keeps its state (stopped with the fleet); a private AOF server unless
+        given, or a SentinelGroup, which the processes then reach through its sentinels."""
+        self.redis = redis or RedisServer(appendonly=True)  # the production setting: AOF on
         self.procs: list[subprocess.Popen[bytes]] = []
         self.env = os.environ | {"REDIS_URL": self.redis.url, "SECRET_KEY": SECRET}
+        if isinstance(self.redis, SentinelGroup):
+            self.env["REDIS_SENTINEL_MASTER"] = self.redis.master_name
 
     def spawn(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([sys.executable, "-m", *args], env=env or self.env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        # AJ_FLEET_LOG_DIR=dir keeps each process's output (dir/<n>-<module>.log) to debug a failing run.
+        log_dir = os.environ.get("AJ_FLEET_LOG_DIR")
+        log: Any = nullcontext(subprocess.DEVNULL)
+        if log_dir:
+            log = open(f"{log_dir}/{len(self.procs)}-{args[0]}.log", "wb")  # noqa: SIM115 (closed just below)
+        with log as out:  # the child keeps its own copy of the file
+            proc = subprocess.Popen(
+                [sys.executable, "-m", *args], env=env or self.env, stdout=out, stderr=out
+            )
         self.procs.append(proc)
         return proc
 
@@ -65,7 +76,7 @@ class Fleet:
         self, concurrency: int = 16, queues: str = "cards,default,jobber,aircall"
     ) -> subprocess.Popen[bytes]:
         return self.spawn("celery", "-A", "worker.app", "worker", "--queues", queues, "--pool", "threads",
-                   "--concurrency", str(concurrency), "--loglevel", "WARNING", "--without-mingle", "--without-gossip")  # fmt: skip
+                   "--concurrency", str(concurrency), "--loglevel", "INFO" if os.environ.get("AJ_FLEET_LOG_DIR") else "WARNING", "--without-mingle", "--without-gossip")  # fmt: skip
 
     def point_at(self, jobber_url: str | None = None, aircall_url: str | None = None) -> None:
         if jobber_url:
