@@ -5,7 +5,7 @@ Redis replicates asynchronously; `WAIT n ms` blocks until n replicas have acknow
 the connection that issues it*. The claim runs on a pooled connection, and redis-py transparently reconnects
 (to a new master, after a failover) when a command fails, so WAIT on "the same connection" is not enough: a
 reconnected connection has made no write, and its WAIT returns at once. Instead the confirmation is one
-pipeline, retried as a unit, that (1) finds the event on the server it runs on, (2) writes (a counter) so
+pipeline, retried as a unit, that (1) finds the event on the server it runs on, (2) writes (a mark key) so
 that WAIT covers this server's whole replication stream so far -- the event included, since the claim
 returned before it -- and (3) WAITs. A duplicate delivery is confirmed the same way, so the retry of a
 webhook whose original was never replicated is not acknowledged either until a replica holds it.
@@ -47,7 +47,7 @@ class ReplicatedLedger:
     async def confirm(self, event_key: str) -> None:
         pipe = self._r.pipeline(transaction=False)
         pipe.exists(event_key)
-        pipe.incr(keys.STAT_REPLICA_WAITS)
+        pipe.set(keys.REPLICA_WAIT_MARK, "1", ex=keys.REPLICA_WAIT_MARK_TTL_S)
         pipe.execute_command("WAIT", self._replicas, self._timeout_ms)
         found, _, acked = await pipe.execute()
         if not found:
