@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from sandbox.redis_server import RedisServer, SentinelGroup, free_port
+from sandbox.redis_server import RedisServer, SentinelGroup, free_port, terminate_all
 
 SECRET = "bench-secret"
 
@@ -92,13 +92,7 @@ class Fleet:
         sync_client.cache_clear()
 
     def stop(self) -> None:
-        for proc in self.procs:
-            proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        terminate_all(self.procs, timeout_s=15)
         self.redis.stop()
 
 

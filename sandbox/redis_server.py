@@ -25,6 +25,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def terminate_all(procs: list[subprocess.Popen[bytes]], timeout_s: float) -> None:
+    """SIGTERM every process, then wait for each; SIGKILL what does not exit in time."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def _binary() -> str:
     binary = shutil.which("redis-server")
     if binary is None:
@@ -188,13 +199,7 @@ class SentinelGroup:
         return self.server(port)
 
     def stop(self) -> None:
-        for proc in self.sentinels:
-            proc.terminate()
-        for proc in self.sentinels:
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        terminate_all(self.sentinels, timeout_s=5)
         for server in self.servers:
             server.stop()
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -21,16 +21,14 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
-from bench.procs import SECRET, Fleet
+from bench.procs import Fleet
 from config.celery import ALL_QUEUES
-from config.integration import IntegrationSettings
 from config.settings import Settings
 from sandbox.redis_server import SentinelGroup
 from store import keys
-from store.integrations import IntegrationStore, JobberAccount
 from store.ledger import Ledger
 from store.redis import connect_sync
-from tests.reliability.test_worker_and_redis_loss import CALLER, call_ended
+from tests.reliability.test_worker_and_redis_loss import call_ended, setup_world
 from tests.support.accounting import account_calls, scale
 from tests.support.poll import until
 
@@ -79,19 +77,6 @@ class Load:
         return sum(1 for t in list(self.acked_at) if t > moment)
 
 
-def setup_tenant(r, jobber_url: str) -> str:
-    account = requests.post(f"{jobber_url}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
-    requests.post(f"{jobber_url}/_sandbox/accounts/{account['account']['id']}/clients",
-                  json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": CALLER}]}, timeout=5)  # fmt: skip
-    store = IntegrationStore(r, SECRET)
-    integration = store.create(aircall_api_id="a", aircall_token="t", aircall_auth="basic", aircall_company_id="1",
-                               settings=IntegrationSettings(numbers=[789]))  # fmt: skip
-    store.bind_webhook(integration.id, "w", "failover-token")
-    store.set_jobber_tokens(integration.id, account["access_token"], account["refresh_token"])
-    store.connect_jobber_account(integration.id, JobberAccount(account["account"]["id"], "Acme"))
-    return "failover-token"
-
-
 @pytest.fixture
 def fleet(vendors):
     f = Fleet(redis=SentinelGroup(replicas=2, down_after_ms=3000))
@@ -114,7 +99,7 @@ def test_the_master_killed_under_load_loses_no_acknowledged_webhook(fleet, vendo
     group: SentinelGroup = fleet.redis
     # The test reads through the sentinels too, so after the failover it reads the new master.
     r = connect_sync(Settings(REDIS_URL=group.url, REDIS_SENTINEL_MASTER=group.master_name))
-    token = setup_tenant(r, vendors.jobber)
+    _, token, _ = setup_world(fleet, vendors.jobber, r)
     ingest = fleet.ingest()
     fleet.worker(concurrency=4)
     # Jobber answers a little slowly, so the worker is inside calls (with Redis writes to follow) at the kill.
