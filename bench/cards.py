@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         jobber_url, aircall_url = f.jobber(), f.aircall()
         f.point_at(jobber_url=jobber_url, aircall_url=aircall_url)
         ingest_url = f.ingest()
-        f.worker(queues="default,jobber,aircall")
+        f.worker(queues="default,jobber,aircall,sync")
         f.worker(concurrency=8, queues="cards")
         account = requests.post(f"{jobber_url}/_sandbox/accounts", json={"name": "Bench"}, timeout=10).json()
         numbers = [f"+1415555{i:04d}" for i in range(args.calls)]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -15,6 +18,7 @@ import requests
 from sandbox.redis_server import RedisServer, SentinelGroup, free_port, terminate_all
 
 SECRET = "bench-secret"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def wait_http(url: str, timeout: float = 30.0) -> None:
@@ -73,10 +77,25 @@ class Fleet:
         return self._serve("/_sandbox/state", "sandbox.aircall")
 
     def worker(
-        self, concurrency: int = 16, queues: str = "cards,default,jobber,aircall"
+        self, concurrency: int = 16, queues: str = "cards,default,jobber,aircall,sync"
     ) -> subprocess.Popen[bytes]:
         return self.spawn("celery", "-A", "worker.app", "worker", "--queues", queues, "--pool", "threads",
                    "--concurrency", str(concurrency), "--loglevel", "INFO" if os.environ.get("AJ_FLEET_LOG_DIR") else "WARNING", "--without-mingle", "--without-gossip")  # fmt: skip
+
+    @staticmethod
+    def procfile_worker_command(env: dict[str, str] | None = None) -> list[str]:
+        """The Procfile's `worker` line, with its ${VAR:-default} expanded: benchmarks run what production runs."""
+        line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("worker:"))
+        values = env if env is not None else dict(os.environ)
+        expanded = re.sub(
+            r"\$\{(\w+):-([^}]*)\}", lambda m: values.get(m.group(1)) or m.group(2), line.split(":", 1)[1]
+        )
+        return shlex.split(expanded)
+
+    def worker_as_procfile(self) -> subprocess.Popen[bytes]:
+        command = self.procfile_worker_command(self.env)
+        assert command[0] == "celery", command
+        return self.spawn(*command, "--without-mingle", "--without-gossip", "--loglevel", "WARNING")
 
     def point_at(self, jobber_url: str | None = None, aircall_url: str | None = None) -> None:
         if jobber_url:

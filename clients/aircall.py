@@ -14,7 +14,7 @@ from typing import Any
 import requests
 
 from clients.errors import Disconnected, Permanent, RateLimited, Transient
-from clients.http import _path, json_or_empty, new_session, send
+from clients.http import _path, json_or_empty, new_session, send, shared_session
 from clients.ratelimit import AIRCALL_MAX_WAIT_S, bounded, reset_wait, retry_after_wait
 
 VENDOR = "aircall"
@@ -82,7 +82,7 @@ class AircallClient:
         self.base_url = base_url.rstrip("/")
         self.budget = budget
         self.timeout = timeout
-        self.session = session or new_session()
+        self.session = session or shared_session(VENDOR)
         if bearer_token:
             self._auth: Any = None
             self._headers = {"Authorization": f"Bearer {bearer_token}"}

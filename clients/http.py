@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import logging
+import os
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import requests
@@ -13,12 +16,29 @@ from clients.errors import Transient
 log = logging.getLogger("clients.http")
 
 
+POOL_SIZE = 256  # connections kept per vendor host: at least the worker's concurrency
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
 def new_session() -> requests.Session:
     session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
+    # Sessions are shared by every tenant of a process: never keep a cookie one tenant's answer set.
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    if not any(os.environ.get(v) or os.environ.get(v.upper()) for v in _PROXY_VARIABLES):
+        # No proxy configured: skip requests' scan of the whole environment on every request (a measurable
+        # share of a logged call's CPU). With a proxy configured, requests keeps honouring it (and no_proxy).
+        session.trust_env = False
     return session
+
+
+@lru_cache(maxsize=8)
+def shared_session(vendor: str) -> requests.Session:
+    """One pooled session per vendor per process: keep-alive connections are reused across tasks instead of
+    a new TCP (and TLS) connection for every task. urllib3's pool is thread-safe."""
+    return new_session()
 
 
 def send(

@@ -24,7 +24,7 @@ from gql import gql
 from graphql import DocumentNode, print_ast
 
 from clients.errors import Disconnected, Permanent, RateLimited, Transient
-from clients.http import json_or_empty, new_session, send
+from clients.http import json_or_empty, send, shared_session
 from clients.ratelimit import JOBBER_MAX_THROTTLE_WAIT_S, JOBBER_MAX_WAIT_S, bounded, retry_after_wait
 
 log = logging.getLogger("clients.jobber")
@@ -253,7 +253,7 @@ class JobberClient:
         self._refresh = refresh  # called once on HTTP 401: returns a fresh access token
         self.pacer = pacer
         self.timeout = timeout
-        self.session = session or new_session()
+        self.session = session or shared_session(VENDOR)
         self._headers = {
             "Authorization": f"Bearer {access_token}",
             "Content-Type": "application/json",

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     RETRY_MAX_ATTEMPTS: int = Field(12, ge=1)
     RETRY_BACKOFF_MAX_S: int = Field(600, ge=1)
 
+    # Operator surfaces: without them, Flower and /metrics are served on loopback only (README).
+    FLOWER_BASIC_AUTH: SecretStr | None = None  # "user:password" (several: comma-separated)
+    METRICS_TOKEN: SecretStr | None = None  # bearer token GET /metrics requires
+
     # Not part of the fixed contract: tuning knobs with safe defaults.
     MAX_WEBHOOK_BYTES: int = 1024 * 1024
     EVENT_TTL_DAYS: int = 30
@@ -50,6 +54,12 @@ class Settings(BaseSettings):
     BROKER_VISIBILITY_TIMEOUT_S: int | None = None
     # How long after `call.created` an insight card is still worth posting (the phone is still ringing).
     CARD_WINDOW_S: float = 60.0
+    # Messages kept ready on each shared Celery queue; the rest wait in per-tenant lanes (store/queues.py).
+    # Enough to cover simultaneous completions across the fleet; more only delays fairness.
+    FAIR_QUEUE_DEPTH: int = Field(64, ge=1)
+    # Total time one piece of work may spend waiting for rate limits (it spends no attempts doing so) before
+    # it is dead-lettered with the reason, so a vendor that throttles forever cannot keep work pending forever.
+    RATE_LIMIT_BUDGET_S: float = Field(6 * 3600, gt=0)
 
     # Redis high availability (README "High availability"). REDIS_URL may be Celery's Sentinel form
     # `sentinel://h1:26379;sentinel://h2:26379/0`; this names the master the sentinels watch.

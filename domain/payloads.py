@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+_YEAR_2200 = 7_258_118_400
+
 
 def parse_time(value: Any) -> datetime | None:
     """UNIX seconds, UNIX milliseconds (message payloads) or ISO 8601 → aware UTC datetime."""
@@ -17,6 +19,8 @@ def parse_time(value: Any) -> datetime | None:
         value = int(value)
     if isinstance(value, int | float):
         seconds = value / 1000 if value > 10**11 else value  # 10**11 s is year 5138: so this is ms
+        if not 0 <= seconds < _YEAR_2200:  # NaN, negative or impossible: unknown, never a crash
+            return None
         return datetime.fromtimestamp(seconds, UTC)
     if isinstance(value, str):
         try:

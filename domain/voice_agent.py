@@ -112,14 +112,21 @@ def _answers(extracted: Any) -> list[str]:
     return lines
 
 
-def readable(value: Any) -> str:
-    """A value as a person would write it: lists joined with commas, objects as `key: value`, yes / no."""
+MAX_DEPTH = 8  # deeper than any real voice-agent payload; a hostile one is cut, not followed
+
+
+def readable(value: Any, depth: int = 0) -> str:
+    """A value as a person would write it: lists joined with commas, objects as `key: value`, yes / no.
+    Each value is rendered once (linear in the payload's size) and nesting stops at MAX_DEPTH."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if depth >= MAX_DEPTH and isinstance(value, dict | list | tuple):
+        return "…"
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {readable(v)}" for k, v in value.items() if readable(v))
+        parts = ((k, readable(v, depth + 1)) for k, v in value.items())
+        return ", ".join(f"{k}: {text}" for k, text in parts if text)
     if isinstance(value, list | tuple):
-        return ", ".join(part for part in (readable(v) for v in value) if part)
+        return ", ".join(part for part in (readable(v, depth + 1) for v in value) if part)
     return str(value).strip()

@@ -15,8 +15,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from config.celery import FAIR_QUEUES
 from config.settings import Settings, get_settings
-from ingest import aircall, jobber, metrics, oauth, settings_page
+from ingest import access, aircall, jobber, metrics, oauth, settings_page
 from store.ledger import AsyncLedger
 from store.redis import async_client, sync_client
 from store.replication import ReplicatedLedger
@@ -38,7 +39,15 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    body = await run_in_threadpool(metrics.render, sync_client(request.app.state.settings.REDIS_URL))
+    settings: Settings = request.app.state.settings
+    token = settings.METRICS_TOKEN.get_secret_value() if settings.METRICS_TOKEN else None
+    peer = request.client.host if request.client else None
+    refused = access.refusal(request.headers.get("authorization"), peer, token)
+    if refused is not None:
+        status, message = refused
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse({"error": f"/metrics: {message}"}, status_code=status, headers=headers)
+    body = await run_in_threadpool(metrics.render, sync_client(settings.REDIS_URL))
     return PlainTextResponse(body, media_type="text/plain; version=0.0.4")
 
 
@@ -48,7 +57,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.redis = async_client(settings=settings)
-        app.state.ledger = AsyncLedger(app.state.redis, settings.EVENT_TTL_DAYS)
+        app.state.ledger = AsyncLedger(
+            app.state.redis, settings.EVENT_TTL_DAYS, settings.FAIR_QUEUE_DEPTH, FAIR_QUEUES
+        )
         if settings.REDIS_WAIT_REPLICAS:  # acknowledge only what a replica holds (README "High availability")
             app.state.ledger = ReplicatedLedger(app.state.ledger, app.state.redis,
                                                 settings.REDIS_WAIT_REPLICAS, settings.REDIS_WAIT_TIMEOUT_MS)  # fmt: skip

@@ -13,10 +13,20 @@ from datetime import UTC, datetime
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from config.celery import QUEUE_DEFAULT, ROUTE_TASK
+from config.celery import ROUTE_TASK, queue_for, task_for_event
 from domain.envelope import LIFECYCLE_EVENTS
 from domain.jobber_webhooks import WebhookError, parse_webhook, signature_ok
-from ingest.asgi import BodyTooLarge, claim_or_503, count_received, header, read_limited, reject, respond
+from ingest.asgi import (
+    BodyIncomplete,
+    BodyTooLarge,
+    abandon,
+    claim_or_503,
+    count_received,
+    header,
+    read_limited,
+    reject,
+    respond,
+)
 from store import keys
 from store.ledger import AsyncLedger
 from worker.protocol import task_message
@@ -35,6 +45,8 @@ class JobberReceiver:
             body = await read_limited(scope, receive, self.max_body)
         except BodyTooLarge:
             return await reject(send, "jobber", 413, "too_large", f"body over {self.max_body} bytes")
+        except BodyIncomplete:
+            return abandon("jobber")
         # Verify before parsing: the signature covers the raw bytes (jobber-api.md §4.4).
         if not signature_ok(body, header(scope, b"x-jobber-hmac-sha256"), self.client_secret):
             return await reject(
@@ -48,6 +60,8 @@ class JobberReceiver:
             return await reject(send, "jobber", 400, "bad_envelope", str(exc))
 
         eid = event.event_id()
+        task = task_for_event(event.event) or ROUTE_TASK  # straight to its flow
+        queue = queue_for(task)
         claim = await claim_or_503(
             ledger,
             send,
@@ -59,14 +73,14 @@ class JobberReceiver:
             resource_id=event.item_id,
             received_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
             raw=body.decode(),
-            task_message=task_message(ROUTE_TASK, [eid], QUEUE_DEFAULT) if event.routed else "",
-            queue=QUEUE_DEFAULT,
+            task_message=task_message(task, [eid], queue) if event.routed else "",
+            queue=queue,
             routed=event.routed,
             lifecycle=event.event in LIFECYCLE_EVENTS,
         )
         if claim is None:
             return None
-        count_received("jobber", event.topic if event.routed else "other")
+        count_received("jobber", event.label)
         if claim.status == "unknown":
             # Signed by Jobber, for an account no integration holds (deleted, or never connected): nothing to
             # do, and an error would only make Jobber retry or disable the app's webhooks.

@@ -37,6 +37,7 @@ from ingest.web import (
 from store.integrations import JobberAccount
 from store.sessions import PendingJobber, Session
 from tasks.vendors import store_for
+from worker.enqueue import enqueue
 
 log = logging.getLogger("ingest.settings")
 
@@ -224,7 +225,6 @@ async def replay_failed(request: Request) -> Response:
 
 async def sync_now(request: Request) -> Response:
     """POST /settings/sync: a contact sync of what changed since the last one, in the background."""
-    from worker.app import app
 
     checked = await _session_and_form(request)
     if isinstance(checked, Response):
@@ -234,7 +234,7 @@ async def sync_now(request: Request) -> Response:
     if not (integration.is_active and integration.settings.contact_sync):
         return message_page(request, "Contact sync is off", "Turn contact sync on first.", status=409,
                             back_to_settings=True)  # fmt: skip
-    await run_in_threadpool(app.signature("sync.sweep", args=[integration.id]).apply_async)
+    await run_in_threadpool(enqueue, "sync.sweep", [integration.id], tenant=integration.id)
     return _back(request, "sync")
 
 

@@ -80,7 +80,7 @@ wait_http() {  # wait_http NAME URL
 wait_http "sandbox Jobber" "http://127.0.0.1:$JOBBER_PORT/"
 wait_http "sandbox Aircall" "http://127.0.0.1:$AIRCALL_PORT/"
 wait_http "ingest" "$PUBLIC_URL/readyz"
-wait_http "flower" "http://127.0.0.1:$FLOWER_PORT/"
+wait_http "flower" "http://127.0.0.1:$FLOWER_PORT/healthcheck"  # open even behind FLOWER_BASIC_AUTH
 for _ in $(seq 1 60); do
   celery -A worker.app inspect ping --timeout 1 >/dev/null 2>&1 && break
   sleep 0.5

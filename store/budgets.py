@@ -13,26 +13,51 @@ from clients.errors import RateLimited
 from clients.jobber import Pacer, ThrottleStatus
 from clients.ratelimit import JOBBER_MAX_THROTTLE_WAIT_S
 
-MAX_INLINE_WAIT_S = 3.0
+# Longer waits park the task (RateLimited) instead of holding a worker thread.
+MAX_INLINE_WAIT_S = 0.25
 
 
 class JobberCostPacer(Pacer):
     """Paces on the last `throttleStatus` any worker saw for this Jobber account (jobber-api.md §3.2):
-    the bucket refills at `restoreRate`/s; a call that would overdraw it waits (briefly inline, longer by
-    raising RateLimited so the task is retried after the wait without holding a worker)."""
+    the bucket refills at `restoreRate`/s; a call that would overdraw it waits (a moment inline, longer by
+    raising RateLimited so the task is parked until then without holding a worker).
+
+    Every Jobber answer carries the bucket's state, so this process's own last view (under LOCAL_FRESH_S old)
+    is used before Redis is asked: a busy worker reads the shared state about once a second per account, not
+    before every request."""
+
+    LOCAL_FRESH_S = 1.0
+    _local: dict[
+        str, tuple[float, float, float, float, float]
+    ] = {}  # key -> (available, max, rate, at, seen)
 
     def __init__(self, r: redis.Redis, account_id: str):
         self.r = r
         self.key = f"aj:jobber:bucket:{account_id}"
 
-    def before(self, estimated_cost: float) -> None:
+    def _state(self) -> tuple[float, float, float, float] | None:
+        local = self._local.get(self.key)
+        now = time.time()
+        if local is not None and now - local[4] < self.LOCAL_FRESH_S:
+            return local[:4]
         state: dict[str, str] = self.r.hgetall(self.key)  # type: ignore[assignment]
         if not state:
-            return
-        rate = float(state["rate"]) or 500.0
-        available = min(
-            float(state["max"]), float(state["available"]) + (time.time() - float(state["at"])) * rate
+            return None
+        found = (
+            float(state["available"]),
+            float(state["max"]),
+            float(state["rate"]) or 500.0,
+            float(state["at"]),
         )
+        self._local[self.key] = (*found, now)
+        return found
+
+    def before(self, estimated_cost: float) -> None:
+        state = self._state()
+        if state is None:
+            return
+        available_then, maximum, rate, at = state
+        available = min(maximum, available_then + (time.time() - at) * rate)
         if available >= estimated_cost:
             return
         # Bounded: a restoreRate misread as tiny must not park the task for hours (a full bucket refills in 20 s).
@@ -44,9 +69,13 @@ class JobberCostPacer(Pacer):
         time.sleep(wait)
 
     def after(self, status: ThrottleStatus) -> None:
-        self.r.hset(self.key, mapping={"available": status.available, "max": status.maximum,
-                                       "rate": status.restore_rate, "at": time.time()})  # fmt: skip
-        self.r.expire(self.key, 3600)
+        now = time.time()
+        self._local[self.key] = (status.available, status.maximum, status.restore_rate, now, now)
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hset(self.key, mapping={"available": status.available, "max": status.maximum,
+                                     "rate": status.restore_rate, "at": now})  # fmt: skip
+        pipe.expire(self.key, 3600)
+        pipe.execute()
 
 
 # A sliding one-minute window per Aircall company (aircall-api.md §7: the limit is per company, shared by every

@@ -109,3 +109,81 @@ class SyncStatus:
             counts={k: int(v) for k, v in json.loads(h.get("counts") or "{}").items()},
             error=h.get("error", ""),
         )
+
+
+RUN_TTL_S = 86400
+RUN_STALE_S = 15 * 60  # a run not advanced for this long lost its page task; the next sweep resumes it
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """One contact-sync sweep, advanced page by page by separate tasks (or a CLI loop)."""
+
+    run_id: str
+    full: bool
+    since: str  # updatedAt window start of this run's query
+    after: str  # Jobber cursor of the next page ("" = first page)
+    newest: str  # latest updatedAt seen: the watermark once the run finishes
+    counts: dict[str, int]
+    updated_at: float
+    pending_full: bool  # a full sweep was asked for while this one ran: it follows
+
+
+# KEYS[1] run hash. ARGV: run id, full, since, newest, now, stale_after, ttl.
+# A new run starts when none is in progress, or when the one in progress stopped advancing (stale): then it is
+# resumed under the new run id, keeping its window and cursor. Otherwise a full sweep asked for is remembered.
+_START_LUA = """
+local cur = redis.call('HGET', KEYS[1], 'run_id')
+local at = tonumber(redis.call('HGET', KEYS[1], 'updated_at') or '') or 0
+if cur and tonumber(ARGV[5]) - at < tonumber(ARGV[6]) then
+  if ARGV[2] == '1' then redis.call('HSET', KEYS[1], 'pending_full', '1') end
+  return 0
+end
+if not cur then
+  redis.call('HSET', KEYS[1], 'full', ARGV[2], 'since', ARGV[3], 'after', '', 'newest', ARGV[4], 'counts', '{}',
+             'pending_full', '0')
+end
+redis.call('HSET', KEYS[1], 'run_id', ARGV[1], 'updated_at', ARGV[5])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[7]))
+return 1
+"""
+# KEYS[1] run hash. ARGV: run id, after, newest, counts json, now, ttl. Only the run's owner advances it.
+_ADVANCE_LUA = """
+if redis.call('HGET', KEYS[1], 'run_id') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'after', ARGV[2], 'newest', ARGV[3], 'counts', ARGV[4], 'updated_at', ARGV[5])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
+return 1
+"""
+
+
+class SweepRuns:
+    """Single-flight contact-sync runs with a saved cursor: a crash or a rate limit resumes, never restarts."""
+
+    def __init__(self, r: redis.Redis):
+        self.r = r
+
+    def start(self, integration_id: str, run_id: str, full: bool, since: str, newest: str) -> bool:
+        """True when `run_id` now owns the integration's run (new, or a stale one resumed)."""
+        return bool(self.r.eval(_START_LUA, 1, keys.contact_sync_run(integration_id), run_id, "1" if full else "0",
+                                since, newest, repr(time.time()), RUN_STALE_S, RUN_TTL_S))  # fmt: skip
+
+    def get(self, integration_id: str) -> SweepRun | None:
+        h: dict[str, str] = self.r.hgetall(keys.contact_sync_run(integration_id))  # type: ignore[assignment]
+        if not h.get("run_id"):
+            return None
+        return SweepRun(run_id=h["run_id"], full=h.get("full") == "1", since=h.get("since", ""),
+                        after=h.get("after", ""), newest=h.get("newest", ""),
+                        counts=json.loads(h.get("counts") or "{}"), updated_at=float(h.get("updated_at") or 0),
+                        pending_full=h.get("pending_full") == "1")  # fmt: skip
+
+    def advance(self, integration_id: str, run: SweepRun) -> bool:
+        return bool(self.r.eval(_ADVANCE_LUA, 1, keys.contact_sync_run(integration_id), run.run_id, run.after,
+                                run.newest, json.dumps(run.counts), repr(time.time()), RUN_TTL_S))  # fmt: skip
+
+    def finish(self, integration_id: str, run_id: str) -> bool:
+        """End the run (if still ours); True when a full sweep was asked for meanwhile."""
+        run = self.get(integration_id)
+        if run is None or run.run_id != run_id:
+            return False
+        self.r.delete(keys.contact_sync_run(integration_id))
+        return run.pending_full

@@ -40,6 +40,26 @@ class DeadLetter:
         }
 
 
+# A replay claims the letter before it re-sends the work: two replays of one letter cannot both run it, and
+# the claim token lets the replay delete only the letter it claimed (a fresh failure of the replayed work
+# writes a new letter, with no claim, which must stay). A claim older than REPLAY_CLAIM_S is stale: its
+# replayer died before re-sending, and the letter can be claimed again.
+REPLAY_CLAIM_S = 600
+CLAIM_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local at = tonumber(redis.call('HGET', KEYS[1], 'replay_claimed_at') or '') or 0
+if at > 0 and tonumber(ARGV[2]) - at < tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], 'replay_claim', ARGV[1], 'replay_claimed_at', ARGV[2])
+return 1
+"""
+RELEASE_LUA = """
+if redis.call('HGET', KEYS[1], 'replay_claim') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[2])
+return 1
+"""
+
+
 class DeadLetters:
     def __init__(self, r: redis.Redis):
         self.r = r
@@ -47,7 +67,8 @@ class DeadLetters:
     def add(self, letter: DeadLetter) -> None:
         key = keys.dead_letter(letter.id)
         first = self.r.hget(key, "first_failed_at") or letter.first_failed_at
-        record = {**letter.__dict__, "first_failed_at": first}
+        # A new failure clears any replay claim: the letter is an unclaimed failure again.
+        record = {**letter.__dict__, "first_failed_at": first, "replay_claim": "", "replay_claimed_at": ""}
         record["args"] = json.dumps(letter.args)
         record["kwargs"] = json.dumps(letter.kwargs)
         fields: dict[Any, Any] = {k: ("" if v is None else str(v)) for k, v in record.items()}
@@ -78,6 +99,18 @@ class DeadLetters:
         ids: list[str] = self.r.zrange(keys.DEAD_LETTERS, 0, -1)  # type: ignore[assignment]
         letters = [d for d in (self.get(i) for i in ids) if d is not None]
         return [d for d in letters if integration is None or d.integration == integration]
+
+    def claim(self, dead_id: str, token: str, now: float | None = None) -> DeadLetter | None:
+        """The letter, claimed by `token` for one replay; None when absent or another replay holds it."""
+        stamp = time.time() if now is None else now
+        if not self.r.eval(CLAIM_LUA, 1, keys.dead_letter(dead_id), token, stamp, REPLAY_CLAIM_S):
+            return None
+        return self.get(dead_id)
+
+    def release(self, dead_id: str, token: str) -> bool:
+        """Delete the letter if `token`'s claim still holds it (a replayed task that failed again keeps its
+        new letter)."""
+        return bool(self.r.eval(RELEASE_LUA, 2, keys.dead_letter(dead_id), keys.DEAD_LETTERS, token, dead_id))
 
     def remove(self, dead_id: str) -> None:
         pipe = self.r.pipeline()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 import redis
@@ -54,6 +55,8 @@ class Integration:
     aircall_budget_key: str | None = (
         None  # the company's shared rate budget (clients.aircall.CompanyIdentity)
     )
+    # The encrypted token fields as read with the rest (IntegrationStore.secrets_of); never shown or compared.
+    sealed: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def is_active(self) -> bool:
@@ -119,15 +122,27 @@ class IntegrationStore:
         return sorted((i for i in found if i is not None), key=lambda i: i.created_at)
 
     def secrets(self, integration_id: str) -> Secrets:
+        """The integration's tokens as stored now (one read)."""
         values: list[str | None] = self.r.hmget(  # type: ignore[assignment]
             keys.integration(integration_id),
             [*(f"{f}_enc" for f in _SECRET_FIELDS), "jobber_access_expires_at"],
         )
+        return self._open([*values[:-1]], values[-1])
+
+    def secrets_of(self, integration: Integration) -> Secrets:
+        """The tokens that were stored when `integration` was read (no Redis round trip). A token rotated
+        since then is met as a 401, and the refresh reads the current pair (`secrets`)."""
+        sealed = integration.sealed
+        return self._open(
+            [sealed.get(f"{f}_enc") for f in _SECRET_FIELDS], sealed.get("jobber_access_expires_at")
+        )
+
+    def _open(self, ciphertexts: list[str | None], expires_at: str | None) -> Secrets:
         plain = {
-            f: decrypt(self.secret_key, v) if v else None
-            for f, v in zip(_SECRET_FIELDS, values[:-1], strict=True)
+            f: _decrypt_cached(self.secret_key, v) if v else None
+            for f, v in zip(_SECRET_FIELDS, ciphertexts, strict=True)
         }
-        return Secrets(**plain, jobber_access_expires_at=float(values[-1]) if values[-1] else None)
+        return Secrets(**plain, jobber_access_expires_at=float(expires_at) if expires_at else None)
 
     def id_for_jobber_account(self, account_id: str) -> str | None:
         found: str | None = self.r.hget(keys.JOBBER_ACCOUNTS, account_id)  # type: ignore[assignment]
@@ -200,14 +215,10 @@ class IntegrationStore:
         self._update(integration_id, warnings=json.dumps(warnings))
 
     def bind_webhook(self, integration_id: str, webhook_id: str, webhook_token: str) -> None:
-        """Remember the Aircall webhook and route its token to this integration (hash only, never the token)."""
-        pipe = self.r.pipeline()
-        pipe.hset(keys.WEBHOOK_TOKENS, token_hash(webhook_token), integration_id)
-        pipe.hset(
-            keys.integration(integration_id),
-            mapping={"aircall_webhook_id": webhook_id, "webhook_token_hash": token_hash(webhook_token)},
-        )
-        pipe.execute()
+        """Remember the Aircall webhook and route its token to this integration (hash only, never the token).
+        A rebind (the webhook re-created) retires the previous token: two live tokens would deliver twice."""
+        self.r.eval(_BIND_LUA, 2, keys.WEBHOOK_TOKENS, keys.integration(integration_id), integration_id,
+                    webhook_id, token_hash(webhook_token))  # fmt: skip
 
     def set_jobber_tokens(
         self, integration_id: str, access_token: str, refresh_token: str, expires_at: float | None = None
@@ -271,6 +282,24 @@ class IntegrationStore:
         return counts
 
 
+# KEYS: the token index, the integration. ARGV: integration id, webhook id, new token hash.
+_BIND_LUA = """
+local old = redis.call('HGET', KEYS[2], 'webhook_token_hash')
+if old and old ~= ARGV[3] and redis.call('HGET', KEYS[1], old) == ARGV[1] then
+  redis.call('HDEL', KEYS[1], old)
+end
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[1])
+redis.call('HSET', KEYS[2], 'aircall_webhook_id', ARGV[2], 'webhook_token_hash', ARGV[3])
+return 1
+"""
+
+
+@lru_cache(maxsize=1024)
+def _decrypt_cached(secret_key: str, ciphertext: str) -> str:
+    """Fernet decryption once per distinct ciphertext per process (every task needs its tenant's token)."""
+    return decrypt(secret_key, ciphertext)
+
+
 def _from_hash(h: dict[str, str]) -> Integration:
     account = (
         JobberAccount(id=h["jobber_account_id"], name=h.get("jobber_account_name", ""))
@@ -295,4 +324,5 @@ def _from_hash(h: dict[str, str]) -> Integration:
         jobber_account=account,
         created_at=h.get("created_at", ""),
         updated_at=h.get("updated_at", ""),
+        sealed={k: v for k, v in h.items() if k.endswith("_enc") or k == "jobber_access_expires_at"},
     )

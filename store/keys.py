@@ -49,8 +49,9 @@ def dead_letter(dead_id: str) -> str:
 
 
 def rate_limited(task_id: str) -> str:
-    """How many retries of a Celery task id were rate-limit waits (they do not spend attempts)."""
-    return f"{PREFIX}:rl:{task_id}"
+    """Hash of one Celery task id's rate-limit waits: `waits` (they do not spend attempts) and `seconds` (all
+    of them together, against RATE_LIMIT_BUDGET_S). TTL one day."""
+    return f"{PREFIX}:rlwait:{task_id}"
 
 
 def recent_events(integration_id: str) -> str:
@@ -84,3 +85,26 @@ def contact_sync_status(integration_id: str) -> str:
 def page_cache(integration_id: str, what: str) -> str:
     """Vendor reads the settings page caches for a few minutes (the company's numbers, a preview client)."""
     return f"{PREFIX}:int:{integration_id}:page:{what}"
+
+
+# Fair queues (store/queues.py): per-tenant lanes in front of each shared Celery queue, the ring of tenants
+# with waiting work, and the delayed messages. Owned by the dispatch: a lane is emptied into its queue, a due
+# message is moved back when due.
+LANE_PREFIX = f"{PREFIX}:lane:"
+RING_PREFIX = f"{PREFIX}:ring:"
+DUE = f"{PREFIX}:due"
+
+
+def lane(queue: str, tenant: str) -> str:
+    return f"{LANE_PREFIX}{queue}:{tenant}"
+
+
+def ring(queue: str) -> str:
+    return f"{RING_PREFIX}{queue}"
+
+
+def contact_sync_run(integration_id: str) -> str:
+    """The integration's contact-sync run in progress: run id, query window, Jobber page cursor, counts.
+    One run at a time (single flight); it expires a day after its last page (an abandoned run is resumed
+    by the next sweep before that, then restarted from the watermark after)."""
+    return f"{PREFIX}:contactsync:{integration_id}:run"

@@ -15,14 +15,18 @@ import redis
 import redis.asyncio as aioredis
 
 from store import keys
+from store.queues import FAIR_LUA_FUNCTIONS
 
 Outcome = Literal["pending", "done", "skipped", "failed"]
 
 # KEYS: tenant index hash, event key prefix, duplicate counter, integration key prefix
 # ARGV: tenant key, event_id, source, event, resource_id, received_at, raw, task_message, queue, ttl_s, routed,
-#       lifecycle ('1': enqueue for an inactive integration too; uninstalling it is still wanted)
+#       lifecycle ('1': enqueue for an inactive integration too; uninstalling it is still wanted),
+#       fair depth (> 0: into the integration's lane of a fair queue, store/queues.py; 0: straight onto it)
 # Keys are derived inside the script (single Redis or Sentinel; not written for Redis Cluster).
-CLAIM_LUA = """
+CLAIM_LUA = (
+    FAIR_LUA_FUNCTIONS
+    + """
 local iid = redis.call('HGET', KEYS[1], ARGV[1])
 if not iid then return {'unknown', ''} end
 if ARGV[11] == '0' then return {'ignored', iid} end
@@ -44,13 +48,18 @@ local recent = KEYS[4] .. iid .. ':recent'
 redis.call('LPUSH', recent, ARGV[2])
 redis.call('LTRIM', recent, 0, RECENT_KEPT)
 if outcome == 'pending' then
-  redis.call('LPUSH', ARGV[9], ARGV[8])
+  if tonumber(ARGV[13]) > 0 then
+    fair_push(ARGV[9], iid, ARGV[8], tonumber(ARGV[13]))
+  else
+    redis.call('LPUSH', ARGV[9], ARGV[8])
+  end
   return {'enqueued', iid}
 end
 redis.call('RPUSH', evkey .. ':log', cjson.encode({kind = 'skip', reason = reason, at = ARGV[6]}))
 redis.call('EXPIRE', evkey .. ':log', tonumber(ARGV[10]))
 return {'skipped', iid}
 """.replace("RECENT_KEPT", str(keys.RECENT_EVENTS_KEPT - 1))
+)
 
 ClaimStatus = Literal["unknown", "ignored", "duplicate", "enqueued", "skipped"]
 
@@ -64,9 +73,13 @@ class Claim:
 class AsyncLedger:
     """The ingest side: one round trip per webhook."""
 
-    def __init__(self, r: aioredis.Redis, ttl_days: int):
+    def __init__(
+        self, r: aioredis.Redis, ttl_days: int, fair_depth: int = 0, fair: frozenset[str] = frozenset()
+    ):
         self._script = r.register_script(CLAIM_LUA)
         self._ttl = ttl_days * 86400
+        self._fair_depth = fair_depth
+        self._fair = fair
 
     async def claim(
         self,
@@ -91,6 +104,7 @@ class AsyncLedger:
             args=[
                 tenant_key, event_id, source, event, resource_id, received_at, raw,
                 task_message, queue, self._ttl, "1" if routed else "0", "1" if lifecycle else "0",
+                self._fair_depth if queue in self._fair else 0,
             ],
         )  # fmt: skip
         return Claim(status=status, integration_id=iid or None)

@@ -16,7 +16,7 @@ from domain.activity import Activity
 from store.activities import Activities, ActivityRecord, text_hash
 from store.integrations import Integration, IntegrationStore
 from store.ledger import Ledger
-from store.locks import hold
+from store.locks import Held, hold
 from store.phones import PhoneCache
 from store.redis import sync_client
 from tasks.client_search import search_client
@@ -107,19 +107,14 @@ def ensure_client(ctx: EventContext, jobber: JobberClient, e164: str, region: st
         raise Skip(f"no Jobber client has {e164}, and contact creation is off")
     # One client per new number even when two events race: a lock per account and number, and a second
     # look inside it (the winner cached what it created).
-    with hold(ctx.r, f"aj:lock:newclient:{ctx.account_id}:{e164}", ttl_s=lock_ttl(3), wait_s=30):
+    with hold(ctx.r, f"aj:lock:newclient:{ctx.account_id}:{e164}", wait_s=30) as lock:
         client = find_client(ctx, jobber, e164, region)
         if client is None:
+            lock.check()
             client = jobber.create_client(NEW_CLIENT_FIRST_NAME, NEW_CLIENT_LAST_NAME, e164)
             PhoneCache(ctx.r).put(ctx.account_id, e164, client)
             log.info("tasks.client_created integration=%s client=%s", ctx.integration.id, client.id)
         return client
-
-
-def lock_ttl(vendor_calls: int) -> float:
-    """Long enough for `vendor_calls` Jobber requests at their timeout; short enough that a worker killed
-    while holding the lock delays recovery by seconds, not minutes."""
-    return vendor_calls * get_settings().HTTP_TIMEOUT_S + 5
 
 
 @dataclass(frozen=True)
@@ -131,16 +126,18 @@ class Tenant:
 
 
 def activity_lock(ctx: EventContext | Tenant, resource: str, resource_id: str) -> Any:
-    # Inside: match, maybe create the client, adopt or create or edit the note (at most ~5 requests).
+    # Inside: match, maybe create the client, adopt or create or edit the note (at most ~5 requests). Renewed
+    # while held (store/locks.py); a killed holder frees it within seconds.
     key = f"aj:lock:activity:{ctx.integration.id}:{resource}:{resource_id}"
-    return hold(ctx.r, key, ttl_s=lock_ttl(6), wait_s=10)
+    return hold(ctx.r, key, wait_s=10)
 
 
 def upsert_activity(
     ctx: EventContext | Tenant, jobber: JobberClient, resource: str, resource_id: str, client_id: str, activity: Activity,
-    marker: str,
+    marker: str, lock: Held,
 ) -> str:  # fmt: skip
-    """Create the activity once, then only edit it. Call inside `activity_lock`. Returns what happened."""
+    """Create the activity once, then only edit it. Call inside `activity_lock` (its `lock`: every Jobber
+    write first checks it is still held). Returns what happened."""
     activities = Activities(ctx.r)
     record = activities.get(ctx.integration.id, resource, resource_id)
     digest = text_hash(activity.text)
@@ -152,6 +149,7 @@ def upsert_activity(
     if record is not None and record.state == "done":
         if record.text_hash == digest:
             return "unchanged"
+        lock.check()
         if record.kind == "request":
             jobber.edit_request_note(str(record.note_id), activity.text)
         else:
@@ -166,10 +164,12 @@ def upsert_activity(
         pending = ActivityRecord("creating", kind, client_id, started_at=now_iso())  # type: ignore[arg-type]
         activities.put(ctx.integration.id, resource, resource_id, pending)
     client_id = pending.client_id
+    lock.check()
     if pending.kind == "request":
         title = f"{activity.title} {title_marker(resource, resource_id)}"
         request_id = pending.request_id or jobber.create_request(client_id, title)
         activities.put(ctx.integration.id, resource, resource_id, _with(pending, request_id=request_id))
+        lock.check()
         note_id = jobber.create_request_note(request_id, activity.text)
         done = ActivityRecord("done", "request", client_id, note_id, request_id, digest)
     else:

@@ -32,7 +32,6 @@ from tasks.activity import (
     since_attempt,
     upsert_activity,
 )
-from tasks.router import handles
 from tasks.vendors import aircall_for, jobber_for, store_for
 from worker.app import app
 from worker.retry import IntegrationTask
@@ -42,7 +41,6 @@ log = logging.getLogger("tasks.ai_insights")
 WRITE_TASK = "ai.write_note"
 
 
-@handles(*EVENT_KINDS)
 @app.task(name="ai.fetch_insight", base=IntegrationTask, bind=True)
 def fetch_insight(self: IntegrationTask, event_id: str) -> str:
     """Fetch one kind of AI content and update the call's AI-insights note. Trigger: transcription/summary/
@@ -81,7 +79,7 @@ def write_insights(integration: Integration, call_id: str) -> str:
     ai = integration.settings.ai_logging
     jobber = jobber_for(integration)
     ctx = Tenant(integration, r)
-    with activity_lock(ctx, "ai", call_id):
+    with activity_lock(ctx, "ai", call_id) as lock:
         # Read the content inside the lock: a concurrent event may have stored a newer piece since this one,
         # and the last writer must render everything (same rule as the call's own activity).
         snapshots = CallStates(r).all(integration.id, call_id)
@@ -96,7 +94,7 @@ def write_insights(integration: Integration, call_id: str) -> str:
         if text is None:
             return "nothing switched on to show yet"
         outcome = upsert_activity(ctx, jobber, "ai", call_id, record.client_id, Activity(text.splitlines()[0], text),
-                                  marker=f"Aircall: {call.link}")  # fmt: skip
+                                  marker=f"Aircall: {call.link}", lock=lock)  # fmt: skip
         if ai.topics and ai.topics_as_tags and insights.topics:
             jobber.add_tags(record.client_id, insights.topics)
         if ai.action_items and ai.action_items_as_tasks:

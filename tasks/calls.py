@@ -14,22 +14,14 @@ from store.activities import Activities, ActivityRecord
 from store.calls import CallStates
 from store.insights import InsightStore
 from tasks.activity import EventContext, Skip, activity_lock, ensure_client, run_flow, upsert_activity
-from tasks.router import handles
 from tasks.vendors import jobber_for
 from worker.app import app
+from worker.enqueue import enqueue
 from worker.retry import IntegrationTask
 
 log = logging.getLogger("tasks.calls")
 
-CALL_LOG_EVENTS = (
-    "call.ended", "call.commented", "call.tagged", "call.untagged", "call.comm_assets_generated",
-    "call.voicemail_left", "call.assigned", "call.transferred", "call.external_transferred", "call.answered",
-    "call.hungup",
-    "ai_voice_agent.*",  # voice-agent data for the same call (SPEC F9), before or after call.ended
-)  # fmt: skip
 
-
-@handles(*CALL_LOG_EVENTS)
 @app.task(name="calls.log_activity", base=IntegrationTask, bind=True)
 def log_call_activity(self: IntegrationTask, event_id: str) -> str:
     """Merge this event into the call's state and write or update its activity. Trigger: the call events
@@ -56,7 +48,7 @@ def log_call(ctx: EventContext) -> str:
     if check.external is None:
         raise Skip(f"withheld or invalid caller number ({check.external_raw!r}): not matched")
     jobber = jobber_for(ctx.integration)
-    with activity_lock(ctx, "call", call_id):
+    with activity_lock(ctx, "call", call_id) as lock:
         # Re-read inside the lock: a concurrent event may have added a newer snapshot since ours, and the
         # last writer must render the complete state, never an older one.
         snapshots = states.all(ctx.integration.id, call_id)
@@ -73,11 +65,11 @@ def log_call(ctx: EventContext) -> str:
         )
         activity = render_call(call, voice_agent)
         outcome = upsert_activity(
-            ctx, jobber, "call", call_id, client_id, activity, marker=f"Aircall: {call.link}"
+            ctx, jobber, "call", call_id, client_id, activity, marker=f"Aircall: {call.link}", lock=lock
         )
     if InsightStore(ctx.r).all(ctx.integration.id, call_id):
         # AI content arrived before the call was logged (or the title changed): its note follows the call's.
-        app.signature("ai.write_note", args=[ctx.integration.id, call_id]).apply_async()
+        enqueue("ai.write_note", [ctx.integration.id, call_id], tenant=ctx.integration.id)
     return outcome
 
 

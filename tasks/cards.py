@@ -20,7 +20,6 @@ from domain.payloads import Call
 from domain.phone import to_e164
 from store.calls import CallStates
 from tasks.activity import EventContext, Skip, find_client, run_flow
-from tasks.router import handles
 from tasks.vendors import aircall_for, jobber_for
 from worker.app import app
 from worker.retry import IntegrationTask
@@ -28,7 +27,6 @@ from worker.retry import IntegrationTask
 ENDED_EVENTS = {"call.hungup", "call.ended"}
 
 
-@handles("call.created", "call.ringing_on_agent")
 @app.task(name=CARD_TASK, base=IntegrationTask, bind=True)
 def post_insight_card(self: IntegrationTask, event_id: str) -> str:
     """Post the caller's insight card. Trigger: call.created / call.ringing_on_agent (first wins).

@@ -11,22 +11,26 @@ from __future__ import annotations
 
 import functools
 import logging
-import time
+import secrets
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_delay
 
 from clients.aircall import AircallClient
 from clients.errors import RateLimited
 from clients.jobber import JobberClient
 from config.settings import get_settings
 from domain.contacts import DesiredContact, desired_contact, phone_plan
-from store.contacts import ContactMap, Mapping, SyncStatus
+from store.contacts import ContactMap, Mapping, SweepRun, SweepRuns, SyncStatus
 from store.integrations import Integration
 from store.locks import hold
 from store.redis import sync_client
 from tasks.vendors import aircall_for, jobber_for, store_for
 from worker.app import app
+from worker.enqueue import enqueue
 from worker.retry import IntegrationTask
 
 log = logging.getLogger("tasks.contact_sync")
@@ -49,20 +53,22 @@ class Syncer:
         self.wait_for_budget = wait_for_budget  # sweeps wait in place; single-client tasks retry instead
 
     def _call(self, fn: Callable[[], T]) -> T:
-        while True:
-            try:
+        """Call Aircall; in-process sweeps wait out its rate limit (as long as it says, within the budget),
+        tasks let the retry policy park them instead."""
+        if not self.wait_for_budget:
+            return fn()
+        for attempt in Retrying(retry=retry_if_exception_type(RateLimited), wait=_as_the_vendor_says,
+                                stop=stop_after_delay(get_settings().RATE_LIMIT_BUDGET_S), reraise=True):  # fmt: skip
+            with attempt:
                 return fn()
-            except RateLimited as exc:
-                if not self.wait_for_budget:
-                    raise
-                time.sleep(exc.retry_after)
+        raise AssertionError("unreachable: tenacity returns or re-raises")
 
     def sync_client(self, client_id: str, client: dict[str, Any] | None = None, fetched: bool = False) -> str:
         """created | updated | deleted | unchanged. `client` saves the refetch when a page already has it."""
         if not fetched:
             client = self.jobber.client_for_sync(client_id)
         desired = desired_contact(client)
-        with hold(self.r, f"aj:lock:contact:{self.integration.id}:{client_id}", ttl_s=60, wait_s=30):
+        with hold(self.r, f"aj:lock:contact:{self.integration.id}:{client_id}", wait_s=30):
             mapped = self.map.get(self.integration.id, client_id)
             if desired is None:
                 if mapped is None:
@@ -111,33 +117,63 @@ class Syncer:
         self.map.put(self.integration.id, client_id, Mapping(str(contact["id"]), desired.digest()))
         return "created"
 
-    def sweep(self, full: bool = False, progress: Callable[[str], None] | None = None) -> dict[str, int]:
-        """Every client changed since the watermark (all of them with `full`), oldest change first. The
-        run's progress is recorded for the admin's page (SyncStatus)."""
-        counts: Counter[str] = Counter()
-        status = SyncStatus(self.r)
-        status.started(self.integration.id, full)
+    # ---- sweeps: page by page, one run at a time per integration ------------------------------------
+
+    def begin(self, full: bool = False) -> SweepRun | None:
+        """Start (or resume a stalled) sweep of every client changed since the watermark (all with `full`);
+        None when a sweep is already running (a full one asked for then follows it)."""
+        runs = SweepRuns(self.r)
         mark = self.map.watermark(self.integration.id)
         since = EPOCH if full or not mark else _minus(mark, SWEEP_OVERLAP_S)
-        newest, cursor = mark or EPOCH, None
-        try:
-            while True:
-                clients, cursor = self.jobber.clients_changed(since, cursor)
-                for client in clients:
-                    outcome = self.sync_client(client["id"], client, fetched=True)
-                    counts[outcome] += 1
-                    newest = max(newest, client.get("updatedAt") or newest)
-                    if progress:
-                        progress(outcome)
-                status.progress(self.integration.id, _summary(counts))
-                if cursor is None:
-                    break
-        except Exception as exc:
-            status.finished(self.integration.id, _summary(counts), error=str(exc) or type(exc).__name__)
-            raise
+        if not runs.start(self.integration.id, secrets.token_hex(6), full, since, mark or EPOCH):
+            return None
+        run = runs.get(self.integration.id)
+        if run is not None and not run.counts:
+            SyncStatus(self.r).started(self.integration.id, run.full)
+        return run
+
+    def page(self, run: SweepRun, progress: Callable[[str], None] | None = None) -> SweepRun | None:
+        """Sync one page of the run; the advanced run, or None when the run is over (watermark moved)."""
+        clients, cursor = self.jobber.clients_changed(run.since, run.after or None)
+        counts: Counter[str] = Counter(run.counts)
+        newest = run.newest
+        for client in clients:
+            outcome = self.sync_client(client["id"], client, fetched=True)
+            counts[outcome] += 1
+            newest = max(newest, client.get("updatedAt") or newest)
+            if progress:
+                progress(outcome)
+        runs, status = SweepRuns(self.r), SyncStatus(self.r)
+        advanced = replace(run, after=cursor or "", newest=newest, counts=_summary(counts))
+        if cursor is not None:
+            if not runs.advance(self.integration.id, advanced):
+                return None  # another run took over (this one had stalled): it carries on
+            status.progress(self.integration.id, advanced.counts)
+            return advanced
         self.map.set_watermark(self.integration.id, newest)
-        status.finished(self.integration.id, _summary(counts))
-        return _summary(counts)
+        status.finished(self.integration.id, advanced.counts)
+        if runs.finish(self.integration.id, run.run_id):
+            enqueue("sync.sweep", [self.integration.id], {"full": True}, tenant=self.integration.id)
+        return None
+
+    def sweep(self, full: bool = False, progress: Callable[[str], None] | None = None) -> dict[str, int]:
+        """The whole sweep in this process (`ajctl sync contacts`), page after page."""
+        run = self.begin(full)
+        if run is None:
+            raise SyncBusy(f"a contact sync of {self.integration.id} is already running")
+        while (following := self.page(run, progress)) is not None:
+            run = following
+        finished = SyncStatus(self.r).latest(self.integration.id)
+        return _summary(Counter(finished.counts if finished else run.counts))
+
+
+def _as_the_vendor_says(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    return exc.retry_after if isinstance(exc, RateLimited) else 1.0
+
+
+class SyncBusy(RuntimeError):
+    """A contact sync of this integration is already running (one at a time)."""
 
 
 def _summary(counts: Counter[str]) -> dict[str, int]:
@@ -162,14 +198,37 @@ def sync_one_client(self: IntegrationTask, integration_id: str, client_id: str) 
 
 
 @app.task(name="sync.sweep", base=IntegrationTask, bind=True)
-def sweep_integration(self: IntegrationTask, integration_id: str, full: bool = False) -> dict[str, int] | str:
-    """Sync every client changed since the last sweep (all with `full`: the backfill when sync is turned on)."""
+def sweep_integration(self: IntegrationTask, integration_id: str, full: bool = False) -> str:
+    """Start a sweep of the clients changed since the last one (all with `full`: the backfill when sync is
+    turned on). Trigger: beat, turning sync on, the settings page. Single flight: while one runs, this does
+    nothing (a full sweep asked for follows it). The pages run as `sync.sweep_page` tasks."""
     integration = store_for().require(integration_id)
     if not (integration.is_active and integration.settings.contact_sync):
         return "contact sync off"
-    counts = Syncer(integration, wait_for_budget=True).sweep(full=full)
-    log.info("sync.sweep integration=%s %s", integration_id, counts)
-    return counts
+    run = Syncer(integration).begin(full)
+    if run is None:
+        return "already running"
+    enqueue("sync.sweep_page", [integration_id, run.run_id], tenant=integration_id)
+    return f"started {run.run_id}"
+
+
+@app.task(name="sync.sweep_page", base=IntegrationTask, bind=True)
+def sweep_page(self: IntegrationTask, integration_id: str, run_id: str) -> str:
+    """One page of a sweep, then the next page as its own task. Idempotency: the client → contact map (a
+    page redone after a crash or a rate-limit wait changes nothing twice); the run's saved cursor. Retries:
+    IntegrationTask (rate limits wait outside the worker, holding nothing)."""
+    integration = store_for().require(integration_id)
+    if not (integration.is_active and integration.settings.contact_sync):
+        return "contact sync off"
+    runs = SweepRuns(sync_client())
+    run = runs.get(integration_id)
+    if run is None or run.run_id != run_id:
+        return "superseded"
+    following = Syncer(integration).page(run)
+    if following is not None:
+        enqueue("sync.sweep_page", [integration_id, run_id], tenant=integration_id)
+        return f"page done, {following.counts}"
+    return "sweep finished"
 
 
 @app.task(name="sync.sweep_all")
@@ -178,6 +237,6 @@ def sweep_all() -> int:
     started = 0
     for integration in store_for().all():
         if integration.is_active and integration.settings.contact_sync:
-            sweep_integration.apply_async(args=[integration.id])
+            enqueue("sync.sweep", [integration.id], tenant=integration.id)
             started += 1
     return started

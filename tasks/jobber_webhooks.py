@@ -11,9 +11,9 @@ from store.ledger import Ledger
 from store.phones import PhoneCache
 from store.redis import sync_client
 from tasks.activity import EventContext, run_flow
-from tasks.router import handles
 from tasks.vendors import jobber_for, store_for
 from worker.app import app
+from worker.enqueue import enqueue
 from worker.retry import IntegrationTask
 
 log = logging.getLogger("tasks.jobber_webhooks")
@@ -21,7 +21,6 @@ log = logging.getLogger("tasks.jobber_webhooks")
 DISCONNECTED_MESSAGE = "Disconnected from Jobber — reinstall the integration to resume"
 
 
-@handles("jobber.CLIENT_CREATE", "jobber.CLIENT_UPDATE", "jobber.CLIENT_DESTROY")
 @app.task(name="jobber.client_changed", base=IntegrationTask, bind=True)
 def client_changed(self: IntegrationTask, event_id: str) -> str:
     """Forget cached matches the change may have made wrong. Trigger: CLIENT_* webhooks. Idempotency:
@@ -33,7 +32,7 @@ def forget_changed_client(ctx: EventContext) -> str:
     event = parse_webhook({"data": ctx.data})
     if ctx.integration.settings.contact_sync:
         # The client's Aircall contact follows (SPEC F8); its own task, so a spent Aircall budget delays only it.
-        app.signature("sync.client", args=[ctx.integration.id, event.item_id]).apply_async()
+        enqueue("sync.client", [ctx.integration.id, event.item_id], tenant=ctx.integration.id)
     cache = PhoneCache(ctx.r)
     forgotten = cache.forget_client(event.account_id, event.item_id)
     if event.topic != "CLIENT_DESTROY":
@@ -48,7 +47,6 @@ def forget_changed_client(ctx: EventContext) -> str:
     return f"forgot {forgotten} cached number(s)"
 
 
-@handles("jobber.APP_DISCONNECT")
 @app.task(name="lifecycle.jobber_disconnected", base=IntegrationTask, bind=True)
 def jobber_disconnected(self: IntegrationTask, event_id: str) -> None:
     """The user disconnected the app inside Jobber. Trigger: APP_DISCONNECT. Idempotency: setting the same
@@ -64,6 +62,6 @@ def jobber_disconnected(self: IntegrationTask, event_id: str) -> None:
     store.set_status(integration.id, "inactive", DISCONNECTED_MESSAGE, reason="jobber_disconnected")
     store.drop_jobber_tokens(integration.id)
     # The seed's lifecycle: the install shows as inactive in Aircall too, until Jobber is reconnected.
-    app.signature("lifecycle.aircall_activation", args=[integration.id]).apply_async()
+    enqueue("lifecycle.aircall_activation", [integration.id], tenant=integration.id)
     ledger.set_outcome(event_id, "done")
     log.warning("lifecycle.jobber_disconnected integration=%s", integration.id)

@@ -17,9 +17,9 @@ from store.integrations import Integration, IntegrationStore, JobberAccount
 from store.ledger import Ledger
 from store.redis import sync_client
 from store.sessions import SessionStore
-from tasks.router import handles
 from tasks.vendors import aircall_for, jobber_client, jobber_for, store_for
 from worker.app import app
+from worker.enqueue import enqueue
 from worker.retry import IntegrationTask
 
 log = logging.getLogger("tasks.lifecycle")
@@ -176,12 +176,12 @@ def _connect(
     store.set_jobber_tokens(integration_id, access, refresh, expires_at)
     previous = store.connect_jobber_account(integration_id, account)
     # Aircall shows the install as active again (it was disabled on a disconnect); the one it replaced, not.
-    aircall_activation.apply_async(args=[integration_id])
+    enqueue("lifecycle.aircall_activation", [integration_id], tenant=integration_id)
     if previous:
-        aircall_activation.apply_async(args=[previous])
+        enqueue("lifecycle.aircall_activation", [previous], tenant=previous)
     if store.require(integration_id).settings.contact_sync:
         # Connected with contact sync on: backfill every client (SPEC F8), in the background.
-        app.signature("sync.sweep", args=[integration_id], kwargs={"full": True}).apply_async()
+        enqueue("sync.sweep", [integration_id], {"full": True}, tenant=integration_id)
     warnings = []
     if previous:
         warnings.append(
@@ -239,7 +239,6 @@ def delete_integration(integration_id: str, reason: str, settings: Settings | No
     return Outcome(store.require(integration_id), warnings)
 
 
-@handles("integration.deleted")
 @app.task(name="lifecycle.integration_deleted", base=IntegrationTask, bind=True)
 def integration_deleted(self: IntegrationTask, event_id: str) -> None:
     """Aircall uninstalled the integration. Trigger: `integration.deleted`. Idempotency: delete is
@@ -284,7 +283,7 @@ def apply_settings(
     client (SPEC F8), in the background."""
     store_for(settings or get_settings()).set_settings(integration_id, after)
     if after.contact_sync and not before.contact_sync:
-        app.signature("sync.sweep", args=[integration_id], kwargs={"full": True}).apply_async()
+        enqueue("sync.sweep", [integration_id], {"full": True}, tenant=integration_id)
 
 
 def sign_in_link(integration_id: str, ttl_s: int, settings: Settings | None = None) -> tuple[str, float]:

@@ -32,6 +32,10 @@ def each_active(job: str, step: Callable[[Integration], str]) -> dict[str, int]:
         except VendorError as exc:
             counts["failed"] += 1
             log.warning("maintenance.%s.failed integration=%s error=%s", job, integration.id, exc)
+        except Exception:
+            # A bug or an unforeseen answer for one tenant: every other tenant still gets the job.
+            counts["failed"] += 1
+            log.exception("maintenance.%s.crashed integration=%s", job, integration.id)
     return dict(counts)
 
 

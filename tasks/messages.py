@@ -10,13 +10,11 @@ from domain.payloads import Message
 from domain.phone import to_e164
 from store.activities import Activities
 from tasks.activity import EventContext, Skip, activity_lock, ensure_client, run_flow, upsert_activity
-from tasks.router import handles
 from tasks.vendors import jobber_for
 from worker.app import app
 from worker.retry import IntegrationTask
 
 
-@handles("message.sent", "message.received")
 @app.task(name="messages.log_activity", base=IntegrationTask, bind=True)
 def log_message_activity(self: IntegrationTask, event_id: str) -> str:
     """Write the activity of one message. Trigger: message.sent / message.received. Idempotency: the
@@ -39,9 +37,11 @@ def log_message(ctx: EventContext) -> str:
     activity = render_message(message, sent=ctx.event == "message.sent")
     marker = f"Aircall: {message.direct_link}" if message.direct_link else activity.text
     jobber = jobber_for(ctx.integration)
-    with activity_lock(ctx, "message", message.id):
+    with activity_lock(ctx, "message", message.id) as lock:
         record = Activities(ctx.r).get(ctx.integration.id, "message", message.id)
         if record is not None and record.state == "done":
             return "already logged"
         client_id = record.client_id if record else ensure_client(ctx, jobber, external, region).id
-        return upsert_activity(ctx, jobber, "message", message.id, client_id, activity, marker=marker)
+        return upsert_activity(
+            ctx, jobber, "message", message.id, client_id, activity, marker=marker, lock=lock
+        )

@@ -26,6 +26,7 @@ from store.redis import sync_client
 from tasks.maintenance import each_active
 from tasks.vendors import aircall_for
 from worker.app import app
+from worker.enqueue import enqueue
 
 log = logging.getLogger("tasks.reconcile")
 
@@ -61,7 +62,7 @@ def reconcile(integration: Integration, now: float | None = None) -> str:
     for call in recent_calls(aircall_for(integration), since - OVERLAP_S, until):
         if _missed(r, integration, call, numbers):
             event_id = _record(r, integration, call, now)
-            app.signature("calls.log_activity", args=[event_id]).apply_async()
+            enqueue("calls.log_activity", [event_id], tenant=integration.id)
             found += 1
     r.set(_watermark_key(integration.id), until)
     if found:

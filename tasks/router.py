@@ -1,51 +1,28 @@
-"""The event router: the first task every accepted webhook runs; it dispatches by event type.
-
-Flows register their entry task with `handles(...)`; an event nobody handles is recorded as skipped with
-the reason, so operators can see it in `ajctl events show`.
+"""The event router, for events whose task is not known up front (a replay of an event with no dead letter,
+an event type no flow handles): it dispatches by event type (config.celery.EVENT_TASKS, the one map the ingest
+uses too), or records the event as skipped with the reason, for `ajctl events show`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
 
-from config.celery import ROUTE_TASK
+from config.celery import ROUTE_TASK, task_for_event
 from config.settings import get_settings
 from domain.envelope import LIFECYCLE_EVENTS
 from store.integrations import IntegrationStore
 from store.ledger import Ledger
 from store.redis import sync_client
 from worker.app import app
+from worker.enqueue import enqueue
 from worker.retry import IntegrationTask
 
 log = logging.getLogger("tasks.router")
-
-# event name (or "prefix.*") -> task name; filled by the flow modules at import time
-HANDLERS: dict[str, str] = {}
-
-
-def handles(*events: str) -> Callable[[Any], Any]:
-    """Register a task as the entry point for these Aircall events (`ai_voice_agent.*` style allowed)."""
-
-    def register(task: Any) -> Any:
-        for event in events:
-            HANDLERS[event] = task.name
-        return task
-
-    return register
 
 
 def _runs_when_inactive(event: str, status: str) -> bool:
     """Lifecycle events must reach an inactive (not deleted) integration: uninstalling it is still wanted."""
     return event in LIFECYCLE_EVENTS and status != "deleted"
-
-
-def handler_for(event: str) -> str | None:
-    if event in HANDLERS:
-        return HANDLERS[event]
-    prefix = event.split(".", 1)[0] + ".*"
-    return HANDLERS.get(prefix)
 
 
 @app.task(name=ROUTE_TASK, base=IntegrationTask, bind=True)
@@ -69,12 +46,12 @@ def dispatch(event_id: str) -> str | None:
         ledger.record_skip(event_id, f"integration {status}")
         log.info("events.route.skipped event=%s integration=%s status=%s", event_id, integration_id, status)
         return None
-    task_name = handler_for(event)
+    task_name = task_for_event(event)
     if task_name is None:
         ledger.record_skip(event_id, f"no handler for {event}")
         log.info("events.route.unhandled event=%s type=%s integration=%s", event_id, event, integration_id)
         return None
-    app.signature(task_name, args=[event_id]).apply_async()
+    enqueue(task_name, [event_id], tenant=integration_id)
     log.info(
         "events.routed event=%s type=%s task=%s integration=%s", event_id, event, task_name, integration_id
     )

@@ -31,7 +31,7 @@ def aircall_for(
     """An Aircall client with the integration's credentials, drawing on its company's shared request budget
     (AIRCALL_RATE_LIMIT_PER_MIN). Only insight cards are high priority; everything else leaves them a reserve."""
     settings = settings or get_settings()
-    token = store_for(settings).secrets(integration.id).aircall_token or ""
+    token = store_for(settings).secrets_of(integration).aircall_token or ""
     budget = AircallBudget(sync_client(settings.REDIS_URL), integration.budget_key,
                            settings.AIRCALL_RATE_LIMIT_PER_MIN, high_priority=high_priority)  # fmt: skip
     if integration.aircall_auth == "bearer":
@@ -55,7 +55,7 @@ def jobber_client(access_token: str, settings: Settings) -> JobberClient:
 def jobber_for(integration: Integration, settings: Settings | None = None) -> JobberClient:
     settings = settings or get_settings()
     store = store_for(settings)
-    secrets = store.secrets(integration.id)
+    secrets = store.secrets_of(integration)
     access = secrets.jobber_access_token
     if not access:
         raise Disconnected("Jobber is not connected", vendor="jobber")
@@ -81,7 +81,7 @@ def refresh_jobber(integration: Integration, *, stale: str, settings: Settings) 
     """
     store = store_for(settings)
     account = integration.jobber_account.id if integration.jobber_account else integration.id
-    with hold(sync_client(settings.REDIS_URL), f"aj:lock:jobber_refresh:{account}", ttl_s=30, wait_s=20):
+    with hold(sync_client(settings.REDIS_URL), f"aj:lock:jobber_refresh:{account}", wait_s=20):
         secrets = store.secrets(integration.id)
         if (
             secrets.jobber_access_token

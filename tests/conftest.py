@@ -35,6 +35,10 @@ def r() -> Iterator[object]:
     from store.redis import sync_client
 
     client = sync_client()
+    # Never flush anything but the suite's private Redis (a module imported too early would see the default).
+    assert _server is not None and client.connection_pool.connection_kwargs.get("port") == _server.port, (
+        "not the suite's private Redis"
+    )
     client.flushdb()
     yield client
 

@@ -283,9 +283,10 @@ def events_replay(
     for dead_id in tqdm(
         selected, desc="replaying", unit="event", file=sys.stderr, disable=dry_run or not selected
     ):
-        if not dry_run:
-            replay(dead_id)
-        replayed.append(dead_id)
+        if dry_run or replay(dead_id):
+            replayed.append(dead_id)
+        else:
+            skipped.append(dead_id)  # another replay of it is under way
     result = {"replayed": len(replayed), "skipped": len(skipped), "ids": replayed, "dry_run": dry_run}
     human = f"{'would replay' if dry_run else 'replayed'} {len(replayed)}, skipped {len(skipped)}"
     emit(as_json, result, human + ("".join(f"\n  {i}" for i in replayed)))

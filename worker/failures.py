@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import UTC, datetime
 
 from config.celery import ROUTE_TASK
 from store.dead_letters import DeadLetters
 from store.ledger import Ledger
 from store.redis import sync_client
+from worker.enqueue import enqueue
 
 log = logging.getLogger("worker.failures")
 
@@ -33,19 +35,27 @@ def select_for_replay(
     return selected, skipped
 
 
-def replay(dead_id: str) -> None:
-    """Re-send the failed task (or route the event again) and clear the dead letter."""
-    from worker.app import app
-
+def replay(dead_id: str) -> bool:
+    """Re-send the failed task (or route the event again) and clear the dead letter. False when another
+    replay of the same letter is under way (it was claimed first)."""
     r = sync_client()
-    letter = DeadLetters(r).get(dead_id)
-    # Mark pending before sending: the worker may finish before this function returns. The dead letter
-    # goes last, so a crash in between leaves it replayable (handlers are idempotent).
-    if Ledger(r).get(dead_id) is not None:
-        Ledger(r).set_outcome(dead_id, "pending", "replayed")
+    letters = DeadLetters(r)
+    ledger = Ledger(r)
+    token = secrets.token_hex(8)
+    letter = letters.claim(dead_id, token)
+    if letter is None and letters.get(dead_id) is not None:
+        log.info("events.replay_skipped id=%s reason=claimed_by_another_replay", dead_id)
+        return False
+    entry = ledger.get(dead_id)
+    # Mark pending before sending: the worker may finish before this function returns. The claimed letter
+    # goes last, so a crash in between leaves it replayable (its claim goes stale; handlers are idempotent).
+    if entry is not None:
+        ledger.set_outcome(dead_id, "pending", "replayed")
+    tenant = (letter.integration if letter else None) or (entry or {}).get("integration", "")
     if letter is not None:
-        app.signature(letter.task, args=letter.args, kwargs=letter.kwargs).apply_async()
-        DeadLetters(r).remove(dead_id)
+        enqueue(letter.task, letter.args, letter.kwargs, tenant=tenant)
+        letters.release(dead_id, token)
     else:
-        app.signature(ROUTE_TASK, args=[dead_id]).apply_async()
+        enqueue(ROUTE_TASK, [dead_id], tenant=tenant)
     log.info("events.replayed id=%s task=%s", dead_id, letter.task if letter else ROUTE_TASK)
+    return True

@@ -21,9 +21,22 @@ _ORIGIN = f"ingest.{os.getpid()}@{socket.gethostname()}"
 _EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
 
 
-def task_message(task_name: str, args: list[Any], queue: str, task_id: str | None = None) -> str:
+def task_message(
+    task_name: str,
+    args: list[Any],
+    queue: str,
+    task_id: str | None = None,
+    *,
+    kwargs: dict[str, Any] | None = None,
+    tenant: str = "",
+    retries: int = 0,
+    root_id: str | None = None,
+) -> str:
+    """One message for `task_name(*args, **kwargs)` on `queue`. `tenant` rides along as the `aj_tenant`
+    header (the fair queues put a retry back in its tenant's lane); `retries` counts earlier attempts."""
     task_id = task_id or str(uuid.uuid4())
-    body = orjson.dumps([args, {}, _EMBED])
+    kwargs = kwargs or {}
+    body = orjson.dumps([args, kwargs, _EMBED])
     message = {
         "body": base64.b64encode(body).decode(),
         "content-encoding": "utf-8",
@@ -37,14 +50,15 @@ def task_message(task_name: str, args: list[Any], queue: str, task_id: str | Non
             "expires": None,
             "group": None,
             "group_index": None,
-            "retries": 0,
+            "retries": retries,
             "timelimit": [None, None],
-            "root_id": task_id,
+            "root_id": root_id or task_id,
             "parent_id": None,
             "argsrepr": repr(args),
-            "kwargsrepr": "{}",
+            "kwargsrepr": repr(kwargs),
             "origin": _ORIGIN,
             "ignore_result": True,
+            "aj_tenant": tenant,
         },
         "properties": {
             "correlation_id": task_id,

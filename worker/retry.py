@@ -1,32 +1,51 @@
 """The retry policy as a task base class: transient errors back off, rate limits wait, the rest dead-letters.
 
-Tasks stay thin and raise `clients.errors` types; this base turns them into `self.retry` or a dead letter.
+Tasks stay thin and raise `clients.errors` types; this base turns them into a delayed retry or a dead letter.
 Event-driven tasks take the event id as their first argument (the convention that lets a dead letter be
 replayed with `ajctl events replay EVENT_ID`).
+
+A retry never waits inside the worker: the message is re-made (same task id, one more retry) and parked in
+Redis until due (store/queues.py), and the current delivery is acknowledged. So a worker holds only what it
+is running, and the visibility timeout stays short (config/celery.py). A Redis connection or timeout error
+is transient too; when Redis cannot even take the delayed retry, the delivery is rejected back to its queue
+(or, with Redis gone, simply left unacknowledged: kombu restores it once Redis is back).
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 import traceback
 from datetime import UTC, datetime
 from typing import Any
 
 from celery import Task
 from celery.exceptions import Ignore, Reject, Retry
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from clients.errors import Disconnected, Permanent, RateLimited, Transient
+from config.celery import queue_for
 from config.settings import get_settings
 from store import keys
 from store.dead_letters import DeadLetter, DeadLetters
 from store.ledger import Ledger
 from store.locks import LockBusy
 from store.redis import sync_client
+from worker.enqueue import fair_queues
+from worker.protocol import task_message
 
 log = logging.getLogger("worker.retry")
 
 BACKOFF_BASE_S = 2.0
+# No single rate-limit wait is longer than this, whatever a vendor asked (clients bound header waits too).
+MAX_RATE_LIMIT_WAIT_S = 15 * 60
+
+
+class Deferred(Ignore):  # type: ignore[misc]
+    """This delivery is done; the work runs again later, from the delay set (metrics count it as a retry)."""
 
 
 def backoff_delay(attempt: int, cap_s: float, base_s: float = BACKOFF_BASE_S) -> float:
@@ -43,6 +62,16 @@ class IntegrationTask(Task):  # type: ignore[misc]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
+            return self._policy(args, kwargs)
+        except RedisError as exc:
+            # Redis failed while we handled a failure (delaying a retry, writing a dead letter): put the
+            # delivery back. With Redis unreachable the reject fails too and the message stays unacknowledged,
+            # to be restored by kombu once Redis is back. Nothing is lost either way.
+            log.warning("tasks.requeued task=%s error=%s", self.name, type(exc).__name__)
+            raise Reject(f"redis unavailable: {type(exc).__name__}", requeue=True) from exc
+
+    def _policy(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        try:
             return super().__call__(*args, **kwargs)
         except (Retry, Ignore, Reject):
             raise  # Celery's own control flow, not failures
@@ -53,6 +82,9 @@ class IntegrationTask(Task):  # type: ignore[misc]
             return self._wait_for_rate_limit(RateLimited(f"busy: {exc}", retry_after=1.0), args, kwargs)
         except Transient as exc:
             return self._retry_transient(exc, args, kwargs)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            # Redis restarting or failing over is an outage, not a bug in the event.
+            return self._retry_transient(Transient(f"redis: {type(exc).__name__}: {exc}"), args, kwargs)
         except Disconnected as exc:
             # Not a failure of the event: the tenant must reconnect. Lifecycle flows mark the integration.
             self._ledger_skip(args, f"vendor connection lost: {exc}")
@@ -71,16 +103,24 @@ class IntegrationTask(Task):  # type: ignore[misc]
     # ---- policies ----------------------------------------------------------------------------
 
     def _wait_for_rate_limit(self, exc: RateLimited, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        r = sync_client()
+        settings = get_settings()
+        wait = min(max(exc.retry_after, 0.0), MAX_RATE_LIMIT_WAIT_S)
         key = keys.rate_limited(self.request.id)
-        pipe = r.pipeline()
-        pipe.incr(key)
+        pipe = sync_client().pipeline()
+        pipe.hincrby(key, "waits", 1)
+        pipe.hincrbyfloat(key, "seconds", wait)
         pipe.expire(key, 86400)
-        pipe.execute()
+        waited = float(pipe.execute()[1])
+        if waited > settings.RATE_LIMIT_BUDGET_S:
+            return self._dead_letter(
+                args,
+                kwargs,
+                f"waited {waited:.0f}s for rate limits (budget {settings.RATE_LIMIT_BUDGET_S:.0f}s): {exc}",
+            )
         self._ledger_attempt(args, "rate_limited", str(exc))
-        countdown = exc.retry_after + random.uniform(0.0, 1.0)  # spread the herd after a shared reset
+        countdown = wait + random.uniform(0.0, 1.0)  # spread the herd after a shared reset
         log.info("tasks.rate_limited task=%s wait_s=%.1f", self.name, countdown)
-        raise self.retry(exc=exc, countdown=countdown)
+        return self._later(countdown, args, kwargs)
 
     def _retry_transient(self, exc: Transient, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         settings = get_settings()
@@ -92,12 +132,30 @@ class IntegrationTask(Task):  # type: ignore[misc]
         log.info(
             "tasks.retry task=%s attempt=%d countdown_s=%.1f error=%s", self.name, attempts, countdown, exc
         )
-        raise self.retry(exc=exc, countdown=countdown)
+        return self._later(countdown, args, kwargs)
+
+    def _later(self, countdown: float, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run this task again in `countdown` seconds, from Redis, and let this delivery go (acknowledged)."""
+        request = self.request
+        queue = (request.delivery_info or {}).get("routing_key") or queue_for(self.name)
+        tenant = request.get("aj_tenant") or self._tenant(args)
+        message = task_message(self.name, list(args), queue, request.id, kwargs=kwargs, tenant=tenant,
+                               retries=int(request.retries or 0) + 1, root_id=request.root_id)  # fmt: skip
+        fair_queues().defer(queue, tenant, message, time.time() + countdown)
+        raise Deferred()
 
     def transient_attempts(self) -> int:
         """Attempts so far that failed transiently, this one included (rate-limit waits excluded)."""
-        waited = int(sync_client().get(keys.rate_limited(self.request.id)) or 0)
+        waited = int(sync_client().hget(keys.rate_limited(self.request.id), "waits") or 0)
         return int(self.request.retries) + 1 - waited
+
+    def _tenant(self, args: tuple[Any, ...]) -> str:
+        """The integration a task works for: its event's, or its first argument when that is an integration id."""
+        event_id = self._event_id(args)
+        if event_id:
+            return (Ledger(sync_client()).get(event_id) or {}).get("integration", "")
+        first = args[0] if args else None
+        return first if isinstance(first, str) and first.startswith("int_") else ""
 
     # ---- bookkeeping ---------------------------------------------------------------------------
 

@@ -142,7 +142,10 @@ def test_jobber_account_and_cost_tracking(jobber):
 
 def test_jobber_throttled_waits_for_the_bucket(jobber_server, jobber):
     requests.post(
-        f"{jobber_server}/_sandbox/bucket", json={"account_id": jobber.account_id, "available": 0}, timeout=5
+        # Deep in debt (it restores 500 points/s): still empty when the query comes, however slow the machine.
+        f"{jobber_server}/_sandbox/bucket",
+        json={"account_id": jobber.account_id, "available": -5000},
+        timeout=5,
     )
     with pytest.raises(RateLimited) as excinfo:
         jobber.account()
@@ -244,3 +247,28 @@ def test_jobber_phone_search_pages_and_reports_numbers_as_typed(jobber_server, j
     assert normalized == ({None} if reading == "literal" else {"+14155550100", "+12125550100"})
     # Why the product searches with the number's last digit group: the full digits are not literal text there.
     assert len(jobber.find_phones("4155550100")[0]) == (0 if reading == "literal" else 2)
+
+
+def test_the_shared_session_keeps_no_cookie_between_tenants():
+    """Vendor sessions are shared by every tenant of a process: a Set-Cookie from one tenant's answer must
+    never ride along with another tenant's request."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from clients.http import new_session
+    from sandbox.common import ServerThread
+
+    async def echo(request: Request) -> JSONResponse:
+        response = JSONResponse({"cookie": request.headers.get("cookie")})
+        response.set_cookie("tenant", "alpha")
+        return response
+
+    server = ServerThread(Starlette(routes=[Route("/", echo)])).start()
+    try:
+        session = new_session()
+        assert session.get(server.url, timeout=5).json() == {"cookie": None}
+        assert session.get(server.url, timeout=5).json() == {"cookie": None}  # "tenant=alpha" was not kept
+    finally:
+        server.stop()

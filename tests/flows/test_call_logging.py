@@ -592,3 +592,17 @@ def test_a_request_created_just_before_a_crash_is_found_again_not_duplicated(r, 
     assert request["title"] == f"Inbound call answered by Madelaine Dupont (Aircall call {call_id})"
     [note] = request["notes"]
     assert note["message"].endswith(f"Aircall: https://api.aircall.io/v1/calls/{call_id}")
+
+
+def test_a_malformed_snapshot_does_not_poison_the_rest_of_its_call(r, ingest_url, worker, jobber):
+    """One event with an impossible time (1e20) must not make every later event of its call fail."""
+    dana = add_client(jobber, "Dana", "Lopez", ["(415) 555-0100"])
+    tenant = make_tenant(jobber=jobber)
+    events = answered(tenant.webhook_token)
+    answered_event = next(e for e in events if e["event"] == "call.answered")
+    answered_event["data"]["answered_at"] = 1e20
+    answered_event["timestamp"] = 1e20
+    ids = log_and_wait(ingest_url, events)
+
+    assert {o.rsplit(":", 1)[1] for o in outcomes(ids)} <= {"done", "skipped"}, outcomes(ids)
+    assert only_note(client_named(jobber, dana["id"])).startswith("Inbound call answered by Madelaine Dupont")

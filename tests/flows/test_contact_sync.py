@@ -125,6 +125,8 @@ def test_sync_stays_inside_the_company_budget(r, world):
     from clients.errors import RateLimited
     from store.budgets import AircallBudget
 
+    # Only the CLI's sweep spends the budget here: no CLIENT_CREATE webhooks racing it through a worker.
+    requests.post(f"{world.jobber}/_sandbox/webhooks", json={"url": None}, timeout=5)
     for i in range(24):
         add_client(
             world, firstName=f"Client{i}", lastName="Budget", phones=[{"number": f"+1415555{1000 + i}"}]
@@ -149,3 +151,49 @@ def test_installing_with_contact_sync_on_backfills(r, world, worker, tmp_path):
         world.company["api_token"], "--jobber-access-token", world.account["access_token"],
         "--jobber-refresh-token", world.account["refresh_token"], "--settings", str(settings_file))  # fmt: skip
     until(lambda: len(contacts(world)) == 1, timeout=30, what="the install's backfill")
+
+
+def test_sweeps_are_single_flight_page_sized_tasks_that_wait_outside_the_worker(
+    r, world, worker, settings_env
+):
+    """Issue 10: a sweep is one page per task with a saved cursor, one run per integration at a time, and a
+    spent Aircall budget parks the page in Redis instead of sleeping in a worker thread."""
+    from store import keys
+    from store.contacts import SweepRuns
+    from tasks.contact_sync import sweep_integration
+    from worker.enqueue import enqueue
+
+    for i in range(120):  # three pages of 50
+        add_client(world, firstName=f"C{i}", lastName="Sweep", phones=[{"number": f"+1415555{2000 + i:04d}"}])
+    integration_id = install(world)  # contact sync off: nothing runs yet
+    from tasks.lifecycle import apply_settings
+    from tasks.vendors import store_for
+
+    store = store_for()
+    before = store.require(integration_id).settings
+    # Two sweeps asked for at once (turning sync on, and the beat): one run.
+    enqueue("sync.sweep", [integration_id], tenant=integration_id)
+    apply_settings(integration_id, before, before.with_changes({"contact_sync": True}))
+    until(lambda: SweepRuns(r).get(integration_id) is not None, what="a run started")
+    assert sweep_integration(integration_id) == "already running"
+
+    # The company's budget is 30/min: the run spends it, then its page waits in the due set, holding nothing.
+    until(lambda: r.zcard(keys.DUE) >= 1, timeout=60, what="a page parked for the Aircall budget")
+    [parked] = r.zrange(keys.DUE, 0, -1)
+    assert json.loads(json.loads(parked)["m"])["headers"]["task"] == "sync.sweep_page"
+    until(lambda: r.zcard("unacked_index") == 0, what="no worker holds the waiting page")
+    assert SweepRuns(r).get(integration_id) is not None  # the run, its cursor and counts wait in Redis too
+
+    # Aircall raises the company's limit (as it does on request): the run resumes from its saved cursor.
+    from config.settings import get_settings
+
+    settings_env.setenv("AIRCALL_RATE_LIMIT_PER_MIN", "6000")
+    get_settings.cache_clear()
+    requests.post(f"{world.aircall}/_sandbox/companies/{world.company['id']}", json={"rate_limit_per_min": 6000},
+                  timeout=5)  # fmt: skip
+    r.delete(f"aj:aircall:blocked:{world.company['id']}")
+    for member in r.zrange(keys.DUE, 0, -1):
+        r.zadd(keys.DUE, {member: 0})  # as if the minute were over
+    until(lambda: SweepRuns(r).get(integration_id) is None, timeout=90, what="the sweep finished")
+    assert len(contacts(world)) == 120  # each client once, across the interruption
+    assert len({c["last_name"] + c["first_name"] for c in contacts(world)}) == 120

@@ -21,6 +21,18 @@ def test_every_beat_job_names_a_registered_task():
         assert app.tasks[entry["task"]].__module__ in app.conf.include  # a worker imports it at start
 
 
+def test_every_event_task_is_registered_and_every_routed_event_has_one():
+    """The ingest enqueues events straight to their flow's task by name: a typo would strand them."""
+    from config.celery import EVENT_TASKS, task_for_event
+    from domain.envelope import ROUTED_EVENTS
+
+    app.loader.import_default_modules()
+    for task in {*EVENT_TASKS.values(), task_for_event("ai_voice_agent.anything")}:
+        assert task in app.tasks and app.tasks[task].__module__ in app.conf.include, task
+    unhandled = {e for e in ROUTED_EVENTS if task_for_event(e) is None}
+    assert unhandled == {"call.unsuccessful_transfer"}  # accepted, recorded as skipped by the router
+
+
 def install(vendors):
     from click.testing import CliRunner
 
@@ -59,6 +71,8 @@ def test_a_disabled_webhook_is_reenabled_and_a_deleted_one_recreated(r, vendors)
     assert (
         r.hget("aj:whtok", token_hash(new["token"])) == integration_id
     )  # its events route to the integration
+    # The deleted webhook's token no longer opens anything: a rebind retires it (events would come twice).
+    assert r.hget("aj:whtok", token_hash(hook["token"])) is None
 
 
 def test_a_vendor_failure_for_one_tenant_does_not_stop_the_others(r, vendors):
@@ -98,3 +112,20 @@ def test_a_token_whose_expiry_is_only_in_expires_in_is_refreshed_in_time(r, vend
     assert maintenance.refresh_jobber_tokens() == {"refreshed": 1}  # expires in 300 s: inside the margin
     assert store.secrets(integration_id).jobber_access_token != opaque
     assert maintenance.refresh_jobber_tokens() == {"fresh": 1}  # the new one lasts an hour
+
+
+def test_an_unexpected_error_for_one_tenant_does_not_stop_the_beat_job_for_the_others(
+    r, vendors, monkeypatch
+):
+    first, second = install(vendors)[2], install(vendors)[2]
+    calls: list[str] = []
+
+    def check(integration):  # type: ignore[no-untyped-def]
+        calls.append(integration.id)
+        if len(calls) == 1:
+            raise KeyError("a bug, not a vendor error")
+        return "healthy"
+
+    monkeypatch.setattr(maintenance, "check_webhook", check)
+    assert maintenance.webhook_health() == {"failed": 1, "healthy": 1}
+    assert sorted(calls) == sorted([first, second])

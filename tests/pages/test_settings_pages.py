@@ -20,7 +20,7 @@ from config.integration import IntegrationSettings
 from config.settings import get_settings
 from store.integrations import IntegrationStore
 from store.redis import sync_client
-from tests.support.browser import click, screenshot, text_of, wait_for
+from tests.support.browser import click, click_and_load, screenshot, text_of, wait_for
 from tests.support.payloads import call_event
 from tests.support.poll import until
 
@@ -78,20 +78,20 @@ def install_from_aircall(browser: Any, site: Any, pick: list[int]) -> str:
     for number_id in pick:
         click(browser.find_element(By.CSS_SELECTOR, f"#numbers input[value='{number_id}']"))
     screenshot(browser, "01-aircall-install-consent")
-    click(browser.find_element(By.ID, "authorize"))
+    click_and_load(browser.find_element(By.ID, "authorize"))
     wait_for(browser, "#status")
     return text_of(browser, "p.small").removeprefix("Integration ").strip()
 
 
 def connect_jobber(browser: Any, account_name: str, shot: str | None = None) -> None:
-    click(browser.find_element(By.ID, "connect-jobber"))
+    click_and_load(browser.find_element(By.ID, "connect-jobber"))
     wait_for(browser, "#allow")
     for label in browser.find_elements(By.CSS_SELECTOR, "label"):
         if label.text.strip() == account_name:
             click(label.find_element(By.TAG_NAME, "input"))
     if shot:
         screenshot(browser, shot)
-    click(browser.find_element(By.ID, "allow"))
+    click_and_load(browser.find_element(By.ID, "allow"))
     wait_for(browser, "#status")
 
 
@@ -184,7 +184,7 @@ def test_every_setting_saved_and_read_back_on_the_page_and_in_ajctl(r, site, wor
     click(browser.find_element(By.NAME, "ai_topics_as_tags"))
     click(browser.find_element(By.NAME, "ai_action_items_as_tasks"))
     click(browser.find_element(By.NAME, "ai_voice_agent_logging"))
-    click(browser.find_element(By.ID, "save"))
+    click_and_load(browser.find_element(By.ID, "save"))
     wait_for(browser, "#flash")
     assert text_of(browser, "#flash") == "Settings saved."
 
@@ -242,7 +242,7 @@ def test_invalid_input_is_refused_in_place_and_nothing_is_stored(r, site, browse
     click(browser.find_element(By.CSS_SELECTOR, "input[name=card_mode][value=custom]"))
     for slot in browser.find_elements(By.CSS_SELECTOR, "select[name=card_field]")[:2]:
         click(slot.find_element(By.CSS_SELECTOR, "option[value='email']"))
-    click(browser.find_element(By.ID, "save"))
+    click_and_load(browser.find_element(By.ID, "save"))
     wait_for(browser, "#form-errors")
 
     assert "must not repeat" in text_of(browser, "#error-insight_card-fields")
@@ -299,7 +299,7 @@ def test_account_connected_elsewhere_and_moving_accounts_need_the_admin(r, site,
     wait_for(browser, "#confirm-jobber")
     assert "stops logging if you continue" in text_of(browser, "#confirm-jobber")
     screenshot(browser, "09-confirm-jobber-account-taken")
-    click(browser.find_element(By.ID, "confirm-connect"))
+    click_and_load(browser.find_element(By.ID, "confirm-connect"))
     wait_for(browser, "#flash")
     assert store().require(newer).jobber_account.name == "Acme Plumbing"
 
@@ -317,11 +317,11 @@ def test_account_connected_elsewhere_and_moving_accounts_need_the_admin(r, site,
     for label in browser.find_elements(By.CSS_SELECTOR, "label"):
         if label.text.strip() == "Bravo Heating":
             click(label.find_element(By.TAG_NAME, "input"))
-    click(browser.find_element(By.ID, "allow"))
+    click_and_load(browser.find_element(By.ID, "allow"))
     wait_for(browser, "#confirm-jobber")
     assert "logs to the Jobber account “Acme Plumbing” today" in text_of(browser, "#confirm-jobber")
     screenshot(browser, "11-confirm-jobber-account-change")
-    click(browser.find_element(By.ID, "confirm-cancel"))
+    click_and_load(browser.find_element(By.ID, "confirm-cancel"))
     wait_for(browser, "#flash")
     assert store().require(newer).jobber_account.id == first["account"]["id"]
     assert second["account"]["id"] not in json.dumps(store().require(newer).to_public())
@@ -367,7 +367,7 @@ def test_every_way_in_without_the_right_session_is_refused(r, site, browser):
     before = store().require(mine.id).settings
     browser.execute_script("document.querySelector('#settings-form input[name=csrf_token]').value = 'forged'")
     click(browser.find_element(By.CSS_SELECTOR, "input[name=log_activity_as][value=request]"))
-    click(browser.find_element(By.ID, "save"))
+    click_and_load(browser.find_element(By.ID, "save"))
     wait_for(browser, "h1")
     assert text_of(browser, "h1") == "This form has expired"
     assert store().require(mine.id).settings == before
@@ -404,7 +404,7 @@ def test_a_failed_call_shows_its_error_and_the_retry_button_logs_it_once(r, site
     assert "1 event failed" in text_of(browser, "#activity")
     assert "HTTP 400" in text_of(browser, "#activity tr.failed .detail")
     screenshot(browser, "17-settings-failed-event")
-    click(browser.find_element(By.ID, "replay-failed"))
+    click_and_load(browser.find_element(By.ID, "replay-failed"))
     wait_for(browser, "#flash")
     until(
         lambda: [n for n in notes_of(site, account["account"]["id"]) if "Aircall: " in n], 20, what="the note"
@@ -429,12 +429,12 @@ def test_every_form_works_without_javascript(r, site, browser):
         # Without the script, AI options unlock after AI Assist is saved: two plain form posts.
         click(browser.find_element(By.ID, "ai-assist"))
         assert browser.find_element(By.ID, "ai-fields").get_attribute("disabled") is not None  # no script ran
-        click(browser.find_element(By.ID, "save"))
+        click_and_load(browser.find_element(By.ID, "save"))
         wait_for(browser, "#flash")
         click(browser.find_element(By.NAME, "ai_enabled"))
         click(browser.find_element(By.CSS_SELECTOR, "input[name=card_mode][value=custom]"))
         click(browser.find_element(By.CSS_SELECTOR, "select[name=card_field] option[value='tags']"))
-        click(browser.find_element(By.ID, "save"))
+        click_and_load(browser.find_element(By.ID, "save"))
         wait_for(browser, "#flash")
         saved = store().require(tenant.id).settings
         assert (
@@ -444,7 +444,7 @@ def test_every_form_works_without_javascript(r, site, browser):
         )
         # The server-rendered preview shows the saved card.
         assert not browser.find_elements(By.CSS_SELECTOR, "#preview-items[data-live]")
-        click(browser.find_element(By.CSS_SELECTOR, "form[action='/settings/logout'] button"))
+        click_and_load(browser.find_element(By.CSS_SELECTOR, "form[action='/settings/logout'] button"))
         assert text_of(browser, "h1") == "Signed out"
         browser.get(f"{site.url}/settings")
         assert text_of(browser, "h1") == "Please sign in"

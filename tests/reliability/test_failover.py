@@ -22,7 +22,6 @@ import pytest
 import requests
 
 from bench.procs import Fleet
-from config.celery import ALL_QUEUES
 from config.settings import Settings
 from sandbox.redis_server import SentinelGroup
 from store import keys
@@ -31,6 +30,7 @@ from store.redis import connect_sync
 from tests.reliability.test_worker_and_redis_loss import call_ended, setup_world
 from tests.support.accounting import account_calls, scale
 from tests.support.poll import until
+from tests.support.queues import queued_count
 
 pytestmark = pytest.mark.slow
 FIRST_CALL = 8_400_000_000
@@ -156,8 +156,9 @@ def ajctl(fleet: Fleet, *args: str) -> None:
 
 
 class Settled:
-    """True once every call is done, or once nothing has been queued, held unacknowledged or running for a
-    second (between kombu's pop and its unacknowledged copy a message is, briefly, in neither place)."""
+    """True once every call is done, or once nothing has been waiting (queues, tenant lanes, delayed retries),
+    held unacknowledged or running for a second (between kombu's pop and its unacknowledged copy a message is,
+    briefly, in neither place)."""
 
     def __init__(self, r, load: Load) -> None:
         self.r, self.load, self.idle_since = r, load, None
@@ -165,7 +166,7 @@ class Settled:
     def __call__(self) -> bool:
         if _done(self.r, self.load) == len(self.load.accepted):
             return True
-        if any(self.r.llen(q) for q in ALL_QUEUES) or self.r.hlen("unacked"):
+        if queued_count(self.r) or self.r.zcard(keys.DUE) or self.r.hlen("unacked"):
             self.idle_since = None
             return False
         self.idle_since = self.idle_since or time.monotonic()

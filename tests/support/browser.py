@@ -76,3 +76,14 @@ def click(element: WebElement) -> None:
     """Scroll an element to the middle of the window first (the page's sticky save bar covers the bottom edge)."""
     element.parent.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
     element.click()
+
+
+def click_and_load(element: WebElement, timeout: float = 15.0) -> None:
+    """Click something that loads a new page, and wait until the old page is gone (never read the old one)."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    driver = element.parent
+    old = driver.find_element(By.TAG_NAME, "html")
+    click(element)
+    WebDriverWait(driver, timeout).until(expected_conditions.staleness_of(old))

@@ -53,3 +53,14 @@ def test_the_latest_summary_event_wins() -> None:
     older = Snapshot("ai_voice_agent.summary", 1, {"summary": "old"})
     newer = Snapshot("ai_voice_agent.summary", 2, {"summary": "new"})
     assert voice_agent_notes([newer, older]) == ["new"]
+
+
+def test_a_deeply_nested_summary_renders_quickly_and_cut() -> None:
+    """Each nested value was rendered twice: 30 levels meant ~2^30 steps (a worker pinned by one event)."""
+    from domain.voice_agent import readable
+
+    value: object = "end"
+    for level in range(40):
+        value = {f"k{level}": value}
+    text = readable(value)
+    assert text.startswith("k39: k38:") and text.endswith("…")

@@ -1,0 +1,123 @@
+"""Fair queues and delayed messages, in Redis, in front of Celery's own queue lists.
+
+Fairness: work for the shared queues (default, jobber, aircall, sync) waits in one lane per tenant
+(`aj:lane:<queue>:<tenant>`, oldest at the right). A ring (`aj:ring:<queue>`) lists the tenants whose lane is
+not empty. Dispatch takes one message from each tenant in turn and pushes it onto the Celery queue list, only
+while that list is shorter than its depth target. So a tenant that floods thousands of events fills its own
+lane, and any other tenant's next event is at most one round of the ring away from a worker.
+
+Dispatch runs inside every enqueue (an idle fleet adds no latency), after every finished task (workers refill
+what they drain), and every few hundred milliseconds from each worker's upkeep thread (a safety net).
+
+Delays: a retry's countdown or a rate-limit wait is not held inside a worker (Celery keeps ETA messages
+unacknowledged, which forces a long visibility timeout). The message goes into one sorted set (`aj:due`, score
+= due time) and the upkeep threads move due messages back into their tenant's lane, atomically, so two
+workers never release the same message twice.
+
+Scripts derive their keys from prefixes (single Redis or Sentinel; not written for Redis Cluster).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import redis
+
+from store import keys
+
+# fair_push(queue, tenant, message, depth): into the tenant's lane, the tenant onto the ring if its lane was
+# empty, then a dispatch. dispatch(queue, depth, budget): round-robin moves while the queue is short.
+FAIR_LUA_FUNCTIONS = """
+local function dispatch(queue, depth, budget)
+  local ring = 'RING_PREFIX' .. queue
+  local moved = 0
+  local room = depth - redis.call('LLEN', queue)
+  if room > budget then room = budget end
+  while moved < room do
+    local tenant = redis.call('LMOVE', ring, ring, 'LEFT', 'RIGHT')
+    if not tenant then break end
+    local lane = 'LANE_PREFIX' .. queue .. ':' .. tenant
+    local message = redis.call('RPOP', lane)
+    if message then
+      redis.call('LPUSH', queue, message)
+      moved = moved + 1
+    end
+    if redis.call('LLEN', lane) == 0 then
+      redis.call('LREM', ring, -1, tenant)
+    end
+  end
+  return moved
+end
+
+local function fair_push(queue, tenant, message, depth)
+  local lane = 'LANE_PREFIX' .. queue .. ':' .. tenant
+  if redis.call('LPUSH', lane, message) == 1 then
+    redis.call('RPUSH', 'RING_PREFIX' .. queue, tenant)
+  end
+  return dispatch(queue, depth, depth)
+end
+""".replace("RING_PREFIX", keys.RING_PREFIX).replace("LANE_PREFIX", keys.LANE_PREFIX)
+
+# ARGV: queue, tenant, message, depth
+ENQUEUE_LUA = FAIR_LUA_FUNCTIONS + "\nreturn fair_push(ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]))"
+# ARGV: queue, depth, budget
+DISPATCH_LUA = FAIR_LUA_FUNCTIONS + "\nreturn dispatch(ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))"
+# KEYS[1]: the due set. ARGV: now, limit, depth. Members are JSON {"q": queue, "t": tenant, "m": message}.
+RELEASE_LUA = (
+    FAIR_LUA_FUNCTIONS
+    + """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, member in ipairs(due) do
+  redis.call('ZREM', KEYS[1], member)
+  local item = cjson.decode(member)
+  if item['t'] == '' then
+    redis.call('LPUSH', item['q'], item['m'])
+  else
+    fair_push(item['q'], item['t'], item['m'], tonumber(ARGV[3]))
+  end
+end
+return #due
+"""
+)
+
+
+class FairQueues:
+    """Enqueue by tenant, dispatch, and delay: the one way tenant work reaches the shared Celery queues."""
+
+    def __init__(self, r: redis.Redis, depth: int, fair: frozenset[str]):
+        self.r = r
+        self.depth = depth
+        self.fair = fair
+        self._enqueue = r.register_script(ENQUEUE_LUA)
+        self._dispatch = r.register_script(DISPATCH_LUA)
+        self._release = r.register_script(RELEASE_LUA)
+
+    def enqueue(self, queue: str, tenant: str, message: str) -> None:
+        if queue in self.fair and tenant:
+            self._enqueue(args=[queue, tenant, message, self.depth])
+        else:
+            self.r.lpush(queue, message)
+
+    def dispatch(self, queue: str, budget: int | None = None) -> int:
+        if queue not in self.fair:
+            return 0
+        return int(self._dispatch(args=[queue, self.depth, budget or self.depth]))
+
+    def defer(self, queue: str, tenant: str, message: str, due_at: float) -> None:
+        """Hand the message back at `due_at` (into its tenant's lane), from whichever worker is up then."""
+        member = json.dumps({"q": queue, "t": tenant if queue in self.fair else "", "m": message})
+        self.r.zadd(keys.DUE, {member: due_at})
+
+    def release_due(self, now: float | None = None, limit: int = 500) -> int:
+        return int(
+            self._release(keys=[keys.DUE], args=[time.time() if now is None else now, limit, self.depth])
+        )
+
+    def backlog(self, queue: str) -> dict[str, int]:
+        """Messages waiting per tenant lane (operators: who is flooding)."""
+        tenants: list[str] = self.r.lrange(keys.ring(queue), 0, -1)  # type: ignore[assignment]
+        pipe = self.r.pipeline()
+        for tenant in tenants:
+            pipe.llen(keys.lane(queue, tenant))
+        return dict(zip(tenants, (int(n) for n in pipe.execute()), strict=True))
