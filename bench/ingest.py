@@ -22,7 +22,7 @@ from typing import Any
 import redis
 
 from bench.procs import fleet, provision_tenant
-from config.celery import QUEUE_DEFAULT
+from config.celery import ALL_QUEUES
 from sandbox.redis_server import RedisServer
 from store import keys
 
@@ -55,6 +55,12 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+def queued_messages(r: redis.Redis) -> list[str]:
+    """Every waiting task message: Celery's queue lists and the tenant lanes in front of them (store/queues.py)."""
+    names = [*ALL_QUEUES, *r.scan_iter(f"{keys.LANE_PREFIX}*")]
+    return [m for name in names for m in r.lrange(name, 0, -1)]
+
+
 def count_events(r: redis.Redis) -> int:
     return sum(1 for k in r.scan_iter(keys.event("ev_*"), count=10000) if not k.endswith(":log"))
 
@@ -78,9 +84,10 @@ def measure(args: argparse.Namespace, replica_ack: bool) -> dict[str, Any]:
 
             r = redis.Redis.from_url(f.redis.url, decode_responses=True)
             accepted = int(wrk["requests"] - wrk["errors_status"])
-            queued = r.llen(QUEUE_DEFAULT)
+            messages = queued_messages(r)
+            queued = len(messages)
             ledger = count_events(r)
-            event_ids = [json.loads(m)["headers"]["argsrepr"] for m in r.lrange(QUEUE_DEFAULT, 0, -1)]
+            event_ids = [json.loads(m)["headers"]["argsrepr"] for m in messages]
             # wrk does not count responses still in flight at its deadline, so the server may have accepted
             # a few more than wrk reports; it can never have enqueued fewer.
             exact = queued == ledger == len(set(event_ids)) and queued >= accepted
