@@ -11,6 +11,9 @@ JOBBER_ACCOUNTS = (
 )
 DEAD_LETTERS = f"{PREFIX}:dead"  # zset event/dead-letter id -> last failure time
 STAT_DUPLICATES = f"{PREFIX}:stat:duplicates"  # counter of duplicate webhook deliveries
+# Written by the ingest just before its WAIT (store/replication.py), so the WAIT covers everything before it.
+REPLICA_WAIT_MARK = f"{PREFIX}:replica_wait_mark"  # expires after REPLICA_WAIT_MARK_TTL_S
+REPLICA_WAIT_MARK_TTL_S = 60
 STAT_TASKS = f"{PREFIX}:stat:tasks"  # hash "task|outcome" -> count
 STAT_TASK_SECONDS = f"{PREFIX}:stat:task_seconds"  # hash "bucket|<le>" -> count, "sum", "count"
 TASK_SECONDS_BUCKETS = (
