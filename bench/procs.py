@@ -9,13 +9,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from sandbox.redis_server import RedisServer, free_port
+from sandbox.redis_server import RedisServer, SentinelGroup, free_port, terminate_all
 
 SECRET = "bench-secret"
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,14 +36,25 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 class Fleet:
     """Starts what a benchmark needs and stops all of it, whatever happens."""
 
-    def __init__(self) -> None:
-        self.redis = RedisServer(appendonly=True)  # the production setting: AOF on
+    def __init__(self, redis: RedisServer | SentinelGroup | None = None) -> None:
+        """`redis`: where the service keeps its state (stopped with the fleet); a private AOF server unless
+        given, or a SentinelGroup, which the processes then reach through its sentinels."""
+        self.redis = redis or RedisServer(appendonly=True)  # the production setting: AOF on
         self.procs: list[subprocess.Popen[bytes]] = []
         self.env = os.environ | {"REDIS_URL": self.redis.url, "SECRET_KEY": SECRET}
+        if isinstance(self.redis, SentinelGroup):
+            self.env["REDIS_SENTINEL_MASTER"] = self.redis.master_name
 
     def spawn(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([sys.executable, "-m", *args], env=env or self.env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        # AJ_FLEET_LOG_DIR=dir keeps each process's output (dir/<n>-<module>.log) to debug a failing run.
+        log_dir = os.environ.get("AJ_FLEET_LOG_DIR")
+        log: Any = nullcontext(subprocess.DEVNULL)
+        if log_dir:
+            log = open(f"{log_dir}/{len(self.procs)}-{args[0]}.log", "wb")  # noqa: SIM115 (closed just below)
+        with log as out:  # the child keeps its own copy of the file
+            proc = subprocess.Popen(
+                [sys.executable, "-m", *args], env=env or self.env, stdout=out, stderr=out
+            )
         self.procs.append(proc)
         return proc
 
@@ -69,7 +80,7 @@ class Fleet:
         self, concurrency: int = 16, queues: str = "cards,default,jobber,aircall,sync"
     ) -> subprocess.Popen[bytes]:
         return self.spawn("celery", "-A", "worker.app", "worker", "--queues", queues, "--pool", "threads",
-                   "--concurrency", str(concurrency), "--loglevel", "WARNING", "--without-mingle", "--without-gossip")  # fmt: skip
+                   "--concurrency", str(concurrency), "--loglevel", "INFO" if os.environ.get("AJ_FLEET_LOG_DIR") else "WARNING", "--without-mingle", "--without-gossip")  # fmt: skip
 
     @staticmethod
     def procfile_worker_command(env: dict[str, str] | None = None) -> list[str]:
@@ -100,13 +111,7 @@ class Fleet:
         sync_client.cache_clear()
 
     def stop(self) -> None:
-        for proc in self.procs:
-            proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        terminate_all(self.procs, timeout_s=15)
         self.redis.stop()
 
 

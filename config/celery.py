@@ -6,6 +6,8 @@ from typing import Any
 
 from kombu.entity import Exchange, Queue
 
+from config.broker_guard import guard_detached_transport
+from config.redis_url import sentinel_target, timeouts
 from config.settings import Settings
 from domain.envelope import AI_EVENTS
 
@@ -101,22 +103,41 @@ def task_queues() -> list[Queue]:
     return [Queue(name, default, routing_key=name) for name in ALL_QUEUES]  # type: ignore[no-untyped-call]
 
 
+# The consumer's BRPOP blocks up to kombu's 1 s polling interval on the broker socket: reads need longer.
+BROKER_MIN_READ_TIMEOUT_S = 2.0
+
+
+def broker_transport_options(settings: Settings) -> dict[str, Any]:
+    guard_detached_transport()  # whoever connects with these options gets the guard
+    options: dict[str, Any] = {
+        "visibility_timeout": visibility_timeout(settings),
+        # Sweep for messages of dead workers every few seconds (kombu's default is ~100 s), so recovery
+        # takes the visibility timeout plus seconds, not minutes.
+        "unacked_restore_interval": min(RESTORE_INTERVAL_S, visibility_timeout(settings)),
+        "unacked_restore_throttle": 1,
+        # A broker that vanishes without closing TCP (failover, NAT) must not hang a publish or a consumer.
+        "socket_timeout": max(settings.REDIS_SOCKET_TIMEOUT_S, BROKER_MIN_READ_TIMEOUT_S),
+        "socket_connect_timeout": settings.REDIS_CONNECT_TIMEOUT_S,
+        "socket_keepalive": True,
+    }
+    if sentinel_target(settings.REDIS_URL) is not None:
+        # kombu's SentinelChannel (REDIS_URL `sentinel://…;sentinel://…/db`): the master's name, and how the
+        # sentinels are reached -- the same as store/redis.py, which follows the same master.
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        options["master_name"] = settings.REDIS_SENTINEL_MASTER
+        # A silent sentinel is skipped for the next one: retrying it would only delay finding the master.
+        options["sentinel_kwargs"] = {**timeouts(settings), "retry": Retry(NoBackoff(), 0)}
+    return options
+
+
 def celery_config(settings: Settings) -> dict[str, Any]:
     return {
         "task_queues": task_queues(),
         "broker_url": settings.REDIS_URL,
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {
-            "visibility_timeout": visibility_timeout(settings),
-            # Sweep for messages of dead workers every few seconds (kombu's default is ~100 s), so recovery
-            # takes the visibility timeout plus seconds, not minutes.
-            "unacked_restore_interval": min(RESTORE_INTERVAL_S, visibility_timeout(settings)),
-            "unacked_restore_throttle": 1,
-            # A broker that vanishes without closing TCP (failover, NAT) must not hang a publish forever.
-            "socket_timeout": 30,
-            "socket_connect_timeout": 10,
-            "socket_keepalive": True,
-        },
+        "broker_transport_options": broker_transport_options(settings),
         "result_backend": None,
         "task_ignore_result": True,
         "task_serializer": "json",

@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from urllib.parse import urlparse
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from config.redis_url import sentinel_target
 
 # Used only when SECRET_KEY is unset and every vendor URL points at this machine (the sandbox).
 _SANDBOX_SECRET = "aj-sandbox-only-secret-never-use-in-production"  # noqa: S105
@@ -63,6 +65,20 @@ class Settings(BaseSettings):
     # it is dead-lettered with the reason, so a vendor that throttles forever cannot keep work pending forever.
     RATE_LIMIT_BUDGET_S: float = Field(6 * 3600, gt=0)
 
+    # Redis high availability (README "High availability"). REDIS_URL may be Celery's Sentinel form
+    # `sentinel://h1:26379;sentinel://h2:26379/0`; this names the master the sentinels watch.
+    REDIS_SENTINEL_MASTER: str = "mymaster"
+    # How long a worker's Redis command waits for the sentinels to promote a replica before it fails; cover
+    # the sentinels' down-after-milliseconds plus an election (the ingest never waits: it answers 503).
+    REDIS_FAILOVER_WAIT_S: float = Field(15.0, ge=0)
+    # The ingest answers 200 only once this many replicas hold the event (Redis WAIT); 0 = do not wait.
+    REDIS_WAIT_REPLICAS: int = Field(0, ge=0)
+    REDIS_WAIT_TIMEOUT_MS: int = Field(500, ge=1)
+    # Every Redis client (store, ingest, broker, sentinels): a master that vanishes without closing TCP costs
+    # at most these per attempt, never a hung request or worker.
+    REDIS_SOCKET_TIMEOUT_S: float = Field(5.0, gt=0)
+    REDIS_CONNECT_TIMEOUT_S: float = Field(2.0, gt=0)
+
     @field_validator(
         "PUBLIC_URL", "AIRCALL_API_URL", "JOBBER_API_URL", "JOBBER_OAUTH_URL", "AIRCALL_OAUTH_URL"
     )
@@ -70,6 +86,19 @@ class Settings(BaseSettings):
     def _strip_slash(cls, v: str) -> str:
         # A trailing slash or newline in an env var is a classic redirect_uri mismatch (jobber-api.md §8.2).
         return v.strip().rstrip("/")
+
+    @field_validator("REDIS_URL")
+    @classmethod
+    def _redis_url_form(cls, v: str) -> str:
+        sentinel_target(v)  # a malformed Sentinel URL fails at start-up, not at the first webhook
+        return v.strip()
+
+    @model_validator(mode="after")
+    def _wait_fits_read_timeout(self) -> Settings:
+        # WAIT blocks its connection for up to the timeout: a shorter read timeout would fail every slow ack.
+        if self.REDIS_WAIT_REPLICAS and self.REDIS_WAIT_TIMEOUT_MS >= self.REDIS_SOCKET_TIMEOUT_S * 1000:
+            raise ValueError("REDIS_WAIT_TIMEOUT_MS must be shorter than REDIS_SOCKET_TIMEOUT_S")
+        return self
 
     @property
     def event_ttl_s(self) -> int:

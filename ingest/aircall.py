@@ -81,8 +81,9 @@ class AircallReceiver:
             raw = redacted_raw(body.decode(), env, doc)
         except EnvelopeError as exc:
             return await reject(send, "aircall", 400, "bad_envelope", str(exc))
-        # Straight to its flow; the router only for the unknown.
-        task = task_for_event(env.event) or ROUTE_TASK
+        task = (
+            task_for_event(env.event) or ROUTE_TASK
+        )  # straight to its flow; the router only for the unknown
         queue = queue_for(task)
         claim = await claim_or_503(
             ledger,

@@ -20,6 +20,7 @@ from config.settings import Settings, get_settings
 from ingest import access, aircall, jobber, metrics, oauth, settings_page
 from store.ledger import AsyncLedger
 from store.redis import async_client, sync_client
+from store.replication import ReplicatedLedger
 
 log = logging.getLogger("ingest")
 
@@ -55,10 +56,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.redis = async_client(settings.REDIS_URL)
+        app.state.redis = async_client(settings=settings)
         app.state.ledger = AsyncLedger(
             app.state.redis, settings.EVENT_TTL_DAYS, settings.FAIR_QUEUE_DEPTH, FAIR_QUEUES
         )
+        if settings.REDIS_WAIT_REPLICAS:  # acknowledge only what a replica holds (README "High availability")
+            app.state.ledger = ReplicatedLedger(app.state.ledger, app.state.redis,
+                                                settings.REDIS_WAIT_REPLICAS, settings.REDIS_WAIT_TIMEOUT_MS)  # fmt: skip
         # Long-lived objects out of the collector's way, and fewer gen-0 passes: the hot path allocates many
         # short-lived dicts, and collector pauses show up directly as p99 latency.
         gc.freeze()

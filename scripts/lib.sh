@@ -41,6 +41,9 @@ ensure_venv() {
   fi
 }
 
+# redis-server also runs the sentinels of the failover test (`redis-server CONF --sentinel`, the same binary):
+# Debian's redis-sentinel package adds only a symlink to it plus a system-wide sentinel service (port 26379,
+# watching 6379) that has no business running on a test machine, so it is not installed.
 ensure_redis() {
   command -v redis-server >/dev/null || apt_install redis-server
   command -v redis-server >/dev/null || die "redis-server is required"

@@ -18,6 +18,7 @@ or an owner that deletes it. What each key holds, what makes it grow, and what b
 | `aj:backfill:{int}` | hash | calls a backfill skipped | TTL 180 days; deleted with the integration |
 | `aj:phone:{acct}:{e164}`, `aj:phone_rev:{acct}:{client}` | string, set | callers | TTL 1 day |
 | `aj:rlwait:{task id}` | hash | rate-limited tasks | TTL 1 day |
+| `aj:replica_wait_mark` | string | one key | TTL 60 s (the ingest's WAIT, store/replication.py) |
 | `aj:lock:*` | string | work in flight (tasks/activity.py, contact_sync.py, vendors.py) | TTL (seconds) |
 | `aj:jobber:bucket:{acct}`, `aj:aircall:budget:{co}`, `aj:aircall:blocked:{co}` | hash, zset, string | accounts | TTL 1 h / 65 s / the reset |
 | `aj:session:*`, `aj:signin:*` | hash, string | admins signing in | TTL (hours) |
@@ -46,6 +47,9 @@ JOBBER_ACCOUNTS = (
 )
 DEAD_LETTERS = f"{PREFIX}:dead"  # zset event/dead-letter id -> last failure time
 STAT_DUPLICATES = f"{PREFIX}:stat:duplicates"  # counter of duplicate webhook deliveries
+# Written by the ingest just before its WAIT (store/replication.py), so the WAIT covers everything before it.
+REPLICA_WAIT_MARK = f"{PREFIX}:replica_wait_mark"  # expires after REPLICA_WAIT_MARK_TTL_S
+REPLICA_WAIT_MARK_TTL_S = 60
 STAT_TASKS = f"{PREFIX}:stat:tasks"  # hash "task|outcome" -> count
 STAT_TASK_SECONDS = f"{PREFIX}:stat:task_seconds"  # hash "bucket|<le>" -> count, "sum", "count"
 TASK_SECONDS_BUCKETS = (

@@ -7,6 +7,7 @@ header -> parse -> requested cost vs. bucket (THROTTLED, HTTP 200) -> execute ->
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from graphql import DocumentNode, FieldNode, GraphQLError, OperationDefinitionNode, parse
@@ -51,6 +52,12 @@ def _versioning(sandbox: Sandbox, requested: str) -> dict[str, Any]:
         "warning": f"API version {requested} is no longer available; this request was served with version "
         f"{oldest}. Upgrade to the latest version {newest}.",
     }
+
+
+@lru_cache(maxsize=512)
+def _parsed(query: str) -> DocumentNode:
+    """A client sends the same few documents over and over: parse each once (documents are not mutated)."""
+    return parse(query)
 
 
 async def graphql_endpoint(request: Request) -> JSONResponse:
@@ -120,7 +127,7 @@ async def graphql_endpoint(request: Request) -> JSONResponse:
     variables = payload.get("variables") or {}
     operation_name = payload.get("operationName")
     try:
-        document = parse(payload["query"])
+        document = _parsed(payload["query"])
     except GraphQLError as exc:
         return JSONResponse({"errors": [exc.formatted], "extensions": {"versioning": versioning}}, 200)
 

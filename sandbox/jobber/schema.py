@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -195,12 +195,18 @@ def format_errors(errors: list[GraphQLError], document: DocumentNode | None) -> 
     return out
 
 
+@lru_cache(maxsize=512)
+def _validation_errors(document: DocumentNode) -> tuple[Any, ...]:
+    """Validation depends on the document alone; parsed documents are cached, so validate each once."""
+    return tuple(validate(get_schema(), document))
+
+
 def run(
     document: DocumentNode, variables: dict[str, Any] | None, operation_name: str | None, ctx: Ctx
 ) -> dict[str, Any]:
     """Validate and execute under the store lock; returns the JSON-ready response body (no extensions)."""
     schema = get_schema()
-    errors = validate(schema, document)
+    errors = _validation_errors(document)
     if errors:
         return {"errors": format_errors(list(errors), document)}
     with ctx.store.lock:

@@ -45,11 +45,12 @@ def fleet(vendors):
         requests.post(f"{vendors.jobber}/_sandbox/faults", json={"reset": True}, timeout=5)
 
 
-def setup_world(fleet: Fleet, jobber_url: str) -> tuple[str, str, redis.Redis]:
+def setup_world(fleet: Fleet, jobber_url: str, r: redis.Redis | None = None) -> tuple[str, str, redis.Redis]:
+    """A Jobber client for CALLER and an active integration; `r`: the store client (the fleet's Redis if None)."""
     account = requests.post(f"{jobber_url}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
     client = requests.post(f"{jobber_url}/_sandbox/accounts/{account['account']['id']}/clients",
                            json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": CALLER}]}, timeout=5).json()  # fmt: skip
-    r = redis.Redis.from_url(fleet.redis.url, decode_responses=True)
+    r = r or redis.Redis.from_url(fleet.redis.url, decode_responses=True)
     store = IntegrationStore(r, SECRET)
     integration = store.create(aircall_api_id="a", aircall_token="t", aircall_auth="basic", aircall_company_id="1",
                                settings=IntegrationSettings(numbers=[789]))  # fmt: skip
@@ -137,7 +138,7 @@ def test_a_redis_restart_loses_no_accepted_event(fleet, vendors):
 
     fleet.redis.restart()  # no worker yet: the events exist only in Redis (AOF)
     r = redis.Redis.from_url(fleet.redis.url, decode_responses=True)
-    assert queued_count(r) == 5  # on their flow's queue (or its tenant lane), whichever the routing picks
+    assert queued_count(r) == 5  # one task per event, in its flow's queue or tenant lane
     fleet.worker(concurrency=4)
     until(
         lambda: all(Ledger(r).get(i).get("outcome") == "done" for i in accepted),

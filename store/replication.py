@@ -1,0 +1,56 @@
+"""Replica acknowledgement for the ingest: a webhook is answered 200 only once REDIS_WAIT_REPLICAS replicas
+hold it, so a master that dies right after the answer loses nothing that was acknowledged.
+
+Redis replicates asynchronously; `WAIT n ms` blocks until n replicas have acknowledged every write made *on
+the connection that issues it*. The claim runs on a pooled connection, and redis-py transparently reconnects
+(to a new master, after a failover) when a command fails, so WAIT on "the same connection" is not enough: a
+reconnected connection has made no write, and its WAIT returns at once. Instead the confirmation is one
+pipeline, retried as a unit, that (1) finds the event on the server it runs on, (2) writes (a mark key) so
+that WAIT covers this server's whole replication stream so far -- the event included, since the claim
+returned before it -- and (3) WAITs. A duplicate delivery is confirmed the same way, so the retry of a
+webhook whose original was never replicated is not acknowledged either until a replica holds it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from store import keys
+from store.ledger import AsyncLedger, Claim
+
+# Claims that stored (or found) an event: only these have something a replica must hold.
+STORED = frozenset({"enqueued", "duplicate", "skipped"})
+
+
+class NotReplicated(RedisError):
+    """The event is not confirmed on enough replicas (or not on the master the confirmation reached)."""
+
+
+class ReplicatedLedger:
+    """AsyncLedger's `claim`, confirmed on `replicas` replicas within `timeout_ms` (else NotReplicated)."""
+
+    def __init__(self, ledger: AsyncLedger, r: aioredis.Redis, replicas: int, timeout_ms: int):
+        self._ledger = ledger
+        self._r = r
+        self._replicas = replicas
+        self._timeout_ms = timeout_ms
+
+    async def claim(self, **fields: Any) -> Claim:
+        claim = await self._ledger.claim(**fields)
+        if claim.status in STORED:
+            await self.confirm(keys.event(fields["event_id"]))
+        return claim
+
+    async def confirm(self, event_key: str) -> None:
+        pipe = self._r.pipeline(transaction=False)
+        pipe.exists(event_key)
+        pipe.set(keys.REPLICA_WAIT_MARK, "1", ex=keys.REPLICA_WAIT_MARK_TTL_S)
+        pipe.execute_command("WAIT", self._replicas, self._timeout_ms)
+        found, _, acked = await pipe.execute()
+        if not found:
+            raise NotReplicated("event not on the master the confirmation reached (failover)")
+        if int(acked) < self._replicas:
+            raise NotReplicated(f"{acked} of {self._replicas} replicas confirmed in {self._timeout_ms} ms")
