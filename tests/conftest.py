@@ -147,3 +147,16 @@ def browser() -> Iterator[object]:
     yield driver
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser_without_js() -> Iterator[object]:
+    """Headless chromium with JavaScript switched off on every page: forms must work without it."""
+    import shutil
+
+    from tests.support.browser import start_chromium
+
+    driver, profile = start_chromium(javascript=False)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)

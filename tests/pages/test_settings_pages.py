@@ -416,37 +416,30 @@ def test_a_failed_call_shows_its_error_and_the_retry_button_logs_it_once(r, site
     assert len([n for n in notes_of(site, account["account"]["id"]) if "Aircall: " in n]) == 1
 
 
-def test_every_form_works_without_javascript(r, site, browser):
+def test_every_form_works_without_javascript(r, site, browser_without_js):
+    browser = browser_without_js
     from tests.support.tenants import make_tenant
 
     company = sandbox_company(site)
     tenant = make_tenant(
         numbers=[company["numbers"][0]["id"]], aircall=company, jobber=sandbox_account(site, "Acme")
     )
-    browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
-    try:
-        sign_in(browser, tenant.id)
-        # Without the script, AI options unlock after AI Assist is saved: two plain form posts.
-        click(browser.find_element(By.ID, "ai-assist"))
-        assert browser.find_element(By.ID, "ai-fields").get_attribute("disabled") is not None  # no script ran
-        click_and_load(browser.find_element(By.ID, "save"))
-        wait_for(browser, "#flash")
-        click(browser.find_element(By.NAME, "ai_enabled"))
-        click(browser.find_element(By.CSS_SELECTOR, "input[name=card_mode][value=custom]"))
-        click(browser.find_element(By.CSS_SELECTOR, "select[name=card_field] option[value='tags']"))
-        click_and_load(browser.find_element(By.ID, "save"))
-        wait_for(browser, "#flash")
-        saved = store().require(tenant.id).settings
-        assert (
-            saved.aircall_plan_ai_assist
-            and saved.ai_logging.enabled
-            and saved.insight_card.fields == ["tags"]
-        )
-        # The server-rendered preview shows the saved card.
-        assert not browser.find_elements(By.CSS_SELECTOR, "#preview-items[data-live]")
-        click_and_load(browser.find_element(By.CSS_SELECTOR, "form[action='/settings/logout'] button"))
-        assert text_of(browser, "h1") == "Signed out"
-        browser.get(f"{site.url}/settings")
-        assert text_of(browser, "h1") == "Please sign in"
-    finally:
-        browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+    sign_in(browser, tenant.id)
+    # Without the script, AI options unlock after AI Assist is saved: two plain form posts.
+    click(browser.find_element(By.ID, "ai-assist"))
+    assert browser.find_element(By.ID, "ai-fields").get_attribute("disabled") is not None  # no script ran
+    click_and_load(browser.find_element(By.ID, "save"))
+    wait_for(browser, "#flash")
+    click(browser.find_element(By.NAME, "ai_enabled"))
+    click(browser.find_element(By.CSS_SELECTOR, "input[name=card_mode][value=custom]"))
+    click(browser.find_element(By.CSS_SELECTOR, "select[name=card_field] option[value='tags']"))
+    click_and_load(browser.find_element(By.ID, "save"))
+    wait_for(browser, "#flash")
+    saved = store().require(tenant.id).settings
+    assert saved.aircall_plan_ai_assist and saved.ai_logging.enabled and saved.insight_card.fields == ["tags"]
+    # The server-rendered preview shows the saved card.
+    assert not browser.find_elements(By.CSS_SELECTOR, "#preview-items[data-live]")
+    click_and_load(browser.find_element(By.CSS_SELECTOR, "form[action='/settings/logout'] button"))
+    assert text_of(browser, "h1") == "Signed out"
+    browser.get(f"{site.url}/settings")
+    assert text_of(browser, "h1") == "Please sign in"

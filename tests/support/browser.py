@@ -25,8 +25,9 @@ CHROMIUM = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver")
 
 
-def start_chromium() -> tuple[WebDriver, str]:
-    """(driver, its profile dir). Fails loudly when the browser is missing: `make test` installs it."""
+def start_chromium(javascript: bool = True) -> tuple[WebDriver, str]:
+    """(driver, its profile dir). Fails loudly when the browser is missing: `make test` installs it.
+    `javascript=False`: a browser with scripts switched off for every page (its content settings)."""
     for binary in (CHROMIUM, CHROMEDRIVER):
         if not (os.path.exists(binary) or shutil.which(binary)):
             raise RuntimeError(
@@ -39,6 +40,8 @@ def start_chromium() -> tuple[WebDriver, str]:
                  "--no-first-run", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--window-size=1280,1600", f"--user-data-dir={profile}"):  # fmt: skip
         options.add_argument(flag)
+    if not javascript:
+        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     return driver, profile
