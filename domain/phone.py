@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 
 WITHHELD = {"anonymous", "unknown", "private", "restricted", "withheld", ""}
 
 
+@lru_cache(maxsize=8192)
 def to_e164(raw: str | None, default_region: str | None = None) -> str | None:
     """E.164 for a number in any display format, or None for withheld / unparseable numbers.
 
     `default_region` (the Aircall line's country) resolves national formats like "(415) 555-0100".
+    Pure and costly (libphonenumber parses in Python), so answers are kept: the same callers call again.
     """
     if raw is None or raw.strip().lower() in WITHHELD:
         return None
@@ -25,6 +28,7 @@ def to_e164(raw: str | None, default_region: str | None = None) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=1024)
 def region_of(e164: str | None) -> str | None:
     """The ISO region of an E.164 number (e.g. the Aircall line's), for parsing the other party's number."""
     if not e164:

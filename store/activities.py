@@ -41,6 +41,15 @@ class Activities:
 
     def get(self, integration_id: str, resource: str, resource_id: str) -> ActivityRecord | None:
         h: dict[str, str] = self.r.hgetall(keys.activity(integration_id, resource, resource_id))  # type: ignore[assignment]
+        return self.parse(h)
+
+    @staticmethod
+    def queue_get(pipe: Any, integration_id: str, resource: str, resource_id: str) -> None:
+        """`get`, as one command of the caller's pipeline."""
+        pipe.hgetall(keys.activity(integration_id, resource, resource_id))
+
+    @staticmethod
+    def parse(h: dict[str, str]) -> ActivityRecord | None:
         if not h:
             return None
         return ActivityRecord(

@@ -49,6 +49,15 @@ class CallStates:
 
     def all(self, integration_id: str, call_id: int | str) -> list[Snapshot]:
         values: list[str] = self.r.hvals(keys.call_state(integration_id, call_id))  # type: ignore[assignment]
+        return self.parse_all(values)
+
+    @staticmethod
+    def queue_all(pipe: Any, integration_id: str, call_id: int | str) -> None:
+        """`all`, as one command of the caller's pipeline (several reads in one round trip)."""
+        pipe.hvals(keys.call_state(integration_id, call_id))
+
+    @staticmethod
+    def parse_all(values: list[str]) -> list[Snapshot]:
         return [_snapshot(v) for v in values]
 
     def snapshot(self, integration_id: str, call_id: int | str, event_id: str) -> Snapshot | None:

@@ -110,6 +110,11 @@ class IntegrationStore:
         h: dict[str, str] = self.r.hgetall(keys.integration(integration_id))  # type: ignore[assignment]
         return _from_hash(h) if h else None
 
+    @staticmethod
+    def from_record(h: dict[str, str]) -> Integration | None:
+        """An integration from its record as read elsewhere (e.g. with its event, in one round trip)."""
+        return _from_hash(h) if h else None
+
     def require(self, integration_id: str) -> Integration:
         found = self.get(integration_id)
         if found is None:

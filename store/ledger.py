@@ -163,6 +163,22 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+# KEYS[1] the event. ARGV[1] the integration key prefix. Returns both hashes as flat field/value lists.
+_ENTRY_AND_INTEGRATION_LUA = """
+local entry = redis.call('HGETALL', KEYS[1])
+for i = 1, #entry, 2 do
+  if entry[i] == 'integration' then
+    return {entry, redis.call('HGETALL', ARGV[1] .. entry[i + 1])}
+  end
+end
+return {entry, {}}
+"""
+
+
+def _pairs(flat: list[str]) -> dict[str, str]:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
 class Ledger:
     """The worker / CLI side."""
 
@@ -173,6 +189,13 @@ class Ledger:
     def get(self, event_id: str) -> dict[str, str] | None:
         h: dict[str, str] = self.r.hgetall(keys.event(event_id))  # type: ignore[assignment]
         return h or None
+
+    def get_with_integration(self, event_id: str) -> tuple[dict[str, str] | None, dict[str, str]]:
+        """The event's entry and its integration's record, in one round trip (what every flow reads first)."""
+        entry, integration = self.r.eval(
+            _ENTRY_AND_INTEGRATION_LUA, 1, keys.event(event_id), keys.integration("")
+        )
+        return (_pairs(entry) or None), _pairs(integration)
 
     def raw(self, event_id: str) -> dict[str, Any]:
         """The raw event, while the ledger keeps it (KeyError once the event settled or expired)."""

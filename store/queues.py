@@ -61,8 +61,12 @@ end
 
 # ARGV: queue, tenant, message, depth
 ENQUEUE_LUA = FAIR_LUA_FUNCTIONS + "\nreturn fair_push(ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]))"
-# ARGV: queue, depth, budget
-DISPATCH_LUA = FAIR_LUA_FUNCTIONS + "\nreturn dispatch(ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))"
+# ARGV: queue, depth, budget. Returns {moved, tenants still waiting}.
+DISPATCH_LUA = (
+    FAIR_LUA_FUNCTIONS
+    + "\nlocal moved = dispatch(ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))"
+    + "\nreturn {moved, redis.call('LLEN', 'RING_PREFIX' .. ARGV[1])}".replace("RING_PREFIX", keys.RING_PREFIX)
+)
 # KEYS[1]: the due set. ARGV: now, limit, depth. Members are JSON {"q": queue, "t": tenant, "m": message}.
 RELEASE_LUA = (
     FAIR_LUA_FUNCTIONS
@@ -82,6 +86,9 @@ return #due
 )
 
 
+WAITING_FRESH_S = 0.5
+
+
 class FairQueues:
     """Enqueue by tenant, dispatch, and delay: the one way tenant work reaches the shared Celery queues."""
 
@@ -92,6 +99,7 @@ class FairQueues:
         self._enqueue = r.register_script(ENQUEUE_LUA)
         self._dispatch = r.register_script(DISPATCH_LUA)
         self._release = r.register_script(RELEASE_LUA)
+        self._waiting: dict[str, tuple[int, float]] = {}  # queue -> (tenants with waiting work, when seen)
 
     def enqueue(self, queue: str, tenant: str, message: str) -> None:
         if queue in self.fair and tenant:
@@ -102,7 +110,17 @@ class FairQueues:
     def dispatch(self, queue: str, budget: int | None = None) -> int:
         if queue not in self.fair:
             return 0
-        return int(self._dispatch(args=[queue, self.depth, budget or self.depth]))
+        moved, waiting = self._dispatch(args=[queue, self.depth, budget or self.depth])
+        self._waiting[queue] = (int(waiting), time.monotonic())
+        return int(moved)
+
+    def refill(self, queue: str) -> int:
+        """After a task: dispatch, unless no tenant had work waiting a moment ago (most of the time: the
+        queue holds everything). The upkeep threads' regular `dispatch` keeps that knowledge fresh."""
+        waiting, seen = self._waiting.get(queue, (1, 0.0))
+        if waiting == 0 and time.monotonic() - seen < WAITING_FRESH_S:
+            return 0
+        return self.dispatch(queue)
 
     def defer(self, queue: str, tenant: str, message: str, due_at: float) -> None:
         """Hand the message back at `due_at` (into its tenant's lane), from whichever worker is up then."""

@@ -12,7 +12,6 @@ from typing import Any
 import redis
 
 from clients.jobber import ClientRef, JobberClient
-from config.settings import get_settings
 from domain.activity import Activity
 from store.activities import Activities, ActivityRecord, text_hash
 from store.calls import CallStates
@@ -61,12 +60,14 @@ class Settled(Exception):
 def load_event(event_id: str) -> EventContext:
     r = sync_client()
     ledger = Ledger(r)
-    entry = ledger.get(event_id)
+    entry, record = ledger.get_with_integration(event_id)
     if entry is None:
         raise Skip("event expired from the ledger")
     event, resource_id = entry["event"], entry.get("resource_id") or ""
     data, timestamp = _body(r, entry, event_id)
-    integration = IntegrationStore(r, get_settings().secret_key()).require(entry["integration"])
+    integration = IntegrationStore.from_record(record)
+    if integration is None:
+        raise KeyError(f"no integration {entry.get('integration')}")
     if not integration.is_active:
         raise Skip(f"integration {integration.status}")
     return EventContext(
@@ -114,7 +115,13 @@ def run_flow(event_id: str, flow: Any) -> str:
     return result
 
 
-def find_client(ctx: EventContext, jobber: JobberClient, e164: str, region: str | None) -> ClientRef | None:
+def find_client(
+    ctx: EventContext, jobber: JobberClient, e164: str, region: str | None, cached: ClientRef | None = None
+) -> ClientRef | None:
+    """The client of a number: `cached` (the phone cache, already read by the caller), else the cache, else
+    Jobber's search."""
+    if cached is not None:
+        return cached
     cache = PhoneCache(ctx.r)
     cached = cache.get(ctx.account_id, e164)
     if cached is not None:
@@ -125,9 +132,11 @@ def find_client(ctx: EventContext, jobber: JobberClient, e164: str, region: str 
     return client
 
 
-def ensure_client(ctx: EventContext, jobber: JobberClient, e164: str, region: str | None) -> ClientRef:
+def ensure_client(
+    ctx: EventContext, jobber: JobberClient, e164: str, region: str | None, cached: ClientRef | None = None
+) -> ClientRef:
     """The client for this number; created as "Aircall new client" when missing and creation is on."""
-    client = find_client(ctx, jobber, e164, region)
+    client = find_client(ctx, jobber, e164, region, cached)
     if client is not None:
         return client
     if not ctx.integration.settings.create_missing_clients:
@@ -159,14 +168,23 @@ def activity_lock(ctx: EventContext | Tenant, resource: str, resource_id: str) -
     return hold(ctx.r, key, wait_s=10)
 
 
+class Unread:
+    """Marks an argument the caller did not read (None is a real answer: no record yet)."""
+
+
+UNREAD = Unread()
+
+
 def upsert_activity(
     ctx: EventContext | Tenant, jobber: JobberClient, resource: str, resource_id: str, client_id: str, activity: Activity,
-    marker: str, lock: Held,
+    marker: str, lock: Held, record: ActivityRecord | Unread | None = UNREAD,
 ) -> str:  # fmt: skip
     """Create the activity once, then only edit it. Call inside `activity_lock` (its `lock`: every Jobber
-    write first checks it is still held). Returns what happened."""
+    write first checks it is still held); `record`: the activity record, if the caller read it inside the same
+    lock. Returns what happened."""
     activities = Activities(ctx.r)
-    record = activities.get(ctx.integration.id, resource, resource_id)
+    if isinstance(record, Unread):
+        record = activities.get(ctx.integration.id, resource, resource_id)
     digest = text_hash(activity.text)
     if record is not None and record.state == "creating":
         # An earlier attempt may have created it; if not, its record (kind, request, start time) is kept.

@@ -13,6 +13,7 @@ from domain.voice_agent import voice_agent_view
 from store.activities import Activities, ActivityRecord
 from store.calls import CallStates
 from store.insights import InsightStore
+from store.phones import PhoneCache
 from tasks.activity import EventContext, Skip, activity_lock, ensure_client, run_flow, upsert_activity
 from tasks.vendors import jobber_for
 from worker.app import app
@@ -50,25 +51,33 @@ def log_call(ctx: EventContext) -> str:
     jobber = jobber_for(ctx.integration)
     with activity_lock(ctx, "call", call_id) as lock:
         # Re-read inside the lock: a concurrent event may have added a newer snapshot since ours, and the
-        # last writer must render the complete state, never an older one.
-        snapshots = states.all(ctx.integration.id, call_id)
+        # last writer must render the complete state, never an older one. With it, in the same round trip,
+        # the call's activity record and the cached match of the number the check saw.
+        pipe = ctx.r.pipeline(transaction=False)
+        CallStates.queue_all(pipe, ctx.integration.id, call_id)
+        Activities.queue_get(pipe, ctx.integration.id, "call", call_id)
+        PhoneCache.queue_get(pipe, ctx.account_id, check.external)
+        raw_states, raw_record, raw_cached = pipe.execute()
+        snapshots = CallStates.parse_all(raw_states)
+        record = Activities.parse(raw_record)
         call = merge_call(snapshots)
         voice_agent = voice_agent_view(snapshots, call)
-        activities = Activities(ctx.r)
-        record = activities.get(ctx.integration.id, "call", call_id)
         if voice_agent is not None and not ctx.integration.settings.ai_voice_agent_logging:
             _withdraw(ctx, jobber, call_id, record)
             raise Skip("AI Voice Agent call, and ai_voice_agent_logging is off: not logged")
         external = call.external or check.external
+        cached = PhoneCache.parse(raw_cached) if external == check.external else None
         client_id = (
-            record.client_id if record else ensure_client(ctx, jobber, external, line_region(call.line)).id
+            record.client_id
+            if record
+            else ensure_client(ctx, jobber, external, line_region(call.line), cached=cached).id
         )
         activity = render_call(call, voice_agent)
-        outcome = upsert_activity(
-            ctx, jobber, "call", call_id, client_id, activity, marker=f"Aircall: {call.link}", lock=lock
-        )
-    if InsightStore(ctx.r).all(ctx.integration.id, call_id):
-        # AI content arrived before the call was logged (or the title changed): its note follows the call's.
+        outcome = upsert_activity(ctx, jobber, "call", call_id, client_id, activity, marker=f"Aircall: {call.link}",
+                                  lock=lock, record=record)  # fmt: skip
+    # AI content that arrived before the call was logged (or a changed title): its note follows the call's.
+    # Only stored when AI logging is on (tasks/ai_insights.py), so otherwise there is nothing to look for.
+    if ctx.integration.settings.ai_logging.enabled and InsightStore(ctx.r).all(ctx.integration.id, call_id):
         enqueue("ai.write_note", [ctx.integration.id, call_id], tenant=ctx.integration.id)
     return outcome
 

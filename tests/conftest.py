@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -39,6 +40,9 @@ def r() -> Iterator[object]:
     assert _server is not None and client.connection_pool.connection_kwargs.get("port") == _server.port, (
         "not the suite's private Redis"
     )
+    metrics = sys.modules.get("worker.metrics")
+    if metrics is not None:
+        metrics.flush(client)  # counts an earlier test's tasks kept in memory go before the flush, not after
     client.flushdb()
     yield client
 

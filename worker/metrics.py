@@ -1,5 +1,9 @@
 """Fleet metrics recorded by the workers in Redis, exported by any ingest's /metrics (ingest/metrics.py):
-task outcomes and durations, vendor requests by status. Prometheus scrapes one place for the whole fleet."""
+task outcomes and durations, vendor requests by status. Prometheus scrapes one place for the whole fleet.
+
+Each worker process counts in memory and adds its counts to Redis about once a second (`flush`, called by its
+upkeep thread and at shutdown): one round trip per second per process instead of several per task.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import time
 from collections import Counter
 from typing import Any
 
+import redis
 from celery.signals import task_postrun, task_prerun
 
 from clients.http import REQUEST_OBSERVERS
@@ -17,16 +22,17 @@ from worker.retry import Deferred
 
 BUCKETS = keys.TASK_SECONDS_BUCKETS
 _started: dict[str, float] = {}
-# Vendor requests made by the task running in this thread, written with the task's own counters when it
-# ends (one Redis round trip per task, not one per vendor request).
-_in_task = threading.local()
+_lock = threading.Lock()
+_tasks: Counter[str] = Counter()  # "task|outcome"
+_seconds: Counter[str] = Counter()  # "bucket|<le>", and "count"
+_seconds_sum = [0.0]
+_vendor: Counter[str] = Counter()  # "vendor|status"
 
 
 @task_prerun.connect
 def _start(task_id: str | None = None, **_: Any) -> None:
     if task_id:
         _started[task_id] = time.monotonic()
-    _in_task.vendor_requests = Counter()
 
 
 @task_postrun.connect
@@ -43,28 +49,58 @@ def _finish(
     elif outcome == "ignored" and isinstance(retval, Deferred):
         outcome = "retry"
     bucket = next((str(b) for b in BUCKETS if elapsed <= b), "+Inf")
-    pipe = sync_client().pipeline(transaction=False)
-    for field, count in _take_vendor_requests().items():
-        pipe.hincrby(keys.STAT_VENDOR_REQUESTS, field, count)
-    pipe.hincrby(keys.STAT_TASKS, f"{task.name}|{outcome}", 1)
-    pipe.hincrby(keys.STAT_TASK_SECONDS, f"bucket|{bucket}", 1)
-    pipe.hincrbyfloat(keys.STAT_TASK_SECONDS, "sum", elapsed)
-    pipe.hincrby(keys.STAT_TASK_SECONDS, "count", 1)
-    pipe.execute()
+    with _lock:
+        _tasks[f"{task.name}|{outcome}"] += 1
+        _seconds[f"bucket|{bucket}"] += 1
+        _seconds["count"] += 1
+        _seconds_sum[0] += elapsed
 
 
-def _take_vendor_requests() -> Counter[str]:
-    counts: Counter[str] = getattr(_in_task, "vendor_requests", None) or Counter()
-    _in_task.vendor_requests = None
-    return counts
+# Set while a worker's upkeep thread flushes every second; elsewhere (the ingest's OAuth pages, the CLI) a
+# vendor request is counted in Redis at once, as nothing would flush it later.
+FLUSHING = threading.Event()
 
 
 def _count_vendor_request(vendor: str, status: str) -> None:
-    counts: Counter[str] | None = getattr(_in_task, "vendor_requests", None)
-    if counts is not None:
-        counts[f"{vendor}|{status}"] += 1
-    else:  # outside a task (e.g. the upkeep thread): at once
+    if not FLUSHING.is_set():
         sync_client().hincrby(keys.STAT_VENDOR_REQUESTS, f"{vendor}|{status}", 1)
+        return
+    with _lock:
+        _vendor[f"{vendor}|{status}"] += 1
+
+
+def flush(r: redis.Redis | None = None) -> int:
+    """Add this process's counts since the last flush to Redis; returns how many counters were written."""
+    with _lock:
+        tasks, seconds, vendor, total = _tasks.copy(), _seconds.copy(), _vendor.copy(), _seconds_sum[0]
+        for counter in (_tasks, _seconds, _vendor):
+            counter.clear()
+        _seconds_sum[0] = 0.0
+    if not (tasks or seconds or vendor):
+        return 0
+    pipe = (r or sync_client()).pipeline(transaction=False)
+    for field, count in tasks.items():
+        pipe.hincrby(keys.STAT_TASKS, field, count)
+    for field, count in seconds.items():
+        pipe.hincrby(keys.STAT_TASK_SECONDS, field, count)
+    if total:
+        pipe.hincrbyfloat(keys.STAT_TASK_SECONDS, "sum", total)
+    for field, count in vendor.items():
+        pipe.hincrby(keys.STAT_VENDOR_REQUESTS, field, count)
+    try:
+        pipe.execute()
+    except redis.RedisError:
+        _restore(tasks, seconds, vendor, total)  # Redis away for a moment: count them next time
+        raise
+    return len(tasks) + len(seconds) + len(vendor)
+
+
+def _restore(tasks: Counter[str], seconds: Counter[str], vendor: Counter[str], total: float) -> None:
+    with _lock:
+        _tasks.update(tasks)
+        _seconds.update(seconds)
+        _vendor.update(vendor)
+        _seconds_sum[0] += total
 
 
 REQUEST_OBSERVERS.append(_count_vendor_request)

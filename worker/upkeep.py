@@ -24,11 +24,13 @@ from redis.exceptions import RedisError
 from config.celery import FAIR_QUEUES, visibility_timeout
 from config.settings import get_settings
 from store.redis import sync_client
+from worker import metrics
 from worker.enqueue import fair_queues
 
 log = logging.getLogger("worker.upkeep")
 
 TICK_S = 0.25
+METRICS_EVERY_S = 1.0
 MAX_HOLD_S = 15 * 60
 UNACKED_INDEX = "unacked_index"  # kombu's Redis transport default (`unacked_index_key`)
 
@@ -51,7 +53,7 @@ def _finished(task_id: str | None = None, task: Any = None, **_: Any) -> None:
     queue = ((getattr(task, "request", None) and task.request.delivery_info) or {}).get("routing_key")
     if queue in FAIR_QUEUES:
         try:
-            fair_queues().dispatch(queue)  # refill what this task drained
+            fair_queues().refill(queue)  # refill what this task drained
         except RedisError as exc:
             log.warning("upkeep.dispatch_failed queue=%s error=%s", queue, type(exc).__name__)
 
@@ -94,6 +96,7 @@ class Upkeep(bootsteps.StartStopStep):  # type: ignore[misc]
         self._thread: threading.Thread | None = None
 
     def start(self, worker: Any) -> None:
+        metrics.FLUSHING.set()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="aj-upkeep", daemon=True)
         self._thread.start()
@@ -102,15 +105,24 @@ class Upkeep(bootsteps.StartStopStep):  # type: ignore[misc]
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        try:
+            metrics.flush()
+        except RedisError:
+            log.warning("upkeep.metrics_lost_at_shutdown")
+        metrics.FLUSHING.clear()
 
     def _run(self) -> None:
-        last_beat, beat_every = 0.0, heartbeat_every()
+        last_beat, beat_every, last_flush = 0.0, heartbeat_every(), 0.0
         while not self._stop.wait(TICK_S):
             try:
                 tick()
-                if time.monotonic() - last_beat >= beat_every:
+                now = time.monotonic()
+                if now - last_beat >= beat_every:
                     heartbeat()
-                    last_beat = time.monotonic()
+                    last_beat = now
+                if now - last_flush >= METRICS_EVERY_S:
+                    metrics.flush()
+                    last_flush = now
             except RedisError as exc:  # Redis restarting or failing over: try again next tick
                 log.warning("upkeep.redis_unavailable error=%s", type(exc).__name__)
             except Exception:

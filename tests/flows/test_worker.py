@@ -192,7 +192,13 @@ def test_metrics_show_task_outcomes_durations_and_vendor_requests(r, ingest_url,
     from clients.http import _observe
 
     _observe("jobber", "200")  # what every adapter request reports
-    text = requests.get(f"{ingest_url}/metrics", timeout=5).text
+
+    def text() -> str:
+        # Workers add their counts to Redis about once a second.
+        page = requests.get(f"{ingest_url}/metrics", timeout=5).text
+        return page if 'aj_tasks_total{outcome="success",task="tests.flaky"}' in page else ""
+
+    text = until(text, what="the worker's counts in /metrics")
     assert 'aj_tasks_total{outcome="retry",task="tests.flaky"} 1.0' in text
     assert 'aj_tasks_total{outcome="success",task="tests.flaky"} 1.0' in text
     assert 'aj_vendor_requests_total{status="200",vendor="jobber"} 1.0' in text
