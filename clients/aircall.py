@@ -11,10 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-
 from clients.errors import Disconnected, Permanent, RateLimited, Transient
-from clients.http import _path, json_or_empty, new_session, send, shared_session
+from clients.http import Reply, Transport, _path, json_or_empty, new_session, send, shared_session
 from clients.ratelimit import AIRCALL_MAX_WAIT_S, bounded, reset_wait, retry_after_wait
 
 VENDOR = "aircall"
@@ -76,7 +74,7 @@ class AircallClient:
         api_token: str | None = None,
         bearer_token: str | None = None,
         timeout: float = 10.0,
-        session: requests.Session | None = None,
+        session: Transport | None = None,
         budget: Budget | None = None,
     ):
         self.base_url = base_url.rstrip("/")
@@ -274,7 +272,7 @@ def _webhook(w: dict[str, Any]) -> Webhook:
     )
 
 
-def rate_limit_wait(response: requests.Response, now: float | None = None) -> float:
+def rate_limit_wait(response: Reply, now: float | None = None) -> float:
     """Seconds until Aircall's window resets: X-AircallApi-Reset (a UNIX timestamp, seconds or milliseconds),
     else Retry-After (UNCONFIRMED header; seconds or an HTTP-date), else 60 s; never more than
     AIRCALL_MAX_WAIT_S (clients.ratelimit)."""

@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
 
-import requests
 from gql import gql
 from graphql import DocumentNode, print_ast
 
 from clients.errors import Disconnected, Permanent, RateLimited, Transient
-from clients.http import json_or_empty, send, shared_session
+from clients.http import Reply, Transport, json_or_empty, send, shared_session
 from clients.ratelimit import JOBBER_MAX_THROTTLE_WAIT_S, JOBBER_MAX_WAIT_S, bounded, retry_after_wait
 
 log = logging.getLogger("clients.jobber")
@@ -245,7 +244,7 @@ class JobberClient:
         *,
         api_version: str,
         timeout: float = 10.0,
-        session: requests.Session | None = None,
+        session: Transport | None = None,
         refresh: Callable[[], str] | None = None,
         pacer: Pacer | None = None,
     ):
@@ -283,7 +282,7 @@ class JobberClient:
         data: dict[str, Any] = body.get("data") or {}
         return data
 
-    def _post(self, payload: dict[str, Any]) -> requests.Response:
+    def _post(self, payload: dict[str, Any]) -> Reply:
         return send(
             self.session, VENDOR, "POST", self.api_url, self.timeout, json=payload, headers=self._headers
         )
@@ -479,7 +478,7 @@ class JobberClient:
                 self.pacer.after(self.last_throttle)
 
 
-def _raise_for_transport(response: requests.Response, body: Any) -> None:
+def _raise_for_transport(response: Reply, body: Any) -> None:
     status = response.status_code
     message = ""
     if isinstance(body, dict):
@@ -522,7 +521,7 @@ def throttle_wait(body: dict[str, Any]) -> float:
     return bounded(math.ceil(max(0.0, requested - available) / rate), JOBBER_MAX_THROTTLE_WAIT_S)
 
 
-def too_many_requests_wait(response: requests.Response, now: float | None = None) -> float:
+def too_many_requests_wait(response: Reply, now: float | None = None) -> float:
     """HTTP 429 from the request limiter: Retry-After (seconds or an HTTP-date; UNCONFIRMED that Jobber sends
     it), else 30 s; never more than the limiter's 5-minute window."""
     wait = retry_after_wait(response.headers.get("Retry-After"), time.time() if now is None else now)

@@ -14,10 +14,8 @@ import json
 import time
 from dataclasses import dataclass
 
-import requests
-
 from clients.errors import Disconnected, Permanent, Transient
-from clients.http import json_or_empty, new_session, send
+from clients.http import Transport, json_or_empty, new_session, send
 
 VENDOR = "jobber"
 
@@ -61,7 +59,7 @@ def expires_soon(
 
 
 def _token_request(
-    oauth_url: str, form: dict[str, str], timeout: float, session: requests.Session | None
+    oauth_url: str, form: dict[str, str], timeout: float, session: Transport | None
 ) -> TokenPair:
     response = send(session or new_session(), VENDOR, "POST", f"{oauth_url}/token", timeout, data=form)
     body = json_or_empty(response)
@@ -81,7 +79,7 @@ def _token_request(
 
 def refresh(
     oauth_url: str, client_id: str, client_secret: str, refresh_token: str, *, timeout: float = 10.0,
-    session: requests.Session | None = None,
+    session: Transport | None = None,
 ) -> TokenPair:  # fmt: skip
     form = {"client_id": client_id, "client_secret": client_secret, "grant_type": "refresh_token",
             "refresh_token": refresh_token}  # fmt: skip

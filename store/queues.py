@@ -65,7 +65,9 @@ ENQUEUE_LUA = FAIR_LUA_FUNCTIONS + "\nreturn fair_push(ARGV[1], ARGV[2], ARGV[3]
 DISPATCH_LUA = (
     FAIR_LUA_FUNCTIONS
     + "\nlocal moved = dispatch(ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))"
-    + "\nreturn {moved, redis.call('LLEN', 'RING_PREFIX' .. ARGV[1])}".replace("RING_PREFIX", keys.RING_PREFIX)
+    + "\nreturn {moved, redis.call('LLEN', 'RING_PREFIX' .. ARGV[1])}".replace(
+        "RING_PREFIX", keys.RING_PREFIX
+    )
 )
 # KEYS[1]: the due set. ARGV: now, limit, depth. Members are JSON {"q": queue, "t": tenant, "m": message}.
 RELEASE_LUA = (

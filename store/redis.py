@@ -29,6 +29,7 @@ from config.redis_url import SentinelTarget, sentinel_target, timeouts
 from config.settings import Settings, get_settings
 from store.sentinel import AsyncFollowMaster, FollowMaster
 
+INGEST_CLIENT_NAME = "aj-ingest"
 RETRIES = 5  # with the backoff below: ~2.5 s of pauses, enough to ride out a restart
 
 
@@ -51,9 +52,17 @@ def _master(target: SentinelTarget) -> dict[str, Any]:
     return {"db": target.db, "username": target.username, "password": target.password}
 
 
-def _connect(url: str, settings: Settings, flavour: tuple[Any, ...], failover_wait_s: float) -> Any:
+def _connect(
+    url: str,
+    settings: Settings,
+    flavour: tuple[Any, ...],
+    failover_wait_s: float,
+    client_name: str | None = None,
+) -> Any:
     redis_class, retry_class, sentinel_class, connection_class = flavour
     options = {**_options(settings), "retry": retry_class(ExponentialBackoff(cap=1.0, base=0.05), RETRIES)}
+    if client_name:
+        options["client_name"] = client_name  # who a connection is, in Redis's CLIENT LIST
     target = sentinel_target(url)
     if target is None:
         return redis_class.from_url(url, **options)
@@ -85,5 +94,6 @@ def async_client(url: str | None = None, settings: Settings | None = None) -> ai
     """The ingest's client. It does not wait out a failover: a webhook it cannot store gets a 503 at once
     and the vendor retries (Aircall waits 5 s for an answer, Jobber 1 s)."""
     settings = settings or get_settings()
-    client: aioredis.Redis = _connect(url or settings.REDIS_URL, settings, ASYNC, failover_wait_s=0.0)
+    client: aioredis.Redis = _connect(url or settings.REDIS_URL, settings, ASYNC, failover_wait_s=0.0,
+                                      client_name=INGEST_CLIENT_NAME)  # fmt: skip
     return client

@@ -257,7 +257,7 @@ def test_the_shared_session_keeps_no_cookie_between_tenants():
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    from clients.http import new_session
+    from clients.http import send, shared_session
     from sandbox.common import ServerThread
 
     async def echo(request: Request) -> JSONResponse:
@@ -267,8 +267,10 @@ def test_the_shared_session_keeps_no_cookie_between_tenants():
 
     server = ServerThread(Starlette(routes=[Route("/", echo)])).start()
     try:
-        session = new_session()
-        assert session.get(server.url, timeout=5).json() == {"cookie": None}
-        assert session.get(server.url, timeout=5).json() == {"cookie": None}  # "tenant=alpha" was not kept
+        transport = shared_session("jobber")
+        assert send(transport, "jobber", "GET", server.url, 5).json() == {"cookie": None}
+        assert send(transport, "jobber", "GET", server.url, 5).json() == {
+            "cookie": None
+        }  # "tenant=alpha" not kept
     finally:
         server.stop()

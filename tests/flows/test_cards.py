@@ -162,7 +162,9 @@ def test_unknown_caller_gets_no_card(r, ingest_url, worker, world):
     ids = send(ingest_url, events)
     settle(r, ids)
     assert cards(world, events[0]["data"]["id"]) == []
-    assert Ledger(r).show(ids[0])["skips"][0]["reason"] == "no Jobber client has +14155550155: no card"
+    # Whichever of the two ringing events claimed the call looked the caller up (the other one was second).
+    reasons = {s["reason"] for i in ids for s in Ledger(r).show(i)["skips"]}
+    assert "no Jobber client has +14155550155: no card" in reasons
 
 
 def test_duplicate_and_out_of_order_ringing_events_post_one_card(r, ingest_url, worker, world):

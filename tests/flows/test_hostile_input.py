@@ -50,22 +50,25 @@ def nested_body(token: str, depth: int) -> bytes:
 
 
 def client_commands(r, action) -> list[list[str]]:
-    """The commands Redis received from clients (not from scripts) while `action` ran, seen through MONITOR.
-    A marker command closes the window, so no wait depends on time."""
+    """The commands the ingest's connections sent (not scripts', not the workers' background threads) while
+    `action` ran, seen through MONITOR. A marker command closes the window, so no wait depends on time."""
+    from store.redis import INGEST_CLIENT_NAME
+
     marker = "hostile-input-window-closed"
     watcher = redis.Redis.from_url(os.environ["REDIS_URL"], decode_responses=True, socket_timeout=10)
     seen: list[list[str]] = []
     with watcher.monitor() as monitor:
         action()
+        ingest = {c["addr"] for c in r.client_list() if c.get("name") == INGEST_CLIENT_NAME}
         r.echo(marker)
         while True:
             command = monitor.next_command()
-            if command["client_type"] == "lua":
-                continue
             words = command["command"].split()
             if words[:2] == ["ECHO", marker]:
                 return seen
-            seen.append(words)
+            address = f"{command.get('client_address')}:{command.get('client_port')}"
+            if command["client_type"] != "lua" and address in ingest:
+                seen.append(words)
 
 
 def metric_lines(url: str, name: str) -> list[str]:
