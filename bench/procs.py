@@ -95,7 +95,11 @@ class Fleet:
     def worker_as_procfile(self) -> subprocess.Popen[bytes]:
         command = self.procfile_worker_command(self.env)
         assert command[0] == "celery", command
-        return self.spawn(*command, "--without-mingle", "--without-gossip", "--loglevel", "WARNING")
+        return self.spawn(
+            *command,
+            "--without-mingle",
+            "--without-gossip",
+        )
 
     def point_at(self, jobber_url: str | None = None, aircall_url: str | None = None) -> None:
         if jobber_url:
