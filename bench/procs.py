@@ -192,17 +192,24 @@ def post_all(ingest_url: str, events: list[dict[str, Any]], concurrency: int) ->
 
 
 def settle(ids: list[str], timeout_s: float, poll_s: float = 0.05) -> list[dict[str, str]]:
-    """The ledger entries of `ids` once none is pending (or at the timeout)."""
-    from store.ledger import Ledger
+    """The ledger entries of `ids` once none is pending (or at the timeout). Polls their outcomes in one
+    round trip (the watcher must not load the Redis it measures), then reads the entries once."""
+    from store import keys
     from store.redis import sync_client
 
-    ledger = Ledger(sync_client())
+    r = sync_client()
     deadline = time.monotonic() + timeout_s
     while True:
-        entries = [ledger.get(i) or {} for i in ids]
-        if all(e.get("outcome") not in (None, "pending") for e in entries) or time.monotonic() > deadline:
-            return entries
+        pipe = r.pipeline(transaction=False)
+        for event_id in ids:
+            pipe.hget(keys.event(event_id), "outcome")
+        if all(o not in (None, "pending") for o in pipe.execute()) or time.monotonic() > deadline:
+            break
         time.sleep(poll_s)
+    pipe = r.pipeline(transaction=False)
+    for event_id in ids:
+        pipe.hgetall(keys.event(event_id))
+    return [dict(entry or {}) for entry in pipe.execute()]
 
 
 def latency_ms(entries: list[dict[str, str]]) -> dict[str, float | None]:

@@ -196,7 +196,8 @@ def test_metrics_show_task_outcomes_durations_and_vendor_requests(r, ingest_url,
     def text() -> str:
         # Workers add their counts to Redis about once a second.
         page = requests.get(f"{ingest_url}/metrics", timeout=5).text
-        return page if 'aj_tasks_total{outcome="success",task="tests.flaky"}' in page else ""
+        wanted = ('aj_tasks_total{outcome="success",task="tests.flaky"}', 'vendor="jobber"')
+        return page if all(w in page for w in wanted) else ""
 
     text = until(text, what="the worker's counts in /metrics")
     assert 'aj_tasks_total{outcome="retry",task="tests.flaky"} 1.0' in text
