@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -47,13 +48,36 @@ def r() -> Iterator[object]:
     yield client
 
 
+class SettingsEnv:
+    """A MonkeyPatch whose env changes also reset the settings cache, each time: an embedded worker's
+    background thread may read (and cache) the settings between a reset and the next `setenv`."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch):
+        self._monkeypatch = monkeypatch
+
+    def setenv(self, name: str, value: str, prepend: str | None = None) -> None:
+        from config.settings import get_settings
+
+        self._monkeypatch.setenv(name, value, prepend)
+        get_settings.cache_clear()
+
+    def delenv(self, name: str, raising: bool = True) -> None:
+        from config.settings import get_settings
+
+        self._monkeypatch.delenv(name, raising)
+        get_settings.cache_clear()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._monkeypatch, name)
+
+
 @pytest.fixture
-def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    """Change env vars for one test; the settings cache is reset before and after."""
+def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[SettingsEnv]:
+    """Change env vars for one test; the settings cache is reset at each change and after."""
     from config.settings import get_settings
 
     get_settings.cache_clear()
-    yield monkeypatch
+    yield SettingsEnv(monkeypatch)
     monkeypatch.undo()
     get_settings.cache_clear()
 
