@@ -70,6 +70,11 @@ class Fleet:
         return self._serve("/readyz", "uvicorn", "ingest.app:app", "--host", "127.0.0.1", "--no-access-log",
                            "--loop", "uvloop", "--http", "httptools", "--log-level", "warning")  # fmt: skip
 
+    def tutorial_receiver(self) -> str:
+        """bench/tutorial_receiver.py under the ingest's uvicorn settings: the baseline of `bench ingest`."""
+        return self._serve("/health", "uvicorn", "bench.tutorial_receiver:app", "--host", "127.0.0.1", "--no-access-log",
+                           "--loop", "uvloop", "--http", "httptools", "--log-level", "warning")  # fmt: skip
+
     def jobber(self) -> str:
         return self._serve("/_sandbox/accounts", "sandbox.jobber")
 

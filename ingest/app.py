@@ -10,10 +10,12 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from config.celery import FAIR_QUEUES
 from config.settings import Settings, get_settings
@@ -51,8 +53,37 @@ async def metrics_endpoint(request: Request) -> Response:
     return PlainTextResponse(body, media_type="text/plain; version=0.0.4")
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+class Ingest:
+    """The ASGI entry. Webhook POSTs go straight to their receivers, plain ASGI callables (the hot path:
+    Starlette's router and middleware cost about a third of a webhook's CPU); everything else, lifespan
+    included, goes to the Starlette app. An error in a receiver is answered 500 by uvicorn and logged."""
+
+    def __init__(self, site: Starlette, hot: dict[str, ASGIApp]):
+        self.site = site
+        self.hot = hot
+
+    @property
+    def state(self) -> State:
+        return self.site.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            receiver = self.hot.get(scope["path"])
+            if receiver is not None:
+                scope["app"] = self.site  # the receivers read the ledger and Redis from its state
+                return await receiver(scope, receive, send)
+        await self.site(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> Ingest:
     settings = settings or get_settings()
+    webhooks: dict[str, ASGIApp] = {
+        "/webhooks/aircall": aircall.AircallReceiver(settings.MAX_WEBHOOK_BYTES),
+        "/webhooks/jobber": jobber.JobberReceiver(
+            settings.MAX_WEBHOOK_BYTES,
+            settings.JOBBER_CLIENT_SECRET.get_secret_value() if settings.JOBBER_CLIENT_SECRET else None,
+        ),
+    }
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -73,17 +104,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/webhooks/aircall", aircall.AircallReceiver(settings.MAX_WEBHOOK_BYTES), methods=["POST"]),
-            Route(
-                "/webhooks/jobber",
-                jobber.JobberReceiver(
-                    settings.MAX_WEBHOOK_BYTES,
-                    settings.JOBBER_CLIENT_SECRET.get_secret_value()
-                    if settings.JOBBER_CLIENT_SECRET
-                    else None,
-                ),
-                methods=["POST"],
-            ),
+            # Reached only by other methods (405), POSTs being served by `Ingest` before routing.
+            *(Route(path, receiver, methods=["POST"]) for path, receiver in webhooks.items()),
             Route("/install/aircall", oauth.install_aircall),
             Route("/oauth/aircall/callback", oauth.aircall_callback),
             Route("/oauth/jobber/connect", oauth.jobber_connect),
@@ -104,10 +126,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    return app
+    return Ingest(app, webhooks)
 
 
-def __getattr__(name: str) -> Starlette:
+def __getattr__(name: str) -> Ingest:
     # `uvicorn ingest.app:app` builds the app on first access, after the environment is read.
     if name == "app":
         return create_app()

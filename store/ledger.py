@@ -12,13 +12,15 @@ when the event settles it is dropped. A call's flow keeps what it reads in the c
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import redis
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from config.settings import get_settings
 from store import keys
@@ -120,15 +122,20 @@ class Claim:
 
 
 class AsyncLedger:
-    """The ingest side: one round trip per webhook."""
+    """The ingest side: one Lua call per webhook. Claims made while an earlier batch is on its way to Redis
+    wait and go together, as one pipeline: under load a round trip carries many webhooks (redis-py's cost is
+    per round trip, not per command), and a lone webhook is sent at once."""
 
     def __init__(
         self, r: aioredis.Redis, ttl_days: float, fair_depth: int = 0, fair: frozenset[str] = frozenset()
     ):
+        self._r = r
         self._script = r.register_script(CLAIM_LUA)
         self._ttl = max(1, round(ttl_days * 86400))
         self._fair_depth = fair_depth
         self._fair = fair
+        self._waiting: list[tuple[list[Any], list[Any], asyncio.Future[list[str]]]] = []
+        self._sending = False
 
     async def claim(
         self,
@@ -148,15 +155,53 @@ class AsyncLedger:
     ) -> Claim:
         """`tenant_key` is looked up in the hash `tenant_index`: the SHA-256 of an Aircall webhook token in
         WEBHOOK_TOKENS, or a Jobber account id in JOBBER_ACCOUNTS."""
-        status, iid = await self._script(
-            keys=[tenant_index, keys.event(""), keys.STAT_DUPLICATES, keys.integration("")],
-            args=[
-                tenant_key, event_id, source, event, resource_id, received_at, raw,
-                task_message, queue, self._ttl, "1" if routed else "0", "1" if lifecycle else "0",
-                self._fair_depth if queue in self._fair else 0,
-            ],
-        )  # fmt: skip
-        return Claim(status=status, integration_id=iid or None)
+        script_keys = [tenant_index, keys.event(""), keys.STAT_DUPLICATES, keys.integration("")]
+        args = [
+            tenant_key, event_id, source, event, resource_id, received_at, raw,
+            task_message, queue, self._ttl, "1" if routed else "0", "1" if lifecycle else "0",
+            self._fair_depth if queue in self._fair else 0,
+        ]  # fmt: skip
+        answer: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((script_keys, args, answer))
+        if not self._sending:
+            self._sending = True
+            asyncio.get_running_loop().create_task(self._send())
+        status, iid = await answer
+        return Claim(status=cast(ClaimStatus, status), integration_id=iid or None)
+
+    async def _send(self) -> None:
+        """Send what waits, one pipeline per round trip, until nothing does."""
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                await self._send_batch(batch)
+        finally:
+            self._sending = False
+
+    async def _send_batch(self, batch: list[tuple[list[Any], list[Any], asyncio.Future[list[str]]]]) -> None:
+        try:
+            if len(batch) == 1:
+                [(script_keys, args, _)] = batch
+                results: list[Any] = [await self._script(keys=script_keys, args=args)]
+            else:
+                pipe = self._r.pipeline(transaction=False)
+                for script_keys, args, _ in batch:
+                    await self._script(keys=script_keys, args=args, client=pipe)  # queued, not sent
+                results = await pipe.execute(raise_on_error=False)
+        except BaseException as exc:  # Redis unreachable: every claim of the batch fails (each answers 503)
+            for _, _, answer in batch:
+                if not answer.done():
+                    answer.set_exception(exc if isinstance(exc, Exception) else RedisError(repr(exc)))
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_, _, answer), result in zip(batch, results, strict=True):
+            if answer.done():  # its request was cancelled (client gone)
+                continue
+            if isinstance(result, Exception):
+                answer.set_exception(result)
+            else:
+                answer.set_result(result)
 
 
 def _now() -> str:

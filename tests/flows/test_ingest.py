@@ -234,3 +234,61 @@ def test_no_token_reaches_the_logs(r, ingest_url, caplog):
     assert "ingest.aircall" in caplog.text
     for secret in (tenant.webhook_token, "a-wrong-SECRET-token", AIRCALL_TOKEN, JOBBER_ACCESS):
         assert secret not in caplog.text
+
+
+def test_concurrent_claims_go_together_and_each_gets_its_own_answer(r):
+    """Claims made while a batch is on its way share the next round trip; each still gets its own status, and
+    when Redis cannot be reached every claim of the batch fails (so each webhook is answered 503)."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+    from redis.exceptions import RedisError
+
+    from store.crypto import token_hash
+    from store.ledger import AsyncLedger
+    from worker.protocol import task_message
+
+    tenant = make_tenant()
+    port = r.connection_pool.connection_kwargs["port"]
+
+    def fields(n: int, tenant_key: str) -> dict:
+        eid = f"ev_batch{n}"
+        return {"tenant_key": tenant_key, "event_id": eid, "source": "aircall", "event": "call.ended",
+                "resource_id": str(n), "received_at": "2026-12-04T08:00:00.000+00:00", "raw": "{}",
+                "task_message": task_message("calls.log_activity", [eid], "jobber"), "queue": "jobber",
+                "routed": True}  # fmt: skip
+
+    async def scenario() -> tuple[list[str], int]:
+        client = aioredis.Redis(port=port, decode_responses=True)
+        ledger = AsyncLedger(client, ttl_days=1)
+        batches: list[int] = []
+        send_batch = ledger._send_batch
+
+        async def counted(batch):  # type: ignore[no-untyped-def]
+            batches.append(len(batch))
+            await send_batch(batch)
+
+        ledger._send_batch = counted  # type: ignore[method-assign]
+        known = token_hash(tenant.webhook_token)
+        claims = [fields(n % 40, known) for n in range(60)] + [fields(99, "not-a-tenant")]
+        answers = await asyncio.gather(*(ledger.claim(**f) for f in claims))
+        await client.aclose()
+        return [a.status for a in answers], len(batches)
+
+    statuses, round_trips = asyncio.run(scenario())
+    assert statuses[:40] == ["enqueued"] * 40
+    assert statuses[40:60] == ["duplicate"] * 20
+    assert statuses[60] == "unknown"
+    assert round_trips < 10  # 61 claims: the first alone, the rest together
+    assert len(queued(r)) == 40
+
+    async def unreachable() -> list[BaseException | object]:
+        down = aioredis.Redis(port=1, socket_connect_timeout=0.2)  # nothing listens on port 1
+        ledger = AsyncLedger(down, ttl_days=1)
+        answers = await asyncio.gather(
+            *(ledger.claim(**fields(n, "x")) for n in range(5)), return_exceptions=True
+        )
+        await down.aclose()
+        return answers
+
+    assert all(isinstance(a, RedisError) for a in asyncio.run(unreachable()))
