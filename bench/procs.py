@@ -88,23 +88,27 @@ class Fleet:
                    "--concurrency", str(concurrency), "--loglevel", "INFO" if os.environ.get("AJ_FLEET_LOG_DIR") else "WARNING", "--without-mingle", "--without-gossip")  # fmt: skip
 
     @staticmethod
-    def procfile_worker_command(env: dict[str, str] | None = None) -> list[str]:
-        """The Procfile's `worker` line, with its ${VAR:-default} expanded: benchmarks run what production runs."""
-        line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("worker:"))
+    def procfile_command(role: str, env: dict[str, str] | None = None) -> list[str]:
+        """The Procfile's line for `role`, with its ${VAR:-default} expanded: benchmarks run what production runs."""
+        line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith(f"{role}:"))
         values = env if env is not None else dict(os.environ)
         expanded = re.sub(
             r"\$\{(\w+):-([^}]*)\}", lambda m: values.get(m.group(1)) or m.group(2), line.split(":", 1)[1]
         )
         return shlex.split(expanded)
 
-    def worker_as_procfile(self) -> subprocess.Popen[bytes]:
-        command = self.procfile_worker_command(self.env)
+    @classmethod
+    def procfile_worker_command(cls, env: dict[str, str] | None = None) -> list[str]:
+        return cls.procfile_command("worker", env)
+
+    def celery_as_procfile(self, role: str) -> subprocess.Popen[bytes]:
+        """A Celery role (`worker`, `cards`) started exactly as the Procfile starts it."""
+        command = self.procfile_command(role, self.env)
         assert command[0] == "celery", command
-        return self.spawn(
-            *command,
-            "--without-mingle",
-            "--without-gossip",
-        )
+        return self.spawn(*command, "--without-mingle", "--without-gossip")
+
+    def worker_as_procfile(self) -> subprocess.Popen[bytes]:
+        return self.celery_as_procfile("worker")
 
     def point_at(self, jobber_url: str | None = None, aircall_url: str | None = None) -> None:
         if jobber_url:
