@@ -42,8 +42,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                     timeout=10).json()["id"])  # fmt: skip
         provision_tenant(account, aircall_company=company, contact_sync=True)
 
-        from tasks.contact_sync import Syncer
-        from tasks.vendors import store_for
+        from flows.contact_sync import Syncer
+        from flows.vendors import store_for
 
         integration = store_for().all()[0]
 

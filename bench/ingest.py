@@ -24,7 +24,7 @@ from typing import Any
 import redis
 
 from bench.procs import fleet, provision_tenant
-from config.celery import ALL_QUEUES
+from config.queues import ALL_QUEUES
 from sandbox.redis_server import RedisServer
 from store import keys
 

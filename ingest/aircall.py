@@ -20,7 +20,7 @@ import orjson
 from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 
-from config.celery import ROUTE_TASK, queue_for, task_for_event
+from config.queues import ROUTE_TASK, queue_for, task_for_event
 from domain.envelope import (
     LIFECYCLE_EVENTS,
     EnvelopeError,
@@ -42,7 +42,7 @@ from ingest.asgi import (
 from ingest.tokens import KnownTokens
 from store.crypto import token_hash
 from store.ledger import AsyncLedger
-from worker.protocol import task_message
+from store.messages import task_message
 
 log = logging.getLogger("ingest.aircall")
 

@@ -17,7 +17,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from config.celery import FAIR_QUEUES
+from config.queues import FAIR_QUEUES
 from config.settings import Settings, get_settings
 from ingest import access, aircall, jobber, metrics, oauth, settings_page
 from store.ledger import AsyncLedger

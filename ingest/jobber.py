@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from config.celery import ROUTE_TASK, queue_for, task_for_event
+from config.queues import ROUTE_TASK, queue_for, task_for_event
 from domain.envelope import LIFECYCLE_EVENTS
 from domain.jobber_webhooks import WebhookError, parse_webhook, signature_ok
 from ingest.asgi import (
@@ -29,7 +29,7 @@ from ingest.asgi import (
 )
 from store import keys
 from store.ledger import AsyncLedger
-from worker.protocol import task_message
+from store.messages import task_message
 
 log = logging.getLogger("ingest.jobber")
 

@@ -11,12 +11,12 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from config.celery import ALL_QUEUES
+from config.queues import ALL_QUEUES
 from config.settings import get_settings
 from store import keys
 from store.integrations import STATUSES
 from store.keys import TASK_SECONDS_BUCKETS as BUCKETS
-from worker.protocol import SENT_AT_HEADER
+from store.messages import SENT_AT_HEADER
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 

@@ -29,6 +29,7 @@ from clients import jobber_oauth
 from clients.aircall import exchange_oauth_code
 from clients.errors import VendorError
 from config.settings import Settings
+from flows.vendors import store_for
 from ingest.web import (
     INSTALL_COOKIE,
     current_session,
@@ -41,7 +42,6 @@ from ingest.web import (
 )
 from store.crypto import open_state, seal_state, token_hash
 from store.sessions import PendingJobber
-from tasks.vendors import store_for
 
 log = logging.getLogger("ingest.oauth")
 
@@ -73,7 +73,7 @@ async def install_aircall(request: Request) -> Response:
 async def aircall_callback(request: Request) -> Response:
     """GET /oauth/aircall/callback: exchange the code, store the integration (with the numbers the admin
     chose in Aircall), register the webhook, open a settings session, and show the settings page."""
-    from tasks.lifecycle import InstallError, install_with_oauth
+    from flows.lifecycle import InstallError, install_with_oauth
 
     settings = settings_of(request)
     if request.query_params.get("error"):
@@ -135,7 +135,7 @@ async def jobber_connect(request: Request) -> Response:
 async def jobber_callback(request: Request) -> Response:
     """GET /oauth/jobber/callback: check the state against the session, exchange the code (tokens saved before
     use), read the account; connect it, or ask the admin to confirm a change of account first."""
-    from tasks.lifecycle import InstallError, connect_jobber, connection_change, jobber_account_of
+    from flows.lifecycle import InstallError, connect_jobber, connection_change, jobber_account_of
 
     settings = settings_of(request)
     if not request.query_params:

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from config.integration import IntegrationSettings, SettingsError
 from config.settings import Settings
+from flows.vendors import store_for
 from ingest import settings_view as view
 from ingest.settings_form import card_choices, card_slots, document_from_form, preview_settings
 from ingest.web import (
@@ -35,9 +36,8 @@ from ingest.web import (
     signed_out,
 )
 from store.integrations import JobberAccount
+from store.queues import enqueue
 from store.sessions import PendingJobber, Session
-from tasks.vendors import store_for
-from worker.enqueue import enqueue
 
 log = logging.getLogger("ingest.settings")
 
@@ -108,7 +108,7 @@ async def _page(request: Request, session: Session, *, values: dict[str, Any] | 
 
 def _pending_notes(pending: PendingJobber, integration_id: str, settings: Settings) -> list[str]:
     """What confirming a Jobber consent would change, in words."""
-    from tasks.lifecycle import connection_change
+    from flows.lifecycle import connection_change
 
     change = connection_change(
         integration_id, JobberAccount(pending.account_id, pending.account_name), settings
@@ -173,14 +173,14 @@ async def save(request: Request) -> Response:
 
 
 def _store_settings(integration_id: str, before: IntegrationSettings, after: IntegrationSettings) -> None:
-    from tasks.lifecycle import apply_settings
+    from flows.lifecycle import apply_settings
 
     apply_settings(integration_id, before, after)
 
 
 async def confirm_jobber(request: Request) -> Response:
     """POST /settings/jobber/confirm: the admin confirms (or declines) the Jobber account a consent chose."""
-    from tasks.lifecycle import connect_jobber
+    from flows.lifecycle import connect_jobber
 
     checked = await _session_and_form(request)
     if isinstance(checked, Response):
@@ -205,7 +205,7 @@ async def confirm_jobber(request: Request) -> Response:
 async def replay_failed(request: Request) -> Response:
     """POST /settings/replay: the integration's dead letters go again, as `ajctl events replay --all
     --integration ID` does (same selection, same replay, same idempotency)."""
-    from worker.failures import replay, select_for_replay
+    from flows.replay import replay, select_for_replay
 
     checked = await _session_and_form(request)
     if isinstance(checked, Response):

@@ -17,6 +17,7 @@ from clients.errors import VendorError
 from config.integration import IntegrationSettings
 from config.settings import Settings
 from domain.cards import card_for, custom_labels
+from flows.vendors import aircall_for, jobber_for
 from store import keys
 from store.contacts import SyncRun, SyncStatus
 from store.dead_letters import DeadLetters
@@ -24,7 +25,6 @@ from store.integrations import Integration
 from store.ledger import Ledger
 from store.redis import sync_client
 from store.sessions import PendingJobber
-from tasks.vendors import aircall_for, jobber_for
 
 log = logging.getLogger("ingest.settings")
 

@@ -1,16 +1,19 @@
-"""The demo (`ajctl demo`, run by the README's run command): install an integration against the sandbox
+"""The demo (`python -m sandbox.demo`, or `ajctl demo`; run by the README's run command): install an integration against the sandbox
 vendors, play a realistic mix of calls and texts through the running service, and report what happened."""
 
 from __future__ import annotations
 
+import json
+import sys
 import time
 from collections import Counter
 from typing import Any
 
+import click
 import requests
 
 from config.integration import IntegrationSettings
-from config.settings import Settings
+from config.settings import Settings, get_settings
 from sandbox.play import play
 from sandbox.scenarios.library import ScenarioContext, build, delivery_order
 from store.ledger import Ledger
@@ -59,7 +62,7 @@ def known_callers(jobber_base: str, account_id: str, limit: int = 8) -> list[str
 
 
 def run_demo(settings: Settings, settle_timeout_s: float = 60.0) -> dict[str, Any]:
-    from tasks.lifecycle import install_with_api_key
+    from flows.lifecycle import install_with_api_key
 
     if not settings.is_sandbox:
         raise RuntimeError(
@@ -143,3 +146,28 @@ def settle(integration_id: str, timeout_s: float) -> tuple[dict[str, int], dict[
         if counts.get("pending", 0) == 0 or time.monotonic() > deadline:
             return dict(sorted(counts.items())), dict(reasons.most_common())
         time.sleep(0.5)
+
+
+@click.command()
+@click.option("--summary-file", type=click.Path(dir_okay=False), help="Also write the summary JSON here.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the events to settle.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+def main(summary_file: str | None, timeout: float, as_json: bool) -> None:
+    """Install an integration on the sandbox vendors and play a realistic mix of calls and texts."""
+    summary = run_demo(get_settings(), settle_timeout_s=timeout)
+    if summary_file:
+        with open(summary_file, "w", encoding="utf-8") as fh:
+            json.dump(summary, fh, indent=2)
+    played, outcomes = summary["played"], summary["outcomes"]
+    human = (
+        f"integration {summary['integration']['id']} ({summary['integration']['status']}): "
+        f"played {played['events']} events, HTTP {played['statuses']}; outcomes {outcomes}"
+    )
+    click.echo(json.dumps(summary, indent=2, default=str) if as_json else human)
+    if not summary["ok"]:
+        click.echo("error: the demo did not complete cleanly (see the summary)", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -21,10 +21,17 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
+from functools import lru_cache
+from typing import Any
 
 import redis
 
+from config.queues import FAIR_QUEUES, queue_for
+from config.settings import get_settings
 from store import keys
+from store.messages import task_message
+from store.redis import sync_client
 
 # fair_push(queue, tenant, message, depth): into the tenant's lane, the tenant onto the ring if its lane was
 # empty, then a dispatch. dispatch(queue, depth, budget): round-robin moves while the queue is short.
@@ -141,3 +148,29 @@ class FairQueues:
         for tenant in tenants:
             pipe.llen(keys.lane(queue, tenant))
         return dict(zip(tenants, (int(n) for n in pipe.execute()), strict=True))
+
+
+@lru_cache(maxsize=4)
+def fair_queues(redis_url: str | None = None) -> FairQueues:
+    settings = get_settings()
+    return FairQueues(sync_client(redis_url or settings.REDIS_URL), settings.FAIR_QUEUE_DEPTH, FAIR_QUEUES)
+
+
+def enqueue(
+    task_name: str,
+    args: list[Any],
+    kwargs: dict[str, Any] | None = None,
+    *,
+    tenant: str,
+    queue: str | None = None,
+) -> str:
+    """Start `task_name(*args, **kwargs)` for `tenant` (an integration id; "" for fleet-wide work); returns
+    the task id. Every task the service starts goes through here, by tenant, so the fair queues see it:
+    Celery's own `apply_async` would push straight onto the shared list and let a flooding tenant's work
+    overtake everyone's."""
+    queue = queue or queue_for(task_name)
+    task_id = str(uuid.uuid4())
+    fair_queues().enqueue(
+        queue, tenant, task_message(task_name, args, queue, task_id, kwargs=kwargs, tenant=tenant)
+    )
+    return task_id

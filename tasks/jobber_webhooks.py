@@ -1,67 +1,19 @@
-"""What Jobber tells us (jobber-api.md §4): client changes drop the phone → client cache (SPEC F5), and a
-disconnect inside Jobber deactivates the integration (SPEC F10)."""
+"""Celery tasks of flows/jobber_webhooks.py: names, queues and retry policy; the logic is in the flow."""
 
 from __future__ import annotations
 
-import logging
-
-from domain.jobber_webhooks import parse_webhook
-from domain.phone import to_e164
-from store.ledger import Ledger
-from store.phones import PhoneCache
-from store.redis import sync_client
-from tasks.activity import EventContext, run_flow
-from tasks.vendors import jobber_for, store_for
+from flows import jobber_webhooks
 from worker.app import app
-from worker.enqueue import enqueue
 from worker.retry import IntegrationTask
-
-log = logging.getLogger("tasks.jobber_webhooks")
-
-DISCONNECTED_MESSAGE = "Disconnected from Jobber — reinstall the integration to resume"
 
 
 @app.task(name="jobber.client_changed", base=IntegrationTask, bind=True)
 def client_changed(self: IntegrationTask, event_id: str) -> str:
-    """Forget cached matches the change may have made wrong. Trigger: CLIENT_* webhooks. Idempotency:
-    forgetting twice is harmless. Retries: IntegrationTask."""
-    return run_flow(event_id, forget_changed_client)
-
-
-def forget_changed_client(ctx: EventContext) -> str:
-    event = parse_webhook({"data": ctx.data})
-    if ctx.integration.settings.contact_sync:
-        # The client's Aircall contact follows (SPEC F8); its own task, so a spent Aircall budget delays only it.
-        enqueue("sync.client", [ctx.integration.id, event.item_id], tenant=ctx.integration.id)
-    cache = PhoneCache(ctx.r)
-    forgotten = cache.forget_client(event.account_id, event.item_id)
-    if event.topic != "CLIENT_DESTROY":
-        # The client's numbers may now belong to it rather than to a client cached for them earlier (a new
-        # client, a new phone, or simply "most recently updated" moving): drop those entries too. Webhooks
-        # carry ids only, so the client is refetched.
-        phones = jobber_for(ctx.integration).client_phones(event.item_id) or []
-        for number, normalized in phones:
-            e164 = normalized or to_e164(number, None)
-            if e164:
-                forgotten += cache.forget_number(event.account_id, e164)
-    return f"forgot {forgotten} cached number(s)"
+    """Celery entry of `flows.jobber_webhooks.client_changed` (its docstring: trigger, idempotency, retries)."""
+    return jobber_webhooks.client_changed(event_id)
 
 
 @app.task(name="lifecycle.jobber_disconnected", base=IntegrationTask, bind=True)
 def jobber_disconnected(self: IntegrationTask, event_id: str) -> None:
-    """The user disconnected the app inside Jobber. Trigger: APP_DISCONNECT. Idempotency: setting the same
-    status twice. Later events of the integration are acknowledged and not processed."""
-    r = sync_client()
-    ledger = Ledger(r)
-    entry = ledger.get(event_id) or {}
-    store = store_for()
-    integration = store.get(entry.get("integration", ""))
-    if integration is None or integration.status == "deleted":
-        ledger.record_skip(event_id, "integration deleted")
-        return
-    store.set_status(integration.id, "inactive", DISCONNECTED_MESSAGE, reason="jobber_disconnected")
-    store.drop_jobber_tokens(integration.id)
-    # The seed's lifecycle: the install shows as inactive in Aircall too, until Jobber is reconnected.
-    enqueue("lifecycle.aircall_activation", [integration.id], tenant=integration.id)
-    ledger.set_outcome(event_id, "done")
-    log.warning("lifecycle.jobber_disconnected integration=%s", integration.id)
+    """Celery entry of `flows.jobber_webhooks.jobber_disconnected` (its docstring: trigger, idempotency, retries)."""
+    return jobber_webhooks.jobber_disconnected(event_id)

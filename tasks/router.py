@@ -1,58 +1,14 @@
-"""The event router, for events whose task is not known up front (a replay of an event with no dead letter,
-an event type no flow handles): it dispatches by event type (config.celery.EVENT_TASKS, the one map the ingest
-uses too), or records the event as skipped with the reason, for `ajctl events show`.
-"""
+"""Celery tasks of flows/router.py: names, queues and retry policy; the logic is in the flow."""
 
 from __future__ import annotations
 
-import logging
-
-from config.celery import ROUTE_TASK, task_for_event
-from config.settings import get_settings
-from domain.envelope import LIFECYCLE_EVENTS
-from store.integrations import IntegrationStore
-from store.ledger import Ledger
-from store.redis import sync_client
+from config.queues import ROUTE_TASK
+from flows import router
 from worker.app import app
-from worker.enqueue import enqueue
 from worker.retry import IntegrationTask
-
-log = logging.getLogger("tasks.router")
-
-
-def _runs_when_inactive(event: str, status: str) -> bool:
-    """Lifecycle events must reach an inactive (not deleted) integration: uninstalling it is still wanted."""
-    return event in LIFECYCLE_EVENTS and status != "deleted"
 
 
 @app.task(name=ROUTE_TASK, base=IntegrationTask, bind=True)
 def route_event(self: IntegrationTask, event_id: str) -> str | None:
-    """Dispatch one stored event to its flow. Trigger: ingest (and `ajctl events replay`).
-    Idempotency: handlers are idempotent per event; routing twice only re-runs an idempotent handler."""
-    return dispatch(event_id)
-
-
-def dispatch(event_id: str) -> str | None:
-    r = sync_client()
-    ledger = Ledger(r)
-    entry = ledger.get(event_id)
-    if entry is None:
-        log.warning("events.route.missing event=%s (expired or never stored)", event_id)
-        return None
-    event, integration_id = entry["event"], entry["integration"]
-    integration = IntegrationStore(r, get_settings().secret_key()).get(integration_id)
-    if integration is None or not (integration.is_active or _runs_when_inactive(event, integration.status)):
-        status = integration.status if integration else "missing"
-        ledger.record_skip(event_id, f"integration {status}")
-        log.info("events.route.skipped event=%s integration=%s status=%s", event_id, integration_id, status)
-        return None
-    task_name = task_for_event(event)
-    if task_name is None:
-        ledger.record_skip(event_id, f"no handler for {event}")
-        log.info("events.route.unhandled event=%s type=%s integration=%s", event_id, event, integration_id)
-        return None
-    enqueue(task_name, [event_id], tenant=integration_id)
-    log.info(
-        "events.routed event=%s type=%s task=%s integration=%s", event_id, event, task_name, integration_id
-    )
-    return task_name
+    """Celery entry of `flows.router.route_event` (its docstring: trigger, idempotency, retries)."""
+    return router.route_event(event_id)

@@ -132,7 +132,7 @@ def worker() -> Iterator[object]:
     """A real Celery worker (threads) in this process, consuming every queue, for one test module."""
     from celery.contrib.testing.worker import start_worker
 
-    from config.celery import ALL_QUEUES
+    from config.queues import ALL_QUEUES
     from worker.app import app
 
     with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, queues=list(ALL_QUEUES),

@@ -27,15 +27,15 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from clients.errors import Disconnected, Permanent, RateLimited, Transient
-from config.celery import queue_for
+from config.queues import queue_for
 from config.settings import get_settings
 from store import keys
 from store.dead_letters import DeadLetter, DeadLetters
 from store.ledger import Ledger
 from store.locks import LockBusy
+from store.messages import task_message
+from store.queues import fair_queues
 from store.redis import sync_client
-from worker.enqueue import fair_queues
-from worker.protocol import task_message
 
 log = logging.getLogger("worker.retry")
 

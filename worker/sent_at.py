@@ -1,5 +1,5 @@
 """Stamps every Celery publish with its sent time, as the ingest stamps its hand-built messages
-(worker/protocol.py): /metrics reads it from the oldest message of each queue. Imported by worker/app.py, so
+(store/messages.py): /metrics reads it from the oldest message of each queue. Imported by worker/app.py, so
 every process that publishes (workers, beat, ajctl, the settings page's replay) stamps."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 from celery.signals import before_task_publish
 
-from worker.protocol import SENT_AT_HEADER
+from store.messages import SENT_AT_HEADER
 
 
 @before_task_publish.connect

@@ -21,11 +21,11 @@ from celery import bootsteps
 from celery.signals import task_postrun, task_received
 from redis.exceptions import RedisError
 
-from config.celery import FAIR_QUEUES, visibility_timeout
+from config.queues import FAIR_QUEUES, visibility_timeout
 from config.settings import get_settings
+from store.queues import fair_queues
 from store.redis import sync_client
 from worker import metrics
-from worker.enqueue import fair_queues
 
 log = logging.getLogger("worker.upkeep")
 

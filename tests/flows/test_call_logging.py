@@ -473,7 +473,7 @@ def test_known_caller_costs_two_jobber_requests_and_a_repeat_caller_one(
 def test_events_show_explains_a_skipped_event(r, ingest_url, worker, jobber):
     from click.testing import CliRunner
 
-    from worker.cli import main as ajctl
+    from cli import main as ajctl
 
     tenant = make_tenant(jobber=jobber)
     [event_id] = log_and_wait(

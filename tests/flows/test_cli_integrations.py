@@ -8,8 +8,8 @@ import pytest
 import requests
 from click.testing import CliRunner
 
+from cli import main as ajctl
 from store import keys
-from worker.cli import main as ajctl
 
 
 def run(*args: str, ok: bool = True):
@@ -204,7 +204,7 @@ def test_commands_need_their_arguments(r, args):
 @pytest.mark.parametrize("me_answers_api_keys", [True, False], ids=["integrations-me", "refused"])
 def test_two_api_keys_of_one_company_share_its_rate_budget(r, vendors, me_answers_api_keys):
     """Aircall's rate limit is per company, whatever key or app calls (aircall-api.md §7)."""
-    from tasks.vendors import aircall_for, store_for
+    from flows.vendors import aircall_for, store_for
 
     company, other = aircall_company(vendors), aircall_company(vendors)
     base = f"{vendors.aircall}/_sandbox/companies"

@@ -8,9 +8,9 @@ import pytest
 import requests
 from click.testing import CliRunner
 
+from cli import main as ajctl
 from store.contacts import ContactMap
 from tests.support.poll import until
-from worker.cli import main as ajctl
 
 
 @pytest.fixture
@@ -158,16 +158,16 @@ def test_sweeps_are_single_flight_page_sized_tasks_that_wait_outside_the_worker(
 ):
     """Issue 10: a sweep is one page per task with a saved cursor, one run per integration at a time, and a
     spent Aircall budget parks the page in Redis instead of sleeping in a worker thread."""
+    from flows.contact_sync import sweep_integration
     from store import keys
     from store.contacts import SweepRuns
-    from tasks.contact_sync import sweep_integration
-    from worker.enqueue import enqueue
+    from store.queues import enqueue
 
     for i in range(120):  # three pages of 50
         add_client(world, firstName=f"C{i}", lastName="Sweep", phones=[{"number": f"+1415555{2000 + i:04d}"}])
     integration_id = install(world)  # contact sync off: nothing runs yet
-    from tasks.lifecycle import apply_settings
-    from tasks.vendors import store_for
+    from flows.lifecycle import apply_settings
+    from flows.vendors import store_for
 
     store = store_for()
     before = store.require(integration_id).settings

@@ -197,7 +197,7 @@ def test_metrics_expose_the_contract_names(r, ingest_url):
 
 
 def test_the_ingest_message_has_the_shape_celery_itself_publishes(r, ingest_url):
-    """worker/protocol.py hand-builds what `send_task` would LPUSH; compare with the real thing."""
+    """store/messages.py hand-builds what `send_task` would LPUSH; compare with the real thing."""
     from worker.app import app
 
     tenant = make_tenant()
@@ -246,7 +246,7 @@ def test_concurrent_claims_go_together_and_each_gets_its_own_answer(r):
 
     from store.crypto import token_hash
     from store.ledger import AsyncLedger
-    from worker.protocol import task_message
+    from store.messages import task_message
 
     tenant = make_tenant()
     port = r.connection_pool.connection_kwargs["port"]

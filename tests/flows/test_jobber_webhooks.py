@@ -183,7 +183,7 @@ def test_editing_or_deleting_a_client_in_jobber_drops_its_cached_numbers(r, inge
 def test_disconnect_inside_jobber_deactivates_the_integration(r, ingest_url, worker, jobber):
     from click.testing import CliRunner
 
-    from worker.cli import main as ajctl
+    from cli import main as ajctl
 
     tenant = make_tenant(jobber=jobber)
     requests.post(f"{jobber['base']}/_sandbox/accounts/{jobber['account']['id']}/disconnect", timeout=5)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import requests
 
 from config.settings import get_settings
+from flows import maintenance
 from store.crypto import token_hash
 from store.integrations import IntegrationStore
-from tasks import maintenance
 from tests.support.tenants import make_tenant
 from worker.app import app
 from worker.schedule import BEAT_SCHEDULE
@@ -23,7 +23,7 @@ def test_every_beat_job_names_a_registered_task():
 
 def test_every_event_task_is_registered_and_every_routed_event_has_one():
     """The ingest enqueues events straight to their flow's task by name: a typo would strand them."""
-    from config.celery import EVENT_TASKS, task_for_event
+    from config.queues import EVENT_TASKS, task_for_event
     from domain.envelope import ROUTED_EVENTS
 
     app.loader.import_default_modules()
@@ -36,7 +36,7 @@ def test_every_event_task_is_registered_and_every_routed_event_has_one():
 def install(vendors):
     from click.testing import CliRunner
 
-    from worker.cli import main as ajctl
+    from cli import main as ajctl
 
     company = requests.post(f"{vendors.aircall}/_sandbox/companies", json={"name": "Acme"}, timeout=5).json()
     account = requests.post(f"{vendors.jobber}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
@@ -97,7 +97,7 @@ def test_tokens_close_to_expiry_are_refreshed_and_fresh_ones_left_alone(r, vendo
 def test_a_token_whose_expiry_is_only_in_expires_in_is_refreshed_in_time(r, vendors):
     """Jobber documents JWT access tokens without `expires_in`; if a token answer carries `expires_in` and the
     access token has no `exp` (here: an opaque token), the expiry comes from `expires_in`."""
-    from tasks.vendors import refresh_jobber
+    from flows.vendors import refresh_jobber
 
     _, _, integration_id = install(vendors)
     store = IntegrationStore(r, get_settings().secret_key())

@@ -9,10 +9,10 @@ import time
 
 import requests
 
-from config.celery import QUEUE_DEFAULT
+from config.queues import QUEUE_DEFAULT
 from store import keys
+from store.messages import SENT_AT_HEADER, task_message
 from worker.app import app
-from worker.protocol import SENT_AT_HEADER, task_message
 
 
 def metric(text: str, name: str, labels: str = "") -> float:

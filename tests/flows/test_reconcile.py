@@ -8,12 +8,12 @@ import time
 import requests
 from click.testing import CliRunner
 
+from cli import main as ajctl
+from flows import reconcile as rc
+from flows.vendors import store_for
 from sandbox.scenarios import payloads as p
 from store.ledger import Ledger
-from tasks import reconcile as rc
-from tasks.vendors import store_for
 from tests.support.poll import until
-from worker.cli import main as ajctl
 
 AGENT = p.user_object(456, name="Madelaine Dupont", email="madelaine@acme.com")
 CALLER = "+14155550100"

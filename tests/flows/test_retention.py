@@ -15,18 +15,18 @@ import pytest
 import requests
 from click.testing import CliRunner
 
+from cli import main as ajctl
 from clients.errors import Permanent
 from config.settings import get_settings
+from flows.activity import EventContext, load_event, run_flow
 from store import keys
 from store.dead_letters import DeadLetter, DeadLetters
 from store.ledger import Ledger
 from store.redis import sync_client
-from tasks.activity import EventContext, load_event, run_flow
 from tests.support.payloads import call_event
 from tests.support.poll import until
 from tests.support.tenants import make_tenant
 from worker.app import app
-from worker.cli import main as ajctl
 from worker.retry import IntegrationTask
 
 EVENT_TTL_S = 30 * 86400
@@ -49,7 +49,7 @@ def remember(self, event_id: str) -> str:
 @pytest.fixture
 def flow(monkeypatch):
     """Route `call.ended` (and `message.received`) to the recording flow above."""
-    from config.celery import EVENT_TASKS
+    from config.queues import EVENT_TASKS
 
     monkeypatch.setitem(EVENT_TASKS, "call.ended", "tests.retention.remember")
     monkeypatch.setitem(EVENT_TASKS, "message.received", "tests.retention.remember")

@@ -10,7 +10,9 @@ import pytest
 from click.testing import CliRunner
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from cli import main as ajctl
 from clients.errors import RateLimited, Transient
+from flows.replay import replay
 from store import keys
 from store.dead_letters import DeadLetters
 from store.ledger import Ledger
@@ -19,8 +21,6 @@ from tests.support.events import outcome, send
 from tests.support.poll import until
 from tests.support.tenants import make_tenant
 from worker.app import app
-from worker.cli import main as ajctl
-from worker.failures import replay
 from worker.retry import IntegrationTask
 
 

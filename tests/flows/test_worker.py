@@ -7,6 +7,7 @@ import json
 import requests
 from click.testing import CliRunner
 
+from cli import main as ajctl
 from clients.errors import Permanent, RateLimited, Transient
 from sandbox.scenarios import payloads as p
 from store.dead_letters import DeadLetters
@@ -17,7 +18,6 @@ from tests.support.payloads import call_event
 from tests.support.poll import until
 from tests.support.tenants import make_tenant
 from worker.app import app
-from worker.cli import main as ajctl
 from worker.retry import IntegrationTask
 
 
@@ -54,7 +54,7 @@ def broken(self, event_id: str) -> None:
 
 
 def test_worker_consumes_the_event_and_the_router_sees_it(r, ingest_url, worker, monkeypatch):
-    from config.celery import EVENT_TASKS
+    from config.queues import EVENT_TASKS
 
     monkeypatch.delitem(EVENT_TASKS, "call.ended")
     tenant = make_tenant()

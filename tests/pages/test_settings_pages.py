@@ -56,7 +56,7 @@ def store() -> IntegrationStore:
 
 
 def ajctl(*args: str) -> dict[str, Any]:
-    from worker.cli import main
+    from cli import main
 
     result = CliRunner().invoke(main, [*args, "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output

@@ -151,7 +151,7 @@ def test_the_master_killed_under_load_loses_no_acknowledged_webhook(fleet, vendo
 
 def ajctl(fleet: Fleet, *args: str) -> None:
     """The operator's command, against the fleet's Redis (through the sentinels)."""
-    subprocess.run([sys.executable, "-c", "from worker.cli import main; main()", *args], env=fleet.env,
+    subprocess.run([sys.executable, "-c", "from cli import main; main()", *args], env=fleet.env,
                    check=True, capture_output=True, timeout=60)  # fmt: skip
 
 

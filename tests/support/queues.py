@@ -7,7 +7,7 @@ from typing import Any
 
 import redis
 
-from config.celery import ALL_QUEUES
+from config.queues import ALL_QUEUES
 from store import keys
 
 

@@ -13,6 +13,7 @@ import redis
 
 from clients.jobber import ClientRef, JobberClient
 from domain.activity import Activity
+from flows.client_search import search_client
 from store.activities import Activities, ActivityRecord, text_hash
 from store.calls import CallStates
 from store.integrations import Integration, IntegrationStore
@@ -20,7 +21,6 @@ from store.ledger import Ledger
 from store.locks import Held, hold
 from store.phones import PhoneCache
 from store.redis import sync_client
-from tasks.client_search import search_client
 
 log = logging.getLogger("tasks.activity")
 

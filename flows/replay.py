@@ -6,15 +6,15 @@ import logging
 import secrets
 from datetime import UTC, datetime
 
-from config.celery import ROUTE_TASK
+from config.queues import ROUTE_TASK
 from config.settings import get_settings
 from store.calls import CallStates
 from store.dead_letters import DeadLetters
 from store.ledger import Ledger
+from store.queues import enqueue
 from store.redis import sync_client
-from worker.enqueue import enqueue
 
-log = logging.getLogger("worker.failures")
+log = logging.getLogger("flows.replay")
 
 
 def select_for_replay(

@@ -1,4 +1,7 @@
-"""Celery task messages built by hand, for the ingest hot path.
+"""Celery task messages built by hand: the wire format of every queue (store/queues.py).
+
+It lives with the queues rather than the ingest because everything that enqueues uses it: the ingest's
+claims (store/ledger.py), follow-up work (`store.queues.enqueue`) and deferred retries (worker/retry.py).
 
 The ingest must store an event and enqueue its task in one atomic Redis call (store.ledger.CLAIM_LUA), so
 it cannot go through `task.delay()`. This module produces the exact JSON that kombu's Redis transport

@@ -1,0 +1,34 @@
+"""ajctl: the operator CLI (SPEC §2). One click group; settings and stores are built once per run and
+passed down in the click context (cli/common.py `Ops`). `--json` prints one JSON document."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from cli.common import Ops
+from cli.demo import demo
+from cli.events import events
+from cli.integrations import integrations
+from cli.vendors import backfill, sync
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log at debug level (stderr).")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """Operate the Aircall ↔ Jobber service."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s %(message)s",
+    )
+    ctx.obj = Ops()
+
+
+for group in (integrations, events, sync, backfill, demo):
+    main.add_command(group)
+
+__all__ = ["main"]

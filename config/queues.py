@@ -1,0 +1,94 @@
+"""Queues and routes, as data: which queue each task runs on and which task each event starts.
+
+Plain Python (no Celery or kombu import): the ingest, the flows and the store read it; config/celery.py
+builds Celery's configuration from it.
+"""
+
+from __future__ import annotations
+
+from config.settings import Settings
+from domain.envelope import AI_EVENTS
+
+# Queues split by what their tasks wait on, so one vendor's outage cannot starve the other (SPEC §7).
+QUEUE_CARDS = "cards"  # insight cards: must land while the phone rings; never behind bulk work
+QUEUE_DEFAULT = "default"  # routing and Redis-only state merges
+QUEUE_JOBBER = "jobber"  # work that mostly waits on Jobber
+QUEUE_AIRCALL = "aircall"  # work that mostly waits on Aircall (one client's contact, AI fetches)
+QUEUE_SYNC = "sync"  # contact-sync sweeps, page by page: bulk work never ahead of a call's logging
+ALL_QUEUES = (QUEUE_CARDS, QUEUE_DEFAULT, QUEUE_JOBBER, QUEUE_AIRCALL, QUEUE_SYNC)
+# Queues whose work waits in per-tenant lanes and is dispatched round-robin (store/queues.py): one tenant's
+# flood never delays another's. Cards are per ringing call and dropped after the ringing window: direct.
+FAIR_QUEUES = frozenset({QUEUE_DEFAULT, QUEUE_JOBBER, QUEUE_AIRCALL, QUEUE_SYNC})
+
+# Which task each event runs: its flow's entry. The ingest enqueues it directly, so an event costs one task
+# (no router hop in front of every flow; an insight card reaches Aircall while the phone rings, SPEC F1, §6).
+# Each flow checks what a router would (the integration is active; lifecycle events also run when inactive).
+# `events.route` remains for replays of events whose task is unknown, and records "no handler" skips.
+ROUTE_TASK = "events.route"
+CARD_TASK = "cards.post"
+CALL_TASK = "calls.log_activity"
+_CALL_LOG_EVENTS = (
+    "call.ended", "call.commented", "call.tagged", "call.untagged", "call.comm_assets_generated",
+    "call.voicemail_left", "call.assigned", "call.transferred", "call.external_transferred", "call.answered",
+    "call.hungup",
+)  # fmt: skip
+EVENT_TASKS: dict[str, str] = {
+    "call.created": CARD_TASK,
+    "call.ringing_on_agent": CARD_TASK,
+    **dict.fromkeys(_CALL_LOG_EVENTS, CALL_TASK),
+    "message.sent": "messages.log_activity",
+    "message.received": "messages.log_activity",
+    **dict.fromkeys(AI_EVENTS, "ai.fetch_insight"),
+    "integration.deleted": "lifecycle.integration_deleted",
+    "jobber.CLIENT_CREATE": "jobber.client_changed",
+    "jobber.CLIENT_UPDATE": "jobber.client_changed",
+    "jobber.CLIENT_DESTROY": "jobber.client_changed",
+    "jobber.APP_DISCONNECT": "lifecycle.jobber_disconnected",
+}
+# Voice-agent data joins its call (SPEC F9), whatever the event's last part.
+EVENT_TASK_PREFIXES: dict[str, str] = {"ai_voice_agent.": CALL_TASK}
+
+
+def task_for_event(event: str) -> str | None:
+    """The task an event runs, or None when no flow handles it."""
+    found = EVENT_TASKS.get(event)
+    if found is None:
+        found = next((task for prefix, task in EVENT_TASK_PREFIXES.items() if event.startswith(prefix)), None)
+    return found
+
+
+# Task names are stable dotted names; routes go by prefix.
+TASK_ROUTES = {
+    "events.*": {"queue": QUEUE_DEFAULT},
+    "cards.*": {"queue": QUEUE_CARDS},
+    "calls.*": {"queue": QUEUE_JOBBER},
+    "messages.*": {"queue": QUEUE_JOBBER},
+    "ai.fetch_insight": {"queue": QUEUE_AIRCALL},
+    "ai.write_note": {"queue": QUEUE_JOBBER},
+    "sync.sweep": {"queue": QUEUE_SYNC},
+    "sync.sweep_page": {"queue": QUEUE_SYNC},
+    "sync.*": {"queue": QUEUE_AIRCALL},
+    "lifecycle.*": {"queue": QUEUE_DEFAULT},
+    "jobber.*": {"queue": QUEUE_JOBBER},
+    "maintenance.*": {"queue": QUEUE_DEFAULT},
+}
+
+
+def queue_for(task_name: str) -> str:
+    """The queue a task runs on, by its dotted name (TASK_ROUTES; exact names before `prefix.*`)."""
+    if task_name in TASK_ROUTES:
+        return str(TASK_ROUTES[task_name]["queue"])
+    prefix = task_name.split(".", 1)[0] + ".*"
+    return str(TASK_ROUTES.get(prefix, {"queue": QUEUE_DEFAULT})["queue"])
+
+
+# How long a running task's message stays invisible without a heartbeat. Workers heartbeat the messages they
+# hold (worker/upkeep.py) and retries wait outside the worker (store/queues.py), so this can be short: a
+# SIGKILLed worker's messages are back in their queue after this plus one restore interval.
+VISIBILITY_TIMEOUT_S = 30
+RESTORE_INTERVAL_S = 5
+
+
+def visibility_timeout(settings: Settings) -> int:
+    """Seconds before an unacknowledged message is handed to another worker (see VISIBILITY_TIMEOUT_S)."""
+    return settings.BROKER_VISIBILITY_TIMEOUT_S or VISIBILITY_TIMEOUT_S

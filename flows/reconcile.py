@@ -1,0 +1,185 @@
+"""Reconciliation (SPEC F11): list recent Aircall calls and log the ones whose webhooks never came (Aircall
+disables a failing webhook and keeps retrying for 12 h only; aircall-api.md §1.3, §9)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+from clients.errors import RateLimited, Transient, VendorError
+from config.settings import get_settings
+from flows.maintenance import each_active
+from flows.vendors import aircall_for
+from store import keys
+from store.activities import Activities
+from store.backfill import BackfillSkips
+from store.calls import CallStates
+from store.integrations import Integration
+from store.ledger import Ledger
+from store.queues import enqueue
+from store.redis import sync_client
+
+log = logging.getLogger("tasks.reconcile")
+
+LOOKBACK_S = 6 * 3600  # the first run looks this far back
+GRACE_S = 5 * 60  # a call.ended webhook comes ~30 s after hang-up: only calls older than this count as missed
+OVERLAP_S = 15 * 60  # each run re-reads this much before its watermark, in case of clock skew
+PER_PAGE = 50
+
+
+def _watermark_key(integration_id: str) -> str:
+    return keys.reconcile_watermark(integration_id)
+
+
+def recent_calls(aircall: Any, since: float, until: float) -> Iterator[dict[str, Any]]:
+    """Every call started in [since, until], oldest first, page by page (`GET /v1/calls`)."""
+    page = 1
+    while True:
+        body = aircall.request("GET", "/v1/calls", params={"from": int(since), "to": int(until), "order": "asc",
+                                                            "per_page": PER_PAGE, "page": page})  # fmt: skip
+        yield from body.get("calls") or []
+        if not (body.get("meta") or {}).get("next_page_link"):
+            return
+        page += 1
+
+
+def reconcile(integration: Integration, now: float | None = None) -> str:
+    """Enqueue the logging of every connected call that ended (more than GRACE_S ago) and has no activity."""
+    r = sync_client()
+    now = time.time() if now is None else now
+    since = float(r.get(_watermark_key(integration.id)) or now - LOOKBACK_S)
+    numbers = set(integration.settings.numbers)
+    found, until = 0, now - GRACE_S
+    for call in recent_calls(aircall_for(integration), since - OVERLAP_S, until):
+        if _missed(r, integration, call, numbers):
+            event_id = _record(r, integration, call, now)
+            enqueue("calls.log_activity", [event_id], tenant=integration.id)
+            found += 1
+    r.set(_watermark_key(integration.id), until)
+    if found:
+        log.warning("reconcile.found integration=%s calls=%d", integration.id, found)
+    return f"enqueued {found}" if found else "complete"
+
+
+def backfill(
+    integration: Integration, since: float, progress: Callable[[str], None] | None = None
+) -> dict[str, int]:
+    """`ajctl backfill calls`: log every ended call since `since`, in this process, through the call flow.
+
+    Counts: `logged` (this run wrote its activity), `already_logged`, `skipped` (this run decided not to log it,
+    or it is still in progress), `failed` (a vendor kept failing; the next run tries again).
+
+    "Already logged" means the integration has already dealt with the call, so this run does nothing for it:
+    it has an activity, or its `call.ended` already went through the call flow (from a webhook, reconciliation
+    or an earlier backfill; logged, or skipped on purpose with the reason in `ajctl events show`), or an
+    earlier backfill skipped it for the same reason as this run would (number not connected, started before
+    --since). A reason that no longer holds (the number is connected now, an earlier --since) does not count:
+    the call is looked at again.
+    """
+    from flows.activity import run_flow
+    from flows.calls import log_call
+
+    r = sync_client()
+    numbers = set(integration.settings.numbers)
+    skips = BackfillSkips(r, integration.id)
+    counts: Counter[str] = Counter()
+    for call in recent_calls(aircall_for(integration), since, time.time()):
+        call_id = str(call["id"])
+        reason = _not_logged_because(call, numbers, since)
+        if call.get("status") != "done" or not call.get("ended_at"):
+            outcome = "skipped"  # in progress: the next run looks at it again
+        elif _dealt_with(r, integration, call_id) or (reason is not None and skips.reason(call_id) == reason):
+            outcome = "already_logged"
+        elif reason is not None:
+            skips.record(call_id, reason)
+            outcome = "skipped"
+        else:
+            event_id = _record(r, integration, call, time.time())
+            result = _patiently(functools.partial(run_flow, event_id, log_call))
+            outcome = {"logged": "logged", "skipped": "skipped", "failed": "failed"}.get(
+                result, "already_logged"
+            )
+        counts[outcome] += 1
+        if progress:
+            progress(outcome)
+    return {k: counts.get(k, 0) for k in ("logged", "already_logged", "skipped", "failed")}
+
+
+def _not_logged_because(call: dict[str, Any], numbers: set[int], since: float) -> str | None:
+    """Why a backfill does not run this ended call through the flow, or None. Aircall's `from` is taken to
+    filter on the start of the call; which timestamp it really filters on is UNCONFIRMED, so the start is
+    checked again."""
+    number_id = (call.get("number") or {}).get("id")
+    if number_id not in numbers:
+        return f"Aircall number {number_id} is not connected (settings.numbers)"
+    if int(call.get("started_at") or 0) < int(since):
+        return f"started before --since ({int(since)})"
+    return None
+
+
+def _patiently(run: Callable[[], str], attempts: int = 5) -> str:
+    """Inline runs (the CLI) wait out rate limits and retry transient failures a few times."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return run()
+        except RateLimited as exc:
+            time.sleep(exc.retry_after)
+        except Transient:
+            time.sleep(min(10.0, 0.5 * 2**attempt))
+        except VendorError as exc:
+            log.warning("backfill.failed error=%s", exc)
+            return "failed"
+    return "failed"
+
+
+def _missed(r: redis.Redis, integration: Integration, call: dict[str, Any], numbers: set[int]) -> bool:
+    if call.get("status") != "done" or not call.get("ended_at"):
+        return False
+    number = call.get("number") or {}
+    if number.get("id") not in numbers:
+        return False
+    return not _dealt_with(r, integration, str(call["id"]))
+
+
+def _dealt_with(r: redis.Redis, integration: Integration, call_id: str) -> bool:
+    """The call has an activity, or its call.ended went through the flow (logged, or skipped on purpose)."""
+    if Activities(r).get(integration.id, "call", call_id) is not None:
+        return True
+    return any(s.event == "call.ended" for s in CallStates(r).all(integration.id, call_id))
+
+
+def _record(r: redis.Redis, integration: Integration, call: dict[str, Any], now: float) -> str:
+    """A ledger entry for a `call.ended` built from the API's call object: it then goes through the same flow
+    and idempotency as webhooks (each reconciliation re-enqueues it until logged; repeats are harmless)."""
+    event_id = f"ev_reconcile_{integration.id}_{call['id']}"
+    raw = {
+        "resource": "call",
+        "event": "call.ended",
+        "timestamp": int(now),
+        "token": "[reconcile]",
+        "data": call,
+    }
+    entry: dict[Any, Any] = {
+        "id": event_id, "integration": integration.id, "source": "reconcile", "event": "call.ended",
+        "resource_id": str(call["id"]), "received_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "raw": json.dumps(raw), "outcome": "pending", "reason": "",
+    }  # fmt: skip
+    pipe = r.pipeline()
+    pipe.hset(keys.event(event_id), mapping=entry)
+    pipe.expire(keys.event(event_id), get_settings().event_ttl_s)
+    pipe.execute()
+    Ledger(r).note_recent(integration.id, event_id)
+    return event_id
+
+
+def reconcile_calls() -> dict[str, int]:
+    """Beat, every 15 minutes: log the calls whose webhooks were missed."""
+    return each_active("reconcile_calls", reconcile)
