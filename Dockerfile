@@ -7,10 +7,12 @@ COPY config config
 COPY ingest ingest
 COPY worker worker
 COPY tasks tasks
+COPY flows flows
+COPY cli cli
 COPY domain domain
 COPY clients clients
 COPY store store
-COPY sandbox sandbox
+# Not sandbox/, bench/ or tests/: development tools stay out of the production image.
 RUN pip install --no-cache-dir -c constraints.txt .
 RUN useradd --system app
 USER app

@@ -19,7 +19,7 @@ bench: ## Benchmarks, JSON on stdout (ingest throughput/latency, ..., soak: Redi
 
 lint: ## ruff check, ruff format --check, mypy, and the compose file
 	@source scripts/lib.sh && ensure_venv && cd "$$ROOT" && \
-	  .venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy config store domain clients ingest worker tasks && \
+	  .venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy --strict config store domain clients ingest worker tasks flows cli && \
 	  { if command -v docker-compose >/dev/null; then docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml ok"; \
 	    elif docker compose version >/dev/null 2>&1; then docker compose config -q && echo "docker-compose.yml ok"; \
 	    else echo "(no docker compose here: compose file not checked)"; fi; }

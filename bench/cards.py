@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from bench.procs import Fleet, fleet, latency_ms, post_all, provision_tenant, settle
+from sandbox.fleet import Fleet, fleet, latency_ms, post_all, provision_tenant, settle
 from sandbox.scenarios import payloads as p
 
 LINE = p.number_object(789, e164="+14155550199", name="Support line")

@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from bench.procs import fleet, provision_tenant
+from sandbox.fleet import fleet, provision_tenant
 
 
 def parser() -> argparse.ArgumentParser:

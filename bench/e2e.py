@@ -28,7 +28,16 @@ from typing import Any
 import psutil
 import requests
 
-from bench.procs import Fleet, fleet, latency_ms, post_all, provision_tenant, settle
+from sandbox.fleet import (
+    SENDER_RETRIES,
+    Fleet,
+    fleet,
+    latency_ms,
+    post_all,
+    provision_tenant,
+    seed_clients,
+    settle,
+)
 from sandbox.scenarios import payloads as p
 
 LINE = p.number_object(789, e164="+14155550199", name="Support line")
@@ -42,19 +51,6 @@ TARGETS = {
     "worker_rss_mb": 150,
     "jobber_requests_per_call": {"cold": 2, "warm": 1},
 }
-
-
-def seed_clients(jobber_url: str, account_id: str, numbers: list[str]) -> None:
-    session = requests.Session()
-    for i, number in enumerate(numbers):
-        body = {
-            "firstName": f"Client{i}",
-            "lastName": "Bench",
-            "phones": [{"number": number, "description": "MAIN"}],
-        }
-        session.post(
-            f"{jobber_url}/_sandbox/accounts/{account_id}/clients", json=body, timeout=10
-        ).raise_for_status()
 
 
 def graphql_requests(jobber_url: str) -> int:
@@ -116,6 +112,7 @@ def run_phase(
     ingest_url: str, calls: list[dict[str, Any]], meter: Meter, jobber_url: str, redis_client: Any
 ) -> dict[str, Any]:
     before, requests_before = meter.snapshot(), graphql_requests(jobber_url)
+    retried_before = SENDER_RETRIES["503"]
     commands_before = redis_commands(redis_client)
     ids = post_all(ingest_url, calls, 32)
     entries = settle(ids, 600, poll_s=0.2)
@@ -133,6 +130,7 @@ def run_phase(
         "logged": logged,
         "not_logged": len(ids) - logged,
         "calls_per_s": round(len(settled) / span, 1) if settled else 0,
+        "ingest_503_retried": SENDER_RETRIES["503"] - retried_before,
         "latency_ms": latency_ms(entries),
         "jobber_requests_per_call": round(
             (graphql_requests(jobber_url) - requests_before) / max(1, logged), 2

@@ -23,8 +23,8 @@ from typing import Any
 
 import redis
 
-from bench.procs import fleet, provision_tenant
 from config.queues import ALL_QUEUES
+from sandbox.fleet import fleet, provision_tenant
 from sandbox.redis_server import RedisServer
 from store import keys
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from bench.procs import fleet, percentile, provision_tenant
+from sandbox.fleet import fleet, percentile, provision_tenant
 
 NUMBERS = [{"name": f"Line {i}", "e164": f"+1415555{i:04d}", "country": "US"} for i in range(1, 6)]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from clients.errors import Disconnected, Permanent, RateLimited, Transient
 from clients.http import Reply, Transport, _path, json_or_empty, new_session, send, shared_session
@@ -19,13 +19,15 @@ VENDOR = "aircall"
 DEFAULT_RATE_WAIT_S = 60.0
 
 
-class Budget:
+class Budget(Protocol):
     """The per-company request budget shared by every worker (store.budgets.AircallBudget)."""
 
-    def acquire(self) -> None:  # pragma: no cover - interface
-        """Take one request from the budget, or raise RateLimited with the wait."""
+    max_inline_wait_s: float  # a longer wait parks the task (RateLimited) instead of sleeping in it
 
-    def exhausted_until(self, reset_at: float) -> None:  # pragma: no cover - interface
+    def acquire(self) -> float:
+        """Take one request from the budget (returns 0), or return the seconds until one may be taken."""
+
+    def exhausted_until(self, reset_at: float) -> None:
         """Aircall said 429: nobody in the fleet calls this company before `reset_at`."""
 
 
@@ -92,9 +94,17 @@ class AircallClient:
 
     # ---- transport -----------------------------------------------------------------------
 
+    @staticmethod
+    def _take_from_budget(budget: Budget) -> None:
+        """Wait a moment for the company's budget, or raise RateLimited so the task is parked until then."""
+        while (wait := budget.acquire()) > 0:
+            if wait > budget.max_inline_wait_s:
+                raise RateLimited("aircall: company request budget spent", retry_after=wait, vendor=VENDOR)
+            time.sleep(wait)
+
     def request(self, method: str, path: str, **kw: Any) -> Any:
         if self.budget is not None:
-            self.budget.acquire()
+            self._take_from_budget(self.budget)
         url = f"{self.base_url}{path}"
         response = send(
             self.session, VENDOR, method, url, self.timeout, auth=self._auth, headers=self._headers, **kw
@@ -189,7 +199,24 @@ class AircallClient:
             raise
         return body
 
+    # ---- calls (aircall-api.md §2) ------------------------------------------------------------------------
+
+    def list_calls(self, since: float, until: float, page: int = 1, per_page: int = 50) -> dict[str, Any]:
+        """One page of the calls started in [since, until], oldest first (`GET /v1/calls`): `{calls, meta}`."""
+        body: dict[str, Any] = self.request(
+            "GET", "/v1/calls",
+            params={"from": int(since), "to": int(until), "order": "asc", "per_page": per_page, "page": page},
+        )  # fmt: skip
+        return body
+
     # ---- contacts (aircall-api.md §5) ---------------------------------------------------------------------
+
+    def search_contacts(self, phone_number: str) -> list[dict[str, Any]]:
+        """Contacts with this number (`GET /v1/contacts/search`); eventually consistent (aircall-api.md §5)."""
+        body: dict[str, Any] = self.request(
+            "GET", "/v1/contacts/search", params={"phone_number": phone_number}
+        )
+        return list(body.get("contacts") or [])
 
     def get_contact(self, contact_id: str) -> dict[str, Any] | None:
         try:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from gql import gql
 from graphql import DocumentNode, print_ast
@@ -25,6 +25,7 @@ from graphql import DocumentNode, print_ast
 from clients.errors import Disconnected, Permanent, RateLimited, Transient
 from clients.http import Reply, Transport, json_or_empty, send, shared_session
 from clients.ratelimit import JOBBER_MAX_THROTTLE_WAIT_S, JOBBER_MAX_WAIT_S, bounded, retry_after_wait
+from domain.matching import ClientRef
 
 log = logging.getLogger("clients.jobber")
 VENDOR = "jobber"
@@ -170,18 +171,6 @@ query RecentClients($first: Int!) {
 }"""
 
 
-@dataclass(frozen=True)
-class ClientRef:
-    """A matched client, with what the default insight card shows (so a cached match needs no query)."""
-
-    id: str
-    name: str
-    web_uri: str
-    updated_at: str = ""
-    company_name: str = ""
-    email: str = ""
-
-
 def _client_ref(client: dict[str, Any]) -> ClientRef:
     emails = client.get("emails") or []
     primary = next((e for e in emails if e.get("primary")), emails[0] if emails else {})
@@ -226,14 +215,18 @@ class PhoneHit:
     archived: bool
 
 
-class Pacer:
+class Pacer(Protocol):
     """Client-side pacing on Jobber's query-cost bucket, shared by every worker for one account (Redis)."""
 
-    def before(self, estimated_cost: float) -> None:  # pragma: no cover - interface
-        ...
+    def wait_for(self, estimated_cost: float) -> float:
+        """Seconds until the bucket holds `estimated_cost` points (0: go now)."""
 
-    def after(self, status: ThrottleStatus) -> None:  # pragma: no cover - interface
-        ...
+    def observed(self, available: float, maximum: float, restore_rate: float) -> None:
+        """The bucket as Jobber's last answer reported it (`extensions.cost.throttleStatus`)."""
+
+
+# Longer pacing waits park the task (RateLimited) instead of holding a worker thread.
+MAX_INLINE_PACING_S = 0.25
 
 
 class JobberClient:
@@ -267,7 +260,7 @@ class JobberClient:
         used for pacing before the call (Jobber reports the real cost after it)."""
         payload = {"query": document(source), "variables": variables or {}}
         if self.pacer is not None:
-            self.pacer.before(cost)
+            self._pace(self.pacer, cost)
         response = self._post(payload)
         if response.status_code == 401 and self._refresh is not None:
             self._headers["Authorization"] = f"Bearer {self._refresh()}"
@@ -465,6 +458,15 @@ class JobberClient:
 
     # ---- cost pacing ---------------------------------------------------------------------
 
+    @staticmethod
+    def _pace(pacer: Pacer, cost: float) -> None:
+        # Bounded: a restoreRate misread as tiny must not park the task for hours (a full bucket refills in 20 s).
+        wait = min(JOBBER_MAX_THROTTLE_WAIT_S, pacer.wait_for(cost))
+        if wait > MAX_INLINE_PACING_S:
+            raise RateLimited("jobber: cost bucket low", retry_after=wait, vendor=VENDOR)
+        if wait > 0:
+            time.sleep(wait)
+
     def _note_cost(self, body: Any) -> None:
         cost = ((body or {}).get("extensions") or {}).get("cost") if isinstance(body, dict) else None
         status = (cost or {}).get("throttleStatus")
@@ -475,7 +477,8 @@ class JobberClient:
                 restore_rate=float(status.get("restoreRate", 500)) or 500.0,
             )
             if self.pacer is not None:
-                self.pacer.after(self.last_throttle)
+                throttle = self.last_throttle
+                self.pacer.observed(throttle.available, throttle.maximum, throttle.restore_rate)
 
 
 def _raise_for_transport(response: Reply, body: Any) -> None:

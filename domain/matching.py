@@ -9,6 +9,18 @@ from domain.phone import same_number
 
 
 @dataclass(frozen=True)
+class ClientRef:
+    """A matched Jobber client, with what the default insight card shows (so a cached match needs no query)."""
+
+    id: str
+    name: str
+    web_uri: str
+    updated_at: str = ""
+    company_name: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
 class Candidate:
     """One phone search hit: the number as entered, Jobber's E.164 form (nullable), and its client."""
 

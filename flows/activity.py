@@ -11,9 +11,11 @@ from typing import Any
 
 import redis
 
-from clients.jobber import ClientRef, JobberClient
+from clients.jobber import JobberClient
 from domain.activity import Activity
+from domain.matching import ClientRef
 from flows.client_search import search_client
+from store import keys
 from store.activities import Activities, ActivityRecord, text_hash
 from store.calls import CallStates
 from store.integrations import Integration, IntegrationStore
@@ -143,7 +145,7 @@ def ensure_client(
         raise Skip(f"no Jobber client has {e164}, and contact creation is off")
     # One client per new number even when two events race: a lock per account and number, and a second
     # look inside it (the winner cached what it created).
-    with hold(ctx.r, f"aj:lock:newclient:{ctx.account_id}:{e164}", wait_s=30) as lock:
+    with hold(ctx.r, keys.lock("newclient", ctx.account_id, e164), wait_s=30) as lock:
         client = find_client(ctx, jobber, e164, region)
         if client is None:
             lock.check()
@@ -164,7 +166,7 @@ class Tenant:
 def activity_lock(ctx: EventContext | Tenant, resource: str, resource_id: str) -> Any:
     # Inside: match, maybe create the client, adopt or create or edit the note (at most ~5 requests). Renewed
     # while held (store/locks.py); a killed holder frees it within seconds.
-    key = f"aj:lock:activity:{ctx.integration.id}:{resource}:{resource_id}"
+    key = keys.lock("activity", ctx.integration.id, resource, resource_id)
     return hold(ctx.r, key, wait_s=10)
 
 

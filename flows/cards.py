@@ -20,6 +20,7 @@ from domain.phone import to_e164
 from flows.activity import EventContext, Skip, find_client, run_flow
 from flows.vendors import aircall_for, jobber_for
 from store.calls import CallStates
+from store.cards import CardClaims
 
 ENDED_EVENTS = {"call.hungup", "call.ended"}
 
@@ -28,10 +29,6 @@ def post_insight_card(event_id: str) -> str:
     """Post the caller's insight card. Trigger: call.created / call.ringing_on_agent (first wins).
     Idempotency: a per-call claim (one card per call). Retries: IntegrationTask, within the ringing window."""
     return run_flow(event_id, post_card)
-
-
-def _claim_key(ctx: EventContext, call_id: int) -> str:
-    return f"aj:card:{ctx.integration.id}:{call_id}"
 
 
 def post_card(ctx: EventContext) -> str:
@@ -53,11 +50,11 @@ def post_card(ctx: EventContext) -> str:
     if any(s.event in ENDED_EVENTS for s in snapshots) or time.time() > deadline:
         raise Skip("card dropped: the call is no longer ringing")
 
-    claim = _claim_key(ctx, call.id)
-    holder: str | None = ctx.r.set(claim, ctx.event_id, nx=True, ex=86400, get=True)  # type: ignore[assignment]
-    if holder is not None and holder not in (ctx.event_id, f"posted:{ctx.event_id}"):
-        raise Skip(f"one card per call: already handled by {holder.removeprefix('posted:')}")
-    if holder == f"posted:{ctx.event_id}":
+    claims = CardClaims(ctx.r)
+    claim = claims.claim(ctx.integration.id, call.id, ctx.event_id)
+    if not claim.mine:
+        raise Skip(f"one card per call: already handled by {claim.holder}")
+    if claim.posted:
         return "card already posted"
 
     jobber = jobber_for(ctx.integration)
@@ -83,7 +80,7 @@ def post_card(ctx: EventContext) -> str:
         raise
     except Permanent as exc:
         raise Skip(f"card refused by Aircall (the call has probably ended): {exc}") from None
-    ctx.r.set(claim, f"posted:{ctx.event_id}", ex=86400)
+    claims.posted(ctx.integration.id, call.id, ctx.event_id)
     return "card posted"
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 
-from clients.jobber import ClientRef, JobberClient
-from domain.matching import Candidate, choose_client
+from clients.jobber import JobberClient
+from domain.matching import Candidate, ClientRef, choose_client
 from domain.phone import search_terms
 
 log = logging.getLogger("tasks.client_search")

@@ -25,6 +25,7 @@ from clients.jobber import JobberClient
 from config.settings import get_settings
 from domain.contacts import DesiredContact, desired_contact, phone_plan
 from flows.vendors import aircall_for, jobber_for, store_for
+from store import keys
 from store.contacts import ContactMap, Mapping, SweepRun, SweepRuns, SyncStatus
 from store.integrations import Integration
 from store.locks import hold
@@ -66,7 +67,7 @@ class Syncer:
         if not fetched:
             client = self.jobber.client_for_sync(client_id)
         desired = desired_contact(client)
-        with hold(self.r, f"aj:lock:contact:{self.integration.id}:{client_id}", wait_s=30):
+        with hold(self.r, keys.lock("contact", self.integration.id, client_id), wait_s=30):
             mapped = self.map.get(self.integration.id, client_id)
             if desired is None:
                 if mapped is None:
@@ -99,9 +100,8 @@ class Syncer:
         if interrupted:
             # A create was in flight when a worker died: Aircall may hold the contact already. Contact search
             # is eventually consistent (aircall-api.md §5), so this is best effort.
-            found = self._call(lambda: self.aircall.request("GET", "/v1/contacts/search",
-                                                            params={"phone_number": desired.phones[0][1]}))  # fmt: skip
-            for contact in found.get("contacts") or []:
+            found = self._call(functools.partial(self.aircall.search_contacts, desired.phones[0][1]))
+            for contact in found:
                 if (contact.get("last_name") or "") == desired.last_name and (
                     contact.get("first_name") or ""
                 ) == desired.first_name:

@@ -4,23 +4,19 @@ disables a failing webhook and keeps retrying for 12 h only; aircall-api.md §1.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import redis
 
 from clients.errors import RateLimited, Transient, VendorError
-from config.settings import get_settings
 from flows.maintenance import each_active
 from flows.vendors import aircall_for
-from store import keys
 from store.activities import Activities
-from store.backfill import BackfillSkips
+from store.backfill import BackfillSkips, ReconcileWatermark
 from store.calls import CallStates
 from store.integrations import Integration
 from store.ledger import Ledger
@@ -35,16 +31,11 @@ OVERLAP_S = 15 * 60  # each run re-reads this much before its watermark, in case
 PER_PAGE = 50
 
 
-def _watermark_key(integration_id: str) -> str:
-    return keys.reconcile_watermark(integration_id)
-
-
 def recent_calls(aircall: Any, since: float, until: float) -> Iterator[dict[str, Any]]:
     """Every call started in [since, until], oldest first, page by page (`GET /v1/calls`)."""
     page = 1
     while True:
-        body = aircall.request("GET", "/v1/calls", params={"from": int(since), "to": int(until), "order": "asc",
-                                                            "per_page": PER_PAGE, "page": page})  # fmt: skip
+        body = aircall.list_calls(since, until, page=page, per_page=PER_PAGE)
         yield from body.get("calls") or []
         if not (body.get("meta") or {}).get("next_page_link"):
             return
@@ -55,7 +46,8 @@ def reconcile(integration: Integration, now: float | None = None) -> str:
     """Enqueue the logging of every connected call that ended (more than GRACE_S ago) and has no activity."""
     r = sync_client()
     now = time.time() if now is None else now
-    since = float(r.get(_watermark_key(integration.id)) or now - LOOKBACK_S)
+    watermark = ReconcileWatermark(r, integration.id)
+    since = watermark.get() or now - LOOKBACK_S
     numbers = set(integration.settings.numbers)
     found, until = 0, now - GRACE_S
     for call in recent_calls(aircall_for(integration), since - OVERLAP_S, until):
@@ -63,7 +55,7 @@ def reconcile(integration: Integration, now: float | None = None) -> str:
             event_id = _record(r, integration, call, now)
             enqueue("calls.log_activity", [event_id], tenant=integration.id)
             found += 1
-    r.set(_watermark_key(integration.id), until)
+    watermark.set(until)
     if found:
         log.warning("reconcile.found integration=%s calls=%d", integration.id, found)
     return f"enqueued {found}" if found else "complete"
@@ -167,16 +159,9 @@ def _record(r: redis.Redis, integration: Integration, call: dict[str, Any], now:
         "token": "[reconcile]",
         "data": call,
     }
-    entry: dict[Any, Any] = {
-        "id": event_id, "integration": integration.id, "source": "reconcile", "event": "call.ended",
-        "resource_id": str(call["id"]), "received_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        "raw": json.dumps(raw), "outcome": "pending", "reason": "",
-    }  # fmt: skip
-    pipe = r.pipeline()
-    pipe.hset(keys.event(event_id), mapping=entry)
-    pipe.expire(keys.event(event_id), get_settings().event_ttl_s)
-    pipe.execute()
-    Ledger(r).note_recent(integration.id, event_id)
+    Ledger(r).record_synthetic(
+        event_id, integration.id, source="reconcile", event="call.ended", resource_id=str(call["id"]), raw=raw
+    )
     return event_id
 
 

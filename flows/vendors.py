@@ -10,6 +10,7 @@ from clients.aircall import AircallClient
 from clients.errors import Disconnected, Permanent
 from clients.jobber import JobberClient
 from config.settings import Settings, get_settings
+from store import keys
 from store.budgets import AircallBudget, JobberCostPacer
 from store.integrations import Integration, IntegrationStore
 from store.locks import hold
@@ -81,7 +82,7 @@ def refresh_jobber(integration: Integration, *, stale: str, settings: Settings) 
     """
     store = store_for(settings)
     account = integration.jobber_account.id if integration.jobber_account else integration.id
-    with hold(sync_client(settings.REDIS_URL), f"aj:lock:jobber_refresh:{account}", wait_s=20):
+    with hold(sync_client(settings.REDIS_URL), keys.lock("jobber_refresh", account), wait_s=20):
         secrets = store.secrets(integration.id)
         if (
             secrets.jobber_access_token

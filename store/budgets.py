@@ -8,20 +8,13 @@ import time
 
 import redis
 
-from clients.aircall import Budget
-from clients.errors import RateLimited
-from clients.jobber import Pacer, ThrottleStatus
-from clients.ratelimit import JOBBER_MAX_THROTTLE_WAIT_S
 from store import keys
 
-# Longer waits park the task (RateLimited) instead of holding a worker thread.
-MAX_INLINE_WAIT_S = 0.25
 
-
-class JobberCostPacer(Pacer):
-    """Paces on the last `throttleStatus` any worker saw for this Jobber account (jobber-api.md §3.2):
-    the bucket refills at `restoreRate`/s; a call that would overdraw it waits (a moment inline, longer by
-    raising RateLimited so the task is parked until then without holding a worker).
+class JobberCostPacer:
+    """Paces on the last `throttleStatus` any worker saw for this Jobber account (jobber-api.md §3.2): the
+    bucket refills at `restoreRate`/s; a call that would overdraw it is told how long to wait (the adapter,
+    clients.jobber, waits a moment inline or parks the task). Implements clients.jobber.Pacer.
 
     Every Jobber answer carries the bucket's state, so this process's own last view (under LOCAL_FRESH_S old)
     is used before Redis is asked: a busy worker reads the shared state about once a second per account, not
@@ -53,28 +46,19 @@ class JobberCostPacer(Pacer):
         self._local[self.key] = (*found, now)
         return found
 
-    def before(self, estimated_cost: float) -> None:
+    def wait_for(self, estimated_cost: float) -> float:
         state = self._state()
         if state is None:
-            return
+            return 0.0
         available_then, maximum, rate, at = state
         available = min(maximum, available_then + (time.time() - at) * rate)
-        if available >= estimated_cost:
-            return
-        # Bounded: a restoreRate misread as tiny must not park the task for hours (a full bucket refills in 20 s).
-        wait = min(JOBBER_MAX_THROTTLE_WAIT_S, (estimated_cost - available) / rate)
-        if wait > MAX_INLINE_WAIT_S:
-            raise RateLimited(
-                f"jobber: cost bucket low ({available:.0f} points)", retry_after=wait, vendor="jobber"
-            )
-        time.sleep(wait)
+        return 0.0 if available >= estimated_cost else (estimated_cost - available) / rate
 
-    def after(self, status: ThrottleStatus) -> None:
+    def observed(self, available: float, maximum: float, restore_rate: float) -> None:
         now = time.time()
-        self._local[self.key] = (status.available, status.maximum, status.restore_rate, now, now)
+        self._local[self.key] = (available, maximum, restore_rate, now, now)
         pipe = self.r.pipeline(transaction=False)
-        pipe.hset(self.key, mapping={"available": status.available, "max": status.maximum,
-                                     "rate": status.restore_rate, "at": now})  # fmt: skip
+        pipe.hset(self.key, mapping={"available": available, "max": maximum, "rate": restore_rate, "at": now})
         pipe.expire(self.key, 3600)
         pipe.execute()
 
@@ -101,8 +85,9 @@ return '0'
 """
 
 
-class AircallBudget(Budget):
-    """The per-company Aircall request budget (AIRCALL_RATE_LIMIT_PER_MIN), shared through Redis."""
+class AircallBudget:
+    """The per-company Aircall request budget (AIRCALL_RATE_LIMIT_PER_MIN), shared through Redis.
+    Implements clients.aircall.Budget: `acquire` takes a request or says how long until one is free."""
 
     def __init__(
         self,
@@ -122,23 +107,11 @@ class AircallBudget(Budget):
         self.max_inline_wait_s = max_inline_wait_s
         self._script = r.register_script(_AIRCALL_WINDOW)
 
-    def acquire(self) -> None:
-        while True:
-            member = f"{time.time():.6f}-{secrets.token_hex(4)}"
-            wait = float(
-                self._script(
-                    keys=[self.key, self.blocked_key], args=[self.limit, time.time(), WINDOW_S, member]
-                )
-            )
-            if wait <= 0:
-                return
-            if wait > self.max_inline_wait_s:
-                raise RateLimited(
-                    f"aircall: company budget spent ({self.per_minute}/min)",
-                    retry_after=wait,
-                    vendor="aircall",
-                )
-            time.sleep(wait)
+    def acquire(self) -> float:
+        member = f"{time.time():.6f}-{secrets.token_hex(4)}"
+        return float(
+            self._script(keys=[self.key, self.blocked_key], args=[self.limit, time.time(), WINDOW_S, member])
+        )
 
     def exhausted_until(self, reset_at: float) -> None:
         self.r.set(self.blocked_key, reset_at, ex=max(1, int(reset_at - time.time()) + 5))

@@ -14,12 +14,12 @@ or an owner that deletes it. What each key holds, what makes it grow, and what b
 | `aj:activity:{int}:{call|message|ai}:{id}` | hash | calls, messages | TTL 180 days (backfill reaches that far) |
 | `aj:ai:{int}:{call}` | hash | AI content of calls | TTL 30 days |
 | `aj:ai_tasks:…`, `aj:ai_task_attempts:…` | hash | action items | TTL 180 days |
-| `aj:card:{int}:{call}` | string | ringing calls (tasks/cards.py) | TTL 1 day |
+| `aj:card:{int}:{call}` | string | ringing calls (store/cards.py) | TTL 1 day |
 | `aj:backfill:{int}` | hash | calls a backfill skipped | TTL 180 days; deleted with the integration |
 | `aj:phone:{acct}:{e164}`, `aj:phone_rev:{acct}:{client}` | string, set | callers | TTL 1 day |
 | `aj:rlwait:{task id}` | hash | rate-limited tasks | TTL 1 day |
 | `aj:replica_wait_mark` | string | one key | TTL 60 s (the ingest's WAIT, store/replication.py) |
-| `aj:lock:*` | string | work in flight (tasks/activity.py, contact_sync.py, vendors.py) | TTL (seconds) |
+| `aj:lock:*` | string | work in flight (keys.lock: flows/activity.py, contact_sync.py, vendors.py) | TTL (seconds) |
 | `aj:jobber:bucket:{acct}`, `aj:aircall:budget:{co}`, `aj:aircall:blocked:{co}` | hash, zset, string | accounts | TTL 1 h / 65 s / the reset |
 | `aj:session:*`, `aj:signin:*` | hash, string | admins signing in | TTL (hours) |
 | `aj:int:{id}:page:*` | string | settings-page views | TTL minutes |
@@ -66,6 +66,7 @@ TASK_SECONDS_BUCKETS = (
 )  # upper bounds of aj_task_seconds
 STAT_VENDOR_REQUESTS = f"{PREFIX}:stat:vendor_requests"  # hash "vendor|status" -> count
 KOMBU_UNACKED = "unacked"  # kombu's Redis transport: hash delivery tag -> message a worker holds
+KOMBU_UNACKED_INDEX = "unacked_index"  # kombu's zset delivery tag -> delivery time (`unacked_index_key`)
 
 # Keys without a TTL, each with the owner that deletes it (see the table above). Anything else must expire:
 # tests/reliability/test_memory_soak.py checks every key of a soak run against this list.
@@ -231,3 +232,15 @@ def integration_state(integration_id: str) -> list[str]:
         page_cache(integration_id, "numbers"),
         page_cache(integration_id, "client"),
     ]
+
+
+def card_claim(integration_id: str, call_id: int | str) -> str:
+    """The one insight card of a ringing call: which event claims it, then `posted:<event>` (store/cards.py)."""
+    return f"{PREFIX}:card:{integration_id}:{call_id}"
+
+
+def lock(kind: str, *parts: str) -> str:
+    """A lock on work in flight (store/locks.py), e.g. `lock("activity", integration, "call", call_id)`:
+    `activity` (one activity write at a time), `newclient` (one new client per number and account),
+    `contact` (one contact write per client), `jobber_refresh` (one token refresh per account)."""
+    return ":".join((PREFIX, "lock", kind, *parts))

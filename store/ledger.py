@@ -300,6 +300,29 @@ class Ledger:
         pipe.expire(key, ttl_s)
         pipe.execute()
 
+    def record_synthetic(
+        self,
+        event_id: str,
+        integration_id: str,
+        *,
+        source: str,
+        event: str,
+        resource_id: str,
+        raw: dict[str, Any],
+    ) -> None:
+        """A pending entry for an event that no webhook brought (reconciliation rebuilds a missed `call.ended`
+        from the API), so it goes through the same flow and idempotency; writing it again is harmless."""
+        entry: dict[Any, Any] = {
+            "id": event_id, "integration": integration_id, "source": source, "event": event,
+            "resource_id": resource_id, "received_at": _now(), "raw": json.dumps(raw), "outcome": "pending",
+            "reason": "",
+        }  # fmt: skip
+        pipe = self.r.pipeline()
+        pipe.hset(keys.event(event_id), mapping=entry)
+        pipe.expire(keys.event(event_id), get_settings().event_ttl_s)
+        pipe.execute()
+        self.note_recent(integration_id, event_id)
+
     def note_recent(self, integration_id: str, event_id: str) -> None:
         """Events that do not come through the ingest (reconciliation) join the recent activity too."""
         pipe = self.r.pipeline()

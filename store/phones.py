@@ -11,7 +11,7 @@ from typing import Any
 
 import redis
 
-from clients.jobber import ClientRef
+from domain.matching import ClientRef
 from store import keys
 
 TTL_S = 86400

@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from config.queues import FAIR_QUEUES, visibility_timeout
 from config.settings import get_settings
+from store import keys
 from store.queues import fair_queues
 from store.redis import sync_client
 from worker import metrics
@@ -32,7 +33,6 @@ log = logging.getLogger("worker.upkeep")
 TICK_S = 0.25
 METRICS_EVERY_S = 1.0
 MAX_HOLD_S = 15 * 60
-UNACKED_INDEX = "unacked_index"  # kombu's Redis transport default (`unacked_index_key`)
 
 _held: dict[str, tuple[str, float]] = {}  # task id -> (delivery tag, received at)
 _held_lock = threading.Lock()
@@ -71,7 +71,7 @@ def heartbeat(now_wall: float | None = None) -> int:
         return 0
     stamp = time.time() if now_wall is None else now_wall
     # XX: only messages still unacknowledged; an acked one must not come back.
-    sync_client().zadd(UNACKED_INDEX, dict.fromkeys(tags, stamp), xx=True)
+    sync_client().zadd(keys.KOMBU_UNACKED_INDEX, dict.fromkeys(tags, stamp), xx=True)
     return len(tags)
 
 

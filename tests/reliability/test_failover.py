@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
-from bench.procs import Fleet
 from config.settings import Settings
+from sandbox.fleet import Fleet
 from sandbox.redis_server import SentinelGroup
 from store import keys
 from store.ledger import Ledger

@@ -26,10 +26,10 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.procs import SECRET, Fleet
 from config.integration import IntegrationSettings
 from domain.envelope import AI_EVENTS, CALL_EVENTS, LIFECYCLE_EVENTS, MESSAGE_EVENTS
 from domain.jobber_webhooks import ROUTED_TOPICS
+from sandbox.fleet import SECRET, Fleet
 from store.integrations import IntegrationStore, JobberAccount
 from tests.support.accounting import RESULTS, Accounting, scale
 from tests.support.queues import queued_count

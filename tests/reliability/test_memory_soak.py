@@ -14,8 +14,8 @@ import os
 import pytest
 import redis
 
-from bench.procs import Fleet
-from bench.soak import soak, start_fleet
+from sandbox.fleet import Fleet
+from sandbox.soak import soak, start_fleet
 from tests.support.accounting import account_calls, scale
 
 EVENTS = scale(2_000, 30_000)
@@ -30,7 +30,7 @@ PLATEAU_RATIO_MAX = scale(50, 25) / 100
 
 @pytest.fixture
 def fleet():
-    """The soak's processes; this process's environment (bench.procs.Fleet.point_at points it at the fleet's
+    """The soak's processes; this process's environment (sandbox.fleet.Fleet.point_at points it at the fleet's
     Redis and vendors) and its cached settings and clients are restored afterwards for the tests that follow."""
     from config.settings import get_settings
     from store.redis import sync_client

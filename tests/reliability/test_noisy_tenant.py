@@ -14,8 +14,8 @@ import pytest
 import redis
 import requests
 
-from bench.procs import SECRET, Fleet, post_all
 from config.integration import IntegrationSettings
+from sandbox.fleet import SECRET, Fleet, post_all
 from sandbox.scenarios import payloads as p
 from store.integrations import IntegrationStore, JobberAccount
 from tests.support.accounting import account_calls, scale

@@ -13,8 +13,8 @@ import pytest
 import redis
 import requests
 
-from bench.procs import SECRET, Fleet
 from config.integration import IntegrationSettings
+from sandbox.fleet import SECRET, Fleet
 from sandbox.scenarios import payloads as p
 from store.integrations import IntegrationStore, JobberAccount
 from store.ledger import Ledger

@@ -8,6 +8,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -184,15 +185,25 @@ def provision_tenant(
     return token
 
 
+SENDER_RETRIES: Counter[str] = Counter()  # 503s answered to post_all, each retried as Aircall would
+
+
 def post_all(ingest_url: str, events: list[dict[str, Any]], concurrency: int) -> list[str]:
-    """POST webhooks `concurrency` at a time on keep-alive connections; return their event ids."""
+    """POST webhooks `concurrency` at a time on keep-alive connections; return their event ids. A 503 (the
+    ingest could not reach Redis in time) is retried after a moment, as Aircall retries, and counted in
+    SENDER_RETRIES so a benchmark reports it."""
     from concurrent.futures import ThreadPoolExecutor
 
     session = requests.Session()
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=concurrency))
 
     def post(event: dict[str, Any]) -> str:
-        response = session.post(f"{ingest_url}/webhooks/aircall", json=event, timeout=10)
+        for attempt in range(5):
+            response = session.post(f"{ingest_url}/webhooks/aircall", json=event, timeout=10)
+            if response.status_code != 503 or attempt == 4:
+                break
+            SENDER_RETRIES["503"] += 1
+            time.sleep(0.2 * (attempt + 1))
         response.raise_for_status()
         return str(response.json()["id"])
 
@@ -236,3 +247,17 @@ def latency_ms(entries: list[dict[str, str]]) -> dict[str, float | None]:
         "p95": round(percentile(values, 95), 1),
         "max": round(max(values), 1) if values else None,
     }
+
+
+def seed_clients(jobber_url: str, account_id: str, numbers: list[str]) -> None:
+    """One sandbox Jobber client per number (phone described as MAIN)."""
+    session = requests.Session()
+    for i, number in enumerate(numbers):
+        body = {
+            "firstName": f"Client{i}",
+            "lastName": "Bench",
+            "phones": [{"number": number, "description": "MAIN"}],
+        }
+        session.post(
+            f"{jobber_url}/_sandbox/accounts/{account_id}/clients", json=body, timeout=10
+        ).raise_for_status()
