@@ -73,7 +73,7 @@ def log_call(ctx: EventContext) -> str:
         outcome = upsert_activity(ctx, jobber, "call", call_id, client_id, activity, marker=f"Aircall: {call.link}",
                                   lock=lock, record=record)  # fmt: skip
     # AI content that arrived before the call was logged (or a changed title): its note follows the call's.
-    # Only stored when AI logging is on (tasks/ai_insights.py), so otherwise there is nothing to look for.
+    # Only stored when AI logging is on (flows/ai_insights.py), so otherwise there is nothing to look for.
     if ctx.integration.settings.ai_logging.enabled and InsightStore(ctx.r).all(ctx.integration.id, call_id):
         enqueue("ai.write_note", [ctx.integration.id, call_id], tenant=ctx.integration.id)
     return outcome

@@ -136,7 +136,7 @@ def contact_sync_watermark(integration_id: str) -> str:
 
 
 def reconcile_watermark(integration_id: str) -> str:
-    """Until when reconciliation has listed the integration's Aircall calls (tasks/reconcile.py)."""
+    """Until when reconciliation has listed the integration's Aircall calls (flows/reconcile.py, store/backfill.py)."""
     return f"{PREFIX}:reconcile:{integration_id}"
 
 
