@@ -17,13 +17,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_delay
-
 from clients.aircall import AircallClient
 from clients.errors import RateLimited
 from clients.jobber import JobberClient
 from config.settings import get_settings
 from domain.contacts import DesiredContact, desired_contact, phone_plan
+from flows.patience import patiently
 from flows.vendors import aircall_for, jobber_for, store_for
 from store import keys
 from store.contacts import ContactMap, Mapping, SweepRun, SweepRuns, SyncStatus
@@ -56,11 +55,7 @@ class Syncer:
         tasks let the retry policy park them instead."""
         if not self.wait_for_budget:
             return fn()
-        for attempt in Retrying(retry=retry_if_exception_type(RateLimited), wait=_as_the_vendor_says,
-                                stop=stop_after_delay(get_settings().RATE_LIMIT_BUDGET_S), reraise=True):  # fmt: skip
-            with attempt:
-                return fn()
-        raise AssertionError("unreachable: tenacity returns or re-raises")
+        return patiently(fn, budget_s=get_settings().RATE_LIMIT_BUDGET_S, retry_on=(RateLimited,))
 
     def sync_client(self, client_id: str, client: dict[str, Any] | None = None, fetched: bool = False) -> str:
         """created | updated | deleted | unchanged. `client` saves the refetch when a page already has it."""
@@ -163,11 +158,6 @@ class Syncer:
             run = following
         finished = SyncStatus(self.r).latest(self.integration.id)
         return _summary(Counter(finished.counts if finished else run.counts))
-
-
-def _as_the_vendor_says(state: RetryCallState) -> float:
-    exc = state.outcome.exception() if state.outcome else None
-    return exc.retry_after if isinstance(exc, RateLimited) else 1.0
 
 
 class SyncBusy(RuntimeError):

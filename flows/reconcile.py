@@ -12,8 +12,10 @@ from typing import Any
 
 import redis
 
-from clients.errors import RateLimited, Transient, VendorError
+from clients.errors import VendorError
+from config.settings import get_settings
 from flows.maintenance import each_active
+from flows.patience import patiently
 from flows.vendors import aircall_for
 from store.activities import Activities
 from store.backfill import BackfillSkips, ReconcileWatermark
@@ -119,17 +121,11 @@ def _not_logged_because(call: dict[str, Any], numbers: set[int], since: float) -
 
 def _patiently(run: Callable[[], str], attempts: int = 5) -> str:
     """Inline runs (the CLI) wait out rate limits and retry transient failures a few times."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return run()
-        except RateLimited as exc:
-            time.sleep(exc.retry_after)
-        except Transient:
-            time.sleep(min(10.0, 0.5 * 2**attempt))
-        except VendorError as exc:
-            log.warning("backfill.failed error=%s", exc)
-            return "failed"
-    return "failed"
+    try:
+        return patiently(run, budget_s=get_settings().RATE_LIMIT_BUDGET_S, transient_attempts=attempts)
+    except VendorError as exc:
+        log.warning("backfill.failed error=%s", exc)
+        return "failed"
 
 
 def _missed(r: redis.Redis, integration: Integration, call: dict[str, Any], numbers: set[int]) -> bool:
