@@ -4,6 +4,7 @@ passed down in the click context (cli/common.py `Ops`). `--json` prints one JSON
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -13,6 +14,7 @@ from cli.demo import demo
 from cli.events import events
 from cli.integrations import integrations
 from cli.vendors import backfill, sync
+from config.logging import configure as configure_logging
 
 
 @click.group()
@@ -20,10 +22,9 @@ from cli.vendors import backfill, sync
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:
     """Operate the Aircall ↔ Jobber service."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        stream=sys.stderr,
-        format="%(levelname)s %(name)s %(message)s",
+    # Readable lines on stderr for an operator (LOG_FORMAT=json for machines); stdout stays the command's output.
+    configure_logging(
+        logging.DEBUG if verbose else logging.WARNING, os.environ.get("LOG_FORMAT") or "text", sys.stderr
     )
     ctx.obj = Ops()
 

@@ -12,6 +12,7 @@ from typing import Any
 import redis
 
 from clients.jobber import JobberClient
+from config.logging import bind_ids
 from domain.activity import Activity
 from domain.matching import ClientRef
 from flows.client_search import search_client
@@ -105,7 +106,10 @@ def run_flow(event_id: str, flow: Any) -> str:
     """Run a flow for one event and record its outcome; `Skip` is an outcome, not a failure."""
     ledger = Ledger(sync_client())
     try:
-        result: str = flow(load_event(event_id))
+        with bind_ids(event_id=event_id):
+            ctx = load_event(event_id)
+            with bind_ids(integration_id=ctx.integration.id, resource_id=ctx.resource_id):
+                result: str = flow(ctx)
     except Skip as skip:
         ledger.record_skip(event_id, str(skip))
         log.info("tasks.skipped event=%s reason=%s", event_id, skip)

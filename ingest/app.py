@@ -17,6 +17,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from config.logging import configure as configure_logging
 from config.queues import FAIR_QUEUES
 from config.settings import Settings, get_settings
 from ingest import access, aircall, jobber, metrics, oauth, settings_page
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> Ingest:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        configure_logging()  # the ingest's own lines (uvicorn keeps its own handlers for its access/error logs)
         app.state.redis = async_client(settings=settings)
         app.state.ledger = AsyncLedger(
             app.state.redis, settings.EVENT_TTL_DAYS, settings.FAIR_QUEUE_DEPTH, FAIR_QUEUES

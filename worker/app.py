@@ -8,13 +8,14 @@ from typing import Any
 from celery import Celery, signals
 
 from config.celery import celery_config
+from config.logging import configure as configure_logging
 from config.settings import get_settings
 from worker import metrics as _metrics  # noqa: F401  (registers the task/vendor metric hooks)
 from worker import sent_at as _sent_at  # noqa: F401  (stamps every publish with its sent time)
 from worker.schedule import BEAT_SCHEDULE
 from worker.upkeep import Upkeep
 
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+configure_logging()  # JSON lines with the ids of the task in hand (LOG_FORMAT, config/logging.py)
 
 
 @signals.after_setup_logger.connect

@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 
+from config.logging import configure as configure_logging
 from config.settings import get_settings
 
 log = logging.getLogger("worker.dashboard")
@@ -53,7 +54,7 @@ def command(env: dict[str, str], basic_auth: str | None) -> tuple[list[str], dic
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    configure_logging()
     secret = get_settings().FLOWER_BASIC_AUTH  # the environment or .env
     try:
         argv, env = command(dict(os.environ), secret.get_secret_value() if secret else None)

@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from clients.errors import Disconnected, Permanent, RateLimited, Transient
+from config.logging import bind_ids
 from config.queues import queue_for
 from config.settings import get_settings
 from store import keys
@@ -61,6 +62,19 @@ class IntegrationTask(Task):  # type: ignore[misc]
     max_retries = None  # bounded by RETRY_MAX_ATTEMPTS below, not by Celery's counter
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # Every line logged while the task runs carries the task and what it works on (config/logging.py).
+        subject = str(args[0]) if args else ""
+        ids = (
+            {"event_id": subject}
+            if subject.startswith("ev_")
+            else {"integration_id": subject}
+            if subject
+            else {}
+        )
+        with bind_ids(task=self.name, task_id=getattr(self.request, "id", None), **ids):
+            return self._call_with_policy(args, kwargs)
+
+    def _call_with_policy(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         try:
             return self._policy(args, kwargs)
         except RedisError as exc:
