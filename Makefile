@@ -11,6 +11,9 @@ run: ## Run everything end to end: sandbox vendors, private Redis, every Procfil
 test: ## Run the whole test suite (sets up .venv and redis-server first)
 	@scripts/test.sh
 
+test-fast: ## The suite without the slow tests (reliability, browser pages, real retry timers): under a minute
+	@scripts/test.sh -m "not slow"
+
 reliability: ## The reliability suite at full volume, with its accounting per scenario (fails on any loss or double)
 	@RELIABILITY_SCALE=full scripts/test.sh -m reliability -p no:cacheprovider
 
@@ -24,4 +27,4 @@ lint: ## ruff check, ruff format --check, mypy, and the compose file
 	    elif docker compose version >/dev/null 2>&1; then docker compose config -q && echo "docker-compose.yml ok"; \
 	    else echo "(no docker compose here: compose file not checked)"; fi; }
 
-.PHONY: help run test reliability bench lint
+.PHONY: help run test test-fast reliability bench lint
