@@ -51,7 +51,8 @@ class Deferred(Ignore):  # type: ignore[misc]
 
 def backoff_delay(attempt: int, cap_s: float, base_s: float = BACKOFF_BASE_S) -> float:
     """Exponential backoff with jitter: attempt 1 → ~base, doubling, capped; jitter in [50%, 100%]."""
-    delay: float = min(cap_s, base_s * 2.0 ** max(0, attempt - 1))
+    # The exponent is bounded: 2.0 ** 1024 overflows, and RETRY_MAX_ATTEMPTS has no upper limit.
+    delay: float = min(cap_s, base_s * 2.0 ** min(max(0, attempt - 1), 64))
     return delay * random.uniform(0.5, 1.0)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from clients.aircall import AircallClient
 from clients.errors import RateLimited
 from store import keys
 from store.budgets import _AIRCALL_WINDOW, WINDOW_S, AircallBudget
@@ -111,24 +112,27 @@ def test_low_priority_leaves_a_reserve_for_insight_cards(
 
 
 def test_a_spent_budget_raises_rate_limited_with_the_wait_instead_of_holding_the_thread(r: Any) -> None:
+    """The budget says how long; the adapter (AircallClient) parks the task instead of sleeping that long."""
     sync = AircallBudget(r, COMPANY, 5, high_priority=False, max_inline_wait_s=0)
     card = AircallBudget(r, COMPANY, 5, high_priority=True, max_inline_wait_s=0)
     for _ in range(4):
-        sync.acquire()
+        assert sync.acquire() == 0
+    assert WINDOW_S - 5 < sync.acquire() <= WINDOW_S
     with pytest.raises(RateLimited) as refused:
-        sync.acquire()
+        AircallClient._take_from_budget(sync)
     assert refused.value.vendor == "aircall"
     assert WINDOW_S - 5 < refused.value.retry_after <= WINDOW_S
-    card.acquire()  # the reserve
+    assert card.acquire() == 0  # the reserve
     with pytest.raises(RateLimited):
-        card.acquire()
+        AircallClient._take_from_budget(card)
     assert card.used() == 5
 
 
 def test_exhausted_until_blocks_both_priorities(r: Any) -> None:
     card = AircallBudget(r, COMPANY, 60, high_priority=True, max_inline_wait_s=0)
     card.exhausted_until(time.time() + 30)
+    assert 25 < card.acquire() <= 30
     with pytest.raises(RateLimited) as refused:
-        card.acquire()
+        AircallClient._take_from_budget(card)
     assert 25 < refused.value.retry_after <= 30
     assert card.used() == 0
