@@ -81,13 +81,22 @@ def field_value(client: dict[str, Any], field: str) -> str | None:
         )
     if field == "balance":
         balance = client.get("balance")
-        return f"${balance:,.2f}" if isinstance(balance, int | float) else None
+        if not isinstance(balance, int | float) or isinstance(balance, bool):
+            return None
+        return f"-${-balance:,.2f}" if balance < 0 else f"${balance:,.2f}"  # a credit reads -$500.00
     if field == "lead_status":
         lead = client.get("isLead")
         return None if lead is None else ("Lead" if lead else "Client")
     if field == "client_since":
         created = client.get("createdAt")
-        return datetime.fromisoformat(created.replace("Z", "+00:00")).strftime("%b %Y") if created else None
+        try:
+            return (
+                datetime.fromisoformat(str(created).replace("Z", "+00:00")).strftime("%b %Y")
+                if created
+                else None
+            )
+        except ValueError:  # not a date: the line is left out rather than the card lost
+            return None
     if field == "open_requests":
         nodes = (client.get("requests") or {}).get("nodes") or []
         return str(sum(1 for r in nodes if str(r.get("requestStatus", "")).lower() in OPEN_REQUEST_STATUSES))

@@ -19,6 +19,7 @@ from gql.transport.requests import RequestsHTTPTransport
 
 from sandbox.common import ServerThread
 from sandbox.jobber import create_app, send_webhook
+from tests.support.poll import until
 
 VERSION = "2025-04-16"
 SECRET = "test-client-secret"
@@ -740,9 +741,7 @@ def test_automatic_client_webhooks(base: str, receiver: str) -> None:
     try:
         acct = new_account(base, name="Hooked Co")
         client = create_client(base, acct["access_token"], firstName="Hook", lastName="Ed")
-        deadline = time.monotonic() + 5
-        while not _Receiver.received and time.monotonic() < deadline:
-            time.sleep(0.02)
+        until(lambda: _Receiver.received, timeout=5, what="the CLIENT_CREATE webhook")
     finally:
         requests.post(f"{base}/_sandbox/webhooks", json={"url": None}, timeout=5)
     body, header = _Receiver.received[0]

@@ -93,6 +93,8 @@ def test_short_keeps_a_line_within_its_limit(text: str, limit: int, expected: st
         pytest.param("balance", {"balance": 0.0}, "$0.00", id="balance-zero-is-shown"),
         pytest.param("balance", {"balance": None}, None, id="balance-null-is-none"),
         pytest.param("balance", {"balance": "420"}, None, id="balance-string-is-not-a-number"),
+        pytest.param("balance", {"balance": -500}, "-$500.00", id="balance-credit-sign-before-the-dollar"),
+        pytest.param("balance", {"balance": True}, None, id="balance-bool-is-not-a-number"),
         # lead status: Lead or Client (SPEC F1)
         pytest.param("lead_status", {"isLead": True}, "Lead", id="status-lead"),
         pytest.param("lead_status", {"isLead": False}, "Client", id="status-client"),
@@ -102,6 +104,7 @@ def test_short_keeps_a_line_within_its_limit(text: str, limit: int, expected: st
         pytest.param("client_since", {"createdAt": "2023-12-31T23:30:00-05:00"}, "Dec 2023",
                      id="since-local-offset-not-shifted-to-utc"),
         pytest.param("client_since", {"createdAt": None}, None, id="since-null-is-none"),
+        pytest.param("client_since", {"createdAt": "last spring"}, None, id="since-not-a-date-is-left-out"),
         # open requests: a count of the open statuses, case-insensitive; zero is a value
         pytest.param("open_requests", {"requests": {"nodes": [{"requestStatus": "new"}, {"requestStatus": "OVERDUE"},
                                                               {"requestStatus": "upcoming"}, {"requestStatus": "archived"},
