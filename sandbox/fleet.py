@@ -42,6 +42,7 @@ class Fleet:
         given, or a SentinelGroup, which the processes then reach through its sentinels."""
         self.redis = redis or RedisServer(appendonly=True)  # the production setting: AOF on
         self.procs: list[subprocess.Popen[bytes]] = []
+        self._environ_before = dict(os.environ)  # point_at exports settings to this process; stop undoes it
         self.env = os.environ | {"REDIS_URL": self.redis.url, "SECRET_KEY": SECRET}
         if isinstance(self.redis, SentinelGroup):
             self.env["REDIS_SENTINEL_MASTER"] = self.redis.master_name
@@ -127,6 +128,13 @@ class Fleet:
     def stop(self) -> None:
         terminate_all(self.procs, timeout_s=15)
         self.redis.stop()
+        # The next fleet in this process (make bench runs several) must not inherit this one's settings,
+        # e.g. the ingest benchmark's REDIS_WAIT_REPLICAS.
+        os.environ.clear()
+        os.environ.update(self._environ_before)
+        from config.settings import get_settings
+
+        get_settings.cache_clear()
 
 
 @contextmanager
