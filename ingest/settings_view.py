@@ -7,7 +7,6 @@ client for the card preview (two Jobber queries).
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,17 +17,15 @@ from config.integration import IntegrationSettings
 from config.settings import Settings
 from domain.cards import card_for, custom_labels
 from flows.vendors import aircall_for, jobber_for
-from store import keys
 from store.contacts import SyncRun, SyncStatus
 from store.dead_letters import DeadLetters
 from store.integrations import Integration
 from store.ledger import Ledger
+from store.page_cache import PageCache
 from store.redis import sync_client
 from store.sessions import PendingJobber
 
 log = logging.getLogger("ingest.settings")
-
-VENDOR_CACHE_S = 300
 
 EVENT_LABELS = {
     "call.created": "Incoming call (caller card)", "call.ringing_on_agent": "Call ringing (caller card)",
@@ -115,20 +112,8 @@ def status_of(integration: Integration) -> Status:
                   TAKEOVER_WARNING)  # fmt: skip
 
 
-def _cached(key: str, load: Any) -> Any:
-    r = sync_client()
-    hit: str | None = r.get(key)  # type: ignore[assignment]
-    if hit is not None:
-        return json.loads(hit)
-    value = load()
-    r.set(key, json.dumps(value), ex=VENDOR_CACHE_S)
-    return value
-
-
 def forget_vendor_cache(integration_id: str) -> None:
-    sync_client().delete(
-        keys.page_cache(integration_id, "numbers"), keys.page_cache(integration_id, "client")
-    )
+    PageCache(sync_client()).forget(integration_id)
 
 
 def numbers(integration: Integration, settings: Settings) -> tuple[list[NumberChoice], str]:
@@ -136,8 +121,11 @@ def numbers(integration: Integration, settings: Settings) -> tuple[list[NumberCh
     chosen = set(integration.settings.numbers)
     error = ""
     try:
-        found = _cached(keys.page_cache(integration.id, "numbers"),
-                        lambda: [n.__dict__ for n in aircall_for(integration, settings).numbers()])  # fmt: skip
+        found = PageCache(sync_client()).get_or_load(
+            integration.id,
+            "numbers",
+            lambda: [n.__dict__ for n in aircall_for(integration, settings).numbers()],
+        )
     except VendorError as exc:
         log.warning("settings.numbers_unavailable integration=%s error=%s", integration.id, exc)
         found, error = [], "Your Aircall numbers could not be loaded just now; reload the page to try again."
@@ -158,7 +146,7 @@ def preview_client(integration: Integration, settings: Settings) -> tuple[dict[s
         return jobber.client_card(ids[0]) if ids else {}
 
     try:
-        client: dict[str, Any] = _cached(keys.page_cache(integration.id, "client"), load)
+        client: dict[str, Any] = PageCache(sync_client()).get_or_load(integration.id, "client", load)
     except VendorError as exc:
         log.warning("settings.preview_unavailable integration=%s error=%s", integration.id, exc)
         return {}, "Jobber could not be reached just now; the preview will be back shortly."
