@@ -83,10 +83,23 @@ def click(element: WebElement) -> None:
 
 def click_and_load(element: WebElement, timeout: float = 15.0) -> None:
     """Click something that loads a new page, and wait until the old page is gone (never read the old one)."""
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.support.wait import WebDriverWait
 
     driver = element.parent
     old = driver.find_element(By.TAG_NAME, "html")
     click(element)
-    WebDriverWait(driver, timeout).until(expected_conditions.staleness_of(old))
+
+    def old_page_gone(_: object) -> bool:
+        try:
+            old.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            # Mid-navigation chromedriver may say this instead of "stale element": the old page is gone too.
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
+    WebDriverWait(driver, timeout).until(old_page_gone)
