@@ -74,6 +74,7 @@ PERSISTENT = (
     INTEGRATIONS, WEBHOOK_TOKENS, JOBBER_ACCOUNTS, DEAD_LETTERS, f"{PREFIX}:int:*", f"{PREFIX}:stat:*",
     f"{PREFIX}:contacts:*", f"{PREFIX}:contactsync:*", f"{PREFIX}:reconcile:*",
     "cards", "default", "jobber", "aircall", "sync", f"{PREFIX}:lane:*", f"{PREFIX}:ring:*", f"{PREFIX}:due",
+    f"{PREFIX}:pending",
     "unacked", "unacked_index", "unacked_mutex", "_kombu.*",
 )  # fmt: skip
 
@@ -203,6 +204,9 @@ def page_cache(integration_id: str, what: str) -> str:
 LANE_PREFIX = f"{PREFIX}:lane:"
 RING_PREFIX = f"{PREFIX}:ring:"
 DUE = f"{PREFIX}:due"
+# zset event id -> when it was last handed to the queues, for every event still pending (store/ledger.py);
+# the recovery sweep (flows/recovery.py) re-enqueues one whose message no queue holds any more.
+PENDING = f"{PREFIX}:pending"
 
 
 def lane(queue: str, tenant: str) -> str:

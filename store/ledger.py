@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
@@ -29,7 +30,7 @@ from store.queues import FAIR_LUA_FUNCTIONS
 
 Outcome = Literal["pending", "done", "skipped", "failed"]
 
-# KEYS: tenant index hash, event key prefix, duplicate counter, integration key prefix
+# KEYS: tenant index hash, event key prefix, duplicate counter, integration key prefix, pending index
 # ARGV: tenant key, event_id, source, event, resource_id, received_at, raw, task_message, queue, ttl_s, routed,
 #       lifecycle ('1': enqueue for an inactive integration too; uninstalling it is still wanted),
 #       fair depth (> 0: into the integration's lane of a fair queue, store/queues.py; 0: straight onto it)
@@ -64,6 +65,7 @@ local function claim(A)
   redis.call('LPUSH', recent, A[2])
   redis.call('LTRIM', recent, 0, RECENT_KEPT)
   if outcome == 'pending' then
+    redis.call('ZADD', KEYS[5], tonumber(redis.call('TIME')[1]), A[2])
     if tonumber(A[13]) > 0 then
       fair_push(A[9], iid, A[8], tonumber(A[13]))
     else
@@ -97,7 +99,8 @@ return out
 # Everything the workers write about an event after the claim, atomically, and only while the entry exists:
 # an event the ledger already forgot is not recreated (it would have no TTL, and no body to act on).
 # KEYS: event key, its log, its dead letter
-# ARGV: log line ('' for none), outcome ('' to leave it), reason, now, log lines kept, event TTL (s)
+# KEYS: event key, its log, its dead letter, the pending index
+# ARGV: log line ('' for none), outcome ('' to leave it), reason, now, log lines kept, event TTL (s), event id
 # Settling (done / skipped) drops the raw body; failed drops it only once the dead letter holds its own copy.
 # An entry without a TTL (written by an older release's set_outcome) gets one.
 NOTE_LUA = """
@@ -115,6 +118,11 @@ end
 if ARGV[2] ~= '' then
   local settled = ARGV[2] ~= 'pending'
   redis.call('HSET', KEYS[1], 'outcome', ARGV[2], 'reason', ARGV[3], 'settled_at', settled and ARGV[4] or '')
+  if settled then
+    redis.call('ZREM', KEYS[4], ARGV[7])
+  else  -- pending again (a replay): its message is on its way
+    redis.call('ZADD', KEYS[4], tonumber(redis.call('TIME')[1]), ARGV[7])
+  end
   local keep_raw = ARGV[2] == 'failed' and redis.call('HEXISTS', KEYS[3], 'raw') == 0
   if settled and not keep_raw and redis.call('HDEL', KEYS[1], 'raw') == 1 then
     -- The raw body made Redis encode the hash as a hashtable, which it never undoes: written again, the
@@ -172,7 +180,7 @@ class AsyncLedger:
     ) -> Claim:
         """`tenant_key` is looked up in the hash `tenant_index`: the SHA-256 of an Aircall webhook token in
         WEBHOOK_TOKENS, or a Jobber account id in JOBBER_ACCOUNTS."""
-        script_keys = [tenant_index, keys.event(""), keys.STAT_DUPLICATES, keys.integration("")]
+        script_keys = [tenant_index, keys.event(""), keys.STAT_DUPLICATES, keys.integration(""), keys.PENDING]
         args = [
             tenant_key, event_id, source, event, resource_id, received_at, raw,
             task_message, queue, self._ttl, "1" if routed else "0", "1" if lifecycle else "0",
@@ -320,8 +328,22 @@ class Ledger:
         pipe = self.r.pipeline()
         pipe.hset(keys.event(event_id), mapping=entry)
         pipe.expire(keys.event(event_id), get_settings().event_ttl_s)
+        pipe.zadd(keys.PENDING, {event_id: time.time()})
         pipe.execute()
         self.note_recent(integration_id, event_id)
+
+    def stale_pending(self, older_than: float, limit: int = 500) -> list[str]:
+        """Pending events last handed to the queues before `older_than` (UNIX s), oldest first."""
+        found: list[str] = self.r.zrangebyscore(keys.PENDING, "-inf", older_than, start=0, num=limit)  # type: ignore[assignment]
+        return found
+
+    def touch_pending(self, event_id: str, at: float | None = None) -> None:
+        """Its message was handed to the queues again (recovery)."""
+        self.r.zadd(keys.PENDING, {event_id: time.time() if at is None else at})
+
+    def forget_pending(self, event_id: str) -> None:
+        """No longer tracked: settled, or the ledger forgot the event."""
+        self.r.zrem(keys.PENDING, event_id)
 
     def note_recent(self, integration_id: str, event_id: str) -> None:
         """Events that do not come through the ingest (reconciliation) join the recent activity too."""
@@ -359,8 +381,16 @@ class Ledger:
     def _write(self, event_id: str, line: dict[str, Any] | None, outcome: str = "", reason: str = "") -> None:
         log_line = json.dumps({"at": _now(), **line}) if line else ""
         self._note(
-            keys=[keys.event(event_id), keys.event_log(event_id), keys.dead_letter(event_id)],
-            args=[log_line, outcome, reason, _now(), keys.EVENT_LOG_KEPT, get_settings().event_ttl_s],
+            keys=[keys.event(event_id), keys.event_log(event_id), keys.dead_letter(event_id), keys.PENDING],
+            args=[
+                log_line,
+                outcome,
+                reason,
+                _now(),
+                keys.EVENT_LOG_KEPT,
+                get_settings().event_ttl_s,
+                event_id,
+            ],
         )
 
     def set_outcome(self, event_id: str, outcome: Outcome, reason: str = "") -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows import maintenance
+from flows import maintenance, recovery
 from worker.app import app
 
 
@@ -16,3 +16,10 @@ def webhook_health() -> dict[str, int]:
 def refresh_jobber_tokens() -> dict[str, int]:
     """Celery entry of `flows.maintenance.refresh_jobber_tokens` (its docstring: trigger, idempotency, retries)."""
     return maintenance.refresh_jobber_tokens()
+
+
+@app.task(name="maintenance.recover_lost_deliveries")
+def recover_lost_deliveries() -> dict[str, int]:
+    """Beat, every 5 minutes: re-enqueue pending events whose message a Redis failover lost
+    (`flows.recovery`). Idempotency: the flows'; only events no queue holds are sent again."""
+    return recovery.recover_lost_deliveries()

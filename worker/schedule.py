@@ -12,4 +12,5 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "jobber-token-refresh": {"task": "maintenance.refresh_jobber_tokens", "schedule": 600.0},
     "reconcile-missed-calls": {"task": "maintenance.reconcile_calls", "schedule": 900.0},
     "contact-sync-sweep": {"task": "sync.sweep_all", "schedule": 600.0},
+    "recover-lost-deliveries": {"task": "maintenance.recover_lost_deliveries", "schedule": 300.0},
 }

@@ -43,6 +43,7 @@ def test_valid_webhook_is_stored_and_enqueued_once(r, ingest_url):
     assert stored["event"] == "call.ended"
     assert stored["resource_id"] == str(body["data"]["id"])
     assert stored["outcome"] == "pending"
+    assert r.zscore(keys.PENDING, event_id) is not None  # tracked until it settles (flows/recovery.py)
     assert json.loads(stored["raw"])["data"] == body["data"]
     shown = Ledger(r).show(event_id)
     assert shown["raw"]["token"] == "[redacted]" and shown["raw_dropped_at"] is None  # kept while pending
