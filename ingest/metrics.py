@@ -71,13 +71,15 @@ class FleetCollector(Collector):
         pipe = self.r.pipeline(transaction=False)
         pipe.info("memory")
         pipe.hlen(keys.KOMBU_UNACKED)
+        pipe.zcard(keys.PENDING)
+        pipe.zrange(keys.PENDING, 0, 0, withscores=True)
         for queue in ALL_QUEUES:
             # kombu LPUSHes and BRPOPs, so the oldest messages are at the end; but the dispatch LPUSHes a lane's
             # waiting message after those already there, so the oldest may be anywhere in the fair queues'
             # short lists (at most the dispatch depth): the last `depth` messages are read.
             pipe.lrange(queue, -depth, -1)
             pipe.lrange(keys.ring(queue), 0, -1)  # tenants whose lane in front of the queue holds work
-        memory, unacked, *per_queue = pipe.execute()
+        memory, unacked, pending, oldest_pending, *per_queue = pipe.execute()
         listed, rings = per_queue[::2], per_queue[1::2]
         pipe = self.r.pipeline(transaction=False)
         for queue, tenants in zip(ALL_QUEUES, rings, strict=True):
@@ -106,6 +108,15 @@ class FleetCollector(Collector):
         yield age
         yield GaugeMetricFamily(
             "aj_queue_unacked", "Messages delivered to workers and not yet acknowledged", value=float(unacked)
+        )
+        yield GaugeMetricFamily(
+            "aj_events_pending", "Events received and not yet settled", value=float(pending)
+        )
+        yield GaugeMetricFamily(
+            "aj_events_pending_oldest_age_seconds",
+            "Since the longest-pending event was last handed to the queues (the recovery sweep resends one "
+            "whose message is lost after 10 minutes); 0: none",
+            value=max(0.0, now - float(oldest_pending[0][1])) if oldest_pending else 0.0,
         )
 
     def _task_metrics(self) -> Iterator[Metric]:

@@ -39,6 +39,7 @@ def test_metrics_show_redis_memory_queue_age_and_unacked(r, ingest_url):
     r.rpush(keys.ring(QUEUE_DEFAULT), "int_flood")
     r.lpush(QUEUE_DEFAULT, task_message("events.route", ["ev_new"], QUEUE_DEFAULT))
     r.hset("unacked", "tag-1", "[]")  # kombu's record of a message a worker holds
+    r.zadd(keys.PENDING, {"ev_a": time.time() - 900, "ev_b": time.time()})  # received, not settled
     r.config_set("maxmemory", 512 * 2**20)
     try:
         text = requests.get(f"{ingest_url}/metrics", timeout=5).text
@@ -51,6 +52,8 @@ def test_metrics_show_redis_memory_queue_age_and_unacked(r, ingest_url):
     assert metric(text, "aj_queue_oldest_message_age_seconds", '{queue="jobber"}') == 0  # empty
     assert metric(text, "aj_queue_depth", '{queue="default"}') == 1
     assert metric(text, "aj_queue_unacked") == 1
+    assert metric(text, "aj_events_pending") == 2
+    assert 900 <= metric(text, "aj_events_pending_oldest_age_seconds") < 960
 
 
 def test_a_full_redis_makes_the_ingest_answer_503_and_store_nothing_until_there_is_room(r, ingest_url):
