@@ -12,8 +12,10 @@ from cli import main as ajctl
 from flows import reconcile as rc
 from flows.vendors import store_for
 from sandbox.scenarios import payloads as p
+from store import keys
 from store.ledger import Ledger
 from tests.support.poll import until
+from tests.support.queues import queued_messages
 
 AGENT = p.user_object(456, name="Madelaine Dupont", email="madelaine@acme.com")
 CALLER = "+14155550100"
@@ -72,7 +74,7 @@ def test_missed_webhooks_are_logged_once_and_known_calls_left_alone(r, ingest_ur
     for call in missed:
         assert sum(f"calls/{call['data']['id']}" in n for n in notes()) == 1
     assert rc.reconcile(integration) == "complete"  # nothing left: no duplicates on the next run
-    time.sleep(1)
+    until(lambda: not queued_messages(r) and r.hlen(keys.KOMBU_UNACKED) == 0, what="nothing left to run")
     assert len(notes()) == 4
 
 
