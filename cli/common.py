@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -18,21 +17,18 @@ from config.integration import IntegrationSettings, SettingsError
 from config.settings import ConfigError, Settings, get_settings
 from flows.lifecycle import InstallError
 from flows.vendors import store_for
-from store.integrations import IntegrationStore
+from store.integrations import Integration, IntegrationStore
 from store.redis import sync_client
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 
 
-@dataclass
 class Ops:
-    """The click context object (`ctx.obj`): read lazily, so `--help` works without a configuration."""
-
-    _settings: Settings | None = field(default=None)
+    """The click context object (`ctx.obj`): built on first use, so `--help` works without a configuration."""
 
     @cached_property
     def settings(self) -> Settings:
-        return self._settings or get_settings()
+        return get_settings()
 
     @cached_property
     def r(self) -> redis.Redis:
@@ -76,7 +72,8 @@ def guarded(fn: Callable[..., None]) -> Callable[..., None]:
     return run
 
 
-def require_active(ops: Ops, integration_id: str) -> Any:
+def require_active(ops: Ops, integration_id: str) -> Integration:
+    """The integration, or a clear refusal when it is not active (sync and backfill need it logging)."""
     integration = ops.store.require(integration_id)
     if not integration.is_active:
         raise SettingsError(
