@@ -124,7 +124,10 @@ def vendors(aircall_server, jobber_server, settings_env):
     settings_env.setenv("AIRCALL_API_URL", aircall_server)
     settings_env.setenv("JOBBER_API_URL", f"{jobber_server}/api/graphql")
     settings_env.setenv("JOBBER_OAUTH_URL", f"{jobber_server}/api/oauth")
-    return type("Vendors", (), {"aircall": aircall_server, "jobber": jobber_server})
+    yield type("Vendors", (), {"aircall": aircall_server, "jobber": jobber_server})
+    # Jobber's webhooks go out in the background: the ones this test caused are delivered now, not into the
+    # next test (after its Redis was flushed), where a stray APP_DISCONNECT would enqueue work of its own.
+    requests.post(f"{jobber_server}/_sandbox/reset", timeout=30)
 
 
 @pytest.fixture(scope="module")

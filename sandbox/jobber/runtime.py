@@ -101,6 +101,7 @@ class Sandbox:
         self.store.webhooks.topics = topics
 
     def reset(self) -> None:
+        self.webhooks.drain()
         url, topics = self.store.webhooks.url, self.store.webhooks.topics
         self.store.reset()
         self.configure_webhooks(url, topics)

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,6 +60,7 @@ class WebhookDispatcher:
         self.app_id = app_id
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="jobber-webhooks")
         self._lock = threading.Lock()
+        self._in_flight: set[Future[None]] = set()
 
     def dispatch(self, account_id: str, events: list[tuple[str, str]]) -> None:
         config = self.store.webhooks
@@ -68,7 +69,21 @@ class WebhookDispatcher:
         for topic, item_id in events:
             if config.topics is not None and topic not in config.topics:
                 continue
-            self._pool.submit(self._deliver, config.url, topic, account_id, item_id)
+            future = self._pool.submit(self._deliver, config.url, topic, account_id, item_id)
+            with self._lock:
+                self._in_flight.add(future)
+            future.add_done_callback(self._done)
+
+    def _done(self, future: Future[None]) -> None:
+        with self._lock:
+            self._in_flight.discard(future)
+
+    def drain(self, timeout_s: float = 10.0) -> None:
+        """Wait for the deliveries already sent off (a reset must not let the last world's webhooks arrive in
+        the next one)."""
+        with self._lock:
+            pending = list(self._in_flight)
+        wait(pending, timeout=timeout_s)
 
     def _deliver(self, url: str, topic: str, account_id: str, item_id: str) -> None:
         record: dict[str, Any] = {
