@@ -16,7 +16,7 @@ import click
 from cli.common import fail
 
 
-@click.command("demo", context_settings={"ignore_unknown_options": True})
+@click.command("demo")
 @click.option("--summary-file", type=click.Path(dir_okay=False), help="Also write the summary JSON here.")
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the events to settle.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")

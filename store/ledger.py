@@ -79,10 +79,9 @@ local function claim(A)
 end
 """.replace("RECENT_KEPT", str(keys.RECENT_EVENTS_KEPT - 1))
 CLAIM_ARGS = 13
-CLAIM_LUA = FAIR_LUA_FUNCTIONS + _CLAIM_FUNCTION + "\nreturn claim(ARGV)\n"
-# Several claims in one call (the ingest's batches): ARGV holds CLAIM_ARGS values per claim, one after the
-# other; returns status, integration id for each, flat. Each claim is the one above, in order.
-CLAIM_MANY_LUA = (
+# ARGV holds CLAIM_ARGS values per claim, one claim after the other (the ingest sends the claims that arrive
+# together in one call); returns status, integration id for each claim, flat, in order.
+CLAIM_LUA = (
     FAIR_LUA_FUNCTIONS
     + _CLAIM_FUNCTION
     + """
@@ -98,7 +97,6 @@ return out
 
 # Everything the workers write about an event after the claim, atomically, and only while the entry exists:
 # an event the ledger already forgot is not recreated (it would have no TTL, and no body to act on).
-# KEYS: event key, its log, its dead letter
 # KEYS: event key, its log, its dead letter, the pending index
 # ARGV: log line ('' for none), outcome ('' to leave it), reason, now, log lines kept, event TTL (s), event id
 # Settling (done / skipped) drops the raw body; failed drops it only once the dead letter holds its own copy.
@@ -147,15 +145,13 @@ class Claim:
 
 class AsyncLedger:
     """The ingest side: one Lua call per webhook. Claims made while an earlier batch is on its way to Redis
-    wait and go together, as one pipeline: under load a round trip carries many webhooks (redis-py's cost is
-    per round trip, not per command), and a lone webhook is sent at once."""
+    wait and go together, in one call of the claim script: under load a round trip carries many webhooks
+    (redis-py's cost is per call, not per claim), and a lone webhook is sent at once."""
 
     def __init__(
         self, r: aioredis.Redis, ttl_days: float, fair_depth: int = 0, fair: frozenset[str] = frozenset()
     ):
-        self._r = r
         self._script = r.register_script(CLAIM_LUA)
-        self._many = r.register_script(CLAIM_MANY_LUA)
         self._ttl = max(1, round(ttl_days * 86400))
         self._fair_depth = fair_depth
         self._fair = fair
@@ -195,7 +191,7 @@ class AsyncLedger:
         return Claim(status=cast(ClaimStatus, status), integration_id=iid or None)
 
     async def _send(self) -> None:
-        """Send what waits, one pipeline per round trip, until nothing does."""
+        """Send what waits, one batch per round trip, until nothing does."""
         try:
             while self._waiting:
                 batch, self._waiting = self._waiting, []
@@ -206,31 +202,29 @@ class AsyncLedger:
     async def _claim_batch(
         self, batch: list[tuple[list[Any], list[Any], asyncio.Future[list[str]]]]
     ) -> list[Any]:
-        """One Lua call for the batch: per call, redis-py's cost (packing aside) is the same for 1 claim or
-        100. Claims with other keys (Aircall and Jobber webhooks use different tenant indexes) go apart."""
+        """Each claim's (status, integration id), or the RedisError that stopped its call. Claims with other
+        keys (Aircall and Jobber webhooks use different tenant indexes) go in calls of their own."""
         groups: dict[tuple[str, ...], list[int]] = {}
         for i, (claim_keys, _, _) in enumerate(batch):
             groups.setdefault(tuple(claim_keys), []).append(i)
         results: list[Any] = [None] * len(batch)
         for group_keys, members in groups.items():
             try:
-                if len(members) == 1:
-                    flat = await self._script(keys=list(group_keys), args=batch[members[0]][1])
-                else:
-                    flat = await self._many(
-                        keys=list(group_keys), args=[a for i in members for a in batch[i][1]]
-                    )
+                flat = await self._script(
+                    keys=list(group_keys), args=[a for i in members for a in batch[i][1]]
+                )
             except RedisError as exc:  # this group's claims fail (answered 503); another group's may stand
-                flat = [exc, exc] * len(members)
+                for i in members:
+                    results[i] = exc
+                continue
             for n, i in enumerate(members):
-                pair = flat[2 * n : 2 * n + 2]
-                results[i] = pair[0] if isinstance(pair[0], Exception) else pair
+                results[i] = flat[2 * n : 2 * n + 2]
         return results
 
     async def _send_batch(self, batch: list[tuple[list[Any], list[Any], asyncio.Future[list[str]]]]) -> None:
         try:
-            results: list[Any] = await self._claim_batch(batch)
-        except BaseException as exc:  # Redis unreachable: every claim of the batch fails (each answers 503)
+            results = await self._claim_batch(batch)
+        except BaseException as exc:  # not Redis (that is per group, above): fail every claim, then go on up
             for _, _, answer in batch:
                 if not answer.done():
                     answer.set_exception(exc if isinstance(exc, Exception) else RedisError(repr(exc)))

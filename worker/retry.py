@@ -63,27 +63,19 @@ class IntegrationTask(Task):  # type: ignore[misc]
     max_retries = None  # bounded by RETRY_MAX_ATTEMPTS below, not by Celery's counter
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # Every line logged while the task runs carries the task and what it works on (config/logging.py).
+        # Every line logged while the task runs carries the task and what it works on (config/logging.py):
+        # tasks take an event id or an integration id first.
         subject = str(args[0]) if args else ""
-        ids = (
-            {"event_id": subject}
-            if subject.startswith("ev_")
-            else {"integration_id": subject}
-            if subject
-            else {}
-        )
+        ids = {("event_id" if subject.startswith("ev_") else "integration_id"): subject} if subject else {}
         with bind_ids(task=self.name, task_id=getattr(self.request, "id", None), **ids):
-            return self._call_with_policy(args, kwargs)
-
-    def _call_with_policy(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        try:
-            return self._policy(args, kwargs)
-        except RedisError as exc:
-            # Redis failed while we handled a failure (delaying a retry, writing a dead letter): put the
-            # delivery back. With Redis unreachable the reject fails too and the message stays unacknowledged,
-            # to be restored by kombu once Redis is back. Nothing is lost either way.
-            log.warning("tasks.requeued task=%s error=%s", self.name, type(exc).__name__)
-            raise Reject(f"redis unavailable: {type(exc).__name__}", requeue=True) from exc
+            try:
+                return self._policy(args, kwargs)
+            except RedisError as exc:
+                # Redis failed while we handled a failure (delaying a retry, writing a dead letter): put the
+                # delivery back. With Redis unreachable the reject fails too and the message stays
+                # unacknowledged, to be restored by kombu once Redis is back. Nothing is lost either way.
+                log.warning("tasks.requeued task=%s error=%s", self.name, type(exc).__name__)
+                raise Reject(f"redis unavailable: {type(exc).__name__}", requeue=True) from exc
 
     def _policy(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         try:
