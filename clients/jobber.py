@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol, cast
@@ -62,18 +62,35 @@ ACCOUNT = """query Account { account { id name } }"""
 APP_DISCONNECT = """mutation Disconnect { appDisconnect { app { name } userErrors { message path } } }"""
 
 # `clientPhones` is "all client phone numbers, sorted by most recently updated clients" (jobber-api.md §5.3).
-# Whether it includes phones of secondary contacts is UNCONFIRMED; the sandbox includes them.
-FIND_BY_PHONE = """
-query FindByPhone($term: String!, $first: Int!, $after: String) {
-  clientPhones(searchTerm: $term, first: $first, after: $after) {
-    nodes {
-      number
-      normalizedPhoneNumber
-      client { id name companyName isArchived updatedAt jobberWebUri emails { address primary } }
-    }
-    pageInfo { hasNextPage endCursor }
+# One lookup asks for several spellings of the number at once, each an aliased `clientPhones` field of one
+# request (find_by_phone_document). Whether it includes phones of secondary contacts is UNCONFIRMED; the
+# sandbox includes them (`ClientPhoneNumber.contact` exists in the schema for them).
+_PHONE_HITS = """
+fragment PhoneHits on ClientPhoneNumberConnection {
+  nodes {
+    number
+    normalizedPhoneNumber
+    client { id name companyName isArchived updatedAt jobberWebUri emails { address primary } }
   }
+  pageInfo { hasNextPage endCursor }
 }"""
+
+
+def find_by_phone_document(spellings: int) -> str:
+    """`FindByPhone` with `spellings` aliased `clientPhones` fields: `s0` searches `$t0` from `$a0` for `$f0`
+    hits, and so on."""
+    names = range(spellings)
+    params = ", ".join(f"$t{i}: String!, $f{i}: Int!, $a{i}: String" for i in names)
+    fields = "\n".join(
+        f"  s{i}: clientPhones(searchTerm: $t{i}, first: $f{i}, after: $a{i}) {{ ...PhoneHits }}"
+        for i in names
+    )
+    return f"query FindByPhone({params}) {{\n{fields}\n}}\n{_PHONE_HITS}"
+
+
+# The adapter's lookups ask for at most this many spellings (domain.phone.search_spellings gives 4 or 5).
+MAX_SPELLINGS = 6
+FIND_BY_PHONE = find_by_phone_document(MAX_SPELLINGS)  # the widest form, for the schema tests
 CLIENT_CREATE = """
 mutation CreateClient($input: ClientCreateInput!) {
   clientCreate(input: $input) { client { id name updatedAt jobberWebUri } userErrors { message path } }
@@ -215,6 +232,39 @@ class PhoneHit:
     archived: bool
 
 
+@dataclass(frozen=True)
+class PhoneQuery:
+    """One spelling to search for: `first` hits after the cursor `after` (None: from the start)."""
+
+    term: str
+    first: int
+    after: str | None = None
+
+
+@dataclass(frozen=True)
+class PhonePage:
+    hits: list[PhoneHit]
+    next_cursor: str | None  # None: this was the last page
+
+
+def _phone_page(page: dict[str, Any]) -> PhonePage:
+    hits = []
+    for node in page.get("nodes") or []:
+        client = node.get("client") or {}
+        if not client.get("id"):
+            continue
+        hits.append(
+            PhoneHit(
+                node.get("number") or "",
+                node.get("normalizedPhoneNumber"),
+                _client_ref(client),
+                bool(client.get("isArchived")),
+            )
+        )
+    info = page.get("pageInfo") or {}
+    return PhonePage(hits, info.get("endCursor") if info.get("hasNextPage") else None)
+
+
 class Pacer(Protocol):
     """Client-side pacing on Jobber's query-cost bucket, shared by every worker for one account (Redis)."""
 
@@ -298,30 +348,19 @@ class JobberClient:
     def app_disconnect(self) -> None:
         self.mutate(APP_DISCONNECT, {}, "appDisconnect")
 
-    def find_phones(
-        self, term: str, first: int = 25, after: str | None = None
-    ) -> tuple[list[PhoneHit], str | None]:
-        """One page of phone numbers the search matches for `term`, with their clients, and the cursor of the
-        next page (None on the last). What the search matches is Jobber's business: callers decide."""
-        data = self.execute(
-            FIND_BY_PHONE, {"term": term, "first": first, "after": after}, cost=first * 12 + 4
-        )
-        page = data.get("clientPhones") or {}
-        hits = []
-        for node in page.get("nodes") or []:
-            client = node.get("client") or {}
-            if not client.get("id"):
-                continue
-            hits.append(
-                PhoneHit(
-                    node.get("number") or "",
-                    node.get("normalizedPhoneNumber"),
-                    _client_ref(client),
-                    bool(client.get("isArchived")),
-                )
-            )
-        info = page.get("pageInfo") or {}
-        return hits, (info.get("endCursor") if info.get("hasNextPage") else None)
+    def find_phones(self, queries: Sequence[PhoneQuery]) -> list[PhonePage]:
+        """One request: a page of phone numbers the search matches for each query's term, with their clients,
+        and the cursor of each next page (None on the last). What the search matches is Jobber's business:
+        callers decide."""
+        if not 0 < len(queries) <= MAX_SPELLINGS:
+            raise ValueError(f"between 1 and {MAX_SPELLINGS} phone queries per request")
+        variables: dict[str, Any] = {}
+        for i, query in enumerate(queries):
+            variables |= {f"t{i}": query.term, f"f{i}": query.first, f"a{i}": query.after}
+        # Per hit: 12 fields (number, normalizedPhoneNumber, client and its 9); per field: itself + pageInfo.
+        cost = sum(q.first * 12 + 4 for q in queries)
+        data = self.execute(find_by_phone_document(len(queries)), variables, cost=cost)
+        return [_phone_page(data.get(f"s{i}") or {}) for i in range(len(queries))]
 
     def create_client(self, first_name: str, last_name: str, phone_e164: str) -> ClientRef:
         phone = {"number": phone_e164, "description": "MAIN", "primary": True}

@@ -31,11 +31,13 @@ class Candidate:
     archived: bool
 
 
-def _updated(candidate: Candidate) -> datetime:
+def recency(candidate: Candidate) -> tuple[float, str]:
+    """How recently the candidate's client was updated, as the order clients are chosen in (ties: by id)."""
     try:
-        return datetime.fromisoformat(candidate.updated_at.replace("Z", "+00:00"))
+        updated = datetime.fromisoformat(candidate.updated_at.replace("Z", "+00:00"))
     except ValueError:
-        return datetime.min.replace(tzinfo=None)
+        return (0.0, candidate.client_id)
+    return (updated.timestamp() if updated.tzinfo else 0.0, candidate.client_id)
 
 
 def choose_client(candidates: list[Candidate], e164: str, region: str | None = None) -> str | None:
@@ -46,10 +48,10 @@ def choose_client(candidates: list[Candidate], e164: str, region: str | None = N
     is nullable, and Jobber may have normalised with another region (jobber-api.md §5.3).
     """
     exact = [
-        c for c in candidates
+        c
+        for c in candidates
         if not c.archived and (c.normalized == e164 or same_number(c.number, e164, region))
-    ]  # fmt: skip
+    ]
     if not exact:
         return None
-    newest = max(exact, key=lambda c: (_updated(c).timestamp() if _updated(c).tzinfo else 0.0, c.client_id))
-    return newest.client_id
+    return max(exact, key=recency).client_id

@@ -44,14 +44,13 @@ def _digit_groups(text: str) -> list[str]:
 
 
 def search_term(e164: str) -> str:
-    """What Jobber's phone search is given: a literal substring of every common way to type the number.
+    """The number's tail: a literal substring of every common way to type it, the first of its spellings.
 
-    How Jobber's search treats formats is UNCONFIRMED (jobber-api.md §5.3): it may compare digits, or match the
-    term only as text within the number as typed ("(415) 555-0100", "415.555.0100", "+1 415 555 0100",
-    "14155550100" ...). The number's last digit group, as libphonenumber groups it in national and international
-    form, occurs unbroken in all of those: "0100" for +14155550100, "0958" for +442079460958, "78" for a French
-    mobile. Groups longer than four are often typed split, so then the last three digits are used. Hits are only
-    hints: the match is decided by parsing each one (domain.matching)."""
+    Typed "(415) 555-0100", "415.555.0100", "+1 415 555 0100" or "14155550100", the number's last digit group,
+    as libphonenumber groups it in national and international form, occurs unbroken in all of them: "0100"
+    for +14155550100, "0958" for +442079460958, "78" for a French mobile. Groups longer than four are often
+    typed split, so then the last three digits are used. Hits are only hints: the match is decided by parsing
+    each one (domain.matching)."""
     parsed = phonenumbers.parse(e164, None)
     significant = phonenumbers.national_significant_number(parsed)
     shortest = min(
@@ -62,21 +61,28 @@ def search_term(e164: str) -> str:
     return significant[-max(2, min(length, len(significant))) :]
 
 
-def search_terms(e164: str) -> list[str]:
-    """`search_term` first, then narrower terms (the digits, E.164, the usual national and international
-    spellings) for when the first search has more hits than can be read."""
+def search_spellings(e164: str) -> list[str]:
+    """Every spelling of the number that Jobber's phone search is asked for at once (SPEC F5), tail first.
+
+    How `clientPhones(searchTerm:)` matches is UNCONFIRMED (jobber-api.md §5.3): a substring of the number as
+    typed, a prefix or an exact match of its digits, whole tokens, or the E.164 form only. Each reading finds
+    a number typed in any common format through one of these spellings (tests/unit/test_phone_matching.py
+    holds the table): the tail (a substring of every format, and a whole token of the spaced and punctuated
+    ones) and the whole last digit group where the tail is shorter, the national significant number and the national number's digits (digit prefix or
+    exact match of numbers typed without the country code; they differ where a trunk prefix is dialled, as
+    in France's "06…"), E.164 (the normalized field, and numbers typed with the country code) and the
+    national format ("(415) 555-0100", the way most people type it)."""
     parsed = phonenumbers.parse(e164, None)
     national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-    groups = _digit_groups(national)
-    terms = [
+    spellings = [
         search_term(e164),
+        _digit_groups(national)[-1],  # the whole last group, where the tail is shorter ("900123" of UK mobiles)
         phonenumbers.national_significant_number(parsed),
         e164,
         national,
-        phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
-        *(sep.join(groups) for sep in ("-", ".", " ")),
+        "".join(_digit_groups(national)),
     ]
-    return list(dict.fromkeys(terms))
+    return list(dict.fromkeys(spellings))
 
 
 def same_number(candidate: str | None, e164: str, region: str | None = None) -> bool:

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from sandbox.common import faults_endpoint
 
+from .phone_search import PhoneSearch
 from .runtime import Sandbox
 from .schema import serialize_datetime
 from .seed import seed_account
@@ -126,15 +127,39 @@ async def token_options(request: Request) -> JSONResponse:
 
 
 async def phone_search(request: Request) -> JSONResponse:
-    """GET shows, POST {"mode": "digits" | "literal"} sets how phone searches match (runtime.Options.phone_search);
-    a reset restores the default."""
+    """GET shows, POST {"reading": "digits" | "substring" | "prefix" | "token" | "digits_exact" | "e164_exact",
+    "normalized": bool, "lag_s": float} sets how phone searches match (phone_search.py; keys left out keep their
+    value); a reset restores the default."""
     sandbox = _sandbox(request)
     if request.method == "POST":
-        mode = (await _json(request)).get("mode")
-        if mode not in ("digits", "literal"):
-            return JSONResponse({"error": "mode must be digits or literal"}, 400)
-        sandbox.phone_search = mode
-    return JSONResponse({"mode": sandbox.phone_search})
+        body = await _json(request)
+        current = sandbox.phone_search
+        try:
+            wanted = PhoneSearch(
+                reading=str(body.get("reading", current.reading)),
+                normalized=bool(body.get("normalized", current.normalized)),
+                lag_s=float(body.get("lag_s", current.lag_s)),
+            )
+        except (TypeError, ValueError):
+            return JSONResponse({"error": "lag_s must be a number of seconds"}, 400)
+        problem = wanted.problem()
+        if problem is not None:
+            return JSONResponse({"error": problem}, 400)
+        sandbox.set_phone_search(wanted)
+    return JSONResponse(sandbox.phone_search.__dict__)
+
+
+async def costs(request: Request) -> JSONResponse:
+    """Requested query cost by operation name since the last reset: {name: {operations, mean, max}}."""
+    sandbox = _sandbox(request)
+    with sandbox.store.lock:
+        seen = {name: list(c) for name, c in sandbox.costs.items()}
+    return JSONResponse(
+        {
+            name: {"operations": n, "mean": round(total / n, 1), "max": top}
+            for name, (n, total, top) in seen.items()
+        }
+    )
 
 
 async def lose_answer(request: Request) -> JSONResponse:
@@ -386,6 +411,7 @@ ROUTES = [
     Route("/_sandbox/token_options", token_options, methods=["GET", "POST"]),
     Route("/_sandbox/phone_search", phone_search, methods=["GET", "POST"]),
     Route("/_sandbox/lose_answer", lose_answer, methods=["POST"]),
+    Route("/_sandbox/costs", costs, methods=["GET"]),
     Route("/_sandbox/bucket", drain_bucket, methods=["POST"]),
     Route("/_sandbox/state", state, methods=["GET"]),
     Route("/_sandbox/webhooks", webhooks_config, methods=["GET", "POST"]),

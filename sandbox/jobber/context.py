@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .phone_search import PhoneSearch
 from .state import Account, Store
 
 
@@ -26,7 +27,7 @@ class Ctx:
     grant_id: str
     app: AppInfo
     web_base: str
-    phone_search: str = "digits"  # "digits" | "literal": see runtime.Options.phone_search
+    phone_search: PhoneSearch = field(default_factory=PhoneSearch)  # how phone searches match
     # (topic, item id) webhooks to send once the operation has run; the HTTP layer dispatches them.
     events: list[tuple[str, str]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)

@@ -132,6 +132,7 @@ async def graphql_endpoint(request: Request) -> JSONResponse:
         return JSONResponse({"errors": [exc.formatted], "extensions": {"versioning": versioning}}, 200)
 
     requested = requested_cost(get_schema(), document, variables, operation_name)
+    sandbox.record_cost(_operation_name(document, operation_name), requested)
     if sandbox.faults.throttle or not sandbox.buckets.try_reserve(account.id, requested):
         status = sandbox.buckets.status(account.id)
         body = {
@@ -178,6 +179,15 @@ async def graphql_endpoint(request: Request) -> JSONResponse:
         # The operation ran and committed; only its answer is lost (fault injection, `/_sandbox/lose_answer`).
         return JSONResponse({"message": "Service temporarily unavailable"}, lost)
     return JSONResponse(body, 200)
+
+
+def _operation_name(document: DocumentNode, operation_name: str | None) -> str:
+    if operation_name:
+        return operation_name
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            return definition.name.value if definition.name else "(anonymous)"
+    return "(none)"
 
 
 def _root_fields(document: DocumentNode, operation_name: str | None) -> set[str]:

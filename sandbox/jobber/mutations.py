@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from graphql import GraphQLResolveInfo
@@ -154,6 +155,7 @@ def _edit_phones(ctx: Ctx, client: Client, input: dict[str, Any]) -> list[dict[s
         phone = mine[edit["id"]]
         if edit.get("number") is not None:
             phone.number = edit["number"]
+            phone.searchable_at = time.time() + store.search_lag_s
         if edit.get("description") is not None:
             phone.description = _label(edit["description"], phone.description)
         if edit.get("primary") is not None:

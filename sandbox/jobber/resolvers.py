@@ -1,11 +1,7 @@
 """Query resolvers and object-field resolvers (everything that is not a plain attribute read).
 
 Search semantics (all UNCONFIRMED, reference §5.3):
-- Phone matching, "digits" reading (the default): a search term matches a phone when the digits of the term are
-  a substring of the digits of the phone as entered, or of its E.164 form. So "4155550100", "(415) 555-0100" and
-  "+14155550100" all find "415.555.0100". "literal" reading (`POST /_sandbox/phone_search`): the term as typed
-  must occur in the number as stored ("0100" finds "415.555.0100", "4155550100" does not), and
-  `normalizedPhoneNumber` is null.
+- Phone matching: one of the readings in phone_search.py (`POST /_sandbox/phone_search`), "digits" by default.
 - Text matching (names, emails, notes, custom fields, address): case-insensitive; every whitespace-separated
   word of the term must occur in the searched text.
 - `clientPhones` includes phones of secondary contacts; sort: client updatedAt desc.
@@ -15,6 +11,7 @@ Search semantics (all UNCONFIRMED, reference §5.3):
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -24,7 +21,8 @@ from graphql import GraphQLResolveInfo
 from . import ids
 from .connections import connection
 from .context import AppInfo, Ctx
-from .state import Client, CustomFieldValue, EmailRec, Note, Phone, Request, Task, User, digits
+from .phone_search import PhoneSearch
+from .state import Client, CustomFieldValue, EmailRec, Note, Phone, Request, Task, User
 
 Resolver = Callable[..., Any]
 
@@ -47,17 +45,14 @@ def _words_match(term: str, haystack: Iterable[str | None]) -> bool:
     return bool(words) and all(w in text for w in words)
 
 
-def phone_matches(phone: Phone, term: str, reading: str = "digits") -> bool:
-    if reading == "literal":
-        return bool(term) and term in phone.number
-    wanted = digits(term)
-    if not wanted:
-        return False
-    return wanted in digits(phone.number) or wanted in digits(phone.normalized_phone_number or "")
+def phone_matches(phone: Phone, term: str, search: PhoneSearch) -> bool:
+    if phone.searchable_at > time.time():
+        return False  # not indexed yet
+    return search.matches(phone.number, phone.normalized_phone_number, term)
 
 
 def normalized_phone(phone: Phone, info: GraphQLResolveInfo) -> str | None:
-    return None if _ctx(info).phone_search == "literal" else phone.normalized_phone_number
+    return _ctx(info).phone_search.shown(phone.normalized_phone_number)
 
 
 def _in_range(value: datetime, rng: dict[str, Any] | None) -> bool:
@@ -90,7 +85,7 @@ def q_client(_: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return client if _in_account(ctx, client) else None
 
 
-def _client_matches(client: Client, term: str, fields: set[str], reading: str) -> bool:
+def _client_matches(client: Client, term: str, fields: set[str], search: PhoneSearch) -> bool:
     store_fields = fields or {
         "NAMES",
         "EMAILS",
@@ -100,7 +95,7 @@ def _client_matches(client: Client, term: str, fields: set[str], reading: str) -
         "CUSTOM_FIELDS",
         "PROPERTIES",
     }
-    if "PHONES" in store_fields and any(phone_matches(p, term, reading) for p in client.all_phones()):
+    if "PHONES" in store_fields and any(phone_matches(p, term, search) for p in client.all_phones()):
         return True
     if "NAMES" in store_fields and _words_match(
         term, [client.first_name, client.last_name, client.company_name] + [c.name for c in client.contacts]

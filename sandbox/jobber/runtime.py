@@ -7,7 +7,7 @@ import secrets
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sandbox.common import Faults
@@ -15,6 +15,7 @@ from sandbox.common import Faults
 from . import ids, tokens
 from .context import AppInfo
 from .cost import CostBuckets, RequestLimiter
+from .phone_search import PhoneSearch
 from .state import Account, Grant, Store
 from .webhooks import WebhookDispatcher
 
@@ -38,10 +39,8 @@ class Options:
     token_expires_in: bool = False
     opaque_access_tokens: bool = False
     # How `clientPhones(searchTerm:)` / `clients(searchFields: [PHONES])` match (UNCONFIRMED, jobber-api.md §5.3):
-    # "digits": the term's digits within the phone's digits or its E.164 form (a lenient search), with
-    # `normalizedPhoneNumber` filled; "literal": the term as typed within the number as stored, and
-    # `normalizedPhoneNumber` null (the schema allows it) -- the strictest plausible reading.
-    phone_search: str = "digits"
+    # the reading, whether `normalizedPhoneNumber` is filled, and how long new phones stay out of searches.
+    phone_search: PhoneSearch = field(default_factory=PhoneSearch)
     bucket_max: int = 10_000
     restore_rate: int = 500
     request_limit: int = 2_500  # per account per `request_window_s`
@@ -88,10 +87,12 @@ class Sandbox:
         self.webhooks = WebhookDispatcher(self.store, options.client_secret, options.app_id)
         # Authenticated GraphQL requests per account: the "vendor economy" figure of the benchmarks.
         self.request_counts: Counter[str] = Counter()
+        # Requested query cost per operation name: [operations, total, largest] (`GET /_sandbox/costs`).
+        self.costs: dict[str, list[int]] = {}
         self.configure_webhooks(options.webhook_url, options.webhook_topics)
         self.token_options = TokenOptions.of(options)
         self._opaque: dict[str, dict[str, Any]] = {}  # opaque access token -> its claims
-        self.phone_search = options.phone_search
+        self.set_phone_search(replace(options.phone_search))
         # Root field -> HTTP status: the next operation with that field runs (and commits) but its answer is
         # replaced by that status, as when a connection drops after Jobber did the work (`/_sandbox/lose_answer`).
         self.lose_answer: dict[str, int] = {}
@@ -109,10 +110,20 @@ class Sandbox:
         self.limiter.reset()
         self.faults.reset()
         self.request_counts.clear()
+        self.costs.clear()
         self.token_options = TokenOptions.of(self.options)
         self._opaque.clear()
-        self.phone_search = self.options.phone_search
+        self.set_phone_search(replace(self.options.phone_search))
         self.lose_answer.clear()
+
+    def set_phone_search(self, search: PhoneSearch) -> None:
+        self.phone_search = search
+        self.store.search_lag_s = search.lag_s
+
+    def record_cost(self, operation: str, requested: int) -> None:
+        with self.store.lock:
+            seen = self.costs.setdefault(operation, [0, 0, 0])
+            seen[0], seen[1], seen[2] = seen[0] + 1, seen[1] + requested, max(seen[2], requested)
 
     def count_request(self, account_id: str) -> None:
         with self.store.lock:

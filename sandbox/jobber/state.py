@@ -55,6 +55,7 @@ class Phone:
     sms_allowed: bool
     client_id: str
     contact_id: str | None = None
+    searchable_at: float = 0.0  # time.time() from which searches find it (phone_search.PhoneSearch.lag_s)
 
     @property
     def normalized_phone_number(self) -> str | None:
@@ -295,6 +296,7 @@ class Store:
             self.auth_codes: dict[str, AuthCode] = {}
             self.webhooks = WebhookConfig()
             self.last_activity: dict[str, datetime] = {}  # client id -> newest note/request/task/edit
+            self.search_lag_s = 0.0  # new or changed phones stay out of searches this long
 
     def new_id(self, type_name: str) -> str:
         counter = self._counters.setdefault(type_name, itertools.count(1))
@@ -356,6 +358,7 @@ class Store:
             sms_allowed=bool(attrs.get("smsAllowed", attrs.get("sms_allowed", False))),
             client_id=client.id,
             contact_id=contact.id if contact else None,
+            searchable_at=time.time() + self.search_lag_s,
         )
         (contact.phones if contact else client.phones).append(phone)
         self.phones[phone.id] = phone

@@ -8,7 +8,8 @@ import requests
 
 from clients.aircall import AircallClient
 from clients.errors import Disconnected, Permanent, RateLimited, Transient
-from clients.jobber import JobberClient, Unauthorized
+from clients.jobber import JobberClient, PhoneQuery, Unauthorized
+from tests.support.search_readings import SEARCH_READING_IDS, SEARCH_READINGS, use_reading
 
 
 @pytest.fixture
@@ -225,28 +226,42 @@ def test_jobber_token_expiry_from_exp_or_expires_in(jobber_server, jobber, knobs
         assert not jobber_oauth.expires_soon(pair.access_token, margin_s=300, expires_at=pair.expires_at)
 
 
-@pytest.mark.parametrize("reading", ["digits", "literal"])
-def test_jobber_phone_search_pages_and_reports_numbers_as_typed(jobber_server, jobber, reading):
-    """What the adapter reads from `clientPhones` under either reading of the search: numbers as typed, the
-    E.164 form only when Jobber gives one, and a cursor while pages remain."""
-    requests.post(
-        f"{jobber_server}/_sandbox/phone_search", json={"mode": reading}, timeout=5
-    ).raise_for_status()
+@pytest.mark.parametrize("reading", SEARCH_READINGS, ids=SEARCH_READING_IDS)
+def test_jobber_phone_search_asks_every_spelling_in_one_request_and_pages_each(jobber_server, jobber, reading):
+    """What the adapter reads from `clientPhones`: one request with one aliased field per spelling, numbers as
+    typed, the E.164 form only when Jobber gives one, and a cursor per spelling while its pages remain."""
+    use_reading(jobber_server, reading)
     url = f"{jobber_server}/_sandbox/accounts/{jobber.account_id}/clients"
-    for i, typed in enumerate(["(415) 555-0100", "415.555.0100", "+1 212 555 0100"]):
+    for i, typed in enumerate(["(415) 555-0100", "(415) 555-0100", "+1 212 555 0100"]):
         requests.post(
             url, json={"firstName": "C", "lastName": str(i), "phones": [{"number": typed}]}, timeout=5
         )
+    before = _requests_of(jobber_server, jobber.account_id)
 
-    first, cursor = jobber.find_phones("0100", first=2)
-    rest, end = jobber.find_phones("0100", first=2, after=cursor)
+    pages = jobber.find_phones([PhoneQuery("(415) 555-0100", 1), PhoneQuery("+14155550100", 5)])
+    (more,) = jobber.find_phones([PhoneQuery("(415) 555-0100", 1, pages[0].next_cursor)])
 
-    assert cursor is not None and end is None
-    assert sorted(h.number for h in first + rest) == ["(415) 555-0100", "+1 212 555 0100", "415.555.0100"]
-    normalized = {h.normalized for h in first + rest}
-    assert normalized == ({None} if reading == "literal" else {"+14155550100", "+12125550100"})
-    # Why the product searches with the number's last digit group: the full digits are not literal text there.
-    assert len(jobber.find_phones("4155550100")[0]) == (0 if reading == "literal" else 2)
+    assert _requests_of(jobber_server, jobber.account_id) - before == 2
+    typed = pages[0].hits + more.hits
+    if reading["reading"] == "e164_exact":
+        assert typed == [] and pages[0].next_cursor is None
+    else:
+        assert [h.number for h in typed] == ["(415) 555-0100"] * 2 and more.next_cursor is None
+        assert pages[0].next_cursor is not None
+    normalized = {h.normalized for h in typed + pages[1].hits}
+    assert normalized <= ({"+14155550100"} if reading["normalized"] else {None})
+    # The E.164 spelling finds the numbers typed with their country code under every reading but plain
+    # substring (text as typed), and under E.164-only whatever was typed.
+    found_by_e164 = {h.number for h in pages[1].hits}
+    if reading["reading"] == "e164_exact" or (reading["reading"] != "substring" and reading["normalized"]):
+        assert found_by_e164 == {"(415) 555-0100"}
+    else:
+        assert found_by_e164 == set()
+
+
+def _requests_of(jobber_server: str, account_id: str) -> int:
+    accounts = requests.get(f"{jobber_server}/_sandbox/accounts", timeout=5).json()
+    return next(a for a in accounts if a["id"] == account_id)["graphql_requests"]
 
 
 def test_the_shared_session_keeps_no_cookie_between_tenants():

@@ -11,6 +11,7 @@ import requests
 from sandbox.scenarios import payloads as p
 from store.ledger import Ledger
 from tests.support.poll import until
+from tests.support.search_readings import SEARCH_READING_IDS, SEARCH_READINGS, use_reading
 from tests.support.tenants import make_tenant
 
 LINE = p.number_object(789, e164="+14155550199", name="Support line")
@@ -98,12 +99,10 @@ def tenant(world, **settings):
     return make_tenant(jobber=world.account, aircall=world.company, numbers=[LINE["id"]], **settings)
 
 
-@pytest.mark.parametrize("search_reading", ["digits", "literal"])
+@pytest.mark.parametrize("search_reading", SEARCH_READINGS, ids=SEARCH_READING_IDS)
 def test_default_card_shows_name_email_and_company(r, ingest_url, worker, world, search_reading):
-    # Under either reading of Jobber's phone search (jobber-api.md §5.3), the ringing caller is found.
-    requests.post(
-        f"{world.jobber}/_sandbox/phone_search", json={"mode": search_reading}, timeout=5
-    ).raise_for_status()
+    # Under every reading of Jobber's phone search (jobber-api.md §5.3), the ringing caller is found.
+    use_reading(world.jobber, search_reading)
     dana = add_client(world, firstName="Dana", lastName="Lopez", companyName="Lopez Landscaping",
                       phones=[{"number": "(415) 555-0100"}], emails=[{"address": "dana@lopez.test", "primary": True}])  # fmt: skip
     t = tenant(world)

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import pytest
 
+from clients.jobber import MAX_SPELLINGS
 from domain.matching import Candidate, choose_client
-from domain.phone import same_number, search_term, search_terms
+from domain.phone import same_number, search_spellings, search_term, to_e164
+from sandbox.jobber.phone_search import READINGS, PhoneSearch
+from tests.support.search_readings import unreachable
 
 FORMATS = {
     ("+14155550100", "US"): [
@@ -50,11 +53,32 @@ def test_the_term_is_the_last_digit_group_at_most_four_long(e164: str, term: str
     assert search_term(e164) == term
 
 
-def test_narrower_terms_for_a_search_that_overflowed() -> None:
-    terms = search_terms("+14155550100")
-    assert terms[0] == "0100"
-    assert {"4155550100", "+14155550100", "(415) 555-0100", "415-555-0100"} <= set(terms[1:])
-    assert len(terms) == len(set(terms))
+def test_the_spellings_asked_for_at_once() -> None:
+    assert search_spellings("+14155550100") == ["0100", "4155550100", "+14155550100", "(415) 555-0100"]
+    # A trunk prefix makes the national number's digits a spelling of their own.
+    assert search_spellings("+33612345678") == ["78", "612345678", "+33612345678", "06 12 34 56 78", "0612345678"]
+    assert len(search_spellings("+442079460958")) <= MAX_SPELLINGS
+
+
+@pytest.mark.parametrize("reading", [r for r in READINGS if r != "e164_exact"])
+@pytest.mark.parametrize("normalized", [True, False], ids=["normalized", "null"])
+@pytest.mark.parametrize(("e164", "region", "typed"), CASES)
+def test_some_spelling_finds_every_common_format_under_every_reading(
+    e164: str, region: str, typed: str, reading: str, normalized: bool
+) -> None:
+    """The sandbox's model of each reading (sandbox/jobber/phone_search.py): one of the spellings asked for
+    finds the number as typed, whether or not Jobber gives its E.164 form."""
+    search = PhoneSearch(reading, normalized)
+    found = any(search.matches(typed, to_e164(typed, region), term) for term in search_spellings(e164))
+    # The few formats out of reach are exactly those `unreachable` names (the README lists them).
+    assert found is not unreachable({"reading": reading, "normalized": normalized}, typed), search_spellings(e164)
+
+
+@pytest.mark.parametrize(("e164", "region", "typed"), CASES)
+def test_the_e164_spelling_finds_every_format_when_only_the_normalized_field_is_searched(
+    e164: str, region: str, typed: str
+) -> None:
+    assert PhoneSearch("e164_exact").matches(typed, to_e164(typed, region), e164)
 
 
 @pytest.mark.parametrize(
