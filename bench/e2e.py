@@ -50,7 +50,18 @@ TARGETS = {
     "cpu_ms_per_call": 6.0,
     "worker_rss_mb": 150,
     "jobber_requests_per_call": {"cold": 2, "warm": 1},
+    # A caller lookup asks for every spelling of the number in one request (flows/client_search.py): its
+    # requested query cost stays within a tenth of Jobber's 10,000-point bucket.
+    "lookup_requested_cost": 1000,
 }
+
+
+def lookup_cost(jobber_url: str) -> dict[str, Any] | None:
+    """Requested query cost of the caller lookups (`FindByPhone`) the sandbox answered: {operations, mean, max}."""
+    found: dict[str, Any] | None = (
+        requests.get(f"{jobber_url}/_sandbox/costs", timeout=10).json().get("FindByPhone")
+    )
+    return found
 
 
 def graphql_requests(jobber_url: str) -> int:
@@ -135,6 +146,7 @@ def run_phase(
         "jobber_requests_per_call": round(
             (graphql_requests(jobber_url) - requests_before) / max(1, logged), 2
         ),
+        "jobber_lookup_requested_cost": lookup_cost(jobber_url),  # lookups so far (the warm phase makes none)
         "cpu_ms_per_call": {"service": service_cpu, **cpu},
         # the load generator's own polling included (a few pipelined HGETs per call, as `hget`)
         "redis_commands_per_call": round(sum(commands.values()) / max(1, logged), 1),
@@ -218,6 +230,8 @@ def _meets(results: dict[str, Any]) -> bool:
                 continue
             ok &= got["not_logged"] == 0 and got["cpu_ms_per_call"]["service"] <= TARGETS["cpu_ms_per_call"]
             ok &= got["jobber_requests_per_call"] <= TARGETS["jobber_requests_per_call"][phase]  # type: ignore[index]
+            cost = got.get("jobber_lookup_requested_cost") or {}
+            ok &= cost.get("max", 0) <= TARGETS["lookup_requested_cost"]  # type: ignore[operator]
             if isinstance(target, dict):
                 ok &= (
                     got["calls_per_s"] >= target["calls_per_s"]

@@ -175,7 +175,21 @@ query RequestNotes($id: EncodedId!, $first: Int!) {
 }"""
 CLIENT_PHONES = """
 query ClientPhones($id: EncodedId!) {
-  client(id: $id) { id phones(filter: { includeSecondaryContacts: true }) { number normalizedPhoneNumber } }
+  client(id: $id) {
+    id isArchived phones(filter: { includeSecondaryContacts: true }) { number normalizedPhoneNumber }
+  }
+}"""
+# Clients created since a moment: where a create whose answer was lost is found again (a listing filtered on
+# createdAt, not a search, so it does not wait for the search index; ClientFilterAttributes in the schema).
+CLIENTS_CREATED = """
+query ClientsCreated($since: ISO8601DateTime!, $first: Int!, $after: String) {
+  clients(filter: { createdAt: { after: $since } }, first: $first, after: $after) {
+    nodes {
+      id name firstName lastName companyName isArchived updatedAt jobberWebUri emails { address primary }
+      phones { number normalizedPhoneNumber }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
 }"""
 
 
@@ -199,6 +213,10 @@ def _client_ref(client: dict[str, Any]) -> ClientRef:
         company_name=client.get("companyName") or "",
         email=primary.get("address") or "",
     )
+
+
+def _phones(client: dict[str, Any]) -> list[tuple[str, str | None]]:
+    return [(p.get("number") or "", p.get("normalizedPhoneNumber")) for p in client.get("phones") or []]
 
 
 # Everything a custom insight card can show (SPEC F1). Connections are bounded (`first`) for cost.
@@ -263,6 +281,25 @@ def _phone_page(page: dict[str, Any]) -> PhonePage:
         )
     info = page.get("pageInfo") or {}
     return PhonePage(hits, info.get("endCursor") if info.get("hasNextPage") else None)
+
+
+@dataclass(frozen=True)
+class ClientPhones:
+    """A client's phone numbers (its contacts' included): each as entered and its E.164 form (or None)."""
+
+    archived: bool
+    phones: list[tuple[str, str | None]]
+
+
+@dataclass(frozen=True)
+class NewClient:
+    """A client from the created-since listing."""
+
+    client: ClientRef
+    first_name: str
+    last_name: str
+    archived: bool
+    phones: list[tuple[str, str | None]]
 
 
 class Pacer(Protocol):
@@ -372,12 +409,27 @@ class JobberClient:
         client = payload.get("client") or {}
         return _client_ref(client)
 
-    def client_phones(self, client_id: str) -> list[tuple[str, str | None]] | None:
-        """(as entered, E.164 or None) for the client and its contacts; None when the client is gone."""
+    def client_phones(self, client_id: str) -> ClientPhones | None:
+        """The client's and its contacts' phones; None when the client is gone."""
         client = self.execute(CLIENT_PHONES, {"id": client_id}, cost=30).get("client")
         if not client:
             return None
-        return [(p.get("number") or "", p.get("normalizedPhoneNumber")) for p in client.get("phones") or []]
+        return ClientPhones(bool(client.get("isArchived")), _phones(client))
+
+    def clients_created_since(self, since: str) -> list[NewClient]:
+        """The account's clients created after `since` (ISO 8601), with their phones."""
+        nodes = self._every_page(CLIENTS_CREATED, {"since": since}, "clients", 17)
+        return [
+            NewClient(
+                _client_ref(node),
+                node.get("firstName") or "",
+                node.get("lastName") or "",
+                bool(node.get("isArchived")),
+                _phones(node),
+            )
+            for node in nodes
+            if node.get("id")
+        ]
 
     def client_card(self, client_id: str) -> dict[str, Any]:
         """The client's fields a custom insight card can show; {} when the client is gone."""

@@ -76,7 +76,7 @@ def search_spellings(e164: str) -> list[str]:
     national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
     spellings = [
         search_term(e164),
-        _digit_groups(national)[-1],  # the whole last group, where the tail is shorter ("900123" of UK mobiles)
+        _digit_groups(national)[-1],  # where the tail is shorter: "900123" of a UK mobile
         phonenumbers.national_significant_number(parsed),
         e164,
         national,

@@ -15,10 +15,12 @@ from clients.jobber import JobberClient
 from config.logging import bind_ids
 from domain.activity import Activity
 from domain.matching import ClientRef
+from domain.phone import same_number
 from flows.client_search import search_client
 from store import keys
 from store.activities import Activities, ActivityRecord, text_hash
 from store.calls import CallStates
+from store.created_clients import CreatedClients
 from store.integrations import Integration, IntegrationStore
 from store.ledger import Ledger
 from store.locks import Held, hold
@@ -125,14 +127,16 @@ def find_client(
     ctx: EventContext, jobber: JobberClient, e164: str, region: str | None, cached: ClientRef | None = None
 ) -> ClientRef | None:
     """The client of a number: `cached` (the phone cache, already read by the caller), else the cache, else
-    Jobber's search."""
+    Jobber's search -- in which a client we created for the number competes even while the search does not
+    show it yet."""
     if cached is not None:
         return cached
     cache = PhoneCache(ctx.r)
     cached = cache.get(ctx.account_id, e164)
     if cached is not None:
         return cached
-    client = search_client(jobber, e164, region)
+    created = CreatedClients(ctx.r).get(ctx.account_id, e164)
+    client = search_client(jobber, e164, region, known=created.client if created else None)
     if client is not None:
         cache.put(ctx.account_id, e164, client)
     return client
@@ -148,15 +152,44 @@ def ensure_client(
     if not ctx.integration.settings.create_missing_clients:
         raise Skip(f"no Jobber client has {e164}, and contact creation is off")
     # One client per new number even when two events race: a lock per account and number, and a second
-    # look inside it (the winner cached what it created).
+    # look inside it (the winner recorded what it created).
     with hold(ctx.r, keys.lock("newclient", ctx.account_id, e164), wait_s=30) as lock:
         client = find_client(ctx, jobber, e164, region)
         if client is None:
-            lock.check()
-            client = jobber.create_client(NEW_CLIENT_FIRST_NAME, NEW_CLIENT_LAST_NAME, e164)
-            PhoneCache(ctx.r).put(ctx.account_id, e164, client)
-            log.info("tasks.client_created integration=%s client=%s", ctx.integration.id, client.id)
+            client = _create_client(ctx, jobber, e164, region, lock)
         return client
+
+
+def _create_client(
+    ctx: EventContext, jobber: JobberClient, e164: str, region: str | None, lock: Held
+) -> ClientRef:
+    """Create the number's client once: an earlier attempt whose answer was lost is found among the clients
+    created since it began, not created twice (store/created_clients.py)."""
+    created = CreatedClients(ctx.r)
+    attempt, first = created.begin(ctx.account_id, e164)
+    client = attempt.client or (None if first else _adopt_client(jobber, e164, region, attempt.started_at))
+    if client is None:
+        lock.check()
+        client = jobber.create_client(NEW_CLIENT_FIRST_NAME, NEW_CLIENT_LAST_NAME, e164)
+        log.info("flows.activity.client_created integration=%s client=%s", ctx.integration.id, client.id)
+    else:
+        log.info("flows.activity.client_adopted integration=%s client=%s", ctx.integration.id, client.id)
+    created.done(ctx.account_id, e164, attempt.started_at, client)
+    PhoneCache(ctx.r).put(ctx.account_id, e164, client)
+    return client
+
+
+def _adopt_client(jobber: JobberClient, e164: str, region: str | None, started_at: str) -> ClientRef | None:
+    """The "Aircall new client" with this number that an earlier attempt created, if it did."""
+    since = since_attempt(started_at)
+    ours = [
+        c
+        for c in jobber.clients_created_since(since)
+        if (c.first_name, c.last_name) == (NEW_CLIENT_FIRST_NAME, NEW_CLIENT_LAST_NAME)
+        and not c.archived
+        and any(normalized == e164 or same_number(number, e164, region) for number, normalized in c.phones)
+    ]
+    return min(ours, key=lambda c: c.client.id).client if ours else None
 
 
 @dataclass(frozen=True)

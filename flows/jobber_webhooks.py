@@ -9,6 +9,7 @@ from domain.jobber_webhooks import parse_webhook
 from domain.phone import to_e164
 from flows.activity import EventContext, run_flow
 from flows.vendors import jobber_for, store_for
+from store.created_clients import CreatedClients
 from store.ledger import Ledger
 from store.phones import PhoneCache
 from store.queues import enqueue
@@ -30,17 +31,19 @@ def forget_changed_client(ctx: EventContext) -> str:
     if ctx.integration.settings.contact_sync:
         # The client's Aircall contact follows (SPEC F8); its own task, so a spent Aircall budget delays only it.
         enqueue("sync.client", [ctx.integration.id, event.item_id], tenant=ctx.integration.id)
+    account, client_id = event.account_id, event.item_id
+    # Webhooks carry ids only, so the client is refetched: what numbers it has now, and whether it still counts.
+    now = None if event.topic == "CLIENT_DESTROY" else jobber_for(ctx.integration).client_phones(client_id)
+    numbers = set()
+    if now is not None and not now.archived:
+        numbers = {e164 for number, normalized in now.phones if (e164 := normalized or to_e164(number, None))}
+    # The client still matches the numbers it has (and was just updated: none is newer), so their entries
+    # stay -- a client we just created stays its number's match while Jobber's search does not show it yet.
+    # Entries for numbers it lost go; so do other clients' entries for its numbers, which it may now win.
     cache = PhoneCache(ctx.r)
-    forgotten = cache.forget_client(event.account_id, event.item_id)
-    if event.topic != "CLIENT_DESTROY":
-        # The client's numbers may now belong to it rather than to a client cached for them earlier (a new
-        # client, a new phone, or simply "most recently updated" moving): drop those entries too. Webhooks
-        # carry ids only, so the client is refetched.
-        phones = jobber_for(ctx.integration).client_phones(event.item_id) or []
-        for number, normalized in phones:
-            e164 = normalized or to_e164(number, None)
-            if e164:
-                forgotten += cache.forget_number(event.account_id, e164)
+    forgotten = cache.forget_client(account, client_id, keep=numbers)
+    forgotten += sum(cache.forget_number(account, e164, unless=client_id) for e164 in numbers)
+    CreatedClients(ctx.r).forget_client(account, client_id, keep=numbers)
     return f"forgot {forgotten} cached number(s)"
 
 

@@ -17,6 +17,7 @@ or an owner that deletes it. What each key holds, what makes it grow, and what b
 | `aj:card:{int}:{call}` | string | ringing calls (store/cards.py) | TTL 1 day |
 | `aj:backfill:{int}` | hash | calls a backfill skipped | TTL 180 days; deleted with the integration |
 | `aj:phone:{acct}:{e164}`, `aj:phone_rev:{acct}:{client}` | string, set | callers | TTL 1 day |
+| `aj:created:{acct}:{e164}`, `aj:created_rev:{acct}:{client}` | string, set | clients we created | TTL 1 day once created; 31 days while a create's answer is unknown |
 | `aj:rlwait:{task id}` | hash | rate-limited tasks | TTL 1 day |
 | `aj:replica_wait_mark` | string | one key | TTL 60 s (the ingest's WAIT, store/replication.py) |
 | `aj:lock:*` | string | work in flight (keys.lock: flows/activity.py, contact_sync.py, vendors.py) | TTL (seconds) |
@@ -159,6 +160,16 @@ def phone(account_id: str, e164: str) -> str:
 
 def phone_reverse(account_id: str, client_id: str) -> str:
     return f"{PREFIX}:phone_rev:{account_id}:{client_id}"
+
+
+def created_client(account_id: str, e164: str) -> str:
+    """The "Aircall new client" we created (or began creating) for a number in a Jobber account
+    (store/created_clients.py)."""
+    return f"{PREFIX}:created:{account_id}:{e164}"
+
+
+def created_client_reverse(account_id: str, client_id: str) -> str:
+    return f"{PREFIX}:created_rev:{account_id}:{client_id}"
 
 
 def jobber_bucket(account_id: str) -> str:

@@ -44,15 +44,26 @@ class PhoneCache:
         pipe.expire(keys.phone_reverse(account_id, client.id), TTL_S)
         pipe.execute()
 
-    def forget_number(self, account_id: str, e164: str) -> int:
+    def forget_number(self, account_id: str, e164: str, unless: str | None = None) -> int:
+        """Drop a number's entry, unless it is the client `unless`."""
+        if unless is not None:
+            cached = self.get(account_id, e164)
+            if cached is None or cached.id == unless:
+                return 0
         return int(self.r.delete(keys.phone(account_id, e164)))
 
-    def forget_client(self, account_id: str, client_id: str) -> int:
-        """Drop every cached number of a client (its phones changed, or it was deleted)."""
-        numbers: set[str] = self.r.smembers(keys.phone_reverse(account_id, client_id))  # type: ignore[assignment]
+    def forget_client(
+        self, account_id: str, client_id: str, keep: set[str] | frozenset[str] = frozenset()
+    ) -> int:
+        """Drop the client's cached numbers (its phones changed, or it was deleted), but those in `keep`."""
+        reverse = keys.phone_reverse(account_id, client_id)
+        numbers: set[str] = self.r.smembers(reverse)  # type: ignore[assignment]
+        gone = numbers - set(keep)
+        if not gone:
+            return 0
         pipe = self.r.pipeline()
-        for e164 in numbers:
+        for e164 in gone:
             pipe.delete(keys.phone(account_id, e164))
-        pipe.delete(keys.phone_reverse(account_id, client_id))
+            pipe.srem(reverse, e164)
         pipe.execute()
-        return len(numbers)
+        return len(gone)

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from sandbox.common import faults_endpoint
 
 from .phone_search import PhoneSearch
-from .runtime import Sandbox
+from .runtime import LostAnswer, Sandbox
 from .schema import serialize_datetime
 from .seed import seed_account
 from .state import Account, Client, Note, Store, utcnow
@@ -165,14 +165,15 @@ async def costs(request: Request) -> JSONResponse:
 async def lose_answer(request: Request) -> JSONResponse:
     """POST {"field": "requestCreate", "status": 502}: the next operation selecting that root field is executed
     and committed, then answered with `status` instead of its result (a connection lost after Jobber did the
-    work). Reset clears it."""
+    work); with `"hang_s": 3` instead, its real answer leaves only after 3 s (the caller's timeout fired
+    first). Reset clears it."""
     sandbox, body = _sandbox(request), await _json(request)
     field = body.get("field")
     if not isinstance(field, str) or not field:
         return JSONResponse({"error": "field is required"}, 400)
     with sandbox.store.lock:
-        sandbox.lose_answer[field] = int(body.get("status", 502))
-    return JSONResponse({"lose_answer": dict(sandbox.lose_answer)})
+        sandbox.lose_answer[field] = LostAnswer(int(body.get("status", 502)), float(body.get("hang_s", 0)))
+    return JSONResponse({"lose_answer": {k: v.__dict__ for k, v in sandbox.lose_answer.items()}})
 
 
 async def disconnect(request: Request) -> JSONResponse:

@@ -6,6 +6,7 @@ header -> parse -> requested cost vs. bucket (THROTTLED, HTTP 200) -> execute ->
 
 from __future__ import annotations
 
+import asyncio
 import re
 from functools import lru_cache
 from typing import Any
@@ -175,9 +176,11 @@ async def graphql_endpoint(request: Request) -> JSONResponse:
     if ctx.events:
         sandbox.emit(account.id, ctx.events)
     lost = sandbox.answer_lost(_root_fields(document, operation_name))
-    if lost is not None:
+    if lost is not None and lost.hang_s > 0:
+        await asyncio.sleep(lost.hang_s)  # committed; the caller gave up waiting before the answer left
+    elif lost is not None:
         # The operation ran and committed; only its answer is lost (fault injection, `/_sandbox/lose_answer`).
-        return JSONResponse({"message": "Service temporarily unavailable"}, lost)
+        return JSONResponse({"message": "Service temporarily unavailable"}, lost.status)
     return JSONResponse(body, 200)
 
 

@@ -58,6 +58,12 @@ class Options:
     faults: Faults | None = None
 
 
+@dataclass(frozen=True)
+class LostAnswer:
+    status: int = 502  # the answer sent instead of the result
+    hang_s: float = 0.0  # > 0: the real result, but only after this long (the caller timed out)
+
+
 @dataclass
 class TokenOptions:
     """Token knobs changeable at run time (`POST /_sandbox/token_options`); reset restores the Options."""
@@ -95,7 +101,8 @@ class Sandbox:
         self.set_phone_search(replace(options.phone_search))
         # Root field -> HTTP status: the next operation with that field runs (and commits) but its answer is
         # replaced by that status, as when a connection drops after Jobber did the work (`/_sandbox/lose_answer`).
-        self.lose_answer: dict[str, int] = {}
+        # Or, with a hang, answered only after that many seconds (the caller's timeout fired first).
+        self.lose_answer: dict[str, LostAnswer] = {}
 
     def configure_webhooks(self, url: str | None, topics: list[str] | None = None) -> None:
         self.store.webhooks.url = url
@@ -179,8 +186,8 @@ class Sandbox:
             raise tokens.TokenError("expired")
         return claims
 
-    def answer_lost(self, root_fields: set[str]) -> int | None:
-        """The status replacing this operation's answer, once, if a lost answer was asked for one of its fields."""
+    def answer_lost(self, root_fields: set[str]) -> LostAnswer | None:
+        """How this operation's answer is lost, once, if a lost answer was asked for one of its fields."""
         with self.store.lock:
             for name in root_fields & set(self.lose_answer):
                 return self.lose_answer.pop(name)

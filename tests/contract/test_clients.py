@@ -227,7 +227,9 @@ def test_jobber_token_expiry_from_exp_or_expires_in(jobber_server, jobber, knobs
 
 
 @pytest.mark.parametrize("reading", SEARCH_READINGS, ids=SEARCH_READING_IDS)
-def test_jobber_phone_search_asks_every_spelling_in_one_request_and_pages_each(jobber_server, jobber, reading):
+def test_jobber_phone_search_asks_every_spelling_in_one_request_and_pages_each(
+    jobber_server, jobber, reading
+):
     """What the adapter reads from `clientPhones`: one request with one aliased field per spelling, numbers as
     typed, the E.164 form only when Jobber gives one, and a cursor per spelling while its pages remain."""
     use_reading(jobber_server, reading)
@@ -289,3 +291,18 @@ def test_the_shared_session_keeps_no_cookie_between_tenants():
         }  # "tenant=alpha" not kept
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("e164", ["+14155550100", "+33612345678", "+447700900123"])
+def test_a_caller_lookup_is_one_request_well_inside_the_cost_bucket(jobber_server, jobber, e164):
+    """Every spelling in one request (SPEC F5): its requested query cost stays under a tenth of the 10,000-point
+    bucket (the figure `make bench` reports as jobber_lookup_requested_cost)."""
+    from flows.client_search import search_client
+
+    before = _requests_of(jobber_server, jobber.account_id)
+
+    assert search_client(jobber, e164, None) is None
+
+    assert _requests_of(jobber_server, jobber.account_id) - before == 1
+    cost = requests.get(f"{jobber_server}/_sandbox/costs", timeout=5).json()["FindByPhone"]
+    assert cost["operations"] == 1 and cost["max"] <= 1000

@@ -180,6 +180,31 @@ def test_editing_or_deleting_a_client_in_jobber_drops_its_cached_numbers(r, inge
     assert notes(jobber, client["id"]) == 1
 
 
+@pytest.mark.parametrize(
+    ("edit", "kept"),
+    [({"lastName": "Lopez-Diaz"}, True), ({"isArchived": True}, False)],
+    ids=["renamed", "archived"],
+)
+def test_an_update_keeps_the_clients_own_numbers_cached_unless_it_was_archived(
+    r, ingest_url, worker, jobber, edit, kept
+):
+    """The client just updated is the newest client with its numbers: their entries stay (a client we just
+    created stays its number's match while Jobber's search does not show it yet), unless it no longer counts."""
+    base, account_id = jobber["base"], jobber["account"]["id"]
+    tenant = make_tenant(jobber=jobber)
+    client = requests.post(f"{base}/_sandbox/accounts/{account_id}/clients", json={"firstName": "Dana", "lastName": "Lopez",
+                           "phones": [{"number": CALLER}]}, timeout=5).json()  # fmt: skip
+    until(lambda: _settled(r, "jobber.CLIENT_CREATE"), what="CLIENT_CREATE handled")
+    log_call(ingest_url, r, tenant.webhook_token)
+    cached = f"aj:phone:{account_id}:{CALLER}"
+    assert r.exists(cached)
+
+    requests.patch(f"{base}/_sandbox/clients/{client['id']}", json=edit, timeout=5).raise_for_status()
+    until(lambda: _settled(r, "jobber.CLIENT_UPDATE"), what="CLIENT_UPDATE handled")
+
+    assert bool(r.exists(cached)) is kept
+
+
 def test_disconnect_inside_jobber_deactivates_the_integration(r, ingest_url, worker, jobber):
     from click.testing import CliRunner
 

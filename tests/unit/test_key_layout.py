@@ -17,6 +17,7 @@ from store.backfill import BackfillSkips, ReconcileWatermark
 from store.calls import CallStates
 from store.cards import CardClaims
 from store.contacts import ContactMap, Mapping
+from store.created_clients import CreatedClients
 from store.insights import InsightStore
 from store.phones import PhoneCache
 
@@ -30,6 +31,10 @@ def write_everything(r: fakeredis.FakeRedis) -> None:
     ContactMap(r).put(INTEGRATION, "c1", Mapping(contact_id="9", digest="d"))
     InsightStore(r).put(INTEGRATION, CALL, "summary", {"content": "x"})
     PhoneCache(r).put(ACCOUNT, "+14155550100", ClientRef(id="c1", name="Dana", web_uri="https://x"))
+    CreatedClients(r).begin(ACCOUNT, "+14155550111")  # a create whose answer never came
+    CreatedClients(r).done(
+        ACCOUNT, "+14155550122", "2026-12-06T00:00:00+00:00", ClientRef("c2", "N", "https://y")
+    )
     BackfillSkips(r, INTEGRATION).record(CALL, "not connected")
     ReconcileWatermark(r, INTEGRATION).set(1.0)
 
@@ -56,6 +61,8 @@ def test_every_key_is_one_that_store_keys_names(r: fakeredis.FakeRedis) -> None:
         keys.activity(INTEGRATION, "call", CALL), keys.call_state(INTEGRATION, CALL), keys.card_claim(INTEGRATION, CALL),
         keys.contact_map(INTEGRATION), keys.ai_content(INTEGRATION, CALL), keys.phone(ACCOUNT, "+14155550100"),
         keys.phone_reverse(ACCOUNT, "c1"), keys.backfill_skips(INTEGRATION), keys.reconcile_watermark(INTEGRATION),
+        keys.created_client(ACCOUNT, "+14155550111"), keys.created_client(ACCOUNT, "+14155550122"),
+        keys.created_client_reverse(ACCOUNT, "c2"),
     }  # fmt: skip
     assert set(r.scan_iter()) <= named
     assert all(k.startswith(f"{keys.PREFIX}:") for k in r.scan_iter())

@@ -56,7 +56,13 @@ def test_the_term_is_the_last_digit_group_at_most_four_long(e164: str, term: str
 def test_the_spellings_asked_for_at_once() -> None:
     assert search_spellings("+14155550100") == ["0100", "4155550100", "+14155550100", "(415) 555-0100"]
     # A trunk prefix makes the national number's digits a spelling of their own.
-    assert search_spellings("+33612345678") == ["78", "612345678", "+33612345678", "06 12 34 56 78", "0612345678"]
+    assert search_spellings("+33612345678") == [
+        "78",
+        "612345678",
+        "+33612345678",
+        "06 12 34 56 78",
+        "0612345678",
+    ]
     assert len(search_spellings("+442079460958")) <= MAX_SPELLINGS
 
 
@@ -71,7 +77,9 @@ def test_some_spelling_finds_every_common_format_under_every_reading(
     search = PhoneSearch(reading, normalized)
     found = any(search.matches(typed, to_e164(typed, region), term) for term in search_spellings(e164))
     # The few formats out of reach are exactly those `unreachable` names (the README lists them).
-    assert found is not unreachable({"reading": reading, "normalized": normalized}, typed), search_spellings(e164)
+    assert found is not unreachable({"reading": reading, "normalized": normalized}, typed), search_spellings(
+        e164
+    )
 
 
 @pytest.mark.parametrize(("e164", "region", "typed"), CASES)
