@@ -54,9 +54,21 @@ class Options:
     app_id: str = "5d3c1f0e-7a2b-4c8d-9e6f-a1b2c3d4e5f6"
     webhook_url: str | None = None
     webhook_topics: list[str] | None = None
+    # The app's URLs as registered in the Developer Center (reference §2.1); also `POST /_sandbox/app`.
+    oauth_callback_url: str | None = None
+    manage_app_url: str | None = None
     seed_clients: int = 0  # > 0: create a default account with that many seeded clients at start
     seed: int = 42
     faults: Faults | None = None
+
+
+@dataclass
+class AppUrls:
+    """The app's registered URLs (kept across resets, like the webhook target). With a callback registered,
+    authorization refuses any other `redirect_uri`, as Jobber does (reference §2.3)."""
+
+    oauth_callback_url: str | None = None
+    manage_app_url: str | None = None
 
 
 @dataclass
@@ -89,6 +101,7 @@ class Sandbox:
         # Authenticated GraphQL requests per account: the "vendor economy" figure of the benchmarks.
         self.request_counts: Counter[str] = Counter()
         self.configure_webhooks(options.webhook_url, options.webhook_topics)
+        self.app_urls = AppUrls(options.oauth_callback_url, options.manage_app_url)
         self.token_options = TokenOptions.of(options)
         self._opaque: dict[str, dict[str, Any]] = {}  # opaque access token -> its claims
         self.phone_search = options.phone_search
