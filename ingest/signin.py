@@ -147,7 +147,6 @@ async def login(request: Request) -> Response:
     if await run_in_threadpool(sessions.redeem_link, token) != integration.id:
         return _expired(request)  # used meanwhile, by another tab or browser
     response = redirect(f"{settings.PUBLIC_URL}/settings")
-    response.delete_cookie(LOGIN_COOKIE, path="/settings/login")
     if session is not None and not switching:
         log.info("settings.signed_in integration=%s via=link kept_session=true", integration.id)
         return response
