@@ -118,8 +118,9 @@ def receive_jobber_consent(
     """Exchange a Jobber authorization code, save the pair (encrypted) before using it, read the account it
     belongs to, and hold it for an admin. Returns (the browser's reference to it, the held consent).
 
-    `integration_id`: the consent was started from that integration's settings (our `state`); None: from Jobber's
-    App Marketplace. `superseding`: the browser's reference to an earlier consent, which goes to the sweep.
+    `integration_id`: the consent was started from that integration's settings (our `state`); None: from
+    Jobber's App Marketplace. `superseding`: the browser's reference to an earlier consent, which goes to the
+    sweep.
     Raises ConnectError; a grant whose account cannot be read is disconnected (now, or by the sweep)."""
     settings = settings or get_settings()
     pair = _exchange_jobber_code(code, settings)
@@ -224,9 +225,9 @@ def attach(reference: str | None, integration_id: str, settings: Settings | None
 
 
 def decline(reference: str | None, integration_id: str, settings: Settings | None = None) -> Discarded | None:
-    """The admin's "Don't attach": the held consent is disconnected in Jobber (`appDisconnect` with its own tokens), so no
-    connection is left in the Jobber account. None when there was nothing (left) to decline; "later" when
-    Jobber could not be reached (the sweep tries again)."""
+    """The admin's "Don't attach": the held consent is disconnected in Jobber (`appDisconnect` with its own
+    tokens), so no connection is left in the Jobber account. None when there was nothing (left) to decline;
+    "later" when Jobber could not be reached (the sweep tries again)."""
     settings = settings or get_settings()
     store = pending_store(settings)
     seen = store.peek(reference)
@@ -248,7 +249,8 @@ def decline(reference: str | None, integration_id: str, settings: Settings | Non
 def disconnect_expired(settings: Settings | None = None, now: float | None = None) -> dict[str, int]:
     """Disconnect in Jobber the consents no admin attached in time. Trigger: beat, every 5 minutes.
     Idempotency: each record is taken once (whoever takes it first: a browser or a sweep). Retries: a failed
-    disconnect goes back for the next sweep, up to MAX_DISCONNECT_ATTEMPTS, then it is logged for an operator."""
+    disconnect goes back for the next sweep, up to MAX_DISCONNECT_ATTEMPTS, then it is logged for an
+    operator."""
     settings = settings or get_settings()
     store = pending_store(settings)
     counts: Counter[str] = Counter()

@@ -35,6 +35,7 @@ from flows.vendors import store_for
 from ingest.web import (
     INSTALL_COOKIE,
     PENDING_COOKIE,
+    clear_pending_cookie,
     current_session,
     is_https,
     message_page,
@@ -167,21 +168,36 @@ async def jobber_callback(request: Request) -> Response:
             integration_id=integration_id,
             superseding=request.cookies.get(PENDING_COOKIE),
         )
-        change = await run_in_threadpool(connection_change, integration_id, pending.account, settings)
-        if change.needs_confirmation:
-            log.info("oauth.jobber.awaiting_confirmation integration=%s", integration_id)
-            response = redirect(f"{settings.PUBLIC_URL}/settings#confirm-jobber")
-            set_pending_cookie(response, settings, reference, connect.HOLD_S)
-            return response
-        await run_in_threadpool(connect.attach, reference, integration_id, settings)
     except connect.ConnectError as exc:
         log.warning("oauth.jobber.failed integration=%s error=%s", integration_id, exc)
         status = 502 if exc.retryable else 400
         return message_page(
             request, "Jobber connection failed", str(exc), status=status, back_to_settings=True
         )
+    change = await run_in_threadpool(connection_change, integration_id, pending.account, settings)
+    if change.needs_confirmation:
+        log.info("oauth.jobber.awaiting_confirmation integration=%s", integration_id)
+        response = redirect(f"{settings.PUBLIC_URL}/settings#confirm-jobber")
+        set_pending_cookie(response, settings, reference, connect.HOLD_S)
+        return response
+    try:
+        await run_in_threadpool(connect.attach, reference, integration_id, settings)
+    except connect.ConnectError as exc:
+        log.warning("oauth.jobber.failed integration=%s error=%s", integration_id, exc)
+        response = message_page(
+            request,
+            "Jobber connection failed",
+            str(exc),
+            status=502 if exc.retryable else 400,
+            back_to_settings=True,
+        )
+        if exc.retryable:  # still held: the settings page offers it again
+            set_pending_cookie(response, settings, reference, connect.HOLD_S)
+        return response
     log.info("oauth.jobber.connected integration=%s", integration_id)
-    return redirect(f"{settings.PUBLIC_URL}/settings?connected=1")
+    response = redirect(f"{settings.PUBLIC_URL}/settings?connected=1")
+    clear_pending_cookie(response, settings)  # a consent it superseded is gone too
+    return response
 
 
 async def _from_marketplace(request: Request, settings: Settings, code: str) -> Response:

@@ -2,9 +2,10 @@
 per-integration setting, contact sync, the insight card with a live preview, recent activity and replay.
 
 Every route needs the integration's session (sign-in link, or the end of an install or connect); every POST
-needs the session's CSRF token. A Jobber connection waiting in this browser (flows/connect.py: a consent to
-confirm, or one started in Jobber's App Marketplace) is offered at the top, to attach or not. Settings go through `IntegrationSettings.parse`, the CLI's validation:
-refused input is shown again with each message next to its field, and nothing is stored.
+needs the session's CSRF token. Settings go through `IntegrationSettings.parse`, the CLI's validation:
+refused input is shown again with each message next to its field, and nothing is stored. A Jobber connection
+waiting in this browser (flows/connect.py: a consent to confirm, or one started in Jobber's App Marketplace)
+is offered at the top, to attach or not.
 """
 
 from __future__ import annotations

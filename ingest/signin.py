@@ -109,7 +109,8 @@ async def _login_page(request: Request, token: str, integration: Integration, st
 
 
 async def login_page(request: Request) -> Response:
-    """GET /settings/login?token=…: name the integration the link opens, with a Sign in button. Uses nothing."""
+    """GET /settings/login?token=…: name the integration the link opens, with a Sign in button. Uses
+    nothing."""
     token = request.query_params.get("token") or ""
     integration = await run_in_threadpool(_linked, request, token)
     if integration is None:
@@ -180,10 +181,11 @@ async def sign_in_help(request: Request) -> Response:
 
 
 async def manage_app(request: Request) -> Response:
-    """GET /jobber/manage: Jobber's Manage App URL (jobber-api.md §2.5). Jobber adds an authorization code, which
-    is not used: exchanging it would issue the account a new token pair (a reconnect, which can kill the live
-    connection's refresh token), and it names a Jobber admin, not the admin of one of our integrations. So it
-    signs nobody in: the admin lands on the settings page, or on how to sign in; the code leaves the URL."""
+    """GET /jobber/manage: Jobber's Manage App URL (jobber-api.md §2.5). Jobber adds an authorization code,
+    which is not used: exchanging it would issue the account a new token pair (a reconnect, which can kill
+    the live connection's refresh token), and it names a Jobber admin, not the admin of one of our
+    integrations. So it signs nobody in: the admin lands on the settings page, or on how to sign in, and the
+    code leaves the URL."""
     settings = settings_of(request)
     session = await run_in_threadpool(current_session, request)
     log.info("ingest.jobber.manage_app signed_in=%s", session is not None)

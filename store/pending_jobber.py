@@ -76,7 +76,8 @@ class PendingConnections:
         return self._open(self.r.get(keys.pending_jobber(token_hash(reference))))
 
     def take(self, reference: str | None) -> PendingJobber | None:
-        """Remove and return the grant behind a reference: once, whoever asks first (a browser or the sweep)."""
+        """Remove and return the grant behind a reference: once, to whoever asks first (a browser or the
+        sweep)."""
         if not reference or len(reference) > 256:
             return None
         return self.take_by_digest(token_hash(reference))

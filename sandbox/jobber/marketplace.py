@@ -1,7 +1,7 @@
-"""The app's listing in Jobber's App Marketplace (reference §2.2, §2.5), as a Jobber admin sees it, per account:
-**Connect** while the account is not connected (it starts OAuth *without* `state`, like the real button, and
-lands on the app's registered OAuth Callback URL with a code), then **Manage App** (a redirect to the app's
-Manage App URL with an authorization code) and **Disconnect**.
+"""The app's listing in Jobber's App Marketplace (reference §2.2, §2.5), as a Jobber admin sees it, per
+account: **Connect** while the account is not connected (it starts OAuth *without* `state`, like the real
+button, and lands on the app's registered OAuth Callback URL with a code), then **Manage App** (a redirect to
+the app's Manage App URL with an authorization code) and **Disconnect**.
 
 The app's URLs are what its developer registers in Jobber's Developer Center: `POST /_sandbox/app
 {"oauth_callback_url", "manage_app_url"}` (kept across resets, like the webhook target). Nothing is accepted
@@ -48,7 +48,7 @@ def _refused(title: str, text: str, status: int = 409) -> HTMLResponse:
 
 
 async def listing(request: Request) -> HTMLResponse:
-    """GET /marketplace: the app's listing, one line per account (in Jobber, the signed-in admin's account)."""
+    """GET /marketplace: the app's listing, one line per account (in Jobber: the signed-in admin's)."""
     sandbox = _sandbox(request)
     store, urls = sandbox.store, sandbox.app_urls
     rows = []
@@ -68,7 +68,8 @@ async def listing(request: Request) -> HTMLResponse:
                 )
                 state = "connected"
             else:
-                buttons = f'<a class="button" id="connect-{aid}" href="/marketplace/connect?account_id={aid}">Connect</a>'
+                href = f"/marketplace/connect?account_id={aid}"
+                buttons = f'<a class="button" id="connect-{aid}" href="{href}">Connect</a>'
                 state = "not connected"
             rows.append(f"<li><b>{escape(account.name)}</b> <span class='meta'>{state}</span> {buttons}</li>")
     body = "".join(rows) or "<li>No accounts yet. POST /_sandbox/accounts.</li>"
@@ -129,7 +130,7 @@ async def manage(request: Request) -> Response:
 
 
 async def disconnect(request: Request) -> Response:
-    """POST /marketplace/disconnect (account_id): the Disconnect button, as /_sandbox/accounts/{id}/disconnect."""
+    """POST /marketplace/disconnect (account_id): the Disconnect button (as /_sandbox/accounts/{id}/disconnect)."""
     sandbox = _sandbox(request)
     account_id = str((await request.form()).get("account_id", ""))
     if account_id not in sandbox.store.accounts:
@@ -140,7 +141,8 @@ async def disconnect(request: Request) -> Response:
 
 
 async def app_urls(request: Request) -> JSONResponse:
-    """GET shows, POST {"oauth_callback_url", "manage_app_url"} registers the app's URLs (Developer Center)."""
+    """GET shows, POST {"oauth_callback_url", "manage_app_url"} registers the app's URLs (the Developer
+    Center)."""
     sandbox = _sandbox(request)
     if request.method == "POST":
         body = await request.json()

@@ -1,8 +1,8 @@
 """A Jobber connection started from Jobber's side (issue 15, SPEC §2): the App Marketplace's Connect button
 arrives at our callback with a code and no `state`. It is held (encrypted, for this browser only) until a
 signed-in admin attaches it, with the same one-connection-per-account rules as every connect; "Don't attach"
-and expiry disconnect it in Jobber. Jobber's Manage App button lands on the settings page or on how to sign in.
-Real Redis, the sandbox vendors over HTTP, a cookie-keeping HTTP session as the browser."""
+and expiry disconnect it in Jobber. Jobber's Manage App button lands on the settings page or on how to sign
+in. Real Redis, the sandbox vendors over HTTP, a cookie-keeping HTTP session as the browser."""
 
 from __future__ import annotations
 
