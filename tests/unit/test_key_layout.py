@@ -18,8 +18,8 @@ from store.backfill import BackfillSkips, ReconcileWatermark
 from store.calls import CallStates
 from store.cards import CardClaims
 from store.contacts import ContactMap, Mapping
-from store.insights import InsightStore
 from store.crypto import token_hash
+from store.insights import InsightStore
 from store.pending_jobber import PendingConnections, PendingJobber
 from store.phones import PhoneCache
 
