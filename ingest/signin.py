@@ -62,14 +62,13 @@ def label(integration: Integration) -> str:
 
 def _facts(integration: Integration) -> list[tuple[str, str]]:
     account = integration.jobber_account
-    facts = [
+    return [
         ("Jobber account", account.name if account else "not connected yet"),
         ("Aircall company", integration.aircall_company_id or "unknown"),
         ("Connected Aircall numbers", str(len(integration.settings.numbers))),
         ("Status", status_of(integration).title),
         ("Installed", integration.created_at[:10]),
     ]
-    return facts
 
 
 def _linked(request: Request, token: str) -> Integration | None:
@@ -82,9 +81,10 @@ async def _login_page(request: Request, token: str, integration: Integration, st
     """The sign-in page for one link; a new form value (and its cookie) each time it is shown."""
     settings = settings_of(request)
     session = await run_in_threadpool(current_session, request)
-    other: Integration | None = None
+    other: str | None = None  # the integration this browser is signed in to, when it is another one
     if session is not None and session.integration_id != integration.id:
-        other = await run_in_threadpool(store_for(settings).get, session.integration_id)
+        found = await run_in_threadpool(store_for(settings).get, session.integration_id)
+        other = label(found) if found is not None else "another integration"
     check = secrets.token_urlsafe(24)
     context: dict[str, Any] = {
         "title": "Sign in",
@@ -93,7 +93,7 @@ async def _login_page(request: Request, token: str, integration: Integration, st
         "token": token,
         "check": check,
         "signed_in_here": session is not None and session.integration_id == integration.id,
-        "other": label(other) if other is not None else ("another integration" if session else None),
+        "other": other,
     }
     response = render(request, "login.html", status, **context)
     response.set_cookie(
