@@ -64,9 +64,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         integration_id = sorted(r.smembers(keys.INTEGRATIONS))[0]
         token, _ = SessionStore(r, get_settings().secret_key()).issue_link(integration_id, 600)
         browser = requests.Session()
-        browser.get(
-            f"{ingest_url}/settings/login", params={"token": token}, allow_redirects=False, timeout=10
-        )
+        login = browser.get(f"{ingest_url}/settings/login", params={"token": token}, timeout=10)
+        check = re.findall(r'name="login_check" value="([^"]*)"', login.text)[0]
+        form = {"token": token, "login_check": check}
+        browser.post(f"{ingest_url}/settings/login", data=form, allow_redirects=False, timeout=10)
         page = lambda: browser.get(f"{ingest_url}/settings", timeout=30)  # noqa: E731
         csrf = re.findall(r'name="csrf_token" value="([^"]*)"', page().text)[0]
 

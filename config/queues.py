@@ -71,6 +71,7 @@ TASK_ROUTES = {
     "lifecycle.*": {"queue": QUEUE_DEFAULT},
     "jobber.*": {"queue": QUEUE_JOBBER},
     "maintenance.*": {"queue": QUEUE_DEFAULT},
+    "connect.*": {"queue": QUEUE_DEFAULT},
 }
 
 

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from config.logging import configure as configure_logging
 from config.queues import FAIR_QUEUES
 from config.settings import Settings, get_settings
-from ingest import access, aircall, jobber, metrics, oauth, settings_page
+from ingest import access, aircall, jobber, metrics, oauth, settings_page, signin
 from store.ledger import AsyncLedger
 from store.redis import async_client, sync_client
 from store.replication import ReplicatedLedger
@@ -112,9 +112,12 @@ def create_app(settings: Settings | None = None) -> Ingest:
             Route("/oauth/aircall/callback", oauth.aircall_callback),
             Route("/oauth/jobber/connect", oauth.jobber_connect),
             Route("/oauth/jobber/callback", oauth.jobber_callback),
+            Route("/jobber/manage", signin.manage_app, methods=["GET"]),
+            Route("/jobber/sign-in", signin.sign_in_help, methods=["GET"]),
             Route("/settings", settings_page.show, methods=["GET"]),
             Route("/settings", settings_page.save, methods=["POST"]),
-            Route("/settings/login", settings_page.login, methods=["GET"]),
+            Route("/settings/login", signin.login_page, methods=["GET"]),
+            Route("/settings/login", signin.login, methods=["POST"]),
             Route("/settings/logout", settings_page.logout, methods=["POST"]),
             Route("/settings/jobber/confirm", settings_page.confirm_jobber, methods=["POST"]),
             Route("/settings/replay", settings_page.replay_failed, methods=["POST"]),

@@ -1,9 +1,9 @@
 """Install and connect (SPEC F10, §2): Aircall partner install and Jobber OAuth connect, both ending on the
 admin's settings page.
 
-These are the only ingest routes besides the settings page that call a vendor: the OAuth code exchange is
-synchronous by protocol and a person is waiting on the page, so the lifecycle functions run in a thread,
-never on the webhook path.
+The OAuth code exchanges are synchronous by protocol and a person is waiting on the page, so the flows that
+do them (flows/connect.py) run in a thread, never on the webhook path. Codes never reach a log line, and every
+callback ends in a redirect to a clean URL.
 
 Who may connect what:
 - the Aircall install's `state` is sealed with SECRET_KEY, expires after 15 minutes, and is bound to the
@@ -12,7 +12,10 @@ Who may connect what:
 - a Jobber connect starts only from an integration's settings session: the integration comes from the
   session (a `?integration=ID` must match it), and the `state` carries a one-time nonce kept in that session;
 - a consent that would move the integration to a different Jobber account, or take an account from another
-  live integration, waits for the admin's explicit confirmation on the settings page.
+  live integration, waits for the admin's explicit confirmation on the settings page;
+- a Jobber callback without our `state` (a connect started in Jobber's App Marketplace) names no integration:
+  its grant is held (flows/connect.py), referenced by a cookie of this browser, until a signed-in admin
+  attaches it on the settings page, or declines it.
 """
 
 from __future__ import annotations
@@ -25,23 +28,25 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from clients import jobber_oauth
-from clients.aircall import exchange_oauth_code
-from clients.errors import VendorError
 from config.settings import Settings
+from flows import connect
+from flows.lifecycle import InstallError, connection_change
 from flows.vendors import store_for
 from ingest.web import (
     INSTALL_COOKIE,
+    PENDING_COOKIE,
+    clear_pending_cookie,
     current_session,
     is_https,
     message_page,
+    redirect,
     sessions_of,
+    set_pending_cookie,
     set_session_cookie,
     settings_of,
     signed_out,
 )
 from store.crypto import open_state, seal_state, token_hash
-from store.sessions import PendingJobber
 
 log = logging.getLogger("ingest.oauth")
 
@@ -72,34 +77,29 @@ async def install_aircall(request: Request) -> Response:
 
 async def aircall_callback(request: Request) -> Response:
     """GET /oauth/aircall/callback: exchange the code, store the integration (with the numbers the admin
-    chose in Aircall), register the webhook, open a settings session, and show the settings page."""
-    from flows.lifecycle import InstallError, install_with_oauth
-
+    chose in Aircall), register the webhook, open a settings session, and show the settings page (where a
+    Jobber connection waiting in this browser is offered)."""
     settings = settings_of(request)
     if request.query_params.get("error"):
         return message_page(request, "Aircall install cancelled", "Nothing was installed.", status=400)
     state = _state(settings, request, "aircall")
     nonce = request.cookies.get(INSTALL_COOKIE, "")
     if state is None or not nonce or not secrets.compare_digest(state.get("browser", ""), token_hash(nonce)):
-        return message_page(request, "This install link has expired",
-                            "Start the installation again from Aircall.", status=400)  # fmt: skip
+        return message_page(
+            request, "This install link has expired", "Start the installation again from Aircall.", status=400
+        )
     code = request.query_params.get("code")
-    if not code or not settings.AIRCALL_CLIENT_ID or not settings.AIRCALL_CLIENT_SECRET:
+    if not code:
         return message_page(request, "Aircall install cancelled", "No authorization was given.", status=400)
     try:
-        token = await run_in_threadpool(
-            exchange_oauth_code, settings.AIRCALL_API_URL, settings.AIRCALL_CLIENT_ID,
-            settings.AIRCALL_CLIENT_SECRET.get_secret_value(), code, f"{settings.PUBLIC_URL}/oauth/aircall/callback",
-            settings.HTTP_TIMEOUT_S,
-        )  # fmt: skip
-        outcome = await run_in_threadpool(install_with_oauth, token, settings)
-    except (VendorError, InstallError) as exc:
+        outcome = await run_in_threadpool(connect.install_aircall, code, settings)
+    except InstallError as exc:
         log.warning("oauth.aircall.failed error=%s", exc)
         return message_page(request, "Aircall install failed", str(exc), status=502)
     integration_id = outcome.integration.id
     log.info("oauth.aircall.installed integration=%s", integration_id)
     cookie, _ = await run_in_threadpool(sessions_of(request).create, integration_id)
-    response = RedirectResponse(f"{settings.PUBLIC_URL}/settings?installed=1", 303)
+    response = redirect(f"{settings.PUBLIC_URL}/settings?installed=1")
     set_session_cookie(response, settings, cookie)
     response.delete_cookie(INSTALL_COOKIE, path="/oauth/aircall")
     return response
@@ -133,22 +133,17 @@ async def jobber_connect(request: Request) -> Response:
 
 
 async def jobber_callback(request: Request) -> Response:
-    """GET /oauth/jobber/callback: check the state against the session, exchange the code (tokens saved before
-    use), read the account; connect it, or ask the admin to confirm a change of account first."""
-    from flows.lifecycle import InstallError, connect_jobber, connection_change, jobber_account_of
-
+    """GET /oauth/jobber/callback: a consent started from the settings page (our `state`, bound to the session)
+    connects at once, or waits for the admin's confirmation when the account changes hands; one started in
+    Jobber's App Marketplace (no `state`) always waits, for a signed-in admin to attach it."""
     settings = settings_of(request)
-    if not request.query_params:
+    if not request.query_params.get("code"):
         # A user who denies comes back with no parameters at all (jobber-api.md §2.2).
         return message_page(request, "Jobber connection cancelled",
                             "Nothing was changed. You can connect Jobber again any time.", status=400,
                             back_to_settings=True)  # fmt: skip
     if not request.query_params.get("state"):
-        # Jobber's Marketplace "Connect" button starts without state (jobber-api.md §2.2): we cannot tell
-        # which Aircall integration to connect, so the person is sent to start from the install.
-        return message_page(request, "Start from Aircall",
-                            "Install the integration from Aircall first; it then asks you to connect Jobber.",
-                            status=400)  # fmt: skip
+        return await _from_marketplace(request, settings, request.query_params["code"])
     state = _state(settings, request, "jobber")
     if state is None:
         return message_page(request, "This link has expired", "Start the connection again.", status=400)
@@ -164,30 +159,63 @@ async def jobber_callback(request: Request) -> Response:
         return message_page(request, "This link has expired",
                             "It was used already, or started in another session. Start the connection again "
                             "from the settings page.", status=400, back_to_settings=True)  # fmt: skip
-    code = request.query_params.get("code")
-    if not code or not settings.JOBBER_CLIENT_ID or not settings.JOBBER_CLIENT_SECRET:
-        return message_page(request, "Jobber connection cancelled", "No authorization was given.", status=400,
-                            back_to_settings=True)  # fmt: skip
     integration_id = session.integration_id
     try:
-        pair = await run_in_threadpool(
-            jobber_oauth.exchange_code, settings.JOBBER_OAUTH_URL, settings.JOBBER_CLIENT_ID,
-            settings.JOBBER_CLIENT_SECRET.get_secret_value(), code, f"{settings.PUBLIC_URL}/oauth/jobber/callback",
-            timeout=settings.HTTP_TIMEOUT_S,
-        )  # fmt: skip
-        account = await run_in_threadpool(jobber_account_of, pair.access_token, settings)
-        change = await run_in_threadpool(connection_change, integration_id, account, settings)
-        if change.needs_confirmation:
-            pending = PendingJobber(
-                pair.access_token, pair.refresh_token, account.id, account.name, pair.expires_at
-            )
-            await run_in_threadpool(sessions.stash_jobber, session, pending)
-            log.info("oauth.jobber.awaiting_confirmation integration=%s", integration_id)
-            return RedirectResponse(f"{settings.PUBLIC_URL}/settings#confirm-jobber", 303)
-        await run_in_threadpool(connect_jobber, integration_id, pair.access_token, pair.refresh_token, settings,
-                                account, pair.expires_at)  # fmt: skip
-    except (VendorError, InstallError, KeyError) as exc:
+        reference, pending = await run_in_threadpool(
+            connect.receive_jobber_consent,
+            request.query_params["code"],
+            settings,
+            integration_id=integration_id,
+            superseding=request.cookies.get(PENDING_COOKIE),
+        )
+    except connect.ConnectError as exc:
         log.warning("oauth.jobber.failed integration=%s error=%s", integration_id, exc)
-        return message_page(request, "Jobber connection failed", str(exc), status=502, back_to_settings=True)
+        status = 502 if exc.retryable else 400
+        return message_page(
+            request, "Jobber connection failed", str(exc), status=status, back_to_settings=True
+        )
+    change = await run_in_threadpool(connection_change, integration_id, pending.account, settings)
+    if change.needs_confirmation:
+        log.info("oauth.jobber.awaiting_confirmation integration=%s", integration_id)
+        response = redirect(f"{settings.PUBLIC_URL}/settings#confirm-jobber")
+        set_pending_cookie(response, settings, reference, connect.HOLD_S)
+        return response
+    try:
+        await run_in_threadpool(connect.attach, reference, integration_id, settings)
+    except connect.ConnectError as exc:
+        log.warning("oauth.jobber.failed integration=%s error=%s", integration_id, exc)
+        response = message_page(
+            request,
+            "Jobber connection failed",
+            str(exc),
+            status=502 if exc.retryable else 400,
+            back_to_settings=True,
+        )
+        if exc.retryable:  # still held: the settings page offers it again
+            set_pending_cookie(response, settings, reference, connect.HOLD_S)
+        return response
     log.info("oauth.jobber.connected integration=%s", integration_id)
-    return RedirectResponse(f"{settings.PUBLIC_URL}/settings?connected=1", 303)
+    response = redirect(f"{settings.PUBLIC_URL}/settings?connected=1")
+    clear_pending_cookie(response, settings)  # a consent it superseded is gone too
+    return response
+
+
+async def _from_marketplace(request: Request, settings: Settings, code: str) -> Response:
+    """A connect started in Jobber's App Marketplace: hold the grant for this browser. Signed in, the settings
+    page offers it; otherwise the sign-in page explains how to get there."""
+    try:
+        reference, pending = await run_in_threadpool(
+            connect.receive_jobber_consent, code, settings, superseding=request.cookies.get(PENDING_COOKIE)
+        )
+    except connect.ConnectError as exc:
+        log.warning("oauth.jobber.marketplace_failed error=%s", exc)
+        again = "Click Connect again on the app's page in Jobber's App Marketplace."
+        return message_page(
+            request, "Jobber connection failed", str(exc), again, status=502 if exc.retryable else 400
+        )
+    session = await run_in_threadpool(current_session, request)
+    log.info("oauth.jobber.marketplace_held account=%s signed_in=%s", pending.account_id, session is not None)
+    target = "/settings#confirm-jobber" if session is not None else "/jobber/sign-in"
+    response = redirect(f"{settings.PUBLIC_URL}{target}")
+    set_pending_cookie(response, settings, reference, connect.HOLD_S)
+    return response

@@ -3,7 +3,9 @@ per-integration setting, contact sync, the insight card with a live preview, rec
 
 Every route needs the integration's session (sign-in link, or the end of an install or connect); every POST
 needs the session's CSRF token. Settings go through `IntegrationSettings.parse`, the CLI's validation:
-refused input is shown again with each message next to its field, and nothing is stored.
+refused input is shown again with each message next to its field, and nothing is stored. A Jobber connection
+waiting in this browser (flows/connect.py: a consent to confirm, or one started in Jobber's App Marketplace)
+is offered at the top, to attach or not.
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from config.integration import IntegrationSettings, SettingsError
 from config.settings import Settings
+from flows import connect
 from flows.vendors import store_for
 from ingest import settings_view as view
 from ingest.settings_form import card_choices, card_slots, document_from_form, preview_settings
 from ingest.web import (
+    PENDING_COOKIE,
     SECURITY_HEADERS,
+    clear_pending_cookie,
     clear_session_cookie,
     csrf_ok,
     csrf_refused,
@@ -31,13 +36,12 @@ from ingest.web import (
     message_page,
     render,
     sessions_of,
-    set_session_cookie,
     settings_of,
     signed_out,
 )
-from store.integrations import JobberAccount
+from store.pending_jobber import PendingJobber
 from store.queues import enqueue
-from store.sessions import PendingJobber, Session
+from store.sessions import Session
 
 log = logging.getLogger("ingest.settings")
 
@@ -47,25 +51,14 @@ FLASHES = {
     "connected": "Connected to Jobber. Calls and texts on the connected numbers will be logged.",
     "replayed": "The failed events were sent again; their outcome appears below in a moment.",
     "sync": "A contact sync has started.",
-    "kept": "Nothing was changed: your integration keeps its Jobber account.",
+    "declined": "Nothing was attached, and the connection was removed from that Jobber account.",
+    "declined_gone": "Nothing was attached. The connection had already been removed in Jobber.",
+    "declined_later": (
+        "Nothing was attached. Jobber could not be reached to remove the connection from that Jobber account; "
+        "we keep trying for the next two hours (you can also click Disconnect on the app's page in Jobber)."
+    ),
 }
-
-
-async def login(request: Request) -> Response:
-    """GET /settings/login?token=…: a one-time link becomes a session cookie, then the page."""
-    settings = settings_of(request)
-    sessions = sessions_of(request)
-    integration_id = await run_in_threadpool(sessions.redeem_link, request.query_params.get("token"))
-    if integration_id is None:
-        log.info("settings.login_refused reason=unknown_expired_or_used")
-        return message_page(request, "This sign-in link has expired",
-                            "Sign-in links work once and for a limited time. Open the settings from Aircall "
-                            "again, or ask your operator for a new link.", status=400)  # fmt: skip
-    cookie, _ = await run_in_threadpool(sessions.create, integration_id)
-    log.info("settings.signed_in integration=%s via=link", integration_id)
-    response = RedirectResponse(f"{settings.PUBLIC_URL}/settings", 303)
-    set_session_cookie(response, settings, cookie)
-    return response
+DECLINED_FLASH = {"disconnected": "declined", "already_gone": "declined_gone", "later": "declined_later"}
 
 
 async def _page(request: Request, session: Session, *, values: dict[str, Any] | None = None,
@@ -93,7 +86,9 @@ async def _page(request: Request, session: Session, *, values: dict[str, Any] | 
         sync=await run_in_threadpool(view.sync_run, integration.id),
         recent=await run_in_threadpool(view.recent_activity, integration.id),
         failed=await run_in_threadpool(view.failed_count, integration.id),
-        pending=await run_in_threadpool(sessions_of(request).peek_jobber, session),
+        pending=await run_in_threadpool(
+            connect.pending_for, request.cookies.get(PENDING_COOKIE), session.integration_id, settings
+        ),
         csrf_token=session.csrf_token,
         flash=next((text for key, text in FLASHES.items() if key in request.query_params), ""),
     )
@@ -110,9 +105,7 @@ def _pending_notes(pending: PendingJobber, integration_id: str, settings: Settin
     """What confirming a Jobber consent would change, in words."""
     from flows.lifecycle import connection_change
 
-    change = connection_change(
-        integration_id, JobberAccount(pending.account_id, pending.account_name), settings
-    )
+    change = connection_change(integration_id, pending.account, settings)
     notes = []
     if change.replaces is not None:
         notes.append(f"This integration logs to the Jobber account “{change.replaces.name}” today. Using "
@@ -179,27 +172,50 @@ def _store_settings(integration_id: str, before: IntegrationSettings, after: Int
 
 
 async def confirm_jobber(request: Request) -> Response:
-    """POST /settings/jobber/confirm: the admin confirms (or declines) the Jobber account a consent chose."""
-    from flows.lifecycle import connect_jobber
-
+    """POST /settings/jobber/confirm: the admin attaches (`decision=connect`) the Jobber connection waiting in
+    this browser, or not, which removes it from the Jobber account."""
     checked = await _session_and_form(request)
     if isinstance(checked, Response):
         return checked
     session, form = checked
     settings = settings_of(request)
-    pending = await run_in_threadpool(sessions_of(request).take_jobber, session)
-    if pending is None:
-        return message_page(request, "Nothing to confirm", "The Jobber connection to confirm has expired; connect "
-                            "Jobber again from the settings page.", status=400, back_to_settings=True)  # fmt: skip
+    reference = request.cookies.get(PENDING_COOKIE)
     if form.get("decision") != "connect":
-        log.info("settings.jobber_change_declined integration=%s", session.integration_id)
-        return _back(request, "kept")
-    account = JobberAccount(pending.account_id, pending.account_name)
-    await run_in_threadpool(connect_jobber, session.integration_id, pending.access_token, pending.refresh_token,
-                            settings, account, pending.expires_at)  # fmt: skip
+        declined = await run_in_threadpool(connect.decline, reference, session.integration_id, settings)
+        response = (
+            _nothing_to_confirm(request) if declined is None else _back(request, DECLINED_FLASH[declined])
+        )
+        clear_pending_cookie(response, settings)
+        return response
+    try:
+        await run_in_threadpool(connect.attach, reference, session.integration_id, settings)
+    except connect.ConnectError as exc:
+        log.info("settings.jobber_attach_failed integration=%s error=%s", session.integration_id, exc)
+        failed = message_page(
+            request,
+            "Nothing was attached",
+            str(exc),
+            status=502 if exc.retryable else 400,
+            back_to_settings=True,
+        )
+        if not exc.retryable:
+            clear_pending_cookie(failed, settings)
+        return failed
     await run_in_threadpool(view.forget_vendor_cache, session.integration_id)
-    log.info("settings.jobber_change_confirmed integration=%s", session.integration_id)
-    return _back(request, "connected")
+    log.info("settings.jobber_attached integration=%s", session.integration_id)
+    response = _back(request, "connected")
+    clear_pending_cookie(response, settings)
+    return response
+
+
+def _nothing_to_confirm(request: Request) -> Response:
+    return message_page(
+        request,
+        "Nothing to confirm",
+        "The Jobber connection to confirm has expired; connect Jobber again from the settings page.",
+        status=400,
+        back_to_settings=True,
+    )
 
 
 async def replay_failed(request: Request) -> Response:

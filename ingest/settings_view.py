@@ -22,8 +22,8 @@ from store.dead_letters import DeadLetters
 from store.integrations import Integration
 from store.ledger import Ledger
 from store.page_cache import PageCache
+from store.pending_jobber import PendingJobber
 from store.redis import sync_client
-from store.sessions import PendingJobber
 
 log = logging.getLogger("ingest.settings")
 

@@ -1,8 +1,9 @@
 """What every admin page shares: Jinja2 templates, the session cookie, CSRF checks and security headers.
 
-The session cookie is HttpOnly and SameSite=Lax, and Secure when PUBLIC_URL is https. Every POST carries the
-session's CSRF token; pages are never cached, never framed, and send no Referer (a sign-in token is in the
-login URL). Nothing here calls a vendor.
+The session cookie is HttpOnly and SameSite=Lax, and Secure when PUBLIC_URL is https; so are the cookie that
+points at a Jobber connection waiting in this browser and the sign-in page's form cookie. Every POST carries
+the session's CSRF token (the sign-in form, which has no session yet, its own); pages are never cached, never
+framed, and send no Referer (a sign-in token is in the login URL). Nothing here calls a vendor.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from config.settings import Settings
@@ -21,6 +22,8 @@ from store.sessions import SESSION_MAX_S, Session, SessionStore
 
 SESSION_COOKIE = "aj_session"
 INSTALL_COOKIE = "aj_install"  # binds an Aircall install's OAuth state to the browser that started it
+PENDING_COOKIE = "aj_jobber_pending"  # this browser's reference to a Jobber connection waiting for an admin
+LOGIN_COOKIE = "aj_login"  # the sign-in form's double-submit value: a cross-site POST cannot sign anyone in
 CSRF_FIELD = "csrf_token"
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -65,6 +68,27 @@ def is_https(settings: Settings) -> bool:
 def set_session_cookie(response: Response, settings: Settings, cookie: str) -> None:
     response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_MAX_S, path="/", httponly=True,
                         samesite="lax", secure=is_https(settings))  # fmt: skip
+
+
+def set_pending_cookie(response: Response, settings: Settings, reference: str, max_age: int) -> None:
+    response.set_cookie(
+        PENDING_COOKIE,
+        reference,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=is_https(settings),
+    )
+
+
+def clear_pending_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(PENDING_COOKIE, path="/", httponly=True, samesite="lax", secure=is_https(settings))
+
+
+def redirect(url: str) -> Response:
+    """303 to a page of ours, sending no Referer: the URL being left may hold an OAuth code."""
+    return RedirectResponse(url, 303, headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
 
 
 def clear_session_cookie(response: Response, settings: Settings) -> None:

@@ -78,6 +78,12 @@ def run_demo(settings: Settings, settle_timeout_s: float = 60.0) -> dict[str, An
         },
     )
     jobber_base = _jobber_base(settings)
+    # The app's URLs, as its developer registers them in Jobber's Developer Center (README: install and connect).
+    app_urls = {
+        "oauth_callback_url": f"{settings.PUBLIC_URL}/oauth/jobber/callback",
+        "manage_app_url": f"{settings.PUBLIC_URL}/jobber/manage",
+    }
+    _post(f"{jobber_base}/_sandbox/app", app_urls)
     account = _post(f"{jobber_base}/_sandbox/accounts", {"name": COMPANY, "seed_clients": 150, "seed": 7})
     integration_settings = IntegrationSettings(
         numbers=[int(n["id"]) for n in company["numbers"]],
@@ -113,7 +119,8 @@ def run_demo(settings: Settings, settle_timeout_s: float = 60.0) -> dict[str, An
         f"{settings.AIRCALL_API_URL}/_sandbox/companies",
         {"name": INSTALL_WALKTHROUGH, "numbers": WALKTHROUGH_NUMBERS},
     )
-    _post(f"{jobber_base}/_sandbox/accounts", {"name": INSTALL_WALKTHROUGH, "seed_clients": 25, "seed": 11})
+    walkthrough = {"name": INSTALL_WALKTHROUGH, "seed_clients": 25, "seed": 11, "connect": False}
+    _post(f"{jobber_base}/_sandbox/accounts", walkthrough)
     return {
         "integration": integration.to_public(),
         "played": {"events": len(events), **played.summary()},
@@ -121,6 +128,7 @@ def run_demo(settings: Settings, settle_timeout_s: float = 60.0) -> dict[str, An
         "skip_reasons": reasons,
         "pages": {
             "jobber": f"{jobber_base}/",
+            "jobber_marketplace": f"{jobber_base}/marketplace",
             "aircall": f"{settings.AIRCALL_API_URL}/",
         },
         "ok": played.ok and outcomes.get("pending", 0) == 0 and outcomes.get("failed", 0) == 0,

@@ -104,6 +104,9 @@ cat <<MSG
   Try an install  $PUBLIC_URL/install/aircall
                   (Aircall's consent: pick "Bright Lawn Care" and its numbers; then connect Jobber and pick
                    "Bright Lawn Care" there too: you land on the new integration's settings page)
+  Or from Jobber  http://127.0.0.1:$JOBBER_PORT/marketplace
+                  (the App Marketplace: Connect "Bright Lawn Care", then sign in (install from Aircall, or
+                   the settings link above) and choose Attach on the settings page)
   Ingest          $PUBLIC_URL   (/healthz /readyz /metrics, POST /webhooks/aircall)
   Flower          http://127.0.0.1:$FLOWER_PORT
   Sandbox Jobber  http://127.0.0.1:$JOBBER_PORT/   (clients, notes, requests, tasks)

@@ -23,6 +23,8 @@ or an owner that deletes it. What each key holds, what makes it grow, and what b
 | `aj:lock:*` | string | work in flight (keys.lock: flows/activity.py, contact_sync.py, vendors.py) | TTL (seconds) |
 | `aj:jobber:bucket:{acct}`, `aj:aircall:budget:{co}`, `aj:aircall:blocked:{co}` | hash, zset, string | accounts | TTL 1 h / 65 s / the reset |
 | `aj:session:*`, `aj:signin:*` | hash, string | admins signing in | TTL (hours) |
+| `aj:jobber_pending:{digest}` | string | Jobber consents awaiting an admin (store/pending_jobber.py) | TTL: the hold (1 h) + a day for the sweep |
+| `aj:jobber_pending_due` | zset | the same | owner: PendingConnections (taking a record removes its entry; the sweep drops the rest) |
 | `aj:int:{id}:page:*` | string | settings-page views | TTL minutes |
 | `aj:integrations`, `aj:int:{id}`, `aj:whtok` | set, hash, hash | installs | owner: IntegrationStore (a deleted install is a small tombstone, kept so Aircall's late deliveries are acknowledged) |
 | `aj:jobber_accounts` | hash | connected Jobber accounts | owner: IntegrationStore (released on delete / takeover) |
@@ -47,6 +49,9 @@ JOBBER_ACCOUNTS = (
     f"{PREFIX}:jobber_accounts"  # hash Jobber account id -> the integration holding its one connection
 )
 DEAD_LETTERS = f"{PREFIX}:dead"  # zset event/dead-letter id -> last failure time
+# zset reference hash -> when a waiting Jobber consent's hold runs out (store/pending_jobber.py): beat's sweep
+# disconnects in Jobber what no admin attached.
+PENDING_JOBBER_DUE = f"{PREFIX}:jobber_pending_due"
 STAT_DUPLICATES = f"{PREFIX}:stat:duplicates"  # counter of duplicate webhook deliveries
 # Written by the ingest just before its WAIT (store/replication.py), so the WAIT covers everything before it.
 REPLICA_WAIT_MARK = f"{PREFIX}:replica_wait_mark"  # expires after REPLICA_WAIT_MARK_TTL_S
@@ -75,7 +80,7 @@ PERSISTENT = (
     INTEGRATIONS, WEBHOOK_TOKENS, JOBBER_ACCOUNTS, DEAD_LETTERS, f"{PREFIX}:int:*", f"{PREFIX}:stat:*",
     f"{PREFIX}:contacts:*", f"{PREFIX}:contactsync:*", f"{PREFIX}:reconcile:*",
     "cards", "default", "jobber", "aircall", "sync", f"{PREFIX}:lane:*", f"{PREFIX}:ring:*", f"{PREFIX}:due",
-    f"{PREFIX}:pending",
+    f"{PREFIX}:pending", PENDING_JOBBER_DUE,
     "unacked", "unacked_index", "unacked_mutex", "_kombu.*",
 )  # fmt: skip
 
@@ -194,9 +199,10 @@ def signin_link(token_hash: str) -> str:
     return f"{PREFIX}:signin:{token_hash}"
 
 
-def pending_jobber(session_hash: str) -> str:
-    """Jobber tokens from a finished consent, awaiting the admin's confirmation (encrypted; short TTL)."""
-    return f"{PREFIX}:session:{session_hash}:pending_jobber"
+def pending_jobber(reference_hash: str) -> str:
+    """A Jobber consent awaiting an admin (encrypted), by the SHA-256 of the browser's reference to it
+    (store/pending_jobber.py)."""
+    return f"{PREFIX}:jobber_pending:{reference_hash}"
 
 
 def contact_sync_status(integration_id: str) -> str:

@@ -3,28 +3,26 @@ bound to that one integration, never a bare id.
 
 Only SHA-256 digests of cookie values and link tokens are stored, so a copy of Redis grants no access. A
 session expires after SESSION_IDLE_S without use and SESSION_MAX_S after it began. A sign-in link works
-once (GETDEL) and expires. The OAuth `state` of a Jobber connect is bound to the session through a one-time
-nonce kept in it. Jobber tokens awaiting the admin's confirmation are kept encrypted, for minutes.
+once (GETDEL) and expires; reading it (the sign-in page a GET shows) does not use it. The OAuth `state` of a
+Jobber connect is bound to the session through a one-time nonce kept in it. Jobber consents awaiting the
+admin's confirmation are in store/pending_jobber.py.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import redis
 
 from store import keys
-from store.crypto import decrypt, encrypt, token_hash
+from store.crypto import token_hash
 
 SESSION_IDLE_S = 2 * 3600
 SESSION_MAX_S = 12 * 3600
 LINK_TTL_S_DEFAULT = 60 * 60
 LINK_TTL_S_MAX = 7 * 24 * 3600
-PENDING_TTL_S = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -33,18 +31,6 @@ class Session:
     integration_id: str
     csrf_token: str
     created_at: float
-
-
-@dataclass(frozen=True)
-class PendingJobber:
-    """A finished Jobber consent the admin still has to confirm (the account differs from the one before,
-    or another integration holds it)."""
-
-    access_token: str
-    refresh_token: str
-    account_id: str
-    account_name: str
-    expires_at: float | None = None  # the access token's expiry, when the token answer gave it
 
 
 class SessionStore:
@@ -83,7 +69,7 @@ class SessionStore:
         return Session(digest, h["integration"], h.get("csrf", ""), created)
 
     def end(self, session: Session) -> None:
-        self.r.delete(keys.session(session.key), keys.pending_jobber(session.key))
+        self.r.delete(keys.session(session.key))
 
     # ---- OAuth state bound to the session ---------------------------------------------------------
 
@@ -111,30 +97,16 @@ class SessionStore:
         self.r.set(keys.signin_link(token_hash(token)), integration_id, ex=ttl_s)
         return token, time.time() + ttl_s
 
+    def peek_link(self, token: str | None) -> str | None:
+        """The integration a sign-in token opens, without using it; None when unknown, expired or used."""
+        if not token or len(token) > 256:
+            return None
+        found = self.r.get(keys.signin_link(token_hash(token)))
+        return found if isinstance(found, str) else None
+
     def redeem_link(self, token: str | None) -> str | None:
         """The integration a sign-in token opens, consuming it; None when unknown, expired or used."""
         if not token or len(token) > 256:
             return None
         found: str | None = self.r.getdel(keys.signin_link(token_hash(token)))  # type: ignore[assignment]
         return found
-
-    # ---- a Jobber consent awaiting confirmation -------------------------------------------------
-
-    def stash_jobber(self, session: Session, pending: PendingJobber) -> None:
-        sealed = encrypt(self.secret_key, json.dumps(pending.__dict__))
-        self.r.set(keys.pending_jobber(session.key), sealed, ex=PENDING_TTL_S)
-
-    def peek_jobber(self, session: Session) -> PendingJobber | None:
-        sealed: str | None = self.r.get(keys.pending_jobber(session.key))  # type: ignore[assignment]
-        return _pending(self.secret_key, sealed)
-
-    def take_jobber(self, session: Session) -> PendingJobber | None:
-        sealed: str | None = self.r.getdel(keys.pending_jobber(session.key))  # type: ignore[assignment]
-        return _pending(self.secret_key, sealed)
-
-
-def _pending(secret_key: str, sealed: str | None) -> PendingJobber | None:
-    if not sealed:
-        return None
-    doc: dict[str, Any] = json.loads(decrypt(secret_key, sealed))
-    return PendingJobber(**doc)

@@ -149,6 +149,8 @@ def site(vendors, settings_env):
     with the sandbox Aircall's OAuth app configured for the partner install."""
     import socket
 
+    import requests
+
     from config.settings import Settings, get_settings
     from ingest.app import create_app
     from sandbox.common import ServerThread
@@ -162,9 +164,16 @@ def site(vendors, settings_env):
     settings_env.setenv("AIRCALL_CLIENT_ID", "sandbox-client-id")
     settings_env.setenv("AIRCALL_CLIENT_SECRET", "sandbox-client-secret")
     get_settings.cache_clear()
+    # The Jobber app's URLs, as registered in Jobber's Developer Center (README: install and connect).
+    app_urls = {
+        "oauth_callback_url": f"{url}/oauth/jobber/callback",
+        "manage_app_url": f"{url}/jobber/manage",
+    }
+    requests.post(f"{vendors.jobber}/_sandbox/app", json=app_urls, timeout=5).raise_for_status()
     server = ServerThread(create_app(Settings()), port=port).start()
     yield type("Site", (), {"url": url, "aircall": vendors.aircall, "jobber": vendors.jobber})
     server.stop()
+    requests.post(f"{vendors.jobber}/_sandbox/app", json=dict.fromkeys(app_urls), timeout=5)
 
 
 @pytest.fixture(scope="module")

@@ -38,6 +38,7 @@ app.conf.include = [
     "tasks.cards",
     "tasks.jobber_webhooks",
     "tasks.maintenance",
+    "tasks.connect",
     "tasks.ai_insights",
     "tasks.contact_sync",
     "tasks.reconcile",

@@ -13,4 +13,6 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "reconcile-missed-calls": {"task": "maintenance.reconcile_calls", "schedule": 900.0},
     "contact-sync-sweep": {"task": "sync.sweep_all", "schedule": 600.0},
     "recover-lost-deliveries": {"task": "maintenance.recover_lost_deliveries", "schedule": 300.0},
+    # Jobber consents no admin attached within their hour are disconnected in Jobber (flows/connect.py).
+    "disconnect-expired-jobber-consents": {"task": "connect.disconnect_expired", "schedule": 300.0},
 }

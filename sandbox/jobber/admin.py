@@ -60,22 +60,25 @@ async def seed(request: Request) -> JSONResponse:
 
 
 async def create_account(request: Request) -> JSONResponse:
-    """{"name", "owner": {first_name,last_name,email}, "seed_clients", "seed", "access_token_ttl_s"} ->
-    account, owner user and a first token pair (a new app connection)."""
+    """{"name", "owner": {first_name,last_name,email}, "seed_clients", "seed", "access_token_ttl_s", "connect"}
+    -> account, owner user and a first token pair (a new app connection); with `"connect": false`, no
+    connection and no tokens (an account that has not connected the app yet: see /marketplace)."""
     sandbox, body = _sandbox(request), await _json(request)
     store = sandbox.store
     with store.lock:
         account = store.create_account(body.get("name") or "Sandbox Services Co.", body.get("owner"))
         if body.get("seed_clients"):
             seed_account(store, account, int(body["seed_clients"]), int(body.get("seed", 42)))
-        pair = sandbox.issue_tokens(account, access_token_ttl_s=body.get("access_token_ttl_s"))
+        pair: dict[str, Any] = {}
+        if body.get("connect", True):
+            pair = sandbox.issue_tokens(account, access_token_ttl_s=body.get("access_token_ttl_s"))
         owner = account.users[0]
     return JSONResponse(
         {
             "account": _account_json(account),
             "user": {"id": owner.id, "name": owner.full_name, "email": owner.email},
-            "access_token": pair["access_token"],
-            "refresh_token": pair["refresh_token"],
+            "access_token": pair.get("access_token"),
+            "refresh_token": pair.get("refresh_token"),
         },
         201,
     )

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from sandbox.common import FaultMiddleware
 
-from . import admin, oauth
+from . import admin, marketplace, oauth
 from .graphql_http import graphql_endpoint
 from .page import home
 from .runtime import Options, Sandbox
@@ -20,8 +20,8 @@ from .seed import seed_account
 def create_app(**options: Any) -> Starlette:
     """Options (all optional): client_id, client_secret, signing_key, access_token_ttl_s, bucket_max,
     restore_rate, request_limit, request_window_s, supported_versions, unsupported_versions,
-    require_version_header, web_base, app_name, app_id, webhook_url, webhook_topics, seed_clients, seed,
-    faults.
+    require_version_header, web_base, app_name, app_id, webhook_url, webhook_topics, oauth_callback_url,
+    manage_app_url, seed_clients, seed, faults.
     """
     sandbox = Sandbox(Options(**options))
     if sandbox.options.seed_clients > 0:
@@ -34,6 +34,7 @@ def create_app(**options: Any) -> Starlette:
         Route("/api/oauth/authorize", oauth.authorize, methods=["GET", "POST"]),
         Route("/api/oauth/token", oauth.token, methods=["POST"]),
         *admin.ROUTES,
+        *marketplace.ROUTES,
     ]
     app = Starlette(routes=routes, middleware=[Middleware(FaultMiddleware, faults=sandbox.faults)])
     app.state.jobber = sandbox

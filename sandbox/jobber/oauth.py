@@ -3,7 +3,9 @@ the account, allow or cancel), `POST /api/oauth/token` exchanges codes and rotat
 `expires_in` in token responses, unless the `expires_in` token option is on (`POST /_sandbox/token_options`).
 
 Sandbox shortcuts on `GET /authorize`: `account_id=<EncodedId>` approves at once for that account, `deny=1`
-simulates a user who denies (redirect with no query parameters).
+simulates a user who denies (redirect with no query parameters). Once the app's OAuth Callback URL is
+registered (`POST /_sandbox/app`), any other `redirect_uri` is refused. The App Marketplace's Connect button
+(marketplace.py) starts here without `state`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from .state import AuthCode
 CODE_TTL_S = 600
 
 
-def _add_query(url: str, params: dict[str, str]) -> str:
+def add_query(url: str, params: dict[str, str]) -> str:
     parts = urlsplit(url)
     query = "&".join(q for q in (parts.query, urlencode(params)) if q)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
@@ -75,6 +77,10 @@ async def authorize(request: Request) -> Response:
         return _error("invalid_request", "Unknown client or unsupported response_type", 400)
     if not redirect_uri:
         return _error("invalid_redirect_uri", "redirect_uri is required", 400)
+    registered = sandbox.app_urls.oauth_callback_url
+    if registered and redirect_uri != registered:
+        # It must match the app's OAuth Callback URL exactly (reference §2.3); Jobber shows an error page.
+        return _error("invalid_redirect_uri", "The redirect uri included is not valid.", 400)
     if params.get("deny"):
         # A user who denies is sent back with no query parameters at all (reference §2.2).
         return RedirectResponse(urlunsplit(urlsplit(redirect_uri)._replace(query="")), 302)
@@ -95,7 +101,7 @@ async def authorize(request: Request) -> Response:
     if params.get("state") is not None:
         # The Marketplace "Connect" button starts the flow without state: then none comes back (§2.2).
         query["state"] = params["state"]
-    return RedirectResponse(_add_query(redirect_uri, query), 302)
+    return RedirectResponse(add_query(redirect_uri, query), 302)
 
 
 async def token(request: Request) -> JSONResponse:

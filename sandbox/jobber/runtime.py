@@ -53,6 +53,9 @@ class Options:
     app_id: str = "5d3c1f0e-7a2b-4c8d-9e6f-a1b2c3d4e5f6"
     webhook_url: str | None = None
     webhook_topics: list[str] | None = None
+    # The app's URLs as registered in the Developer Center (reference §2.1); also `POST /_sandbox/app`.
+    oauth_callback_url: str | None = None
+    manage_app_url: str | None = None
     seed_clients: int = 0  # > 0: create a default account with that many seeded clients at start
     seed: int = 42
     faults: Faults | None = None
@@ -62,6 +65,15 @@ class Options:
 class LostAnswer:
     status: int = 502  # the answer sent instead of the result
     hang_s: float = 0.0  # > 0: the real result, but only after this long (the caller timed out)
+
+
+@dataclass
+class AppUrls:
+    """The app's registered URLs (kept across resets, like the webhook target). With a callback registered,
+    authorization refuses any other `redirect_uri`, as Jobber does (reference §2.3)."""
+
+    oauth_callback_url: str | None = None
+    manage_app_url: str | None = None
 
 
 @dataclass
@@ -96,6 +108,7 @@ class Sandbox:
         # Requested query cost per operation name: [operations, total, largest] (`GET /_sandbox/costs`).
         self.costs: dict[str, list[int]] = {}
         self.configure_webhooks(options.webhook_url, options.webhook_topics)
+        self.app_urls = AppUrls(options.oauth_callback_url, options.manage_app_url)
         self.token_options = TokenOptions.of(options)
         self._opaque: dict[str, dict[str, Any]] = {}  # opaque access token -> its claims
         self.set_phone_search(replace(options.phone_search))

@@ -570,6 +570,67 @@ def test_oauth_code_flow_and_refresh_rotation(base: str) -> None:
     assert denied.headers["location"] == "http://localhost/cb"
 
 
+def test_the_app_marketplace_starts_oauth_without_state_and_refuses_what_jobber_would(base: str) -> None:
+    callback, manage = "http://localhost/oauth/jobber/callback", "http://localhost/jobber/manage"
+    created = new_account(base, name="Marketplace Co", connect=False)
+    fresh = created["account"]
+    assert created["access_token"] is None  # an account that has not connected the app
+    listed = requests.get(f"{base}/_sandbox/accounts", timeout=5).json()
+    assert next(a for a in listed if a["id"] == fresh["id"])["connected"] is False
+
+    def click(path: str, account_id: str) -> requests.Response:
+        return requests.get(
+            f"{base}{path}", params={"account_id": account_id}, allow_redirects=False, timeout=5
+        )
+
+    def follow(response: requests.Response) -> requests.Response:
+        return requests.get(f"{base}{response.headers['location']}", allow_redirects=False, timeout=5)
+
+    # No Connect before the app registers its OAuth Callback URL (the Developer Center's form).
+    assert click("/marketplace/connect", fresh["id"]).status_code == 409
+    requests.post(f"{base}/_sandbox/app", json={"oauth_callback_url": callback}, timeout=5).raise_for_status()
+    try:
+        back = follow(click("/marketplace/connect", fresh["id"]))
+        assert back.status_code == 302 and back.headers["location"].startswith(f"{callback}?code=")
+        assert "state=" not in back.headers["location"]  # the Marketplace starts OAuth without state (§2.2)
+        code = back.headers["location"].split("code=")[1]
+        form = {
+            "client_id": "test-client",
+            "client_secret": SECRET,
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": callback,
+        }
+        pair = requests.post(f"{base}/api/oauth/token", data=form, timeout=5).json()
+        assert q(base, pair["access_token"], "{ account { id } }")["account"]["id"] == fresh["id"]
+        # Connected: the listing shows Disconnect (and Manage App once registered), not Connect.
+        assert click("/marketplace/connect", fresh["id"]).status_code == 409
+        assert click("/marketplace/manage", fresh["id"]).status_code == 409  # no Manage App URL yet
+        # A redirect_uri other than the registered callback is refused (§2.3).
+        other = {
+            "response_type": "code",
+            "client_id": "test-client",
+            "redirect_uri": "http://evil.test/cb",
+            "account_id": fresh["id"],
+        }
+        refused = requests.get(f"{base}/api/oauth/authorize", params=other, allow_redirects=False, timeout=5)
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_redirect_uri"
+
+        requests.post(f"{base}/_sandbox/app", json={"manage_app_url": manage}, timeout=5).raise_for_status()
+        managed = click("/marketplace/manage", fresh["id"])
+        assert managed.status_code == 302 and managed.headers["location"].startswith(f"{manage}?code=")
+        page = requests.get(f"{base}/marketplace", timeout=5).text
+        assert f'id="manage-{fresh["id"]}"' in page and f'id="connect-{fresh["id"]}"' not in page
+        requests.post(f"{base}/marketplace/disconnect", data={"account_id": fresh["id"]}, timeout=5)
+        assert click("/marketplace/manage", fresh["id"]).status_code == 409  # disconnected: no Manage App
+        gone = gql_post(base, pair["access_token"], "{ account { id } }")
+        assert "disconnected this app" in gone.text
+    finally:
+        requests.post(
+            f"{base}/_sandbox/app", json={"oauth_callback_url": None, "manage_app_url": None}, timeout=5
+        )
+
+
 # ----- cost and limits ------------------------------------------------------------------------------------
 
 

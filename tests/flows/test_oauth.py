@@ -4,20 +4,13 @@ The same journey in a real browser is in tests/pages/."""
 
 from __future__ import annotations
 
-import html
-import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
 from store.integrations import IntegrationStore
-
-FORM_FIELD = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)"')
-
-
-def hidden_fields(page: str) -> dict[str, str]:
-    return {k: html.unescape(v) for k, v in FORM_FIELD.findall(page)}
+from tests.support.admin import csrf, hidden_fields, install
 
 
 def store(r: Any) -> IntegrationStore:
@@ -26,26 +19,11 @@ def store(r: Any) -> IntegrationStore:
     return IntegrationStore(r, get_settings().secret_key())
 
 
-def install(site: Any, browser: requests.Session, pick: int = 1) -> tuple[str, requests.Response]:
-    """/install/aircall → Aircall's consent (the first `pick` numbers) → our settings page."""
-    consent = browser.get(f"{site.url}/install/aircall", timeout=10)
-    assert consent.url.startswith(f"{site.aircall}/oauth/authorize?")
-    numbers = re.findall(r'name="number_ids" value="(\d+)"', consent.text)[:pick]
-    page = browser.post(f"{site.aircall}/oauth/authorize", timeout=10,
-                        data={**hidden_fields(consent.text), "number_ids": numbers, "decision": "allow"})  # fmt: skip
-    assert page.url == f"{site.url}/settings?installed=1", page.text
-    return re.findall(r"Integration (int_\w+)", page.text)[0], page
-
-
 def consent_jobber(site: Any, browser: requests.Session, account_id: str) -> requests.Response:
     consent = browser.get(f"{site.url}/oauth/jobber/connect", timeout=10)
     assert consent.url.startswith(f"{site.jobber}/api/oauth/authorize?"), consent.text
     return browser.post(f"{site.jobber}/api/oauth/authorize", timeout=10,
                         data={**hidden_fields(consent.text), "account_id": account_id, "decision": "allow"})  # fmt: skip
-
-
-def csrf(page: requests.Response) -> str:
-    return re.findall(r'name="csrf_token" value="([^"]*)"', page.text)[0]
 
 
 def test_install_from_aircall_then_connect_jobber(r, site):
@@ -76,7 +54,7 @@ def test_forged_or_missing_state_and_denial_are_refused(r, site):
     for path, status, text in [
         ("/oauth/aircall/callback?code=x&state=forged", 400, "expired"),
         ("/oauth/aircall/callback?error=access_denied&state=x", 400, "cancelled"),
-        ("/oauth/jobber/callback?code=x", 400, "Start from Aircall"),
+        ("/oauth/jobber/callback?code=x", 400, "did not accept this authorization"),
         ("/oauth/jobber/callback", 400, "cancelled"),
         ("/oauth/jobber/connect?integration=int_nope", 401, "Please sign in"),
         ("/settings", 401, "Please sign in"),
@@ -85,6 +63,7 @@ def test_forged_or_missing_state_and_denial_are_refused(r, site):
         response = requests.get(f"{site.url}{path}", allow_redirects=False, timeout=5)
         assert (response.status_code, text in response.text) == (status, True), path
     assert r.smembers("aj:integrations") == set()
+    assert list(r.scan_iter("aj:jobber_pending*")) == []  # a refused code holds nothing
 
 
 def test_a_stolen_aircall_callback_installs_nothing_in_another_browser(r, site):

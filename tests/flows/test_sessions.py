@@ -1,5 +1,5 @@
-"""Settings-page sessions and sign-in links in a real Redis: what is stored, how long it lives, and that one
-use is one use."""
+"""Settings-page sessions, sign-in links and Jobber consents waiting for an admin, in a real Redis: what is
+stored, how long it lives, and that one use is one use."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 
 from store import keys
 from store.crypto import token_hash
-from store.sessions import SESSION_IDLE_S, SESSION_MAX_S, PendingJobber, SessionStore
+from store.pending_jobber import GRACE_S, PendingConnections, PendingJobber
+from store.sessions import SESSION_IDLE_S, SESSION_MAX_S, SessionStore
 
 SECRET = "test-secret-key-for-the-suite"
 
@@ -42,8 +43,12 @@ def test_sign_in_links_work_once_and_expire(r, sessions):
     token, expires_at = sessions.issue_link("int_a", ttl_s=120)
     assert expires_at == pytest.approx(time.time() + 120, abs=5)
     assert 0 < r.ttl(keys.signin_link(token_hash(token))) <= 120
+    assert (
+        sessions.peek_link(token) == "int_a" and sessions.peek_link(token) == "int_a"
+    )  # reading uses nothing
     assert sessions.redeem_link(token) == "int_a"
     assert sessions.redeem_link(token) is None  # reused
+    assert sessions.peek_link(token) is None
     for ttl in (0, 59, 8 * 24 * 3600):
         with pytest.raises(ValueError):
             sessions.issue_link("int_a", ttl_s=ttl)
@@ -58,11 +63,25 @@ def test_the_oauth_nonce_belongs_to_one_session_and_works_once(sessions):
     assert not sessions.take_oauth_nonce(mine, nonce)
 
 
-def test_pending_jobber_tokens_are_encrypted_and_taken_once(r, sessions):
-    _, session = sessions.create("int_a")
-    pending = PendingJobber("access-SECRET", "refresh-SECRET", "acct", "Acme")
-    sessions.stash_jobber(session, pending)
-    raw = r.get(keys.pending_jobber(session.key))
-    assert "SECRET" not in raw and 0 < r.ttl(keys.pending_jobber(session.key)) <= 15 * 60
-    assert sessions.peek_jobber(session) == pending
-    assert sessions.take_jobber(session) == pending and sessions.take_jobber(session) is None
+def test_a_waiting_jobber_consent_is_encrypted_bound_to_its_reference_and_taken_once(r):
+    store = PendingConnections(r, SECRET)
+    pending = PendingJobber("access-SECRET", "refresh-SECRET", "acct", "Acme", hold_until=time.time() + 3600)
+    reference = store.hold(pending)
+    key = keys.pending_jobber(token_hash(reference))
+    assert not r.exists(keys.pending_jobber(reference))  # the browser's reference itself is never a key
+    assert "SECRET" not in r.get(key) and "Acme" not in r.get(key)
+    assert 3600 < r.ttl(key) <= 3600 + GRACE_S + 1  # kept past its hold, for the sweep
+    assert store.peek(reference) == pending and store.peek("someone-elses-guess") is None
+    assert store.due() == []  # not due before its hold runs out
+    assert store.due(now=time.time() + 3601) == [token_hash(reference)]
+    assert store.take(reference) == pending and store.take(reference) is None
+    assert store.due(now=time.time() + 3601) == [] and not r.exists(key)
+
+
+def test_a_consent_handed_to_the_sweep_is_out_of_every_browsers_reach(r):
+    store = PendingConnections(r, SECRET)
+    reference = store.hold(PendingJobber("a", "r", "acct", "Acme", hold_until=time.time() + 3600))
+    earlier = store.take(reference)
+    digest = store.requeue(earlier, due_at=time.time() - 1)
+    assert store.peek(reference) is None and store.due() == [digest]
+    assert store.take_by_digest(digest).refresh_token == "r" and store.due() == []

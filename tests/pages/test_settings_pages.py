@@ -64,9 +64,18 @@ def ajctl(*args: str) -> dict[str, Any]:
     return doc
 
 
-def sign_in(browser: Any, integration_id: str) -> None:
+def sign_in(browser: Any, integration_id: str, shot: str | None = None) -> None:
+    """Open a sign-in link (its page names the integration) and press Sign in."""
     browser.delete_all_cookies()
-    browser.get(ajctl("integrations", "link", integration_id)["url"])
+    open_link(browser, ajctl("integrations", "link", integration_id)["url"], shot)
+
+
+def open_link(browser: Any, url: str, shot: str | None = None) -> None:
+    browser.get(url)
+    wait_for(browser, "#sign-in")
+    if shot:
+        screenshot(browser, shot)
+    click_and_load(browser.find_element(By.ID, "sign-in"))
     wait_for(browser, "#settings-form, #status")
 
 
@@ -327,6 +336,42 @@ def test_account_connected_elsewhere_and_moving_accounts_need_the_admin(r, site,
     assert second["account"]["id"] not in json.dumps(store().require(newer).to_public())
 
 
+def test_a_connect_started_in_jobbers_marketplace_is_attached_after_signing_in(r, site, worker, browser):
+    from tests.support.tenants import make_tenant
+
+    company = sandbox_company(site)
+    body = {"name": "Acme Plumbing", "connect": False, "seed_clients": 4, "seed": 3}
+    account = requests.post(f"{site.jobber}/_sandbox/accounts", json=body, timeout=5).json()["account"]
+    tenant = make_tenant(numbers=[company["numbers"][0]["id"]], aircall=company, active=False)
+
+    # A Jobber admin clicks Connect on the app's listing in Jobber's App Marketplace (not signed in with us).
+    browser.delete_all_cookies()
+    browser.get(f"{site.jobber}/marketplace")
+    wait_for(browser, f"[id='connect-{account['id']}']")
+    screenshot(browser, "18-jobber-marketplace-listing")
+    click_and_load(browser.find_element(By.ID, f"connect-{account['id']}"))
+    wait_for(browser, "#sign-in-help")
+    assert browser.current_url == f"{site.url}/jobber/sign-in"
+    assert "Acme Plumbing" in text_of(browser, "#pending-jobber")
+    assert browser.find_elements(By.ID, "install-from-aircall")
+    screenshot(browser, "19-marketplace-connect-how-to-sign-in")
+
+    # The operator's one-time link: its page names the integration; Sign in opens the settings.
+    open_link(browser, ajctl("integrations", "link", tenant.id)["url"], shot="20-sign-in-link-page")
+    assert "ready to connect to this integration" in text_of(browser, "#confirm-jobber")
+    assert "Acme Plumbing" in text_of(browser, "#pending-jobber")
+    assert store().require(tenant.id).jobber_account is None
+    screenshot(browser, "21-settings-jobber-ready-to-attach")
+
+    click_and_load(browser.find_element(By.ID, "confirm-connect"))
+    wait_for(browser, "#flash")
+    assert "Connected to Jobber" in text_of(browser, "#flash")
+    assert text_of(browser, "#status-title") == "Active"
+    assert not browser.find_elements(By.ID, "confirm-jobber")
+    assert store().require(tenant.id).jobber_account.id == account["id"]
+    screenshot(browser, "22-settings-attached-from-marketplace")
+
+
 def test_every_way_in_without_the_right_session_is_refused(r, site, browser):
     from tests.support.tenants import make_tenant
 
@@ -355,8 +400,7 @@ def test_every_way_in_without_the_right_session_is_refused(r, site, browser):
     assert text_of(browser, "h1") == "This sign-in link has expired"
     screenshot(browser, "13-refused-expired-link")
     url = ajctl("integrations", "link", mine.id)["url"]
-    browser.get(url)
-    wait_for(browser, "#settings-form")
+    open_link(browser, url)
     browser.delete_all_cookies()
     browser.get(url)
     assert text_of(browser, "h1") == "This sign-in link has expired"

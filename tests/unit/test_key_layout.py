@@ -5,6 +5,7 @@ real-Redis soak (tests/reliability/test_memory_soak.py) checks the same over a w
 from __future__ import annotations
 
 import fnmatch
+import time
 
 import fakeredis
 import pytest
@@ -18,13 +19,17 @@ from store.calls import CallStates
 from store.cards import CardClaims
 from store.contacts import ContactMap, Mapping
 from store.created_clients import CreatedClients
+from store.crypto import token_hash
 from store.insights import InsightStore
+from store.pending_jobber import PendingConnections, PendingJobber
 from store.phones import PhoneCache
 
 INTEGRATION, ACCOUNT, CALL = "int_k", "acct_k", "42"
+CONSENT = PendingJobber("access", "refresh", ACCOUNT, "Acme", hold_until=time.time() + 3600)
 
 
-def write_everything(r: fakeredis.FakeRedis) -> None:
+def write_everything(r: fakeredis.FakeRedis) -> str:
+    """Write one of each kind of record; returns the digest of the waiting Jobber consent's reference."""
     Activities(r).put(INTEGRATION, "call", CALL, ActivityRecord(state="done", kind="note", client_id="c1"))
     CallStates(r).add(INTEGRATION, CALL, "ev_1", Snapshot("call.ended", 1, {"id": 42}))
     CardClaims(r).claim(INTEGRATION, CALL, "ev_1")
@@ -37,6 +42,7 @@ def write_everything(r: fakeredis.FakeRedis) -> None:
     )
     BackfillSkips(r, INTEGRATION).record(CALL, "not connected")
     ReconcileWatermark(r, INTEGRATION).set(1.0)
+    return token_hash(PendingConnections(r, "secret").hold(CONSENT))
 
 
 @pytest.fixture
@@ -56,8 +62,9 @@ def test_every_key_expires_or_has_an_owner(r: fakeredis.FakeRedis) -> None:
 
 
 def test_every_key_is_one_that_store_keys_names(r: fakeredis.FakeRedis) -> None:
-    write_everything(r)
+    consent = write_everything(r)
     named = {
+        keys.pending_jobber(consent), keys.PENDING_JOBBER_DUE,
         keys.activity(INTEGRATION, "call", CALL), keys.call_state(INTEGRATION, CALL), keys.card_claim(INTEGRATION, CALL),
         keys.contact_map(INTEGRATION), keys.ai_content(INTEGRATION, CALL), keys.phone(ACCOUNT, "+14155550100"),
         keys.phone_reverse(ACCOUNT, "c1"), keys.backfill_skips(INTEGRATION), keys.reconcile_watermark(INTEGRATION),
@@ -74,6 +81,7 @@ def test_every_key_is_one_that_store_keys_names(r: fakeredis.FakeRedis) -> None:
         pytest.param(keys.lock("activity", "int_1", "call", "7"), "aj:lock:activity:int_1:call:7", id="lock"),
         pytest.param(keys.card_claim("int_1", 7), "aj:card:int_1:7", id="card claim"),
         pytest.param(keys.lane("jobber", "int_1"), "aj:lane:jobber:int_1", id="fair lane"),
+        pytest.param(keys.pending_jobber("d1"), "aj:jobber_pending:d1", id="waiting jobber consent"),
     ],
 )
 def test_key_shapes_are_stable(key: str, expected: str) -> None:
