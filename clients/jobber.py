@@ -5,8 +5,10 @@ status and the plain-JSON, non-GraphQL error bodies Jobber uses for disconnected
 (jobber-api.md §1.3), which a GraphQL transport would hide behind a protocol error.
 
 Errors: HTTP 429 and `THROTTLED` → RateLimited (THROTTLED waits (requested - available) / restoreRate);
-5xx, timeouts, "Service temporarily unavailable" → Transient; disconnected / inactive account → Disconnected;
-expired token (401) → Unauthorized (a token refresh fixes it); other GraphQL errors and userErrors → Permanent.
+5xx, timeouts, "Service temporarily unavailable" → Transient; the app disconnected from the account →
+AppDisconnected (a Disconnected; whatever the status, a 401 included, no token refresh is tried: the tokens are
+dead); inactive account → Disconnected; any other 401 (expired token) → Unauthorized (a token refresh fixes
+it); other GraphQL errors and userErrors → Permanent.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ DEFAULT_429_WAIT_S = 30.0
 
 class Unauthorized(Permanent):
     """HTTP 401: the access token expired or is invalid. The token-refresh wrapper retries once."""
+
+
+class AppDisconnected(Disconnected):
+    """ "User has disconnected this app from their account" (jobber-api.md §1.3): the user disconnected the app
+    in Jobber (or Jobber did, automatically). Every token of the connection is dead: refreshing cannot help."""
 
 
 @dataclass(frozen=True)
@@ -240,9 +247,14 @@ class JobberClient:
         session: Transport | None = None,
         refresh: Callable[[], str] | None = None,
         pacer: Pacer | None = None,
+        on_disconnected: Callable[[str], None] | None = None,
     ):
         self.api_url = api_url
         self._refresh = refresh  # called once on HTTP 401: returns a fresh access token
+        # Called with the refused access token when Jobber says the app was disconnected, before AppDisconnected
+        # is raised: the caller records it (the integration stops), whichever operation learnt it.
+        self._on_disconnected = on_disconnected
+        self._access_token = access_token
         self.pacer = pacer
         self.timeout = timeout
         self.session = session or shared_session(VENDOR)
@@ -262,13 +274,21 @@ class JobberClient:
         if self.pacer is not None:
             self._pace(self.pacer, cost)
         response = self._post(payload)
-        if response.status_code == 401 and self._refresh is not None:
-            self._headers["Authorization"] = f"Bearer {self._refresh()}"
+        body = json_or_empty(response)
+        if response.status_code == 401 and self._refresh is not None and not _app_disconnected(body):
+            # An expired token; a disconnected app is not refreshed (its refresh token is dead too).
+            self._access_token = self._refresh()
+            self._headers["Authorization"] = f"Bearer {self._access_token}"
             self._refresh = None  # once per client: a second 401 is a real auth failure
             response = self._post(payload)
-        body = json_or_empty(response)
+            body = json_or_empty(response)
         self._note_cost(body)
-        _raise_for_transport(response, body)
+        try:
+            _raise_for_transport(response, body)
+        except AppDisconnected:
+            if self._on_disconnected is not None:
+                self._on_disconnected(self._access_token)
+            raise
         errors = body.get("errors") or []
         if errors:
             _raise_for_graphql(errors, body)
@@ -481,14 +501,25 @@ class JobberClient:
                 self.pacer.observed(throttle.available, throttle.maximum, throttle.restore_rate)
 
 
+def _plain_message(body: Any) -> str:
+    """The text of Jobber's plain-JSON (non-GraphQL) error bodies: `{"message"}` or `{"error": {"message"}}`."""
+    if not isinstance(body, dict):
+        return ""
+    err = body.get("error")
+    return str(body.get("message") or (err.get("message") if isinstance(err, dict) else err) or "")
+
+
+def _app_disconnected(body: Any) -> bool:
+    return "disconnected this app" in _plain_message(body).lower()
+
+
 def _raise_for_transport(response: Reply, body: Any) -> None:
     status = response.status_code
-    message = ""
-    if isinstance(body, dict):
-        err = body.get("error")
-        message = str(body.get("message") or (err.get("message") if isinstance(err, dict) else err) or "")
+    message = _plain_message(body)
     lowered = message.lower()
-    if "disconnected this app" in lowered or "not active" in lowered:
+    if _app_disconnected(body):
+        raise AppDisconnected(f"jobber: {message}", vendor=VENDOR, status=status)
+    if "not active" in lowered:
         raise Disconnected(f"jobber: {message}", vendor=VENDOR, status=status)
     if "temporarily unavailable" in lowered:
         raise Transient(f"jobber: {message}", vendor=VENDOR, status=status)

@@ -88,6 +88,9 @@ class Sandbox:
         self.webhooks = WebhookDispatcher(self.store, options.client_secret, options.app_id)
         # Authenticated GraphQL requests per account: the "vendor economy" figure of the benchmarks.
         self.request_counts: Counter[str] = Counter()
+        # `POST /api/oauth/token` requests by grant_type (`GET /_sandbox/token_requests`): tests check that a
+        # disconnected app is not refreshed.
+        self.token_requests: Counter[str] = Counter()
         self.configure_webhooks(options.webhook_url, options.webhook_topics)
         self.token_options = TokenOptions.of(options)
         self._opaque: dict[str, dict[str, Any]] = {}  # opaque access token -> its claims
@@ -109,6 +112,7 @@ class Sandbox:
         self.limiter.reset()
         self.faults.reset()
         self.request_counts.clear()
+        self.token_requests.clear()
         self.token_options = TokenOptions.of(self.options)
         self._opaque.clear()
         self.phone_search = self.options.phone_search

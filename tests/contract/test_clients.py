@@ -8,7 +8,7 @@ import requests
 
 from clients.aircall import AircallClient
 from clients.errors import Disconnected, Permanent, RateLimited, Transient
-from clients.jobber import JobberClient, Unauthorized
+from clients.jobber import AppDisconnected, JobberClient, Unauthorized
 
 
 @pytest.fixture
@@ -30,6 +30,7 @@ def jobber(jobber_server):
         f"{jobber_server}/api/graphql", account["access_token"], api_version="2025-04-16", timeout=2
     )
     client.account_id = account["account"]["id"]
+    client.pair = account  # its access and refresh tokens
     return client
 
 
@@ -178,6 +179,43 @@ def test_jobber_disconnected_account(jobber_server, jobber):
     jobber.app_disconnect()
     with pytest.raises(Disconnected):
         jobber.account()
+
+
+def test_jobber_401_saying_the_app_was_disconnected_is_not_refreshed(jobber_server, jobber):
+    """A 401 whose body says the app was disconnected (jobber-api.md §1.3) is a disconnect: the tokens are dead,
+    so no refresh is tried; the caller hears which token was refused. A plain expired token still refreshes."""
+    refreshed, refused = [], []
+    client = JobberClient(
+        f"{jobber_server}/api/graphql", jobber.pair["access_token"], api_version="2025-04-16",
+        refresh=lambda: refreshed.append(1) or "never-used", on_disconnected=refused.append,
+    )  # fmt: skip
+    requests.post(
+        f"{jobber_server}/_sandbox/accounts/{jobber.account_id}/disconnect",
+        json={"webhook": False},
+        timeout=5,
+    ).raise_for_status()
+
+    with pytest.raises(AppDisconnected, match="User has disconnected this app") as raised:
+        client.account()
+
+    assert raised.value.status == 401 and isinstance(raised.value, Disconnected)
+    assert refreshed == [] and refused == [jobber.pair["access_token"]]
+    assert requests.get(f"{jobber_server}/_sandbox/token_requests", timeout=5).json() == {}
+
+
+def test_jobber_expired_token_is_refreshed_once(jobber_server, jobber):
+    expired = requests.post(
+        f"{jobber_server}/_sandbox/tokens",
+        json={"account_id": jobber.account_id, "access_token_ttl_s": -5},
+        timeout=5,
+    ).json()
+    fresh = jobber.pair["access_token"]
+    refreshed: list[int] = []
+    client = JobberClient(f"{jobber_server}/api/graphql", expired["access_token"], api_version="2025-04-16",
+                          refresh=lambda: refreshed.append(1) or fresh)  # fmt: skip
+
+    assert client.account().name == "Acme"
+    assert refreshed == [1]
 
 
 def test_jobber_inactive_account(jobber_server, jobber):
