@@ -247,7 +247,7 @@ class JobberClient:
         session: Transport | None = None,
         refresh: Callable[[], str] | None = None,
         pacer: Pacer | None = None,
-        on_disconnected: Callable[[str], None] | None = None,
+        on_disconnected: Callable[[str], object] | None = None,
     ):
         self.api_url = api_url
         self._refresh = refresh  # called once on HTTP 401: returns a fresh access token
