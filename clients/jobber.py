@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +42,61 @@ class Unauthorized(Permanent):
 class AppDisconnected(Disconnected):
     """ "User has disconnected this app from their account" (jobber-api.md §1.3): the user disconnected the app
     in Jobber (or Jobber did, automatically). Every token of the connection is dead: refreshing cannot help."""
+
+
+@dataclass(frozen=True)
+class VersionNotice:
+    """What `extensions.versioning` (jobber-api.md §1.2) said beyond "as asked": a warning (the version is
+    unsupported, or support is scheduled to stop), or a version other than the one requested (a removed version
+    is silently upgraded to the oldest supported one, and breaking changes can then hit)."""
+
+    requested: str
+    answered: str
+    warning: str  # "" when Jobber gave none
+
+
+def version_notice(requested: str, body: Any) -> VersionNotice | None:
+    """The notice in one Jobber answer, or None when it was served as asked without a warning (or says
+    nothing about versions)."""
+    extensions = body.get("extensions") if isinstance(body, dict) else None
+    versioning = extensions.get("versioning") if isinstance(extensions, dict) else None
+    if not isinstance(versioning, dict):
+        return None
+    answered = str(versioning.get("version") or requested)
+    warning = str(versioning.get("warning") or "")
+    if not warning and answered == requested:
+        return None
+    return VersionNotice(requested, answered, warning)
+
+
+# Observers of every version notice (the worker counts them for /metrics and `ajctl status`): a hook, so the
+# adapter stays free of storage. Each distinct notice is also logged once per process, not once per request.
+VERSION_OBSERVERS: list[Callable[[VersionNotice], None]] = []
+_logged_notices: set[VersionNotice] = set()
+_logged_lock = threading.Lock()
+MAX_LOGGED_NOTICES = 64  # distinct notices are few (versions x wordings); past this, stop remembering
+
+
+def _note_version(requested: str, body: Any) -> None:
+    notice = version_notice(requested, body)
+    if notice is None:
+        return
+    with _logged_lock:
+        first = notice not in _logged_notices and len(_logged_notices) < MAX_LOGGED_NOTICES
+        if first:
+            _logged_notices.add(notice)
+    if first:
+        log.warning(
+            "jobber.api_version.warning requested=%s answered=%s warning=%s",
+            notice.requested,
+            notice.answered,
+            notice.warning or "(none: the version was changed without one)",
+        )
+    for observer in VERSION_OBSERVERS:
+        try:
+            observer(notice)
+        except Exception:  # metrics must never break a vendor call
+            log.debug("jobber.api_version.observer_failed", exc_info=True)
 
 
 @dataclass(frozen=True)
@@ -283,6 +339,7 @@ class JobberClient:
             response = self._post(payload)
             body = json_or_empty(response)
         self._note_cost(body)
+        _note_version(self._headers["X-JOBBER-GRAPHQL-VERSION"], body)
         try:
             _raise_for_transport(response, body)
         except AppDisconnected:

@@ -312,3 +312,66 @@ def test_the_shared_session_keeps_no_cookie_between_tenants():
         }  # "tenant=alpha" not kept
     finally:
         server.stop()
+
+
+# ---- Jobber API versions (jobber-api.md §1.2) -------------------------------------------------------------
+
+
+@pytest.fixture
+def version_notices(monkeypatch):
+    """The notices the adapter reports, with its once-per-process log memory fresh for the test."""
+    from clients import jobber as adapter
+
+    seen: list[adapter.VersionNotice] = []
+    monkeypatch.setattr(adapter, "_logged_notices", set())
+    monkeypatch.setattr(adapter, "VERSION_OBSERVERS", [*adapter.VERSION_OBSERVERS, seen.append])
+    return seen
+
+
+def test_an_unsupported_version_is_reported_on_every_answer_and_logged_once(
+    jobber_server, jobber, version_notices, caplog
+):
+    from clients.jobber import VersionNotice
+
+    old = JobberClient(f"{jobber_server}/api/graphql", jobber.pair["access_token"], api_version="2023-08-18")
+    current = JobberClient(
+        f"{jobber_server}/api/graphql", jobber.pair["access_token"], api_version="2025-04-16"
+    )
+    with caplog.at_level("WARNING", logger="clients.jobber"):
+        for _ in range(3):
+            assert old.account().name == "Acme"
+        current.account()
+
+    assert len(version_notices) == 3 and len(set(version_notices)) == 1
+    notice = version_notices[0]
+    assert (notice.requested, notice.answered) == ("2023-08-18", "2023-08-18")
+    assert "Support for API version 2023-08-18 has ended" in notice.warning
+    logged = [r.getMessage() for r in caplog.records if "jobber.api_version.warning" in r.getMessage()]
+    assert logged == [
+        f"jobber.api_version.warning requested=2023-08-18 answered=2023-08-18 warning={notice.warning}"
+    ]
+    assert VersionNotice("2025-04-16", "2025-04-16", "") not in version_notices  # served as asked: nothing
+
+
+def test_a_removed_version_silently_upgraded_is_reported(jobber_server, jobber, version_notices, caplog):
+    removed = JobberClient(
+        f"{jobber_server}/api/graphql", jobber.pair["access_token"], api_version="2022-03-10"
+    )
+    with caplog.at_level("WARNING", logger="clients.jobber"):
+        removed.account()
+        removed.account()
+
+    assert {(n.requested, n.answered) for n in version_notices} == {("2022-03-10", "2024-04-17")}
+    assert sum("requested=2022-03-10 answered=2024-04-17" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_an_upgrade_without_a_warning_is_still_a_notice() -> None:
+    """Jobber documents the warning for unsupported versions; an upgraded answer might come without one
+    (UNCONFIRMED): the other version alone is enough."""
+    from clients.jobber import VersionNotice, version_notice
+
+    body = {"data": {}, "extensions": {"versioning": {"version": "2024-04-17"}}}
+    assert version_notice("2022-03-10", body) == VersionNotice("2022-03-10", "2024-04-17", "")
+    assert version_notice("2024-04-17", body) is None
+    assert version_notice("2024-04-17", {"data": {}}) is None
+    assert version_notice("2024-04-17", {"extensions": {"versioning": "odd"}}) is None
