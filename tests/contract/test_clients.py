@@ -106,6 +106,25 @@ def test_aircall_bad_credentials_are_disconnected(aircall_server, aircall):
         bad.ping()
 
 
+def test_aircall_ai_403_is_the_plan_lacking_the_feature_unless_the_credentials_fail(aircall_server, aircall):
+    """403 on an AI endpoint reads two ways (aircall-api.md §6 vs §7): the plan lacks AI Assist, or the
+    credentials are bad. The adapter asks /v1/ping with the same credentials to tell them apart."""
+    from clients.aircall import FeatureUnavailable
+
+    call = {"id": 4242, "status": "done", "started_at": 1_790_000_000, "ended_at": 1_790_000_060}
+    base = f"{aircall_server}/_sandbox"
+    requests.post(f"{base}/calls", json={"call": call, "company_id": aircall.company["id"]}, timeout=5)
+    requests.post(f"{base}/companies/{aircall.company['id']}", json={"ai_assist": False}, timeout=5)
+
+    with pytest.raises(FeatureUnavailable, match="403") as refused:
+        aircall.conversation_intelligence(4242, "summary")
+    assert not isinstance(refused.value, Disconnected)
+
+    bad = AircallClient(aircall_server, api_id="nope", api_token="nope", timeout=2)
+    with pytest.raises(Disconnected):
+        bad.conversation_intelligence(4242, "summary")
+
+
 @pytest.mark.parametrize("unit", ["s", "ms"])
 def test_aircall_429_is_rate_limited_until_the_reset(aircall_server, aircall, unit):
     company_id = aircall.company["id"]
