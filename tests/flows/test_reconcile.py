@@ -136,3 +136,79 @@ def test_a_call_listed_for_the_window_but_started_before_since_is_skipped_once()
     assert rc._not_logged_because(call, {7}, since) == f"started before --since ({since})"
     assert rc._not_logged_because({**call, "started_at": since}, {7}, since) is None
     assert rc._not_logged_because(call, {8}, since) == "Aircall number 7 is not connected (settings.numbers)"
+
+
+# ---- beyond Aircall's 10,000-item paging ceiling (aircall-api.md §2) -----------------------------------------
+
+
+def _many_calls(aircall_url: str, company: dict, token: str, n: int, start: int, tied: int = 0) -> set[int]:
+    """`n` ended calls on the company's first line, one a minute from `start`; the first `tied` of them start in
+    the same second (ties at a window boundary)."""
+    line = company["numbers"][0]
+    ids = set()
+    for i in range(n):
+        call_id = 9_700_000_000 + i
+        started = start + (0 if i < tied else 60 * i)
+        events = p.inbound_answered_call(
+            call_id,
+            token=token,
+            number=line,
+            external=CALLER,
+            agent=AGENT,
+            started_at=started,
+            comments=(),
+            tags=(),
+        )
+        ended = next(e for e in events if e["event"] == "call.ended")
+        requests.post(
+            f"{aircall_url}/_sandbox/calls",
+            json={"call": ended["data"], "company_id": company["id"]},
+            timeout=5,
+        ).raise_for_status()
+        ids.add(call_id)
+    return ids
+
+
+def test_listing_calls_beyond_the_paging_ceiling_sees_each_call_once(vendors):
+    from clients.aircall import AircallClient
+
+    company = requests.post(f"{vendors.aircall}/_sandbox/companies", json={"name": "Acme"}, timeout=5).json()
+    requests.post(f"{vendors.aircall}/_sandbox/paging", json={"ceiling": 100}, timeout=5).raise_for_status()
+    start = int(time.time()) - 2 * 86400
+    expected = _many_calls(vendors.aircall, company, "t", 250, start, tied=30)
+    aircall = AircallClient(vendors.aircall, api_id=company["api_id"], api_token=company["api_token"])
+
+    listed = [int(c["id"]) for c in rc.recent_calls(aircall, start, time.time())]
+
+    assert len(listed) == len(set(listed)) == 250 and set(listed) == expected
+    # Paging itself stopped at the ceiling, as Aircall's does: no page past it was ever asked for.
+    routes = requests.get(f"{vendors.aircall}/_sandbox/state", timeout=5).json()["companies"][0]["requests"]
+    assert routes["by_route"]["GET /v1/calls"] <= 20
+
+
+def test_backfill_logs_every_call_beyond_the_paging_ceiling_exactly_once(r, vendors, tmp_path):
+    from datetime import UTC, datetime
+
+    from tests.support.tenants import make_tenant
+
+    company = requests.post(f"{vendors.aircall}/_sandbox/companies", json={"name": "Acme"}, timeout=5).json()
+    account = requests.post(f"{vendors.jobber}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
+    dana = requests.post(
+        f"{vendors.jobber}/_sandbox/accounts/{account['account']['id']}/clients",
+        json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": CALLER}]},
+        timeout=5,
+    ).json()
+    tenant = make_tenant(jobber=account, aircall=company, numbers=[company["numbers"][0]["id"]])
+    requests.post(f"{vendors.aircall}/_sandbox/paging", json={"ceiling": 100}, timeout=5).raise_for_status()
+    start = int(time.time()) - 2 * 86400
+    expected = _many_calls(vendors.aircall, company, tenant.webhook_token, 250, start)
+
+    since = datetime.fromtimestamp(start - 60, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    out = CliRunner().invoke(ajctl, ["backfill", "calls", tenant.id, "--since", since, "--json"])
+
+    assert out.exit_code == 0, out.output
+    counts = json.loads(out.stdout)
+    assert (counts["logged"], counts["already_logged"], counts["skipped"], counts["failed"]) == (250, 0, 0, 0)
+    clients = requests.get(f"{vendors.jobber}/_sandbox/state", timeout=5).json()["accounts"][0]["clients"]
+    notes = [n["message"] for c in clients if c["id"] == dana["id"] for n in c["notes"]]
+    assert sorted(int(n.split("/v1/calls/")[1].split()[0]) for n in notes) == sorted(expected)
