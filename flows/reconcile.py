@@ -19,7 +19,7 @@ from flows.maintenance import each_active
 from flows.patience import patiently
 from flows.vendors import aircall_for
 from store.activities import Activities
-from store.backfill import BackfillSkips, ReconcileWatermark
+from store.backfill import ReconcileWatermark
 from store.calls import CallStates
 from store.integrations import Integration
 from store.ledger import Ledger
@@ -149,54 +149,60 @@ def reconcile(integration: Integration, now: float | None = None) -> str:
     return f"enqueued {found}" if found else "complete"
 
 
+BACKFILL_COUNTS = ("logged", "already_logged", "skipped", "failed")
+
+
 def backfill(
     integration: Integration, since: float, progress: Callable[[str], None] | None = None
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """`ajctl backfill calls`: log every ended call since `since`, in this process, through the call flow.
 
-    Counts: `logged` (this run wrote its activity), `already_logged`, `skipped` (this run decided not to log it,
-    or it is still in progress), `failed` (a vendor kept failing; the next run tries again).
+    Counts, the same on every run for the same calls: `logged` (this run wrote its activity), `already_logged`
+    (the call has its activity in Jobber: the activity map says so), `skipped` (not logged, on purpose: the
+    number is not connected, the call started before --since or is still in progress, or the call flow skipped
+    it: withheld number, no client and contact creation off, a voice-agent call with that logging off...),
+    `failed` (a vendor kept failing; the next run tries again); and `reasons`: skipped calls per reason.
 
-    "Already logged" means the integration has already dealt with the call, so this run does nothing for it:
-    it has an activity, or its `call.ended` already went through the call flow (from a webhook, reconciliation
-    or an earlier backfill; logged, or skipped on purpose with the reason in `ajctl events show`), or an
-    earlier backfill skipped it for the same reason as this run would (number not connected, started before
-    --since). A reason that no longer holds (the number is connected now, an earlier --since) does not count:
-    the call is looked at again.
-    """
+    A call without an activity goes through the call flow again on each run, so it is judged by today's
+    settings and Jobber (a client added since, contact creation switched on): nothing is remembered as "dealt
+    with" except an activity."""
     from flows.activity import run_flow
     from flows.calls import log_call
 
     r = sync_client()
     numbers = set(integration.settings.numbers)
-    skips = BackfillSkips(r, integration.id)
+    activities, ledger = Activities(r), Ledger(r)
     counts: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
     for call in recent_calls(aircall_for(integration), since, time.time()):
         call_id = str(call["id"])
-        reason = _not_logged_because(call, numbers, since)
-        if call.get("status") != "done" or not call.get("ended_at"):
-            outcome = "skipped"  # in progress: the next run looks at it again
-        elif _dealt_with(r, integration, call_id) or (reason is not None and skips.reason(call_id) == reason):
+        record = activities.get(integration.id, "call", call_id)
+        reason = None
+        if record is not None and record.state == "done":
             outcome = "already_logged"
-        elif reason is not None:
-            skips.record(call_id, reason)
+        elif call.get("status") != "done" or not call.get("ended_at"):
+            outcome, reason = "skipped", "still in progress (the next run looks again)"
+        elif (reason := _not_logged_because(call, numbers, since)) is not None:
             outcome = "skipped"
         else:
             event_id = _record(r, integration, call, time.time())
             result = _patiently(functools.partial(run_flow, event_id, log_call))
-            outcome = {"logged": "logged", "skipped": "skipped", "failed": "failed"}.get(
-                result, "already_logged"
-            )
+            # "unchanged" / "updated": a webhook logged the call meanwhile.
+            outcome = result if result in ("logged", "skipped", "failed") else "already_logged"
+            if outcome == "skipped":
+                reason = (ledger.get(event_id) or {}).get("reason") or "skipped by the call flow"
         counts[outcome] += 1
+        if reason is not None:
+            reasons[reason] += 1
         if progress:
             progress(outcome)
-    return {k: counts.get(k, 0) for k in ("logged", "already_logged", "skipped", "failed")}
+    return {**{k: counts.get(k, 0) for k in BACKFILL_COUNTS}, "reasons": dict(reasons.most_common())}
 
 
 def _not_logged_because(call: dict[str, Any], numbers: set[int], since: float) -> str | None:
-    """Why a backfill does not run this ended call through the flow, or None. Aircall's `from` is taken to
-    filter on the start of the call; which timestamp it really filters on is UNCONFIRMED, so the start is
-    checked again."""
+    """Why a backfill does not run this ended call through the flow, or None (the same words as the flow's
+    own skip for an unconnected number). Aircall's `from` is taken to filter on the start of the call; which
+    timestamp it really filters on is UNCONFIRMED, so the start is checked again."""
     number_id = (call.get("number") or {}).get("id")
     if number_id not in numbers:
         return f"Aircall number {number_id} is not connected (settings.numbers)"

@@ -15,7 +15,6 @@ or an owner that deletes it. What each key holds, what makes it grow, and what b
 | `aj:ai:{int}:{call}` | hash | AI content of calls | TTL 30 days |
 | `aj:ai_tasks:…`, `aj:ai_task_attempts:…` | hash | action items | TTL 180 days |
 | `aj:card:{int}:{call}` | string | ringing calls (store/cards.py) | TTL 1 day |
-| `aj:backfill:{int}` | hash | calls a backfill skipped | TTL 180 days; deleted with the integration |
 | `aj:phone:{acct}:{e164}`, `aj:phone_rev:{acct}:{client}` | string, set | callers | TTL 1 day |
 | `aj:rlwait:{task id}` | hash | rate-limited tasks | TTL 1 day |
 | `aj:replica_wait_mark` | string | one key | TTL 60 s (the ingest's WAIT, store/replication.py) |
@@ -136,10 +135,6 @@ def activity(integration_id: str, resource: str, resource_id: str) -> str:
     return f"{PREFIX}:activity:{integration_id}:{resource}:{resource_id}"
 
 
-def backfill_skips(integration_id: str) -> str:
-    return f"{PREFIX}:backfill:{integration_id}"
-
-
 def contact_map(integration_id: str) -> str:
     """Jobber client id → Aircall contact (store/contacts.py)."""
     return f"{PREFIX}:contacts:{integration_id}"
@@ -244,7 +239,6 @@ def integration_state(integration_id: str) -> list[str]:
         contact_sync_watermark(integration_id),
         contact_sync_status(integration_id),
         reconcile_watermark(integration_id),
-        backfill_skips(integration_id),
         contact_sync_run(integration_id),
         page_cache(integration_id, "numbers"),
         page_cache(integration_id, "client"),

@@ -205,9 +205,12 @@ def test_jobber_401_saying_the_app_was_disconnected_is_not_refreshed(jobber_serv
     so no refresh is tried; the caller hears which token was refused. A plain expired token still refreshes."""
     refreshed, refused = [], []
     client = JobberClient(
-        f"{jobber_server}/api/graphql", jobber.pair["access_token"], api_version="2025-04-16",
-        refresh=lambda: refreshed.append(1) or "never-used", on_disconnected=refused.append,
-    )  # fmt: skip
+        f"{jobber_server}/api/graphql",
+        jobber.pair["access_token"],
+        api_version="2025-04-16",
+        refresh=lambda: refreshed.append(1) or "never-used",
+        on_disconnected=refused.append,
+    )
     requests.post(
         f"{jobber_server}/_sandbox/accounts/{jobber.account_id}/disconnect",
         json={"webhook": False},
@@ -230,8 +233,12 @@ def test_jobber_expired_token_is_refreshed_once(jobber_server, jobber):
     ).json()
     fresh = jobber.pair["access_token"]
     refreshed: list[int] = []
-    client = JobberClient(f"{jobber_server}/api/graphql", expired["access_token"], api_version="2025-04-16",
-                          refresh=lambda: refreshed.append(1) or fresh)  # fmt: skip
+    client = JobberClient(
+        f"{jobber_server}/api/graphql",
+        expired["access_token"],
+        api_version="2025-04-16",
+        refresh=lambda: refreshed.append(1) or fresh,
+    )
 
     assert client.account().name == "Acme"
     assert refreshed == [1]

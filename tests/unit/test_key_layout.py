@@ -13,12 +13,14 @@ from domain.calls import Snapshot
 from domain.matching import ClientRef
 from store import keys
 from store.activities import Activities, ActivityRecord
-from store.backfill import BackfillSkips, ReconcileWatermark
+from store.api_versions import JobberVersionNotices
+from store.backfill import ReconcileWatermark
 from store.calls import CallStates
 from store.cards import CardClaims
 from store.contacts import ContactMap, Mapping
 from store.insights import InsightStore
 from store.phones import PhoneCache
+from store.workers import WorkerBeats
 
 INTEGRATION, ACCOUNT, CALL = "int_k", "acct_k", "42"
 
@@ -30,8 +32,9 @@ def write_everything(r: fakeredis.FakeRedis) -> None:
     ContactMap(r).put(INTEGRATION, "c1", Mapping(contact_id="9", digest="d"))
     InsightStore(r).put(INTEGRATION, CALL, "summary", {"content": "x"})
     PhoneCache(r).put(ACCOUNT, "+14155550100", ClientRef(id="c1", name="Dana", web_uri="https://x"))
-    BackfillSkips(r, INTEGRATION).record(CALL, "not connected")
     ReconcileWatermark(r, INTEGRATION).set(1.0)
+    JobberVersionNotices(r).record("2023-08-18", "2023-08-18", "Support has ended", 2, 1.0)
+    WorkerBeats(r).beat("worker.host-1", 123, 0, 1.0)
 
 
 @pytest.fixture
@@ -55,7 +58,8 @@ def test_every_key_is_one_that_store_keys_names(r: fakeredis.FakeRedis) -> None:
     named = {
         keys.activity(INTEGRATION, "call", CALL), keys.call_state(INTEGRATION, CALL), keys.card_claim(INTEGRATION, CALL),
         keys.contact_map(INTEGRATION), keys.ai_content(INTEGRATION, CALL), keys.phone(ACCOUNT, "+14155550100"),
-        keys.phone_reverse(ACCOUNT, "c1"), keys.backfill_skips(INTEGRATION), keys.reconcile_watermark(INTEGRATION),
+        keys.phone_reverse(ACCOUNT, "c1"), keys.reconcile_watermark(INTEGRATION),
+        keys.JOBBER_VERSION_NOTICES, keys.STAT_JOBBER_VERSION_NOTICES, keys.worker("worker.host-1"),
     }  # fmt: skip
     assert set(r.scan_iter()) <= named
     assert all(k.startswith(f"{keys.PREFIX}:") for k in r.scan_iter())
