@@ -262,6 +262,7 @@ query ClientCard($id: EncodedId!) {
       ... on CustomFieldLink { label valueLink { text url } }
       ... on CustomFieldDropdown { label valueDropdown }
       ... on CustomFieldTrueFalse { label valueTrueFalse }
+      ... on CustomFieldArea { label valueArea { length width } unit }
     }
     requests(first: 20) { nodes { requestStatus } }
   }

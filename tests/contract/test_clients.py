@@ -401,3 +401,27 @@ def test_an_upgrade_without_a_warning_is_still_a_notice() -> None:
     assert version_notice("2024-04-17", body) is None
     assert version_notice("2024-04-17", {"data": {}}) is None
     assert version_notice("2024-04-17", {"extensions": {"versioning": "odd"}}) is None
+
+
+def test_the_client_card_reads_area_custom_fields(jobber_server):
+    """The card query selects every member of CustomFieldUnion the schema has, CustomFieldArea included; the
+    seeded demo clients carry a "Lawn area"."""
+    from config.integration import InsightCard
+    from domain.cards import TIMES, custom_card
+
+    requests.post(f"{jobber_server}/_sandbox/reset", timeout=5)
+    account = requests.post(
+        f"{jobber_server}/_sandbox/accounts", json={"name": "Acme", "seed_clients": 40}, timeout=5
+    ).json()
+    client = JobberClient(f"{jobber_server}/api/graphql", account["access_token"], api_version="2025-04-16")
+    state = requests.get(f"{jobber_server}/_sandbox/state", timeout=5).json()["accounts"][0]["clients"]
+    with_area = [c for c in state if "Lawn area" in c["customFields"]]
+    assert with_area, "the seed gives some clients a lawn area"
+    expected = with_area[0]["customFields"]["Lawn area"]
+
+    card = client.client_card(with_area[0]["id"])
+
+    [area] = [f for f in card["customFields"] if f.get("label") == "Lawn area"]
+    assert area == {"label": "Lawn area", "unit": "ft", "valueArea": expected}
+    items = custom_card(card, InsightCard(custom=True, fields=["custom:Lawn area"]))
+    assert items[1]["text"] == f"{expected['length']:g} {TIMES} {expected['width']:g} ft"
