@@ -39,6 +39,8 @@ def describe_integration(doc: dict[str, Any]) -> str:
     ]
     unavailable = doc.get("ai_logging_unavailable")
     if unavailable:
-        lines.append(f"  ai logging:         unavailable since {unavailable['since']}: {unavailable['reason']}")
+        lines.append(
+            f"  ai logging:         unavailable since {unavailable['since']}: {unavailable['reason']}"
+        )
     lines += [f"  warning: {w}" for w in doc.get("warnings") or []]
     return "\n".join(lines)

@@ -90,7 +90,9 @@ class Integration:
             "aircall_budget_key": self.budget_key,
             "aircall_webhook_id": self.aircall_webhook_id,
             "ai_logging_unavailable": (
-                {"reason": self.ai_unavailable, "since": self.ai_unavailable_at} if self.ai_unavailable else None
+                {"reason": self.ai_unavailable, "since": self.ai_unavailable_at}
+                if self.ai_unavailable
+                else None
             ),
             "created_at": self.created_at,
             "updated_at": self.updated_at,
