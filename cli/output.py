@@ -37,5 +37,10 @@ def describe_integration(doc: dict[str, Any]) -> str:
         f"  created / updated:  {doc.get('created_at')} / {doc.get('updated_at')}",
         "  settings:           " + json.dumps(doc.get("settings"), sort_keys=True),
     ]
+    unavailable = doc.get("ai_logging_unavailable")
+    if unavailable:
+        lines.append(
+            f"  ai logging:         unavailable since {unavailable['since']}: {unavailable['reason']}"
+        )
     lines += [f"  warning: {w}" for w in doc.get("warnings") or []]
     return "\n".join(lines)

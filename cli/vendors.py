@@ -53,9 +53,12 @@ def backfill() -> None:
 @guarded
 def backfill_calls(ops: Ops, integration_id: str, since: datetime, as_json: bool) -> None:
     """Log every ended call on a connected number since ISO (Aircall keeps ~6 months), through the same flow
-    and idempotency as webhooks: calls already logged are left alone."""
+    and idempotency as webhooks: calls already logged are left alone, and every call not logged is counted as
+    skipped, with its reason, on every run."""
     integration = require_active(ops, integration_id)
     start = since if since.tzinfo else since.replace(tzinfo=UTC)
     with tqdm(desc="calls", unit="call", file=sys.stderr, disable=as_json and not sys.stderr.isatty()) as bar:
-        counts = backfill_calls_since(integration, start.timestamp(), progress=lambda _: bar.update())
-    emit(as_json, counts, ", ".join(f"{k} {v}" for k, v in counts.items()))
+        summary = backfill_calls_since(integration, start.timestamp(), progress=lambda _: bar.update())
+    counts = ", ".join(f"{k} {v}" for k, v in summary.items() if k != "reasons")
+    reasons = [f"  skipped {n}: {reason}" for reason, n in summary["reasons"].items()]
+    emit(as_json, summary, "\n".join([counts, *reasons]))

@@ -1,7 +1,9 @@
 """Aircall REST adapter (https://developer.aircall.io/api-references). Basic (api_id:api_token) or Bearer auth.
 
 Errors: 429 → RateLimited (wait until X-AircallApi-Reset, a UNIX timestamp; bounded); 5xx / timeouts → Transient;
-401/403 → Disconnected (bad or revoked credentials); other 4xx → Permanent.
+401/403 → Disconnected (bad or revoked credentials), except a 403 from the conversation-intelligence endpoints
+while the same credentials still work, which is FeatureUnavailable (the plan lacks AI Assist); other 4xx →
+Permanent.
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ from clients.ratelimit import AIRCALL_MAX_WAIT_S, bounded, reset_wait, retry_aft
 
 VENDOR = "aircall"
 DEFAULT_RATE_WAIT_S = 60.0
+
+
+class FeatureUnavailable(Permanent):
+    """Aircall refused a feature of the company's plan (a 403 from an AI endpoint while `GET /v1/ping` still
+    answers with the same credentials): not a lost connection, nothing to retry."""
 
 
 class Budget(Protocol):
@@ -188,9 +195,18 @@ class AircallClient:
 
     def conversation_intelligence(self, call_id: int | str, kind: str) -> dict[str, Any]:
         """GET /v1/calls/:id/<kind> (aircall-api.md §6). Aircall answers 404 until the content is generated,
-        so a 404 here is Transient (retried with backoff), not Permanent."""
+        so a 404 here is Transient (retried with backoff), not Permanent.
+
+        403 means either "the plan lacks the feature" (or the company is not active or verified, §6) or bad
+        credentials (§7: "403 = Invalid API key or Bearer access token"); the body that tells them apart is
+        undocumented. So the credentials are tried on `GET /v1/ping`: when they work, the 403 is about the
+        feature (FeatureUnavailable); when they do not, ping raises Disconnected."""
         try:
             body: dict[str, Any] = self.request("GET", f"/v1/calls/{call_id}/{kind}")
+        except Disconnected as exc:
+            if exc.status == 403 and self.ping():
+                raise FeatureUnavailable(str(exc), vendor=VENDOR, status=403) from None
+            raise
         except Permanent as exc:
             if exc.status == 404:
                 raise Transient(

@@ -5,14 +5,17 @@ status and the plain-JSON, non-GraphQL error bodies Jobber uses for disconnected
 (jobber-api.md §1.3), which a GraphQL transport would hide behind a protocol error.
 
 Errors: HTTP 429 and `THROTTLED` → RateLimited (THROTTLED waits (requested - available) / restoreRate);
-5xx, timeouts, "Service temporarily unavailable" → Transient; disconnected / inactive account → Disconnected;
-expired token (401) → Unauthorized (a token refresh fixes it); other GraphQL errors and userErrors → Permanent.
+5xx, timeouts, "Service temporarily unavailable" → Transient; the app disconnected from the account →
+AppDisconnected (a Disconnected; whatever the status, a 401 included, no token refresh is tried: the tokens are
+dead); inactive account → Disconnected; any other 401 (expired token) → Unauthorized (a token refresh fixes
+it); other GraphQL errors and userErrors → Permanent.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,6 +37,66 @@ DEFAULT_429_WAIT_S = 30.0
 
 class Unauthorized(Permanent):
     """HTTP 401: the access token expired or is invalid. The token-refresh wrapper retries once."""
+
+
+class AppDisconnected(Disconnected):
+    """ "User has disconnected this app from their account" (jobber-api.md §1.3): the user disconnected the app
+    in Jobber (or Jobber did, automatically). Every token of the connection is dead: refreshing cannot help."""
+
+
+@dataclass(frozen=True)
+class VersionNotice:
+    """What `extensions.versioning` (jobber-api.md §1.2) said beyond "as asked": a warning (the version is
+    unsupported, or support is scheduled to stop), or a version other than the one requested (a removed version
+    is silently upgraded to the oldest supported one, and breaking changes can then hit)."""
+
+    requested: str
+    answered: str
+    warning: str  # "" when Jobber gave none
+
+
+def version_notice(requested: str, body: Any) -> VersionNotice | None:
+    """The notice in one Jobber answer, or None when it was served as asked without a warning (or says
+    nothing about versions)."""
+    extensions = body.get("extensions") if isinstance(body, dict) else None
+    versioning = extensions.get("versioning") if isinstance(extensions, dict) else None
+    if not isinstance(versioning, dict):
+        return None
+    answered = str(versioning.get("version") or requested)
+    warning = str(versioning.get("warning") or "")
+    if not warning and answered == requested:
+        return None
+    return VersionNotice(requested, answered, warning)
+
+
+# Observers of every version notice (the worker counts them for /metrics and `ajctl status`): a hook, so the
+# adapter stays free of storage. Each distinct notice is also logged once per process, not once per request.
+VERSION_OBSERVERS: list[Callable[[VersionNotice], None]] = []
+_logged_notices: set[VersionNotice] = set()
+_logged_lock = threading.Lock()
+MAX_LOGGED_NOTICES = 64  # distinct notices are few (versions x wordings); past this, stop remembering
+
+
+def _note_version(requested: str, body: Any) -> None:
+    notice = version_notice(requested, body)
+    if notice is None:
+        return
+    with _logged_lock:
+        first = notice not in _logged_notices and len(_logged_notices) < MAX_LOGGED_NOTICES
+        if first:
+            _logged_notices.add(notice)
+    if first:
+        log.warning(
+            "jobber.api_version.warning requested=%s answered=%s warning=%s",
+            notice.requested,
+            notice.answered,
+            notice.warning or "(none: the version was changed without one)",
+        )
+    for observer in VERSION_OBSERVERS:
+        try:
+            observer(notice)
+        except Exception:  # metrics must never break a vendor call
+            log.debug("jobber.api_version.observer_failed", exc_info=True)
 
 
 @dataclass(frozen=True)
@@ -234,6 +297,7 @@ query ClientCard($id: EncodedId!) {
       ... on CustomFieldLink { label valueLink { text url } }
       ... on CustomFieldDropdown { label valueDropdown }
       ... on CustomFieldTrueFalse { label valueTrueFalse }
+      ... on CustomFieldArea { label valueArea { length width } unit }
     }
     requests(first: 20) { nodes { requestStatus } }
   }
@@ -327,9 +391,14 @@ class JobberClient:
         session: Transport | None = None,
         refresh: Callable[[], str] | None = None,
         pacer: Pacer | None = None,
+        on_disconnected: Callable[[str], object] | None = None,
     ):
         self.api_url = api_url
         self._refresh = refresh  # called once on HTTP 401: returns a fresh access token
+        # Called with the refused access token when Jobber says the app was disconnected, before AppDisconnected
+        # is raised: the caller records it (the integration stops), whichever operation learnt it.
+        self._on_disconnected = on_disconnected
+        self._access_token = access_token
         self.pacer = pacer
         self.timeout = timeout
         self.session = session or shared_session(VENDOR)
@@ -349,13 +418,22 @@ class JobberClient:
         if self.pacer is not None:
             self._pace(self.pacer, cost)
         response = self._post(payload)
-        if response.status_code == 401 and self._refresh is not None:
-            self._headers["Authorization"] = f"Bearer {self._refresh()}"
+        body = json_or_empty(response)
+        if response.status_code == 401 and self._refresh is not None and not _app_disconnected(body):
+            # An expired token; a disconnected app is not refreshed (its refresh token is dead too).
+            self._access_token = self._refresh()
+            self._headers["Authorization"] = f"Bearer {self._access_token}"
             self._refresh = None  # once per client: a second 401 is a real auth failure
             response = self._post(payload)
-        body = json_or_empty(response)
+            body = json_or_empty(response)
         self._note_cost(body)
-        _raise_for_transport(response, body)
+        _note_version(self._headers["X-JOBBER-GRAPHQL-VERSION"], body)
+        try:
+            _raise_for_transport(response, body)
+        except AppDisconnected:
+            if self._on_disconnected is not None:
+                self._on_disconnected(self._access_token)
+            raise
         errors = body.get("errors") or []
         if errors:
             _raise_for_graphql(errors, body)
@@ -572,14 +650,25 @@ class JobberClient:
                 self.pacer.observed(throttle.available, throttle.maximum, throttle.restore_rate)
 
 
+def _plain_message(body: Any) -> str:
+    """The text of Jobber's plain-JSON (non-GraphQL) error bodies: `{"message"}` or `{"error": {"message"}}`."""
+    if not isinstance(body, dict):
+        return ""
+    err = body.get("error")
+    return str(body.get("message") or (err.get("message") if isinstance(err, dict) else err) or "")
+
+
+def _app_disconnected(body: Any) -> bool:
+    return "disconnected this app" in _plain_message(body).lower()
+
+
 def _raise_for_transport(response: Reply, body: Any) -> None:
     status = response.status_code
-    message = ""
-    if isinstance(body, dict):
-        err = body.get("error")
-        message = str(body.get("message") or (err.get("message") if isinstance(err, dict) else err) or "")
+    message = _plain_message(body)
     lowered = message.lower()
-    if "disconnected this app" in lowered or "not active" in lowered:
+    if _app_disconnected(body):
+        raise AppDisconnected(f"jobber: {message}", vendor=VENDOR, status=status)
+    if "not active" in lowered:
         raise Disconnected(f"jobber: {message}", vendor=VENDOR, status=status)
     if "temporarily unavailable" in lowered:
         raise Transient(f"jobber: {message}", vendor=VENDOR, status=status)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 from urllib.parse import urlparse
 
@@ -10,9 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.redis_url import sentinel_target
 
-# Used only when SECRET_KEY is unset and every vendor URL points at this machine (the sandbox).
+# Used only in sandbox mode (SANDBOX_MODE=true), when SECRET_KEY is unset.
 _SANDBOX_SECRET = "aj-sandbox-only-secret-never-use-in-production"  # noqa: S105
-_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
 class ConfigError(RuntimeError):
@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     PUBLIC_URL: str = "http://localhost:8000"
     SECRET_KEY: SecretStr | None = None
     PORT: int = 8000
+    # Not part of SPEC's contract table: development against the sandbox vendors (`make run`, the tests, `make
+    # bench`, the demo). Only then may PUBLIC_URL be plain http and SECRET_KEY fall back to a fixed sandbox value.
+    SANDBOX_MODE: bool = False
 
     AIRCALL_API_URL: str = "https://api.aircall.io"
     AIRCALL_RATE_LIMIT_PER_MIN: int = Field(60, ge=1)
@@ -110,18 +113,60 @@ class Settings(BaseSettings):
 
     @property
     def is_sandbox(self) -> bool:
-        """True when both vendors are on this machine: the embedded default, tests and benchmarks."""
-        hosts = {urlparse(u).hostname for u in (self.AIRCALL_API_URL, self.JOBBER_API_URL)}
-        return hosts <= _LOOPBACK
+        """Sandbox mode, set explicitly (SANDBOX_MODE): the embedded default, tests and benchmarks."""
+        return self.SANDBOX_MODE
+
+    def problems(self) -> list[str]:
+        """What stops this configuration from running outside sandbox mode, each naming its variable and the
+        fix; empty in sandbox mode."""
+        if self.SANDBOX_MODE:
+            return []
+        found = []
+        if urlparse(self.PUBLIC_URL).scheme != "https":
+            found.append(
+                f"PUBLIC_URL must be an https:// URL ({self.PUBLIC_URL!r} is not): Aircall refuses http webhook "
+                "URLs. Set PUBLIC_URL to the https address where Aircall and Jobber reach the ingest"
+            )
+        if not self._secret():
+            found.append(
+                "SECRET_KEY is not set: it encrypts the stored tokens. Set SECRET_KEY to a long random value "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) and keep it"
+            )
+        return found
+
+    def require_runnable(self) -> None:
+        """Raise ConfigError when a role must refuse to start with this configuration."""
+        found = self.problems()
+        if found:
+            raise ConfigError(
+                "; ".join(found)
+                + " (or, for local development against the sandbox vendors only, set SANDBOX_MODE=true)"
+            )
+
+    def _secret(self) -> str:
+        return self.SECRET_KEY.get_secret_value() if self.SECRET_KEY is not None else ""
 
     def secret_key(self) -> str:
-        if self.SECRET_KEY is not None and self.SECRET_KEY.get_secret_value():
-            return self.SECRET_KEY.get_secret_value()
-        if self.is_sandbox:
+        if self._secret():
+            return self._secret()
+        if self.SANDBOX_MODE:
             return _SANDBOX_SECRET
-        raise ConfigError("SECRET_KEY is required when talking to the real Aircall/Jobber APIs")
+        raise ConfigError("SECRET_KEY is not set: it is required outside sandbox mode (SANDBOX_MODE)")
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings, checked: outside sandbox mode a configuration that must not run raises
+    ConfigError (every role reads its settings through here before doing anything)."""
+    settings = Settings()
+    settings.require_runnable()
+    return settings
+
+
+def settings_or_exit(role: str) -> Settings:
+    """A role's start: its settings, or one clear line on stderr and exit status 2."""
+    try:
+        return get_settings()
+    except ConfigError as exc:
+        print(f"{role}: configuration error: {exc}", file=sys.stderr)  # before logging is set up
+        sys.exit(2)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from config.integration import INSIGHT_FIELDS, InsightCard
 
 # Display limits are UNCONFIRMED (aircall-api.md §4: ~25-40 characters read well); keep lines short.
 MAX_TEXT = 40
+TIMES = "\N{MULTIPLICATION SIGN}"  # between an area's length and width
 OPEN_REQUEST_STATUSES = {"new", "assessment_completed", "overdue", "today", "unscheduled", "upcoming"}
 
 
@@ -124,4 +125,24 @@ def _custom_value(client: dict[str, Any], label: str) -> str | None:
             return field["valueDropdown"] or None
         if "valueTrueFalse" in field:
             return "Yes" if field["valueTrueFalse"] else "No"
+        if "valueArea" in field:
+            return _area(field["valueArea"] or {}, field.get("unit") or "")
     return None
+
+
+def _area(value: dict[str, Any], unit: str) -> str | None:
+    """An area custom field (`CustomFieldArea`: length and width, one unit), e.g. length 40 by width 25 in
+    "ft" reads `40 {TIMES} 25 ft`."""
+    length, width = value.get("length"), value.get("width")
+    if not (_is_number(length) and _is_number(width)):
+        return None
+    return f"{_number(length)} {TIMES} {_number(width)} {unit}".strip()
+
+
+def _is_number(x: object) -> TypeGuard[int | float]:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def _number(x: float) -> str:
+    """12.5 → "12.5", 1500.0 → "1,500", 40.0 → "40" (at most two decimals)."""
+    return f"{x:,.2f}".rstrip("0").rstrip(".")

@@ -4,14 +4,22 @@ content arrives; topics may become client tags and action items open Jobber task
 Each `*.created` webhook fetches its content from Aircall (retried while Aircall answers 404, the content not
 being generated yet) and stores it; the note is (re)written once the call's own activity exists, so it lands on
 the same client. When the content comes first, the call flow asks for the note after logging the call.
+
+A 403 from the AI endpoints while the credentials work means the company's plan lacks AI Assist: the event is
+skipped with that reason and the integration records that AI logging is unavailable (the settings page says
+so); it keeps logging calls, and is never marked disconnected. For an hour after that, AI events are skipped
+without asking Aircall (each would cost a request of the company's budget); then the next one tries again, and
+a success clears the mark.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 import redis
 
+from clients.aircall import FeatureUnavailable
 from clients.jobber import JobberClient
 from domain.activity import Activity, call_title
 from domain.calls import merge_call
@@ -37,6 +45,7 @@ from store.redis import sync_client
 log = logging.getLogger("tasks.ai_insights")
 
 WRITE_TASK = "ai.write_note"
+RECHECK_S = 3600  # how long after Aircall refused AI content the next AI event asks again
 
 
 def fetch_insight(event_id: str) -> str:
@@ -60,11 +69,28 @@ def fetch_and_write(ctx: EventContext) -> str:
     if not wanted(kind, settings.ai_logging):
         raise Skip(f"{kind} logging is switched off")
     call_id = ctx.resource_id
-    aircall = aircall_for(ctx.integration)
-    InsightStore(ctx.r).put(
-        ctx.integration.id, call_id, kind, aircall.conversation_intelligence(call_id, kind)
-    )
-    return write_insights(ctx.integration, call_id)
+    integration = ctx.integration
+    if integration.ai_unavailable and _since(integration.ai_unavailable_at) < RECHECK_S:
+        raise Skip(f"AI logging unavailable: {integration.ai_unavailable}")
+    try:
+        content = aircall_for(integration).conversation_intelligence(call_id, kind)
+    except FeatureUnavailable as exc:
+        reason = f"the Aircall plan does not include AI Assist ({exc})"
+        store_for().set_ai_unavailable(integration.id, reason)
+        log.warning("tasks.ai.unavailable integration=%s call=%s error=%s", integration.id, call_id, exc)
+        raise Skip(f"AI logging unavailable: {reason}") from None
+    if integration.ai_unavailable:
+        store_for().clear_ai_unavailable(integration.id)  # Aircall answers again: the plan has AI Assist now
+    InsightStore(ctx.r).put(integration.id, call_id, kind, content)
+    return write_insights(integration, call_id)
+
+
+def _since(iso: str | None) -> float:
+    """Seconds since an ISO 8601 moment (an unreadable one is long ago)."""
+    try:
+        return (datetime.now(UTC) - datetime.fromisoformat(iso or "")).total_seconds()
+    except ValueError:
+        return float("inf")
 
 
 def write_insights(integration: Integration, call_id: str) -> str:

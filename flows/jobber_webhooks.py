@@ -8,7 +8,7 @@ import logging
 from domain.jobber_webhooks import parse_webhook
 from domain.phone import to_e164
 from flows.activity import EventContext, run_flow
-from flows.vendors import jobber_for, store_for
+from flows.vendors import jobber_for, mark_jobber_disconnected, store_for
 from store.created_clients import CreatedClients
 from store.ledger import Ledger
 from store.phones import PhoneCache
@@ -16,8 +16,6 @@ from store.queues import enqueue
 from store.redis import sync_client
 
 log = logging.getLogger("tasks.jobber_webhooks")
-
-DISCONNECTED_MESSAGE = "Disconnected from Jobber — reinstall the integration to resume"
 
 
 def client_changed(event_id: str) -> str:
@@ -58,9 +56,5 @@ def jobber_disconnected(event_id: str) -> None:
     if integration is None or integration.status == "deleted":
         ledger.record_skip(event_id, "integration deleted")
         return
-    store.set_status(integration.id, "inactive", DISCONNECTED_MESSAGE, reason="jobber_disconnected")
-    store.drop_jobber_tokens(integration.id)
-    # The seed's lifecycle: the install shows as inactive in Aircall too, until Jobber is reconnected.
-    enqueue("lifecycle.aircall_activation", [integration.id], tenant=integration.id)
+    mark_jobber_disconnected(integration.id)
     ledger.set_outcome(event_id, "done")
-    log.warning("lifecycle.jobber_disconnected integration=%s", integration.id)

@@ -8,17 +8,18 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import redis
 
-from clients.errors import VendorError
+from clients.errors import Permanent, VendorError
 from config.settings import get_settings
 from flows.maintenance import each_active
 from flows.patience import patiently
 from flows.vendors import aircall_for
 from store.activities import Activities
-from store.backfill import BackfillSkips, ReconcileWatermark
+from store.backfill import ReconcileWatermark
 from store.calls import CallStates
 from store.integrations import Integration
 from store.ledger import Ledger
@@ -33,13 +34,98 @@ OVERLAP_S = 15 * 60  # each run re-reads this much before its watermark, in case
 PER_PAGE = 50
 
 
+# Aircall's lists page through 10,000 items at most (aircall-api.md §2: "use from/to windows to go further").
+PAGING_CEILING = 10_000
+
+
 def recent_calls(aircall: Any, since: float, until: float) -> Iterator[dict[str, Any]]:
-    """Every call started in [since, until], oldest first, page by page (`GET /v1/calls`)."""
+    """Every call started in [since, until], each exactly once (`GET /v1/calls`, page by page).
+
+    Aircall stops paging a list at 10,000 items. A window whose `meta.total` is over the ceiling is halved
+    before it is paged; a window that stops short of its total anyway (no next page, or the next page refused:
+    which one Aircall does is UNCONFIRMED, and so is the exact ceiling) teaches the real ceiling and is halved
+    then; without a `meta.total`, a listing that ends on a full page is halved to make sure. Halves overlap by
+    their boundary second (whether `to` is inclusive is UNCONFIRMED) and calls are yielded once by id, so
+    neither the order of a listing nor its boundaries can hide or double a call."""
+    ceiling = PAGING_CEILING
+    seen: set[int] = set()
+    windows = [(int(since), int(until))]
+    while windows:
+        lo, hi = windows.pop()
+        listing = _Listing()
+        for call in _page_through(aircall, lo, hi, ceiling if hi - lo > 1 else None, listing):
+            if int(call["id"]) not in seen:
+                seen.add(int(call["id"]))
+                yield call
+        if not listing.incomplete:
+            continue
+        if listing.shows_ceiling:
+            ceiling = min(ceiling, listing.listed)
+        if hi - lo <= 1:  # more calls in a second or two than Aircall pages through: cannot split further
+            if listing.total is not None or listing.refused:
+                log.warning(
+                    "reconcile.window_overfull from=%d to=%d calls=%s listed=%d",
+                    lo,
+                    hi,
+                    listing.total,
+                    listing.listed,
+                )
+            continue
+        mid = (lo + hi) // 2
+        windows += [(mid, hi), (lo, mid)]  # the older half first (a stack); the boundary second in both
+
+
+@dataclass
+class _Listing:
+    """How paging one window went."""
+
+    listed: int = 0  # calls Aircall listed (before removing those seen in another window)
+    total: int | None = None  # `meta.total`, when given
+    refused: bool = False  # a page past the ceiling was refused
+    too_big: bool = False  # not paged: its total is over the ceiling
+
+    @property
+    def full_last_page(self) -> bool:
+        return self.listed > 0 and self.listed % PER_PAGE == 0
+
+    @property
+    def incomplete(self) -> bool:
+        if self.too_big or self.refused:
+            return True
+        if self.total is not None:
+            return self.listed < self.total
+        return self.full_last_page  # nothing to compare with: a listing ending on a full page may be cut off
+
+    @property
+    def shows_ceiling(self) -> bool:
+        """Paging stopped after a full page short of the total: that is the real ceiling. (A window that grew
+        while it was paged stops on a partial page: split all the same, it teaches nothing.)"""
+        return not self.too_big and self.full_last_page and (self.refused or self.total is not None)
+
+
+def _page_through(
+    aircall: Any, lo: int, hi: int, ceiling: int | None, listing: _Listing
+) -> Iterator[dict[str, Any]]:
+    """The calls of [lo, hi] as far as Aircall pages; `listing` says how it went. `ceiling`: a window whose
+    total is over it is not paged at all (it is split first)."""
     page = 1
     while True:
-        body = aircall.list_calls(since, until, page=page, per_page=PER_PAGE)
-        yield from body.get("calls") or []
-        if not (body.get("meta") or {}).get("next_page_link"):
+        try:
+            body = aircall.list_calls(lo, hi, page=page, per_page=PER_PAGE)
+        except Permanent as exc:
+            if page == 1 or exc.status != 400:
+                raise
+            listing.refused = True
+            return
+        meta = body.get("meta") or {}
+        listing.total = meta.get("total") if isinstance(meta.get("total"), int) else None
+        if page == 1 and ceiling is not None and listing.total is not None and listing.total > ceiling:
+            listing.too_big = True
+            return
+        for call in body.get("calls") or []:
+            listing.listed += 1
+            yield call
+        if not meta.get("next_page_link"):
             return
         page += 1
 
@@ -63,54 +149,60 @@ def reconcile(integration: Integration, now: float | None = None) -> str:
     return f"enqueued {found}" if found else "complete"
 
 
+BACKFILL_COUNTS = ("logged", "already_logged", "skipped", "failed")
+
+
 def backfill(
     integration: Integration, since: float, progress: Callable[[str], None] | None = None
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """`ajctl backfill calls`: log every ended call since `since`, in this process, through the call flow.
 
-    Counts: `logged` (this run wrote its activity), `already_logged`, `skipped` (this run decided not to log it,
-    or it is still in progress), `failed` (a vendor kept failing; the next run tries again).
+    Counts, the same on every run for the same calls: `logged` (this run wrote its activity), `already_logged`
+    (the call has its activity in Jobber: the activity map says so), `skipped` (not logged, on purpose: the
+    number is not connected, the call started before --since or is still in progress, or the call flow skipped
+    it: withheld number, no client and contact creation off, a voice-agent call with that logging off...),
+    `failed` (a vendor kept failing; the next run tries again); and `reasons`: skipped calls per reason.
 
-    "Already logged" means the integration has already dealt with the call, so this run does nothing for it:
-    it has an activity, or its `call.ended` already went through the call flow (from a webhook, reconciliation
-    or an earlier backfill; logged, or skipped on purpose with the reason in `ajctl events show`), or an
-    earlier backfill skipped it for the same reason as this run would (number not connected, started before
-    --since). A reason that no longer holds (the number is connected now, an earlier --since) does not count:
-    the call is looked at again.
-    """
+    A call without an activity goes through the call flow again on each run, so it is judged by today's
+    settings and Jobber (a client added since, contact creation switched on): nothing is remembered as "dealt
+    with" except an activity."""
     from flows.activity import run_flow
     from flows.calls import log_call
 
     r = sync_client()
     numbers = set(integration.settings.numbers)
-    skips = BackfillSkips(r, integration.id)
+    activities, ledger = Activities(r), Ledger(r)
     counts: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
     for call in recent_calls(aircall_for(integration), since, time.time()):
         call_id = str(call["id"])
-        reason = _not_logged_because(call, numbers, since)
-        if call.get("status") != "done" or not call.get("ended_at"):
-            outcome = "skipped"  # in progress: the next run looks at it again
-        elif _dealt_with(r, integration, call_id) or (reason is not None and skips.reason(call_id) == reason):
+        record = activities.get(integration.id, "call", call_id)
+        reason = None
+        if record is not None and record.state == "done":
             outcome = "already_logged"
-        elif reason is not None:
-            skips.record(call_id, reason)
+        elif call.get("status") != "done" or not call.get("ended_at"):
+            outcome, reason = "skipped", "still in progress (the next run looks again)"
+        elif (reason := _not_logged_because(call, numbers, since)) is not None:
             outcome = "skipped"
         else:
             event_id = _record(r, integration, call, time.time())
             result = _patiently(functools.partial(run_flow, event_id, log_call))
-            outcome = {"logged": "logged", "skipped": "skipped", "failed": "failed"}.get(
-                result, "already_logged"
-            )
+            # "unchanged" / "updated": a webhook logged the call meanwhile.
+            outcome = result if result in ("logged", "skipped", "failed") else "already_logged"
+            if outcome == "skipped":
+                reason = (ledger.get(event_id) or {}).get("reason") or "skipped by the call flow"
         counts[outcome] += 1
+        if reason is not None:
+            reasons[reason] += 1
         if progress:
             progress(outcome)
-    return {k: counts.get(k, 0) for k in ("logged", "already_logged", "skipped", "failed")}
+    return {**{k: counts.get(k, 0) for k in BACKFILL_COUNTS}, "reasons": dict(reasons.most_common())}
 
 
 def _not_logged_because(call: dict[str, Any], numbers: set[int], since: float) -> str | None:
-    """Why a backfill does not run this ended call through the flow, or None. Aircall's `from` is taken to
-    filter on the start of the call; which timestamp it really filters on is UNCONFIRMED, so the start is
-    checked again."""
+    """Why a backfill does not run this ended call through the flow, or None (the same words as the flow's
+    own skip for an unconnected number). Aircall's `from` is taken to filter on the start of the call; which
+    timestamp it really filters on is UNCONFIRMED, so the start is checked again."""
     number_id = (call.get("number") or {}).get("id")
     if number_id not in numbers:
         return f"Aircall number {number_id} is not connected (settings.numbers)"

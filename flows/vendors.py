@@ -14,11 +14,13 @@ from store import keys
 from store.budgets import AircallBudget, JobberCostPacer
 from store.integrations import Integration, IntegrationStore
 from store.locks import hold
+from store.queues import enqueue
 from store.redis import sync_client
 
 log = logging.getLogger("tasks.vendors")
 
 RECONNECT_MESSAGE = "Jobber connection expired — reconnect Jobber to resume"
+DISCONNECTED_MESSAGE = "Disconnected from Jobber — reinstall the integration to resume"  # SPEC F10
 
 
 def store_for(settings: Settings | None = None) -> IntegrationStore:
@@ -70,7 +72,33 @@ def jobber_for(integration: Integration, settings: Settings | None = None) -> Jo
         timeout=settings.HTTP_TIMEOUT_S,
         refresh=lambda: refresh_jobber(integration, stale=access, settings=settings),
         pacer=JobberCostPacer(sync_client(settings.REDIS_URL), account),
+        on_disconnected=lambda refused: mark_jobber_disconnected(
+            integration.id, settings, refused_token=refused
+        ),
     )
+
+
+def mark_jobber_disconnected(
+    integration_id: str, settings: Settings | None = None, *, refused_token: str | None = None
+) -> bool:
+    """The app was disconnected from the integration's Jobber account (the APP_DISCONNECT webhook, or an API
+    answer saying so): the integration becomes inactive with SPEC F10's message, its dead tokens are dropped,
+    and the install shows as inactive in Aircall. `refused_token`: the access token Jobber refused; when the
+    integration holds another one now (reconnected since), it is left alone. Returns whether it was marked."""
+    store = store_for(settings)
+    integration = store.get(integration_id)
+    if integration is None or integration.status == "deleted":
+        return False
+    if refused_token is not None and store.secrets(integration_id).jobber_access_token != refused_token:
+        return False
+    already = integration.status == "inactive" and integration.reason == "jobber_disconnected"
+    store.set_status(integration_id, "inactive", DISCONNECTED_MESSAGE, reason="jobber_disconnected")
+    store.drop_jobber_tokens(integration_id)
+    if not already:
+        # The seed's lifecycle: the install shows as inactive in Aircall too, until Jobber is reconnected.
+        enqueue("lifecycle.aircall_activation", [integration_id], tenant=integration_id)
+        log.warning("lifecycle.jobber_disconnected integration=%s", integration_id)
+    return True
 
 
 def refresh_jobber(integration: Integration, *, stale: str, settings: Settings) -> str:

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from config.logging import configure as configure_logging
 from config.queues import FAIR_QUEUES
-from config.settings import Settings, get_settings
+from config.settings import Settings, get_settings, settings_or_exit
 from ingest import access, aircall, jobber, metrics, oauth, settings_page, signin
 from store.ledger import AsyncLedger
 from store.redis import async_client, sync_client
@@ -77,7 +77,10 @@ class Ingest:
 
 
 def create_app(settings: Settings | None = None) -> Ingest:
+    """The ingest for `settings` (default: the environment's); outside sandbox mode a configuration that must not
+    run (http PUBLIC_URL, no SECRET_KEY) raises ConfigError."""
     settings = settings or get_settings()
+    settings.require_runnable()
     webhooks: dict[str, ASGIApp] = {
         "/webhooks/aircall": aircall.AircallReceiver(settings.MAX_WEBHOOK_BYTES),
         "/webhooks/jobber": jobber.JobberReceiver(
@@ -137,5 +140,5 @@ def create_app(settings: Settings | None = None) -> Ingest:
 def __getattr__(name: str) -> Ingest:
     # `uvicorn ingest.app:app` builds the app on first access, after the environment is read.
     if name == "app":
-        return create_app()
+        return create_app(settings_or_exit("ingest"))
     raise AttributeError(name)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-import orjson
 import redis
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -14,9 +13,10 @@ from prometheus_client.registry import Collector
 from config.queues import ALL_QUEUES
 from config.settings import get_settings
 from store import keys
+from store.api_versions import JobberVersionNotices
+from store.fleet import pending_events, queue_backlog
 from store.integrations import STATUSES
 from store.keys import TASK_SECONDS_BUCKETS as BUCKETS
-from store.messages import SENT_AT_HEADER
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -63,29 +63,17 @@ class FleetCollector(Collector):
         yield gauge
         yield from self._task_metrics()
         yield from self._memory_metrics()
+        yield from self._version_metrics()
 
     def _memory_metrics(self) -> Iterator[Metric]:
         """What to alert on before a full Redis (noeviction) refuses writes: memory, and how long the oldest
         message of each queue has waited (README, "Redis memory")."""
-        depth = get_settings().FAIR_QUEUE_DEPTH
         pipe = self.r.pipeline(transaction=False)
         pipe.info("memory")
         pipe.hlen(keys.KOMBU_UNACKED)
-        pipe.zcard(keys.PENDING)
-        pipe.zrange(keys.PENDING, 0, 0, withscores=True)
-        for queue in ALL_QUEUES:
-            # kombu LPUSHes and BRPOPs, so the oldest messages are at the end; but the dispatch LPUSHes a lane's
-            # waiting message after those already there, so the oldest may be anywhere in the fair queues'
-            # short lists (at most the dispatch depth): the last `depth` messages are read.
-            pipe.lrange(queue, -depth, -1)
-            pipe.lrange(keys.ring(queue), 0, -1)  # tenants whose lane in front of the queue holds work
-        memory, unacked, pending, oldest_pending, *per_queue = pipe.execute()
-        listed, rings = per_queue[::2], per_queue[1::2]
-        pipe = self.r.pipeline(transaction=False)
-        for queue, tenants in zip(ALL_QUEUES, rings, strict=True):
-            for tenant in tenants:
-                pipe.lindex(keys.lane(queue, tenant), -1)  # a lane's oldest is last too (LPUSH, RPOP)
-        lane_tails = iter(pipe.execute())
+        memory, unacked = pipe.execute()
+        backlog = queue_backlog(self.r, ALL_QUEUES, get_settings().FAIR_QUEUE_DEPTH)
+        pending, oldest_pending = pending_events(self.r)
         yield GaugeMetricFamily(
             "aj_redis_used_memory_bytes", "Redis used_memory", value=float(memory["used_memory"])
         )
@@ -100,11 +88,9 @@ class FleetCollector(Collector):
             "How long the oldest message waiting for the queue (on it or in a tenant's lane) has waited; 0: none",
             labels=["queue"],
         )
-        for queue, on_queue, tenants in zip(ALL_QUEUES, listed, rings, strict=True):
-            waiting = [m for m in [*on_queue, *(next(lane_tails) for _ in tenants)] if m is not None]
-            # A message published before the header existed has no time: it counts for nothing, not a guess.
-            sent = [t for t in (_sent_at(m) for m in waiting) if t is not None]
-            age.add_metric([queue], max(0.0, now - min(sent)) if sent else 0.0)
+        for queue in backlog:
+            sent = queue.oldest_sent_at
+            age.add_metric([queue.queue], max(0.0, now - sent) if sent is not None else 0.0)
         yield age
         yield GaugeMetricFamily(
             "aj_queue_unacked", "Messages delivered to workers and not yet acknowledged", value=float(unacked)
@@ -116,8 +102,28 @@ class FleetCollector(Collector):
             "aj_events_pending_oldest_age_seconds",
             "Since the longest-pending event was last handed to the queues (the recovery sweep resends one "
             "whose message is lost after 10 minutes); 0: none",
-            value=max(0.0, now - float(oldest_pending[0][1])) if oldest_pending else 0.0,
+            value=max(0.0, now - oldest_pending) if oldest_pending is not None else 0.0,
         )
+
+    def _version_metrics(self) -> Iterator[Metric]:
+        """Jobber answers with a version warning or another version than asked (jobber-api.md §1.2)."""
+        notices = JobberVersionNotices(self.r)
+        total = CounterMetricFamily(
+            "aj_jobber_api_version_warnings",
+            "Jobber answers carrying a version warning or served with another version than requested",
+            labels=["requested", "answered"],
+        )
+        for (requested, answered), n in sorted(notices.counts().items()):
+            total.add_metric([requested, answered], float(n))
+        yield total
+        seen = GaugeMetricFamily(
+            "aj_jobber_api_version_warning_last_seen_timestamp_seconds",
+            "When such an answer was last seen (UNIX time; kept 30 days)",
+            labels=["requested", "answered"],
+        )
+        for notice in notices.all():
+            seen.add_metric([notice.requested, notice.answered], notice.last_seen)
+        yield seen
 
     def _task_metrics(self) -> Iterator[Metric]:
         pipe = self.r.pipeline()
@@ -144,14 +150,6 @@ class FleetCollector(Collector):
         yield HistogramMetricFamily(
             "aj_task_seconds", "Task duration", buckets=buckets, sum_value=float(seconds.get("sum", 0))
         )
-
-
-def _sent_at(message: str) -> float | None:
-    try:
-        value = orjson.loads(message)["headers"][SENT_AT_HEADER]
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        return None
-    return float(value) if isinstance(value, int | float) else None
 
 
 def render(r: redis.Redis) -> bytes:

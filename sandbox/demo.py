@@ -4,10 +4,12 @@ vendors, play a realistic mix of calls and texts through the running service, an
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections import Counter
 from typing import Any
+from urllib.parse import urlparse
 
 import click
 import requests
@@ -61,12 +63,19 @@ def known_callers(jobber_base: str, account_id: str, limit: int = 8) -> list[str
     return found
 
 
+def vendors_on_loopback(settings: Settings) -> bool:
+    """Both vendor URLs point at this machine: the sandbox vendors, never the real ones."""
+    hosts = {urlparse(u).hostname for u in (settings.AIRCALL_API_URL, settings.JOBBER_API_URL)}
+    return hosts <= {"localhost", "127.0.0.1", "::1"}
+
+
 def run_demo(settings: Settings, settle_timeout_s: float = 60.0) -> dict[str, Any]:
     from flows.lifecycle import install_with_api_key
 
-    if not settings.is_sandbox:
+    if not (settings.is_sandbox and vendors_on_loopback(settings)):
         raise RuntimeError(
-            "the demo runs against the sandbox vendors only (AIRCALL_API_URL / JOBBER_API_URL on loopback)"
+            "the demo runs in sandbox mode against the sandbox vendors only (SANDBOX_MODE=true, "
+            "AIRCALL_API_URL / JOBBER_API_URL on loopback)"
         )
     company = _post(
         f"{settings.AIRCALL_API_URL}/_sandbox/companies",
@@ -162,6 +171,8 @@ def settle(integration_id: str, timeout_s: float) -> tuple[dict[str, int], dict[
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 def main(summary_file: str | None, timeout: float, as_json: bool) -> None:
     """Install an integration on the sandbox vendors and play a realistic mix of calls and texts."""
+    os.environ["SANDBOX_MODE"] = "true"  # the demo only ever talks to the sandbox vendors (checked below)
+    get_settings.cache_clear()
     summary = run_demo(get_settings(), settle_timeout_s=timeout)
     if summary_file:
         with open(summary_file, "w", encoding="utf-8") as fh:

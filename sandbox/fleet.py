@@ -43,7 +43,8 @@ class Fleet:
         self.redis = redis or RedisServer(appendonly=True)  # the production setting: AOF on
         self.procs: list[subprocess.Popen[bytes]] = []
         self._environ_before = dict(os.environ)  # point_at exports settings to this process; stop undoes it
-        self.env = os.environ | {"REDIS_URL": self.redis.url, "SECRET_KEY": SECRET}
+        # Sandbox mode: the processes talk to the sandbox vendors, on loopback over plain http.
+        self.env = os.environ | {"REDIS_URL": self.redis.url, "SECRET_KEY": SECRET, "SANDBOX_MODE": "true"}
         if isinstance(self.redis, SentinelGroup):
             self.env["REDIS_SENTINEL_MASTER"] = self.redis.master_name
 

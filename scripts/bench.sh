@@ -6,4 +6,5 @@ ensure_venv
 ensure_redis
 command -v wrk >/dev/null || apt_install wrk
 say "benchmarks (JSON on stdout)"
+export SANDBOX_MODE=true  # against the sandbox vendors, on loopback over plain http
 "$VENV/bin/python" -m bench "$@"

@@ -48,6 +48,8 @@ say "private Redis on 127.0.0.1:$REDIS_PORT (AOF on, data in .run/redis, fresh e
 start_redis "$RUN/redis" "$REDIS_PORT"
 
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+# Sandbox mode: plain http on loopback and the sandbox's fixed SECRET_KEY are allowed (never in production).
+export SANDBOX_MODE=true
 export PUBLIC_URL="http://127.0.0.1:$INGEST_PORT"
 export AIRCALL_API_URL="http://127.0.0.1:$AIRCALL_PORT"
 export AIRCALL_OAUTH_URL="http://127.0.0.1:$AIRCALL_PORT/oauth"

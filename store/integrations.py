@@ -55,6 +55,10 @@ class Integration:
     aircall_budget_key: str | None = (
         None  # the company's shared rate budget (clients.aircall.CompanyIdentity)
     )
+    # Aircall refused its AI endpoints (the plan lacks AI Assist): why, and since when (ISO 8601). The
+    # integration keeps logging calls; AI insights are skipped with this reason (flows/ai_insights.py).
+    ai_unavailable: str | None = None
+    ai_unavailable_at: str | None = None
     # The encrypted token fields as read with the rest (IntegrationStore.secrets_of); never shown or compared.
     sealed: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -85,6 +89,11 @@ class Integration:
             "aircall_company_id": self.aircall_company_id,
             "aircall_budget_key": self.budget_key,
             "aircall_webhook_id": self.aircall_webhook_id,
+            "ai_logging_unavailable": (
+                {"reason": self.ai_unavailable, "since": self.ai_unavailable_at}
+                if self.ai_unavailable
+                else None
+            ),
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
@@ -213,6 +222,13 @@ class IntegrationStore:
     ) -> None:
         self._update(integration_id, status=status, message=message or "", reason=reason)
 
+    def set_ai_unavailable(self, integration_id: str, reason: str) -> None:
+        """Aircall refused the AI endpoints: AI logging is unavailable, for `reason` (kept until it works again)."""
+        self._update(integration_id, ai_unavailable=reason, ai_unavailable_at=now_iso())
+
+    def clear_ai_unavailable(self, integration_id: str) -> None:
+        self.r.hdel(keys.integration(integration_id), "ai_unavailable", "ai_unavailable_at")
+
     def set_aircall_active(self, integration_id: str, active: bool) -> None:
         self._update(integration_id, aircall_active="1" if active else "0")
 
@@ -328,6 +344,8 @@ def _from_hash(h: dict[str, str]) -> Integration:
         aircall_auth="bearer" if h.get("aircall_auth") == "bearer" else "basic",
         aircall_webhook_id=h.get("aircall_webhook_id") or None,
         aircall_active={"1": True, "0": False}.get(h.get("aircall_active", "")),
+        ai_unavailable=h.get("ai_unavailable") or None,
+        ai_unavailable_at=h.get("ai_unavailable_at") or None,
         jobber_account=account,
         created_at=h.get("created_at", ""),
         updated_at=h.get("updated_at", ""),

@@ -15,7 +15,6 @@ or an owner that deletes it. What each key holds, what makes it grow, and what b
 | `aj:ai:{int}:{call}` | hash | AI content of calls | TTL 30 days |
 | `aj:ai_tasks:…`, `aj:ai_task_attempts:…` | hash | action items | TTL 180 days |
 | `aj:card:{int}:{call}` | string | ringing calls (store/cards.py) | TTL 1 day |
-| `aj:backfill:{int}` | hash | calls a backfill skipped | TTL 180 days; deleted with the integration |
 | `aj:phone:{acct}:{e164}`, `aj:phone_rev:{acct}:{client}` | string, set | callers | TTL 1 day |
 | `aj:created:{acct}:{e164}`, `aj:created_rev:{acct}:{client}` | string, set | clients we created | TTL 1 day once created; 31 days while a create's answer is unknown |
 | `aj:rlwait:{task id}` | hash | rate-limited tasks | TTL 1 day |
@@ -31,7 +30,9 @@ or an owner that deletes it. What each key holds, what makes it grow, and what b
 | `aj:contacts:{int}` | hash | the account's Jobber clients | owner: ContactMap (HDEL on destroy); deleted with the integration |
 | `aj:contactsync:{int}`, `…:status`, `aj:reconcile:{int}` | string, hash | integrations | deleted with the integration |
 | `aj:contactsync:{int}:run` | hash | a sync in progress | TTL a day after its last page; deleted when it ends |
-| `aj:stat:*` | hash, string | task names by outcomes, vendors by statuses | fixed sets (counters, no TTL on purpose) |
+| `aj:stat:*` | hash, string | task names by outcomes, vendors by statuses, Jobber API versions | fixed sets (counters, no TTL on purpose) |
+| `aj:jobber:version_notices` | hash | Jobber API versions answered with a warning or another version | TTL 30 days from the last one (store/api_versions.py) |
+| `aj:worker:{name}` | hash | running worker processes (their heartbeat) | TTL 60 s, renewed every few seconds; deleted at a clean stop |
 | `cards`, `default`, `jobber`, `aircall`, `sync` | list | the backlog | drained by workers; never capped (a cap would lose events): alert on aj_queue_oldest_message_age_seconds |
 | `aj:lane:{queue}:{int}`, `aj:ring:{queue}` | list | one tenant's backlog | owner: the dispatch (store/queues.py) empties them into the queue (an empty list is no key) |
 | `aj:due` | zset | retries and rate-limit waits | owner: the upkeep threads move each back when due |
@@ -71,6 +72,12 @@ TASK_SECONDS_BUCKETS = (
     60.0,
 )  # upper bounds of aj_task_seconds
 STAT_VENDOR_REQUESTS = f"{PREFIX}:stat:vendor_requests"  # hash "vendor|status" -> count
+# hash "requested|answered" -> Jobber answers carrying a version warning or another version (store/api_versions.py)
+STAT_JOBBER_VERSION_NOTICES = f"{PREFIX}:stat:jobber_version_notices"
+JOBBER_VERSION_NOTICES = (
+    f"{PREFIX}:jobber:version_notices"  # hash "requested|answered" -> the last one (JSON)
+)
+WORKER_PREFIX = f"{PREFIX}:worker:"
 KOMBU_UNACKED = "unacked"  # kombu's Redis transport: hash delivery tag -> message a worker holds
 KOMBU_UNACKED_INDEX = "unacked_index"  # kombu's zset delivery tag -> delivery time (`unacked_index_key`)
 
@@ -87,6 +94,11 @@ PERSISTENT = (
 
 def integration(integration_id: str) -> str:
     return f"{PREFIX}:int:{integration_id}"
+
+
+def worker(name: str) -> str:
+    """One running worker process's heartbeat (store/workers.py): it expires when the worker stops beating."""
+    return f"{WORKER_PREFIX}{name}"
 
 
 def event(event_id: str) -> str:
@@ -127,10 +139,6 @@ def call_state(integration_id: str, call_id: int | str) -> str:
 def activity(integration_id: str, resource: str, resource_id: str) -> str:
     """Which Jobber note (or request) holds a call's or message's activity (store/activities.py)."""
     return f"{PREFIX}:activity:{integration_id}:{resource}:{resource_id}"
-
-
-def backfill_skips(integration_id: str) -> str:
-    return f"{PREFIX}:backfill:{integration_id}"
 
 
 def contact_map(integration_id: str) -> str:
@@ -248,7 +256,6 @@ def integration_state(integration_id: str) -> list[str]:
         contact_sync_watermark(integration_id),
         contact_sync_status(integration_id),
         reconcile_watermark(integration_id),
-        backfill_skips(integration_id),
         contact_sync_run(integration_id),
         page_cache(integration_id, "numbers"),
         page_cache(integration_id, "client"),

@@ -19,6 +19,7 @@ def pytest_configure(config: pytest.Config) -> None:
     global _server
     _server = RedisServer()
     os.environ["REDIS_URL"] = _server.url
+    os.environ["SANDBOX_MODE"] = "true"  # the sandbox vendors over plain http on loopback
     os.environ["SECRET_KEY"] = "test-secret-key-for-the-suite"
     os.environ["PUBLIC_URL"] = "https://aj.example.test"
     os.environ.setdefault("RETRY_BACKOFF_MAX_S", "1")

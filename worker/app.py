@@ -9,7 +9,7 @@ from celery import Celery, signals
 
 from config.celery import celery_config
 from config.logging import configure as configure_logging
-from config.settings import get_settings
+from config.settings import settings_or_exit
 from worker import metrics as _metrics  # noqa: F401  (registers the task/vendor metric hooks)
 from worker import sent_at as _sent_at  # noqa: F401  (stamps every publish with its sent time)
 from worker.schedule import BEAT_SCHEDULE
@@ -27,7 +27,8 @@ def _quiet_per_task_lines(**_: Any) -> None:
 
 
 app = Celery("aircall_jobber")
-app.conf.update(celery_config(get_settings()))
+# The worker, beat and Flower roles all start here: a configuration that must not run stops them with one line.
+app.conf.update(celery_config(settings_or_exit("worker")))
 app.conf.beat_schedule = BEAT_SCHEDULE
 app.steps["worker"].add(Upkeep)
 app.conf.include = [

@@ -16,7 +16,7 @@ import os
 import sys
 
 from config.logging import configure as configure_logging
-from config.settings import get_settings
+from config.settings import settings_or_exit
 
 log = logging.getLogger("worker.dashboard")
 LOOPBACK = "127.0.0.1"
@@ -55,7 +55,7 @@ def command(env: dict[str, str], basic_auth: str | None) -> tuple[list[str], dic
 
 def main() -> None:
     configure_logging()
-    secret = get_settings().FLOWER_BASIC_AUTH  # the environment or .env
+    secret = settings_or_exit("flower").FLOWER_BASIC_AUTH  # the environment or .env
     try:
         argv, env = command(dict(os.environ), secret.get_secret_value() if secret else None)
     except CredentialsError as exc:

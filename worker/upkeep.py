@@ -3,6 +3,7 @@
 - Delays (retries, rate-limit waits) live in Redis, not in the worker (store/queues.py): every worker releases
   due ones, atomically, so they come back whichever workers are alive.
 - Dispatch refills the shared queues from the tenant lanes after every finished task, and on a short timer.
+- Each worker says it is alive (store/workers.py) with the same heartbeat, for `ajctl status`.
 - Heartbeats keep the visibility timeout short (config/celery.py): kombu hands a message to another worker
   once its delivery time in `unacked_index` is older than the timeout; a live worker moves that time forward
   for every message it holds, so only a dead worker's messages come back (after ~timeout + restore
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -26,6 +28,7 @@ from config.settings import get_settings
 from store import keys
 from store.queues import fair_queues
 from store.redis import sync_client
+from store.workers import WorkerBeats
 from worker import metrics
 
 log = logging.getLogger("worker.upkeep")
@@ -94,6 +97,8 @@ class Upkeep(bootsteps.StartStopStep):  # type: ignore[misc]
         super().__init__(worker, **kwargs)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._name = str(getattr(worker, "hostname", "") or f"worker-{os.getpid()}")
+        self._started_at = time.time()
 
     def start(self, worker: Any) -> None:
         metrics.FLUSHING.set()
@@ -107,6 +112,7 @@ class Upkeep(bootsteps.StartStopStep):  # type: ignore[misc]
             self._thread.join(timeout=5)
         try:
             metrics.flush()
+            WorkerBeats(sync_client()).gone(self._name)
         except RedisError:
             log.warning("upkeep.metrics_lost_at_shutdown")
         metrics.FLUSHING.clear()
@@ -118,7 +124,8 @@ class Upkeep(bootsteps.StartStopStep):  # type: ignore[misc]
                 tick()
                 now = time.monotonic()
                 if now - last_beat >= beat_every:
-                    heartbeat()
+                    held = heartbeat()
+                    WorkerBeats(sync_client()).beat(self._name, os.getpid(), held, self._started_at)
                     last_beat = now
                 if now - last_flush >= METRICS_EVERY_S:
                     metrics.flush()

@@ -143,6 +143,20 @@ async def oauth_clients(request: Request) -> Response:
     return JSONResponse({"client_ids": sorted(state.oauth_clients)})
 
 
+async def paging(request: Request) -> Response:
+    """GET shows, POST `{"ceiling": 100}` sets how many items a list pages through before paging stops
+    (Aircall: 10,000, reference §2); `{"ceiling": null}` or a reset restores the option."""
+    state: State = request.app.state.aircall
+    options: Options = request.app.state.options
+    if request.method == "POST":
+        ceiling = (await _json(request)).get("ceiling")
+        if ceiling is not None and (not isinstance(ceiling, int) or isinstance(ceiling, bool) or ceiling < 1):
+            return _err(400, "ceiling must be a positive integer or null")
+        with state.lock:
+            state.paging_ceiling = ceiling
+    return JSONResponse({"ceiling": state.paging_ceiling or options.paging_ceiling})
+
+
 def _resolve_company(state: State, body: dict[str, Any], call: dict[str, Any]) -> Company | None:
     if body.get("company_id") is not None:
         return state.companies.get(int(body["company_id"]))

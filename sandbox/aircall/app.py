@@ -66,6 +66,7 @@ def _admin_routes() -> list[Route]:
     return [
         Route("/_sandbox/reset", admin.reset, methods=["POST"]),
         Route("/_sandbox/faults", admin.faults_endpoint, methods=["GET", "POST"]),
+        Route("/_sandbox/paging", admin.paging, methods=["GET", "POST"]),
         Route("/_sandbox/state", admin.dump_state, methods=["GET"]),
         Route("/_sandbox/companies", admin.companies, methods=["GET", "POST"]),
         Route("/_sandbox/companies/{id:int}", admin.company_update, methods=["POST"]),

@@ -39,6 +39,8 @@ class Options:
     contact_requires_phone: bool = True  # per Pipedream's schema (UNCONFIRMED as an API rule)
     search_delay_s: float = 0.0  # contact search is eventually consistent on Aircall; >0 emulates it
     link_base: str = "https://api.aircall.io"  # base of `direct_link` fields (identity, like the vendor)
+    # Lists page through at most this many items (reference §2, §5: "paging stops at 10,000 items; use from/to
+    # windows"); changeable at run time (`POST /_sandbox/paging`), so a test can meet it with a few hundred calls.
     paging_ceiling: int = 10_000
 
 
@@ -177,7 +179,7 @@ def page_meta(ctx: Ctx, total: int, page: int, per_page: int, count: int) -> dic
         params.update(page=str(p), per_page=str(per_page))
         return f"{str(ctx.request.base_url).rstrip('/')}{ctx.request.url.path}?{urlencode(params)}"
 
-    has_next = page * per_page < min(total, ctx.options.paging_ceiling)
+    has_next = page * per_page < min(total, paging_ceiling(ctx))
     return {
         "count": count,
         "total": total,
@@ -188,13 +190,21 @@ def page_meta(ctx: Ctx, total: int, page: int, per_page: int, count: int) -> dic
     }
 
 
+def paging_ceiling(ctx: Ctx) -> int:
+    """How many items a list pages through: the run-time knob, else the option (10,000 like Aircall)."""
+    return ctx.state.paging_ceiling or ctx.options.paging_ceiling
+
+
 def paginate(ctx: Ctx, items: list[Any], default_per_page: int = 20) -> tuple[list[Any], dict[str, Any]]:
     """Slice by `page`/`per_page` (1..50, UNCONFIRMED: out-of-range per_page is refused rather than clamped,
-    so clients cannot depend on a lenient server). Pages beyond the 10,000-item ceiling are refused."""
+    so clients cannot depend on a lenient server). Paging stops at the ceiling (10,000 items): the last page
+    within it has no `next_page_link`, `meta.total` still counts every item of the window, and a page beyond
+    is refused (what Aircall answers there is UNCONFIRMED; refusing keeps clients from relying on more)."""
     page = ctx.query_int("page", 1)
     per_page = ctx.query_int("per_page", default_per_page, 1, 50)
-    if (page - 1) * per_page >= ctx.options.paging_ceiling:
-        raise bad_request("Pagination is limited to 10,000 items; narrow the from/to window")
+    ceiling = paging_ceiling(ctx)
+    if (page - 1) * per_page >= ceiling:
+        raise bad_request(f"Pagination is limited to {ceiling:,} items; narrow the from/to window")
     chunk = items[(page - 1) * per_page : page * per_page]
     return chunk, page_meta(ctx, len(items), page, per_page, len(chunk))
 

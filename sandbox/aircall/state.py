@@ -201,6 +201,7 @@ class State:
 
     def reset(self) -> None:
         with self.lock:
+            self.paging_ceiling: int | None = None  # run-time override of Options.paging_ceiling
             self.companies: dict[int, Company] = {}
             self.oauth_clients: dict[str, str] = {"sandbox-client-id": "sandbox-client-secret"}
             self.oauth_codes: dict[str, OAuthCode] = {}

@@ -180,14 +180,25 @@ async def lose_answer(request: Request) -> JSONResponse:
 
 
 async def disconnect(request: Request) -> JSONResponse:
-    """The user clicks Disconnect inside Jobber: tokens die and APP_DISCONNECT is sent (reference §2.6)."""
-    sandbox = _sandbox(request)
+    """The user clicks Disconnect inside Jobber: tokens die, later API calls answer HTTP 401 "User has
+    disconnected this app from their account..." (reference §1.3, §2.6), and APP_DISCONNECT is sent. Body
+    `{"webhook": false}`: the webhook is lost (Jobber delivers at least once but never reports failures, §4.2),
+    so the app learns it from the API alone."""
+    sandbox, body = _sandbox(request), await _json(request)
     account_id = request.path_params["account_id"]
     if account_id not in sandbox.store.accounts:
         return JSONResponse({"error": "unknown account"}, 404)
     grants = sandbox.store.disconnect(account_id)
-    sandbox.emit(account_id, [("APP_DISCONNECT", account_id)])
+    if body.get("webhook", True):
+        sandbox.emit(account_id, [("APP_DISCONNECT", account_id)])
     return JSONResponse({"disconnected_grants": len(grants)})
+
+
+async def token_requests(request: Request) -> JSONResponse:
+    """`POST /api/oauth/token` requests since the last reset, by grant_type."""
+    sandbox = _sandbox(request)
+    with sandbox.store.lock:
+        return JSONResponse(dict(sandbox.token_requests))
 
 
 async def set_active(request: Request) -> JSONResponse:
@@ -413,6 +424,7 @@ ROUTES = [
     Route("/_sandbox/clients/{client_id}", user_deletes_client, methods=["DELETE"]),
     Route("/_sandbox/tokens", issue_tokens, methods=["POST"]),
     Route("/_sandbox/token_options", token_options, methods=["GET", "POST"]),
+    Route("/_sandbox/token_requests", token_requests, methods=["GET"]),
     Route("/_sandbox/phone_search", phone_search, methods=["GET", "POST"]),
     Route("/_sandbox/lose_answer", lose_answer, methods=["POST"]),
     Route("/_sandbox/costs", costs, methods=["GET"]),

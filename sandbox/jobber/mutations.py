@@ -83,6 +83,14 @@ def _custom_field_errors(ctx: Ctx, client: Client, inputs: list[dict[str, Any]])
             )
             continue
         value = cf[given[0]]
+        if config.value_type == "area" and not all(
+            isinstance(value.get(k), int | float) for k in ("length", "width")
+        ):
+            # "Exactly one of the values (or both valueAreaLength and valueAreaWidth)" (CustomFieldCreateInput):
+            # an area needs both; the value read back (CustomFieldAreaValue) has both non-null.
+            message = f"Provide both length and width for custom field '{config.name}'"
+            errors.append(_err(message, "customFields", str(i)))
+            continue
         if config.value_type == "dropdown" and value not in config.dropdown_options:
             errors.append(_err(f"'{value}' is not an option of '{config.name}'", "customFields", str(i)))
             continue
@@ -442,6 +450,7 @@ def _cf_config_create(value_type: str) -> Any:
             read_only=input["readOnly"],
             transferable=input["transferable"],
             default_value=input.get("defaultValue"),
+            unit=input.get("unit") or "",
             app_id=ctx.app.app_id,
         )
         return {"customFieldConfiguration": config, "userErrors": []}
@@ -469,5 +478,6 @@ MUTATION = {
     "taskCreate": task_create,
     "customFieldConfigurationCreateText": _cf_config_create("text"),
     "customFieldConfigurationCreateLink": _cf_config_create("link"),
+    "customFieldConfigurationCreateArea": _cf_config_create("area"),
     "appDisconnect": app_disconnect,
 }

@@ -115,6 +115,8 @@ async def token(request: Request) -> JSONResponse:
         return _error("invalid_client", "Client authentication failed", 401)
     grant_type = form.get("grant_type")
     store = sandbox.store
+    with store.lock:
+        sandbox.token_requests[str(grant_type)] += 1
     if grant_type == "authorization_code":
         with store.lock:
             code = store.auth_codes.pop(form.get("code", ""), None)  # single use

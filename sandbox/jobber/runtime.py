@@ -107,6 +107,9 @@ class Sandbox:
         self.request_counts: Counter[str] = Counter()
         # Requested query cost per operation name: [operations, total, largest] (`GET /_sandbox/costs`).
         self.costs: dict[str, list[int]] = {}
+        # `POST /api/oauth/token` requests by grant_type (`GET /_sandbox/token_requests`): tests check that a
+        # disconnected app is not refreshed.
+        self.token_requests: Counter[str] = Counter()
         self.configure_webhooks(options.webhook_url, options.webhook_topics)
         self.app_urls = AppUrls(options.oauth_callback_url, options.manage_app_url)
         self.token_options = TokenOptions.of(options)
@@ -131,6 +134,7 @@ class Sandbox:
         self.faults.reset()
         self.request_counts.clear()
         self.costs.clear()
+        self.token_requests.clear()
         self.token_options = TokenOptions.of(self.options)
         self._opaque.clear()
         self.set_phone_search(replace(self.options.phone_search))

@@ -219,6 +219,7 @@ def ensure_custom_fields(store: Store, account: Account) -> dict[str, CustomFiel
         ("Customer portal", "link", {}),
         ("Customer tier", "dropdown", {"dropdown_options": ["Bronze", "Silver", "Gold"]}),
         ("Pets on site", "true_false", {}),
+        ("Lawn area", "area", {"unit": "ft"}),
     ]
     for name, value_type, kw in specs:
         if name not in existing:
@@ -383,3 +384,8 @@ def _custom_fields(
         store.set_custom_field(client, configs["Customer tier"], rng.choice(["Bronze", "Silver", "Gold"]))
     if rng.random() < 0.3:
         store.set_custom_field(client, configs["Pets on site"], rng.random() < 0.5)
+    # Its own generator: adding the area field left every other seeded value as it was.
+    area = random.Random(f"lawn-area-{i}")
+    if area.random() < 0.25:
+        length, width = area.randint(20, 120), area.randint(15, 80)
+        store.set_custom_field(client, configs["Lawn area"], {"length": float(length), "width": float(width)})

@@ -8,7 +8,7 @@ import requests
 
 from clients.aircall import AircallClient
 from clients.errors import Disconnected, Permanent, RateLimited, Transient
-from clients.jobber import JobberClient, PhoneQuery, Unauthorized
+from clients.jobber import AppDisconnected, JobberClient, PhoneQuery, Unauthorized
 from tests.support.search_readings import SEARCH_READING_IDS, SEARCH_READINGS, use_reading
 
 
@@ -31,6 +31,7 @@ def jobber(jobber_server):
         f"{jobber_server}/api/graphql", account["access_token"], api_version="2025-04-16", timeout=2
     )
     client.account_id = account["account"]["id"]
+    client.pair = account  # its access and refresh tokens
     return client
 
 
@@ -106,6 +107,25 @@ def test_aircall_bad_credentials_are_disconnected(aircall_server, aircall):
         bad.ping()
 
 
+def test_aircall_ai_403_is_the_plan_lacking_the_feature_unless_the_credentials_fail(aircall_server, aircall):
+    """403 on an AI endpoint reads two ways (aircall-api.md §6 vs §7): the plan lacks AI Assist, or the
+    credentials are bad. The adapter asks /v1/ping with the same credentials to tell them apart."""
+    from clients.aircall import FeatureUnavailable
+
+    call = {"id": 4242, "status": "done", "started_at": 1_790_000_000, "ended_at": 1_790_000_060}
+    base = f"{aircall_server}/_sandbox"
+    requests.post(f"{base}/calls", json={"call": call, "company_id": aircall.company["id"]}, timeout=5)
+    requests.post(f"{base}/companies/{aircall.company['id']}", json={"ai_assist": False}, timeout=5)
+
+    with pytest.raises(FeatureUnavailable, match="403") as refused:
+        aircall.conversation_intelligence(4242, "summary")
+    assert not isinstance(refused.value, Disconnected)
+
+    bad = AircallClient(aircall_server, api_id="nope", api_token="nope", timeout=2)
+    with pytest.raises(Disconnected):
+        bad.conversation_intelligence(4242, "summary")
+
+
 @pytest.mark.parametrize("unit", ["s", "ms"])
 def test_aircall_429_is_rate_limited_until_the_reset(aircall_server, aircall, unit):
     company_id = aircall.company["id"]
@@ -179,6 +199,50 @@ def test_jobber_disconnected_account(jobber_server, jobber):
     jobber.app_disconnect()
     with pytest.raises(Disconnected):
         jobber.account()
+
+
+def test_jobber_401_saying_the_app_was_disconnected_is_not_refreshed(jobber_server, jobber):
+    """A 401 whose body says the app was disconnected (jobber-api.md §1.3) is a disconnect: the tokens are dead,
+    so no refresh is tried; the caller hears which token was refused. A plain expired token still refreshes."""
+    refreshed, refused = [], []
+    client = JobberClient(
+        f"{jobber_server}/api/graphql",
+        jobber.pair["access_token"],
+        api_version="2025-04-16",
+        refresh=lambda: refreshed.append(1) or "never-used",
+        on_disconnected=refused.append,
+    )
+    requests.post(
+        f"{jobber_server}/_sandbox/accounts/{jobber.account_id}/disconnect",
+        json={"webhook": False},
+        timeout=5,
+    ).raise_for_status()
+
+    with pytest.raises(AppDisconnected, match="User has disconnected this app") as raised:
+        client.account()
+
+    assert raised.value.status == 401 and isinstance(raised.value, Disconnected)
+    assert refreshed == [] and refused == [jobber.pair["access_token"]]
+    assert requests.get(f"{jobber_server}/_sandbox/token_requests", timeout=5).json() == {}
+
+
+def test_jobber_expired_token_is_refreshed_once(jobber_server, jobber):
+    expired = requests.post(
+        f"{jobber_server}/_sandbox/tokens",
+        json={"account_id": jobber.account_id, "access_token_ttl_s": -5},
+        timeout=5,
+    ).json()
+    fresh = jobber.pair["access_token"]
+    refreshed: list[int] = []
+    client = JobberClient(
+        f"{jobber_server}/api/graphql",
+        expired["access_token"],
+        api_version="2025-04-16",
+        refresh=lambda: refreshed.append(1) or fresh,
+    )
+
+    assert client.account().name == "Acme"
+    assert refreshed == [1]
 
 
 def test_jobber_inactive_account(jobber_server, jobber):
@@ -306,3 +370,90 @@ def test_a_caller_lookup_is_one_request_well_inside_the_cost_bucket(jobber_serve
     assert _requests_of(jobber_server, jobber.account_id) - before == 1
     cost = requests.get(f"{jobber_server}/_sandbox/costs", timeout=5).json()["FindByPhone"]
     assert cost["operations"] == 1 and cost["max"] <= 1000
+
+
+# ---- Jobber API versions (jobber-api.md §1.2) -------------------------------------------------------------
+
+
+@pytest.fixture
+def version_notices(monkeypatch):
+    """The notices the adapter reports, with its once-per-process log memory fresh for the test."""
+    from clients import jobber as adapter
+
+    seen: list[adapter.VersionNotice] = []
+    monkeypatch.setattr(adapter, "_logged_notices", set())
+    monkeypatch.setattr(adapter, "VERSION_OBSERVERS", [*adapter.VERSION_OBSERVERS, seen.append])
+    return seen
+
+
+def test_an_unsupported_version_is_reported_on_every_answer_and_logged_once(
+    jobber_server, jobber, version_notices, caplog
+):
+    from clients.jobber import VersionNotice
+
+    old = JobberClient(f"{jobber_server}/api/graphql", jobber.pair["access_token"], api_version="2023-08-18")
+    current = JobberClient(
+        f"{jobber_server}/api/graphql", jobber.pair["access_token"], api_version="2025-04-16"
+    )
+    with caplog.at_level("WARNING", logger="clients.jobber"):
+        for _ in range(3):
+            assert old.account().name == "Acme"
+        current.account()
+
+    assert len(version_notices) == 3 and len(set(version_notices)) == 1
+    notice = version_notices[0]
+    assert (notice.requested, notice.answered) == ("2023-08-18", "2023-08-18")
+    assert "Support for API version 2023-08-18 has ended" in notice.warning
+    logged = [r.getMessage() for r in caplog.records if "jobber.api_version.warning" in r.getMessage()]
+    assert logged == [
+        f"jobber.api_version.warning requested=2023-08-18 answered=2023-08-18 warning={notice.warning}"
+    ]
+    assert VersionNotice("2025-04-16", "2025-04-16", "") not in version_notices  # served as asked: nothing
+
+
+def test_a_removed_version_silently_upgraded_is_reported(jobber_server, jobber, version_notices, caplog):
+    removed = JobberClient(
+        f"{jobber_server}/api/graphql", jobber.pair["access_token"], api_version="2022-03-10"
+    )
+    with caplog.at_level("WARNING", logger="clients.jobber"):
+        removed.account()
+        removed.account()
+
+    assert {(n.requested, n.answered) for n in version_notices} == {("2022-03-10", "2024-04-17")}
+    assert sum("requested=2022-03-10 answered=2024-04-17" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_an_upgrade_without_a_warning_is_still_a_notice() -> None:
+    """Jobber documents the warning for unsupported versions; an upgraded answer might come without one
+    (UNCONFIRMED): the other version alone is enough."""
+    from clients.jobber import VersionNotice, version_notice
+
+    body = {"data": {}, "extensions": {"versioning": {"version": "2024-04-17"}}}
+    assert version_notice("2022-03-10", body) == VersionNotice("2022-03-10", "2024-04-17", "")
+    assert version_notice("2024-04-17", body) is None
+    assert version_notice("2024-04-17", {"data": {}}) is None
+    assert version_notice("2024-04-17", {"extensions": {"versioning": "odd"}}) is None
+
+
+def test_the_client_card_reads_area_custom_fields(jobber_server):
+    """The card query selects every member of CustomFieldUnion the schema has, CustomFieldArea included; the
+    seeded demo clients carry a "Lawn area"."""
+    from config.integration import InsightCard
+    from domain.cards import TIMES, custom_card
+
+    requests.post(f"{jobber_server}/_sandbox/reset", timeout=5)
+    account = requests.post(
+        f"{jobber_server}/_sandbox/accounts", json={"name": "Acme", "seed_clients": 40}, timeout=5
+    ).json()
+    client = JobberClient(f"{jobber_server}/api/graphql", account["access_token"], api_version="2025-04-16")
+    state = requests.get(f"{jobber_server}/_sandbox/state", timeout=5).json()["accounts"][0]["clients"]
+    with_area = [c for c in state if "Lawn area" in c["customFields"]]
+    assert with_area, "the seed gives some clients a lawn area"
+    expected = with_area[0]["customFields"]["Lawn area"]
+
+    card = client.client_card(with_area[0]["id"])
+
+    [area] = [f for f in card["customFields"] if f.get("label") == "Lawn area"]
+    assert area == {"label": "Lawn area", "unit": "ft", "valueArea": expected}
+    items = custom_card(card, InsightCard(custom=True, fields=["custom:Lawn area"]))
+    assert items[1]["text"] == f"{expected['length']:g} {TIMES} {expected['width']:g} ft"

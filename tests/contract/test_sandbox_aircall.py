@@ -234,6 +234,26 @@ def test_calls_list_pagination_and_get(server: str, http: requests.Session, comp
     assert http.get(f"{server}/v1/calls/1").status_code == 404
 
 
+def test_paging_stops_at_the_ceiling_and_the_knob_resets(
+    server: str, http: requests.Session, company: dict[str, Any]
+) -> None:
+    """Aircall's lists stop paging at 10,000 items (reference §2); the ceiling is a run-time knob (cleared by
+    null or a reset) so a test can meet it with a few calls. `meta.total` still counts the whole window."""
+    for i in range(7):
+        register_call(server, company, 5_100_000_000 + i, started_at=1_610_000_000 + i)
+    window = {"from": 1_610_000_000, "to": 1_610_000_010, "per_page": 2}
+    assert requests.post(f"{server}/_sandbox/paging", json={"ceiling": 4}, timeout=5).json() == {"ceiling": 4}
+
+    page2 = http.get(f"{server}/v1/calls", params={**window, "page": 2}).json()
+    past = http.get(f"{server}/v1/calls", params={**window, "page": 3})
+
+    assert page2["meta"]["total"] == 7 and page2["meta"]["next_page_link"] is None
+    assert past.status_code == 400 and "limited to 4 items" in past.json()["troubleshoot"]
+    assert requests.post(f"{server}/_sandbox/paging", json={"ceiling": 0}, timeout=5).status_code == 400
+    requests.post(f"{server}/_sandbox/paging", json={"ceiling": None}, timeout=5).raise_for_status()
+    assert requests.get(f"{server}/_sandbox/paging", timeout=5).json() == {"ceiling": 10_000}
+
+
 def test_insight_card_accepted_validated_recorded(
     server: str, http: requests.Session, company: dict[str, Any]
 ) -> None:

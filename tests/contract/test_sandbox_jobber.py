@@ -266,6 +266,38 @@ def test_client_edit_tags_phones_custom_fields(base: str, account: dict[str, Any
     }
 
 
+def test_area_custom_fields_need_length_and_width(base: str, account: dict[str, Any]) -> None:
+    """CustomFieldCreateInput: "exactly one of the values (or both valueAreaLength and valueAreaWidth)"; the
+    value read back (CustomFieldAreaValue) has both non-null, with the configuration's unit."""
+    token = account["access_token"]
+    client = create_client(base, token, firstName="Ari", lastName="Area")
+    cf = q(
+        base,
+        token,
+        """mutation { customFieldConfigurationCreateArea(input: {appliesTo: ALL_CLIENTS,
+             name: "Deck", unit: "m", readOnly: false, transferable: false}) {
+             customFieldConfiguration { id name unit valueType } userErrors { message path } } }""",
+    )
+    config = cf["customFieldConfigurationCreateArea"]["customFieldConfiguration"]
+    assert (config["name"], config["unit"], config["valueType"]) == ("Deck", "m", "AREA")
+    edit = """mutation Edit($id: EncodedId!, $input: ClientEditInput!) {
+      clientEdit(clientId: $id, input: $input) {
+        client { customFields { ... on CustomFieldArea { label unit valueArea { length width } } } }
+        userErrors { message path } } }"""
+
+    def set_area(value: dict[str, Any]) -> dict[str, Any]:
+        field = {"customFieldConfigurationId": config["id"], "valueArea": value}
+        return q(base, token, edit, {"id": client["id"], "input": {"customFields": [field]}})["clientEdit"]
+
+    half = set_area({"length": 4})
+    assert half["client"] is None and "both length and width" in half["userErrors"][0]["message"]
+    whole = set_area({"length": 4, "width": 2.5})
+    assert whole["userErrors"] == []
+    assert whole["client"]["customFields"] == [
+        {"label": "Deck", "unit": "m", "valueArea": {"length": 4.0, "width": 2.5}}
+    ]
+
+
 def test_notes_requests_and_tasks(base: str, account: dict[str, Any]) -> None:
     token = account["access_token"]
     client = create_client(base, token, firstName="Nora", lastName="Notes")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import time
 
@@ -187,3 +188,69 @@ def test_a_task_created_just_before_a_crash_is_found_again_in_a_busy_account(r, 
         task["title"] for a in state["accounts"] for task in a["tasks"] if task["clientId"] == world.client_id
     ]
     assert sorted(mine) == ["Book a visit for tomorrow 9am", "Send a quote"]
+
+
+def test_a_plan_without_ai_assist_skips_ai_with_the_reason_and_never_disconnects(
+    r, ingest_url, worker, world
+):
+    """Aircall's AI endpoints answer 403 when the plan lacks AI Assist (aircall-api.md §6), although the admin
+    ticked it: the call is still logged, AI events are skipped with that reason, the integration stays active
+    and records that AI logging is unavailable, which its settings page shows."""
+    from click.testing import CliRunner
+
+    from cli import main as ajctl
+    from config.settings import get_settings
+    from ingest.web import SESSION_COOKIE
+    from store.sessions import SessionStore
+
+    company = world.company
+    requests.post(f"{world.aircall}/_sandbox/companies/{company['id']}", json={"ai_assist": False}, timeout=5)
+    t = tenant(world)
+    calls, ai = a_call(world, t.webhook_token)
+
+    ids = send(ingest_url, r, calls + ai)
+
+    ai_ids = [i for i in ids if Ledger(r).get(i)["event"] in {e["event"] for e in ai}]
+    assert len(ai_ids) == 5
+    for event_id in ai_ids:
+        shown = Ledger(r).show(event_id)
+        assert shown["outcome"] == "skipped", shown
+        assert shown["skips"][-1]["reason"].startswith(
+            "AI logging unavailable: the Aircall plan does not include AI Assist"
+        )
+    assert [
+        n.startswith("Inbound call answered") for n in (x["message"] for x in client(world)["notes"])
+    ] == [True]
+    shown = json.loads(CliRunner().invoke(ajctl, ["integrations", "show", t.id, "--json"]).stdout)
+    assert (shown["status"], shown["message"], shown["reason"]) == ("active", None, None)
+    assert "does not include AI Assist" in shown["ai_logging_unavailable"]["reason"]
+    assert "403" in shown["ai_logging_unavailable"]["reason"]
+    # Aircall was asked once at most per event, then not at all while the mark is fresh.
+    routes = requests.get(f"{world.aircall}/_sandbox/state", timeout=5).json()["companies"][0]["requests"]
+    asked = sum(n for route, n in routes["by_route"].items() if route.startswith("GET /v1/calls/{id}/"))
+    assert 1 <= asked <= 5
+
+    # The settings page says so, and its recent activity shows the skips with their reason.
+    cookie, _ = SessionStore(r, get_settings().secret_key()).create(t.id)
+    page = requests.get(f"{ingest_url}/settings", cookies={SESSION_COOKIE: cookie}, timeout=10).text
+    assert 'id="ai-unavailable-badge">unavailable' in page
+    assert "AI logging is unavailable: the Aircall plan does not include AI Assist" in page
+    assert page.count("AI logging unavailable: the Aircall plan does not include AI Assist") >= 1
+
+
+def test_ai_content_served_again_clears_the_unavailable_mark(r, ingest_url, worker, world):
+    from flows.vendors import store_for
+    from store import keys
+
+    t = tenant(world, transcription=False, topics=False, sentiment=False, action_items=False)
+    store_for().set_ai_unavailable(t.id, "the Aircall plan does not include AI Assist (test)")
+    r.hset(
+        keys.integration(t.id), "ai_unavailable_at", "2000-01-01T00:00:00+00:00"
+    )  # long past the recheck delay
+    calls, ai = a_call(world, t.webhook_token)
+    generate(world, calls[0]["data"]["id"])
+
+    send(ingest_url, r, calls + [e for e in ai if e["event"] == "summary.created"])
+
+    until(lambda: len(ai_notes(world)) == 1, what="the AI note")
+    assert store_for().require(t.id).ai_unavailable is None

@@ -8,6 +8,7 @@ import time
 import pytest
 import requests
 
+from domain.cards import TIMES
 from sandbox.scenarios import payloads as p
 from store.ledger import Ledger
 from tests.support.poll import until
@@ -153,6 +154,40 @@ def test_custom_card_with_five_fields_including_a_custom_field_and_open_requests
         ("Address", "1 Main St, Springfield"),
         ("Status", "Lead"),  # no job yet: still a lead
     ]
+
+
+AREA_CONFIG = """mutation($input: CustomFieldConfigurationCreateAreaInput!) {
+  customFieldConfigurationCreateArea(input: $input) { customFieldConfiguration { id } userErrors { message } }
+}"""
+EDIT_CUSTOM_FIELDS = """mutation($id: EncodedId!, $input: ClientEditInput!) {
+  clientEdit(clientId: $id, input: $input) { client { id } userErrors { message } }
+}"""
+
+
+def test_an_area_custom_field_shows_on_the_card_as_length_by_width(r, ingest_url, worker, world):
+    """`CustomFieldArea` (jobber-schema-2025-04-16.graphql: valueArea {length width}, unit) on a custom card."""
+    dana = add_client(world, firstName="Dana", lastName="Lopez", phones=[{"number": CALLER}])
+    config_input = {
+        "appliesTo": "ALL_CLIENTS",
+        "name": "Lawn area",
+        "unit": "ft",
+        "readOnly": False,
+        "transferable": False,
+    }
+    created = gql(world, AREA_CONFIG, {"input": config_input})["customFieldConfigurationCreateArea"]
+    value = {
+        "customFieldConfigurationId": created["customFieldConfiguration"]["id"],
+        "valueArea": {"length": 40, "width": 25.5},
+    }
+    edited = gql(world, EDIT_CUSTOM_FIELDS, {"id": dana["id"], "input": {"customFields": [value]}})
+    assert edited["clientEdit"]["userErrors"] == []
+    t = tenant(world, insight_card={"custom": True, "fields": ["custom:Lawn area"]})
+    events = ringing(world, t.webhook_token)
+
+    settle(r, send(ingest_url, events))
+
+    [card] = cards(world, events[0]["data"]["id"])
+    assert [(i["label"], i["text"]) for i in card[1:]] == [("Lawn area", f"40 {TIMES} 25.5 ft")]
 
 
 def test_unknown_caller_gets_no_card(r, ingest_url, worker, world):

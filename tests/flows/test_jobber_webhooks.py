@@ -221,3 +221,30 @@ def test_disconnect_inside_jobber_deactivates_the_integration(r, ingest_url, wor
         f"{ingest_url}/webhooks/aircall", json=call_ended(tenant.webhook_token)[0], timeout=5
     )
     assert later.status_code == 200 and later.json()["status"] == "skipped"
+
+
+def test_a_disconnect_learnt_from_the_api_deactivates_the_integration_without_a_refresh(
+    r, ingest_url, worker, jobber
+):
+    """APP_DISCONNECT was lost (Jobber never reports failed webhooks): the next call's Jobber request answers
+    401 "User has disconnected this app..." (jobber-api.md §1.3). That is a disconnect, not an expired token."""
+    from click.testing import CliRunner
+
+    from cli import main as ajctl
+
+    tenant = make_tenant(jobber=jobber)
+    requests.post(
+        f"{jobber['base']}/_sandbox/accounts/{jobber['account']['id']}/disconnect",
+        json={"webhook": False},
+        timeout=5,
+    ).raise_for_status()
+
+    event_id = log_call(ingest_url, r, tenant.webhook_token, outcome="skipped")
+
+    shown = json.loads(CliRunner().invoke(ajctl, ["integrations", "show", tenant.id, "--json"]).stdout)
+    assert (shown["status"], shown["reason"]) == ("inactive", "jobber_disconnected")
+    assert shown["message"] == "Disconnected from Jobber — reinstall the integration to resume"
+    assert requests.get(f"{jobber['base']}/_sandbox/token_requests", timeout=5).json() == {}  # no refresh
+    assert "jobber_access_token_enc" not in r.hkeys(keys.integration(tenant.id))
+    assert "User has disconnected this app" in Ledger(r).show(event_id)["skips"][-1]["reason"]
+    assert requests.get(f"{jobber['base']}/_sandbox/webhooks", timeout=5).json()["deliveries"] == []

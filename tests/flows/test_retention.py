@@ -81,7 +81,8 @@ def test_set_outcome_on_an_expired_entry_recreates_nothing(r):
         ledger.set_outcome("ev_expired", outcome_, "late")
     ledger.record_skip("ev_expired", "integration deleted")
     ledger.record_attempt("ev_expired", task="calls.log_activity", kind="transient", error="503")
-    assert r.keys("*") == []
+    # (A module's embedded worker, when running, keeps its own heartbeat key.)
+    assert [k for k in r.keys("*") if not k.startswith(keys.WORKER_PREFIX)] == []
 
 
 def test_a_settled_event_keeps_a_compact_record_and_show_says_the_raw_body_was_dropped(

@@ -14,7 +14,7 @@ def test_run_command_brings_up_every_role_and_plays_the_demo():
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("REDIS_URL", "SECRET_KEY", "PUBLIC_URL", "RETRY_"))
+        if not k.startswith(("REDIS_URL", "SECRET_KEY", "PUBLIC_URL", "RETRY_", "SANDBOX_MODE"))
     }
     done = subprocess.run(
         ["bash", "scripts/run.sh", "--once"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240

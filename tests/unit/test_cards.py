@@ -7,7 +7,16 @@ from typing import Any
 import pytest
 
 from config.integration import InsightCard
-from domain.cards import MAX_TEXT, card_for, custom_card, custom_labels, default_card, field_value, short
+from domain.cards import (
+    MAX_TEXT,
+    TIMES,
+    card_for,
+    custom_card,
+    custom_labels,
+    default_card,
+    field_value,
+    short,
+)
 
 URI = "https://secure.getjobber.com/clients/123"
 
@@ -149,6 +158,15 @@ def test_field_value(field: str, fields: dict[str, Any], expected: str | None) -
                      [line("Tax exempt", "Yes")], id="true-is-yes"),
         pytest.param([{"label": "Tax exempt", "valueTrueFalse": False}], "custom:Tax exempt",
                      [line("Tax exempt", "No")], id="false-is-no-and-shown"),
+        pytest.param([{"label": "Lawn area", "valueArea": {"length": 40.0, "width": 25.0}, "unit": "ft"}],
+                     "custom:Lawn area", [line("Lawn area", f"40 {TIMES} 25 ft")], id="area-length-by-width-with-unit"),
+        pytest.param([{"label": "Lot", "valueArea": {"length": 1250.5, "width": 12.25}, "unit": "m"}],
+                     "custom:Lot", [line("Lot", f"1,250.5 {TIMES} 12.25 m")], id="area-decimals-and-thousands"),
+        pytest.param([{"label": "Lot", "valueArea": {"length": 0.0, "width": 0.0}, "unit": ""}],
+                     "custom:Lot", [line("Lot", f"0 {TIMES} 0")], id="area-zero-without-unit"),
+        pytest.param([{"label": "Lot", "valueArea": None, "unit": "ft"}], "custom:Lot", [], id="area-null-omitted"),
+        pytest.param([{"label": "Lot", "valueArea": {"length": 3.0}, "unit": "ft"}], "custom:Lot", [],
+                     id="area-half-missing-omitted"),
         pytest.param([{"label": "Other", "valueText": "x"}], "custom:Gate code", [], id="absent-label-omitted"),
         pytest.param(None, "custom:Gate code", [], id="no-custom-fields-at-all"),
         pytest.param([{"label": "Notes", "valueText": "Ring twice then walk round the back to the blue shed"}],

@@ -14,7 +14,8 @@ from domain.calls import Snapshot
 from domain.matching import ClientRef
 from store import keys
 from store.activities import Activities, ActivityRecord
-from store.backfill import BackfillSkips, ReconcileWatermark
+from store.api_versions import JobberVersionNotices
+from store.backfill import ReconcileWatermark
 from store.calls import CallStates
 from store.cards import CardClaims
 from store.contacts import ContactMap, Mapping
@@ -23,6 +24,7 @@ from store.crypto import token_hash
 from store.insights import InsightStore
 from store.pending_jobber import PendingConnections, PendingJobber
 from store.phones import PhoneCache
+from store.workers import WorkerBeats
 
 INTEGRATION, ACCOUNT, CALL = "int_k", "acct_k", "42"
 CONSENT = PendingJobber("access", "refresh", ACCOUNT, "Acme", hold_until=time.time() + 3600)
@@ -40,8 +42,9 @@ def write_everything(r: fakeredis.FakeRedis) -> str:
     CreatedClients(r).done(
         ACCOUNT, "+14155550122", "2026-12-06T00:00:00+00:00", ClientRef("c2", "N", "https://y")
     )
-    BackfillSkips(r, INTEGRATION).record(CALL, "not connected")
     ReconcileWatermark(r, INTEGRATION).set(1.0)
+    JobberVersionNotices(r).record("2023-08-18", "2023-08-18", "Support has ended", 2, 1.0)
+    WorkerBeats(r).beat("worker.host-1", 123, 0, 1.0)
     return token_hash(PendingConnections(r, "secret").hold(CONSENT))
 
 
@@ -67,9 +70,10 @@ def test_every_key_is_one_that_store_keys_names(r: fakeredis.FakeRedis) -> None:
         keys.pending_jobber(consent), keys.PENDING_JOBBER_DUE,
         keys.activity(INTEGRATION, "call", CALL), keys.call_state(INTEGRATION, CALL), keys.card_claim(INTEGRATION, CALL),
         keys.contact_map(INTEGRATION), keys.ai_content(INTEGRATION, CALL), keys.phone(ACCOUNT, "+14155550100"),
-        keys.phone_reverse(ACCOUNT, "c1"), keys.backfill_skips(INTEGRATION), keys.reconcile_watermark(INTEGRATION),
+        keys.phone_reverse(ACCOUNT, "c1"), keys.reconcile_watermark(INTEGRATION),
         keys.created_client(ACCOUNT, "+14155550111"), keys.created_client(ACCOUNT, "+14155550122"),
         keys.created_client_reverse(ACCOUNT, "c2"),
+        keys.JOBBER_VERSION_NOTICES, keys.STAT_JOBBER_VERSION_NOTICES, keys.worker("worker.host-1"),
     }  # fmt: skip
     assert set(r.scan_iter()) <= named
     assert all(k.startswith(f"{keys.PREFIX}:") for k in r.scan_iter())

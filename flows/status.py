@@ -1,0 +1,81 @@
+"""The fleet's health at a glance (`ajctl status`): what an operator wants first. Everything is read from Redis:
+queue backlogs, events pending, dead letters, integrations by status, worker heartbeats, and the Jobber API
+version warnings the workers met (jobber-api.md §1.2)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import redis
+
+from config.queues import ALL_QUEUES
+from config.settings import Settings
+from store import keys
+from store.api_versions import JobberVersionNotices
+from store.dead_letters import DeadLetters
+from store.fleet import pending_events, queue_backlog
+from store.integrations import STATUSES
+from store.workers import WorkerBeats
+
+
+def _age(now: float, since: float | None) -> float | None:
+    return None if since is None else round(max(0.0, now - since), 1)
+
+
+def fleet_status(r: redis.Redis, settings: Settings, now: float | None = None) -> dict[str, Any]:
+    """One JSON-ready document; ages in seconds (None: nothing waits)."""
+    now = time.time() if now is None else now
+    backlog = queue_backlog(r, ALL_QUEUES, settings.FAIR_QUEUE_DEPTH)
+    pending, oldest_pending = pending_events(r)
+    pipe = r.pipeline(transaction=False)
+    pipe.zcard(keys.DUE)
+    pipe.hlen(keys.KOMBU_UNACKED)
+    pipe.smembers(keys.INTEGRATIONS)
+    due, unacked, integration_ids = pipe.execute()
+    pipe = r.pipeline(transaction=False)
+    for integration_id in sorted(integration_ids):
+        pipe.hget(keys.integration(integration_id), "status")
+    integrations: dict[str, int] = dict.fromkeys(STATUSES, 0)
+    for status in pipe.execute():
+        integrations[status if status in integrations else "inactive"] += 1
+    return {
+        "queues": [
+            {
+                "queue": q.queue,
+                "ready": q.ready,
+                "in_lanes": q.in_lanes,
+                "oldest_age_s": _age(now, q.oldest_sent_at),
+            }
+            for q in backlog
+        ],
+        "delayed": int(due),  # retries and rate-limit waits parked until due
+        "unacked": int(unacked),  # messages workers hold now
+        "events": {"pending": pending, "oldest_pending_age_s": _age(now, oldest_pending)},
+        "dead_letters": DeadLetters(r, settings.dead_letter_retention_s).count(),
+        "integrations": integrations,
+        "workers": [
+            {
+                "name": w.name,
+                "pid": w.pid,
+                "held": w.held,
+                "last_beat_age_s": _age(now, w.beat_at),
+                "up_s": _age(now, w.started_at),
+            }
+            for w in WorkerBeats(r).all()
+        ],
+        "jobber_api_version": {
+            "configured": settings.JOBBER_API_VERSION,
+            "warnings": [
+                {
+                    "requested": n.requested,
+                    "answered": n.answered,
+                    "warning": n.warning,
+                    "count": n.count,
+                    "last_seen_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(n.last_seen)),
+                    "last_seen_age_s": _age(now, n.last_seen),
+                }
+                for n in JobberVersionNotices(r).all()
+            ],
+        },
+    }

@@ -1,0 +1,77 @@
+"""The fleet's backlog as Redis holds it, for /metrics (ingest/metrics.py) and `ajctl status`: per shared queue,
+the messages ready on it, those waiting in tenant lanes in front of it, and when the oldest of them was sent;
+the events received and not yet settled."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import orjson
+import redis
+
+from store import keys
+from store.messages import SENT_AT_HEADER
+
+
+@dataclass(frozen=True)
+class QueueBacklog:
+    queue: str
+    ready: int  # on the Celery queue itself
+    in_lanes: int  # in the tenants' lanes in front of it (store/queues.py)
+    oldest_sent_at: float | None  # UNIX s; None: nothing waits (or only messages without a sent time)
+
+
+def queue_backlog(r: redis.Redis, queues: Sequence[str], depth: int) -> list[QueueBacklog]:
+    """Two round trips whatever the number of queues and tenants. `depth`: the dispatch depth (FAIR_QUEUE_DEPTH).
+
+    kombu LPUSHes and BRPOPs, so the oldest messages are at the end; but the dispatch LPUSHes a lane's waiting
+    message after those already there, so the oldest may be anywhere in the fair queues' short lists (at most the
+    dispatch depth): the last `depth` messages are read, and each waiting lane's oldest (its last) message."""
+    pipe = r.pipeline(transaction=False)
+    for queue in queues:
+        pipe.llen(queue)
+        pipe.lrange(queue, -depth, -1)
+        pipe.lrange(keys.ring(queue), 0, -1)  # tenants whose lane in front of the queue holds work
+    first = cast(list[object], pipe.execute())
+    lengths = cast(list[int], first[0::3])
+    listed = cast(list[list[str]], first[1::3])
+    rings = cast(list[list[str]], first[2::3])
+    pipe = r.pipeline(transaction=False)
+    for queue, tenants in zip(queues, rings, strict=True):
+        for tenant in tenants:
+            pipe.llen(keys.lane(queue, tenant))
+            pipe.lindex(keys.lane(queue, tenant), -1)  # a lane's oldest is last too (LPUSH, RPOP)
+    lanes = iter(cast(list[object], pipe.execute()))
+    found = []
+    for queue, ready, on_queue, tenants in zip(queues, lengths, listed, rings, strict=True):
+        in_lanes, waiting = 0, list(on_queue)
+        for _ in tenants:
+            in_lanes += cast(int, next(lanes))
+            tail = cast(str | None, next(lanes))
+            if tail is not None:
+                waiting.append(tail)
+        # A message published before the header existed has no time: it counts for nothing, not a guess.
+        sent = [t for t in (sent_at(m) for m in waiting) if t is not None]
+        found.append(QueueBacklog(queue, int(ready), in_lanes, min(sent) if sent else None))
+    return found
+
+
+def sent_at(message: str) -> float | None:
+    """When a queued message was published (its `aj_sent_at` header), if it says."""
+    try:
+        value = orjson.loads(message)["headers"][SENT_AT_HEADER]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def pending_events(r: redis.Redis) -> tuple[int, float | None]:
+    """How many events are received and not yet settled, and when the longest-pending one was last handed to
+    the queues (UNIX s; the recovery sweep resends one whose message is lost after 10 minutes)."""
+    pipe = r.pipeline(transaction=False)
+    pipe.zcard(keys.PENDING)
+    pipe.zrange(keys.PENDING, 0, 0, withscores=True)
+    count, oldest = pipe.execute()
+    return int(count), (float(oldest[0][1]) if oldest else None)
