@@ -228,9 +228,10 @@ class AircallClient:
     # ---- contacts (aircall-api.md §5) ---------------------------------------------------------------------
 
     def search_contacts(self, phone_number: str) -> list[dict[str, Any]]:
-        """Contacts with this number (`GET /v1/contacts/search`); eventually consistent (aircall-api.md §5)."""
+        """Contacts with this number (`GET /v1/contacts/search`), the first 50 (one page: a number is rarely on
+        more contacts); eventually consistent (aircall-api.md §5)."""
         body: dict[str, Any] = self.request(
-            "GET", "/v1/contacts/search", params={"phone_number": phone_number}
+            "GET", "/v1/contacts/search", params={"phone_number": phone_number, "per_page": 50}
         )
         return list(body.get("contacts") or [])
 

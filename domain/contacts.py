@@ -55,6 +55,23 @@ def desired_contact(client: dict[str, Any] | None, default_region: str = "US") -
     )
 
 
+def marker(client_id: str) -> str:
+    """What identifies a contact we created for a Jobber client: written into the contact's `information`
+    (its free-text notes) at create, never rewritten. A contact carrying it is ours for that client whatever
+    our map says (a map that expired, a create whose answer was lost); the brackets end it, so one client's
+    marker is never part of another's."""
+    return f"[Jobber client {client_id}]"
+
+
+def information(client_id: str) -> str:
+    """The `information` of a contact we create: says where it comes from, with its marker."""
+    return f"Synced from Jobber {marker(client_id)}"
+
+
+def is_ours(contact: dict[str, Any], client_id: str) -> bool:
+    return marker(client_id) in str(contact.get("information") or "")
+
+
 @dataclass
 class PhonePlan:
     add: list[tuple[str, str]] = field(default_factory=list)  # (label, E.164)

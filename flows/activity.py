@@ -16,6 +16,7 @@ from config.logging import bind_ids
 from domain.activity import Activity
 from domain.matching import ClientRef
 from domain.phone import same_number
+from domain.scope import NoScope, Scope
 from flows.client_search import search_client
 from store import keys
 from store.activities import Activities, ActivityRecord, text_hash
@@ -56,6 +57,18 @@ class EventContext:
             raise Skip("Jobber is not connected")
         return account.id
 
+    @property
+    def scope(self) -> Scope:
+        """What the event's records are keyed on: the Jobber account and the Aircall company."""
+        return scope_of(self.integration)
+
+
+def scope_of(integration: Integration) -> Scope:
+    try:
+        return Scope.of(integration)
+    except NoScope as exc:
+        raise Skip(str(exc)) from None
+
 
 class Settled(Exception):
     """The event settled earlier and its raw body was dropped (a message redelivered after the ack was lost):
@@ -69,8 +82,8 @@ def load_event(event_id: str) -> EventContext:
     if entry is None:
         raise Skip("event expired from the ledger")
     event, resource_id = entry["event"], entry.get("resource_id") or ""
-    data, timestamp = _body(r, entry, event_id)
     integration = IntegrationStore.from_record(record)
+    data, timestamp = _body(r, entry, event_id, integration)
     if integration is None:
         raise KeyError(f"no integration {entry.get('integration')}")
     if not integration.is_active:
@@ -88,13 +101,18 @@ def load_event(event_id: str) -> EventContext:
     )
 
 
-def _body(r: redis.Redis, entry: dict[str, str], event_id: str) -> tuple[dict[str, Any], int]:
+def _body(
+    r: redis.Redis, entry: dict[str, str], event_id: str, integration: Integration | None
+) -> tuple[dict[str, Any], int]:
     """The event's `data` and `timestamp`: from the raw body while the ledger keeps it, else (a call event
     that settled) from the call's snapshot, which holds every field the call flows read."""
     if "raw" in entry:
         raw: dict[str, Any] = json.loads(entry["raw"])
         return raw.get("data") or {}, int(raw.get("timestamp") or 0)
-    snapshot = CallStates(r).snapshot(entry["integration"], entry.get("resource_id") or "", event_id)
+    scope = _scope_or_none(integration)
+    snapshot = (
+        CallStates(r).snapshot(scope, entry.get("resource_id") or "", event_id) if scope is not None else None
+    )
     if snapshot is not None:
         return snapshot.data, snapshot.timestamp
     if entry.get("outcome") in (None, "", "pending"):
@@ -102,6 +120,13 @@ def _body(r: redis.Redis, entry: dict[str, str], event_id: str) -> tuple[dict[st
             "the raw event is no longer kept (dropped when the event first settled): nothing to re-run"
         )
     raise Settled(entry.get("outcome"))
+
+
+def _scope_or_none(integration: Integration | None) -> Scope | None:
+    try:
+        return Scope.of(integration) if integration is not None else None
+    except NoScope:
+        return None
 
 
 def run_flow(event_id: str, flow: Any) -> str:
@@ -199,11 +224,16 @@ class Tenant:
     integration: Integration
     r: redis.Redis
 
+    @property
+    def scope(self) -> Scope:
+        return scope_of(self.integration)
+
 
 def activity_lock(ctx: EventContext | Tenant, resource: str, resource_id: str) -> Any:
     # Inside: match, maybe create the client, adopt or create or edit the note (at most ~5 requests). Renewed
-    # while held (store/locks.py); a killed holder frees it within seconds.
-    key = keys.lock("activity", ctx.integration.id, resource, resource_id)
+    # while held (store/locks.py); a killed holder frees it within seconds. Per scope, like the records it
+    # guards: an integration and its reinstall never write the same activity at once.
+    key = keys.lock("activity", ctx.scope.key, resource, resource_id)
     return hold(ctx.r, key, wait_s=10)
 
 
@@ -221,9 +251,9 @@ def upsert_activity(
     """Create the activity once, then only edit it. Call inside `activity_lock` (its `lock`: every Jobber
     write first checks it is still held); `record`: the activity record, if the caller read it inside the same
     lock. Returns what happened."""
-    activities = Activities(ctx.r)
+    activities, scope = Activities(ctx.r), ctx.scope
     if isinstance(record, Unread):
-        record = activities.get(ctx.integration.id, resource, resource_id)
+        record = activities.get(scope, resource, resource_id)
     digest = text_hash(activity.text)
     if record is not None and record.state == "creating":
         # An earlier attempt may have created it; if not, its record (kind, request, start time) is kept.
@@ -238,7 +268,7 @@ def upsert_activity(
             jobber.edit_request_note(str(record.note_id), activity.text)
         else:
             jobber.edit_client_note(str(record.note_id), activity.text)
-        activities.put(ctx.integration.id, resource, resource_id, _with(record, text_hash=digest))
+        activities.put(scope, resource, resource_id, _with(record, text_hash=digest))
         return "updated"
 
     if record is not None:  # interrupted earlier: keep its choice of kind and any request it created
@@ -246,20 +276,20 @@ def upsert_activity(
     else:
         kind = "request" if ctx.integration.settings.log_activity_as == "request" else "note"
         pending = ActivityRecord("creating", kind, client_id, started_at=now_iso())  # type: ignore[arg-type]
-        activities.put(ctx.integration.id, resource, resource_id, pending)
+        activities.put(scope, resource, resource_id, pending)
     client_id = pending.client_id
     lock.check()
     if pending.kind == "request":
         title = f"{activity.title} {title_marker(resource, resource_id)}"
         request_id = pending.request_id or jobber.create_request(client_id, title)
-        activities.put(ctx.integration.id, resource, resource_id, _with(pending, request_id=request_id))
+        activities.put(scope, resource, resource_id, _with(pending, request_id=request_id))
         lock.check()
         note_id = jobber.create_request_note(request_id, activity.text)
         done = ActivityRecord("done", "request", client_id, note_id, request_id, digest)
     else:
         note_id = jobber.create_client_note(client_id, activity.text)
         done = ActivityRecord("done", "note", client_id, note_id, None, digest)
-    activities.put(ctx.integration.id, resource, resource_id, done)
+    activities.put(scope, resource, resource_id, done)
     log.info(
         "tasks.activity_logged integration=%s %s=%s as=%s",
         ctx.integration.id,

@@ -81,7 +81,7 @@ def fetch_and_write(ctx: EventContext) -> str:
         raise Skip(f"AI logging unavailable: {reason}") from None
     if integration.ai_unavailable:
         store_for().clear_ai_unavailable(integration.id)  # Aircall answers again: the plan has AI Assist now
-    InsightStore(ctx.r).put(integration.id, call_id, kind, content)
+    InsightStore(ctx.r).put(ctx.scope, call_id, kind, content)
     return write_insights(integration, call_id)
 
 
@@ -95,23 +95,24 @@ def _since(iso: str | None) -> float:
 
 def write_insights(integration: Integration, call_id: str) -> str:
     r = sync_client()
-    record = Activities(r).get(integration.id, "call", call_id)
+    ctx = Tenant(integration, r)
+    scope = ctx.scope
+    record = Activities(r).get(scope, "call", call_id)
     if record is None or record.state != "done":
         return "stored; written when the call is logged"
     ai = integration.settings.ai_logging
     jobber = jobber_for(integration)
-    ctx = Tenant(integration, r)
     with activity_lock(ctx, "ai", call_id) as lock:
         # Read the content inside the lock: a concurrent event may have stored a newer piece since this one,
         # and the last writer must render everything (same rule as the call's own activity).
-        snapshots = CallStates(r).all(integration.id, call_id)
+        snapshots = CallStates(r).all(scope, call_id)
         call = merge_call(snapshots)
         agents = (
             {str(call.agent.id): call.agent.name or "Agent"}
             if call.agent and call.agent.id is not None
             else {}
         )
-        insights = parse(InsightStore(r).all(integration.id, call_id), agents)
+        insights = parse(InsightStore(r).all(scope, call_id), agents)
         text = render(call_title(call, voice_agent_view(snapshots, call)), insights, ai, call.link)
         if text is None:
             return "nothing switched on to show yet"
@@ -120,21 +121,21 @@ def write_insights(integration: Integration, call_id: str) -> str:
         if ai.topics and ai.topics_as_tags and insights.topics:
             jobber.add_tags(record.client_id, insights.topics)
         if ai.action_items and ai.action_items_as_tasks:
-            _tasks(r, jobber, integration, call_id, record.client_id, insights.action_items, call.link or "")
+            _tasks(r, jobber, ctx, call_id, record.client_id, insights.action_items, call.link or "")
     return outcome
 
 
 def _tasks(
-    r: redis.Redis, jobber: JobberClient, integration: Integration, call_id: str, client_id: str,
-    items: list[ActionItem], link: str,
+    r: redis.Redis, jobber: JobberClient, ctx: Tenant, call_id: str, client_id: str, items: list[ActionItem],
+    link: str,
 ) -> None:  # fmt: skip
     """One open Jobber task per action item, never two: the item → task map, checked under the AI lock. An item
     attempted before may have had its task created with the answer lost: it is looked for among the tasks
     created since that attempt, by its instructions (they carry the item id). Real Jobber lists tasks by start
     time, not creation, so "the latest tasks" would not do (jobber-schema-2025-04-16.graphql, Query.tasks)."""
-    store = InsightStore(r)
-    wanted = [item for item in items if not store.task_for(integration.id, call_id, item.id)]
-    attempts = {item.id: store.task_attempt(integration.id, call_id, item.id, now_iso()) for item in wanted}
+    store, scope = InsightStore(r), ctx.scope
+    wanted = [item for item in items if not store.task_for(scope, call_id, item.id)]
+    attempts = {item.id: store.task_attempt(scope, call_id, item.id, now_iso()) for item in wanted}
     retried = [started for started, first in attempts.values() if not first]
     created = jobber.tasks_created_since(since_attempt(min(retried))) if retried else []
     for item in wanted:
@@ -143,5 +144,5 @@ def _tasks(
         task_id = existing or jobber.create_task(
             client_id, item.text[:255], f"From an Aircall call.\n{marker}"
         )
-        store.record_task(integration.id, call_id, item.id, task_id)
-        log.info("tasks.ai.task_created integration=%s call=%s task=%s", integration.id, call_id, task_id)
+        store.record_task(scope, call_id, item.id, task_id)
+        log.info("tasks.ai.task_created integration=%s call=%s task=%s", ctx.integration.id, call_id, task_id)

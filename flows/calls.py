@@ -32,10 +32,8 @@ def log_call(ctx: EventContext) -> str:
     call_id = ctx.resource_id  # data.id for call events; the call id of voice-agent events
     if not call_id:
         raise Permanent("call event without a call id")
-    states = CallStates(ctx.r)
-    snapshots = states.add(
-        ctx.integration.id, call_id, ctx.event_id, Snapshot(ctx.event, ctx.timestamp, ctx.data)
-    )
+    states, scope = CallStates(ctx.r), ctx.scope
+    snapshots = states.add(scope, call_id, ctx.event_id, Snapshot(ctx.event, ctx.timestamp, ctx.data))
     if not has_ended(snapshots):
         return "recorded; the activity is written when call.ended arrives"
     check = merge_call(snapshots)
@@ -51,8 +49,8 @@ def log_call(ctx: EventContext) -> str:
         # last writer must render the complete state, never an older one. With it, in the same round trip,
         # the call's activity record and the cached match of the number the check saw.
         pipe = ctx.r.pipeline(transaction=False)
-        CallStates.queue_all(pipe, ctx.integration.id, call_id)
-        Activities.queue_get(pipe, ctx.integration.id, "call", call_id)
+        CallStates.queue_all(pipe, scope, call_id)
+        Activities.queue_get(pipe, scope, "call", call_id)
         PhoneCache.queue_get(pipe, ctx.account_id, check.external)
         raw_states, raw_record, raw_cached = pipe.execute()
         snapshots = CallStates.parse_all(raw_states)
@@ -74,7 +72,7 @@ def log_call(ctx: EventContext) -> str:
                                   lock=lock, record=record)  # fmt: skip
     # AI content that arrived before the call was logged (or a changed title): its note follows the call's.
     # Only stored when AI logging is on (flows/ai_insights.py), so otherwise there is nothing to look for.
-    if ctx.integration.settings.ai_logging.enabled and InsightStore(ctx.r).all(ctx.integration.id, call_id):
+    if ctx.integration.settings.ai_logging.enabled and InsightStore(ctx.r).all(scope, call_id):
         enqueue("ai.write_note", [ctx.integration.id, call_id], tenant=ctx.integration.id)
     return outcome
 
@@ -87,7 +85,7 @@ def _withdraw(ctx: EventContext, jobber: JobberClient, call_id: str, record: Act
         return
     if record.kind == "note":
         jobber.delete_client_note(record.note_id)
-        Activities(ctx.r).remove(ctx.integration.id, "call", call_id)
+        Activities(ctx.r).remove(ctx.scope, "call", call_id)
         log.info("tasks.calls.withdrawn integration=%s call=%s", ctx.integration.id, call_id)
     else:
         log.warning("tasks.calls.request_kept integration=%s call=%s (voice-agent call; requests cannot be deleted)",

@@ -34,7 +34,7 @@ def post_insight_card(event_id: str) -> str:
 def post_card(ctx: EventContext) -> str:
     call = Call.model_validate(ctx.data)
     snapshots = CallStates(ctx.r).add(
-        ctx.integration.id, call.id, ctx.event_id, Snapshot(ctx.event, ctx.timestamp, ctx.data)
+        ctx.scope, call.id, ctx.event_id, Snapshot(ctx.event, ctx.timestamp, ctx.data)
     )
     if call.direction and call.direction != "inbound":
         raise Skip("outbound call: no insight card")
@@ -51,7 +51,7 @@ def post_card(ctx: EventContext) -> str:
         raise Skip("card dropped: the call is no longer ringing")
 
     claims = CardClaims(ctx.r)
-    claim = claims.claim(ctx.integration.id, call.id, ctx.event_id)
+    claim = claims.claim(ctx.scope, call.id, ctx.event_id)
     if not claim.mine:
         raise Skip(f"one card per call: already handled by {claim.holder}")
     if claim.posted:
@@ -80,7 +80,7 @@ def post_card(ctx: EventContext) -> str:
         raise
     except Permanent as exc:
         raise Skip(f"card refused by Aircall (the call has probably ended): {exc}") from None
-    claims.posted(ctx.integration.id, call.id, ctx.event_id)
+    claims.posted(ctx.scope, call.id, ctx.event_id)
     return "card posted"
 
 

@@ -2,9 +2,12 @@
 
 Changes follow through `CLIENT_*` webhooks (refetched by id), a beat sweep by `updatedAt` catches what
 webhooks miss, and turning the setting on backfills every client. The client → contact map makes each step
-idempotent. Aircall calls take the company budget at low priority (cards keep their reserve); a client we
-created from a call is synced like any other, once, and nothing is ever written back to Jobber, so there is
-no echo loop.
+idempotent; it belongs to the Jobber account and the Aircall company (store/contacts.py), so a reinstall
+finds every contact synced before. Each contact we create carries a marker for its client in its
+`information`, so one whose mapping was lost (an expired map, a create whose answer never came) is found by a
+search and adopted, never created twice. Aircall calls take the company budget at low priority (cards keep
+their reserve); a client we created from a call is synced like any other, once, and nothing is ever written
+back to Jobber, so there is no echo loop.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from clients.aircall import AircallClient
 from clients.errors import RateLimited
 from clients.jobber import JobberClient
 from config.settings import get_settings
-from domain.contacts import DesiredContact, desired_contact, phone_plan
+from domain.contacts import DesiredContact, desired_contact, information, is_ours, phone_plan
+from domain.scope import Scope
 from flows.patience import patiently
 from flows.vendors import aircall_for, jobber_for, store_for
 from store import keys
@@ -33,6 +37,7 @@ from store.redis import sync_client
 
 log = logging.getLogger("tasks.contact_sync")
 
+MAX_SEARCHES = 3  # numbers of a client searched for its contact (each a request of the company's budget)
 SWEEP_OVERLAP_S = 120  # re-read this much before the watermark (jobber-api.md §5.4)
 EPOCH = "1970-01-01T00:00:00Z"
 T = TypeVar("T")
@@ -46,6 +51,7 @@ class Syncer:
         self.integration = integration
         self.r = sync_client()
         self.map = ContactMap(self.r)
+        self.scope = Scope.of(integration)  # the map is the Jobber account's and the Aircall company's
         self.jobber: JobberClient = jobber_for(integration)
         self.aircall: AircallClient = aircall_for(integration, settings)
         self.wait_for_budget = wait_for_budget  # sweeps wait in place; single-client tasks retry instead
@@ -62,14 +68,14 @@ class Syncer:
         if not fetched:
             client = self.jobber.client_for_sync(client_id)
         desired = desired_contact(client)
-        with hold(self.r, keys.lock("contact", self.integration.id, client_id), wait_s=30):
-            mapped = self.map.get(self.integration.id, client_id)
+        with hold(self.r, keys.lock("contact", self.scope.key, client_id), wait_s=30):
+            mapped = self.map.get(self.scope, client_id)
             if desired is None:
                 if mapped is None:
                     return "unchanged"
                 if mapped.contact_id:
                     self._call(lambda: self.aircall.delete_contact(mapped.contact_id))
-                self.map.remove(self.integration.id, client_id)
+                self.map.remove(self.scope, client_id)
                 return "deleted"
             if mapped is not None and mapped.contact_id and mapped.digest == desired.digest():
                 return "unchanged"
@@ -77,44 +83,62 @@ class Syncer:
                 contact = self._call(lambda: self.aircall.get_contact(mapped.contact_id))
                 if contact is not None:
                     self._update(contact, desired)
-                    self.map.put(self.integration.id, client_id, Mapping(mapped.contact_id, desired.digest()))
+                    self.map.put(self.scope, client_id, Mapping(mapped.contact_id, desired.digest()))
                     return "updated"
             return self._create(client_id, desired, interrupted=mapped is not None and not mapped.contact_id)
 
-    def _update(self, contact: dict[str, Any], desired: DesiredContact) -> None:
+    def _update(self, contact: dict[str, Any], desired: DesiredContact) -> bool:
+        """Bring the contact's name and numbers to `desired` (its `information` is left alone); True when
+        something had to change."""
         contact_id = str(contact["id"])
+        changed = False
         if any((contact.get(k) or "") != v for k, v in desired.fields().items()):
             self._call(lambda: self.aircall.update_contact(contact_id, desired.fields()))
+            changed = True
         plan = phone_plan(desired, contact.get("phone_numbers") or [])
         for label, value in plan.add:  # add before removing: a contact keeps at least one number
             self._call(functools.partial(self.aircall.add_contact_phone, contact_id, label, value))
         for phone_id in plan.remove:
             self._call(functools.partial(self.aircall.delete_contact_phone, contact_id, phone_id))
+        return changed or bool(plan.add or plan.remove)
 
     def _create(self, client_id: str, desired: DesiredContact, interrupted: bool) -> str:
-        if interrupted:
-            # A create was in flight when a worker died: Aircall may hold the contact already. Contact search
-            # is eventually consistent (aircall-api.md §5), so this is best effort.
-            found = self._call(functools.partial(self.aircall.search_contacts, desired.phones[0][1]))
-            for contact in found:
-                if (contact.get("last_name") or "") == desired.last_name and (
-                    contact.get("first_name") or ""
-                ) == desired.first_name:
-                    self._update(contact, desired)
-                    self.map.put(
-                        self.integration.id, client_id, Mapping(str(contact["id"]), desired.digest())
-                    )
-                    return "updated"
-        self.map.put(self.integration.id, client_id, Mapping("", ""))
-        contact = self._call(lambda: self.aircall.create_contact(desired.fields(), list(desired.phones)))
-        self.map.put(self.integration.id, client_id, Mapping(str(contact["id"]), desired.digest()))
+        # A contact of ours may exist without its mapping after a create whose answer was lost (`interrupted`),
+        # or when the scope's map expired and was started again (not complete): look for it first (a search
+        # costs a request of the company's budget). A complete map needs no search: every create records its
+        # mapping before it is sent, so a client without one has no contact of ours.
+        if interrupted or not self.map.open(self.scope):
+            found = self._find_ours(client_id, desired)
+            if found is not None:
+                changed = self._update(found, desired)
+                self.map.put(self.scope, client_id, Mapping(str(found["id"]), desired.digest()))
+                log.info("tasks.contact_sync.adopted integration=%s client=%s contact=%s",
+                         self.integration.id, client_id, found["id"])  # fmt: skip
+                return "updated" if changed else "unchanged"
+        self.map.put(self.scope, client_id, Mapping("", ""))
+        fields = {**desired.fields(), "information": information(client_id)}
+        contact = self._call(lambda: self.aircall.create_contact(fields, list(desired.phones)))
+        self.map.put(self.scope, client_id, Mapping(str(contact["id"]), desired.digest()))
         return "created"
+
+    def _find_ours(self, client_id: str, desired: DesiredContact) -> dict[str, Any] | None:
+        """The contact we created for this client, found by its numbers and told apart by the marker in its
+        `information` (domain.contacts.marker): a contact someone else made with the same name and number is
+        not ours. A client whose numbers all changed since is searched by its first few. Contact search is
+        eventually consistent (aircall-api.md §5): a contact created moments ago may not be found yet."""
+        for _, number in desired.phones[:MAX_SEARCHES]:
+            found = self._call(functools.partial(self.aircall.search_contacts, number))
+            ours = sorted((c for c in found if is_ours(c, client_id)), key=lambda c: int(c["id"]))
+            if ours:
+                return ours[0]
+        return None
 
     # ---- sweeps: page by page, one run at a time per integration ------------------------------------
 
     def begin(self, full: bool = False) -> SweepRun | None:
         """Start (or resume a stalled) sweep of every client changed since the watermark (all with `full`);
         None when a sweep is already running (a full one asked for then follows it)."""
+        self.map.open(self.scope)  # every sweep renews the map's TTL: a map in use never expires
         runs = SweepRuns(self.r)
         mark = self.map.watermark(self.integration.id)
         since = EPOCH if full or not mark else _minus(mark, SWEEP_OVERLAP_S)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlencode
@@ -14,6 +15,7 @@ from clients.jobber import Unauthorized
 from config.integration import IntegrationSettings
 from config.settings import Settings, get_settings
 from flows.vendors import aircall_for, jobber_client, jobber_for, store_for
+from store.backfill import ReconcileWatermark
 from store.integrations import Integration, IntegrationStore, JobberAccount
 from store.ledger import Ledger
 from store.queues import enqueue
@@ -173,6 +175,7 @@ def _connect(
     store = store_for(settings)
     store.set_jobber_tokens(integration_id, access, refresh, expires_at)
     previous = store.connect_jobber_account(integration_id, account)
+    ReconcileWatermark(store.r, integration_id).start(time.time())  # reconciliation starts now, not before
     # Aircall shows the install as active again (it was disabled on a disconnect); the one it replaced, not.
     enqueue("lifecycle.aircall_activation", [integration_id], tenant=integration_id)
     if previous:

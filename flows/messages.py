@@ -35,7 +35,7 @@ def log_message(ctx: EventContext) -> str:
     marker = f"Aircall: {message.direct_link}" if message.direct_link else activity.text
     jobber = jobber_for(ctx.integration)
     with activity_lock(ctx, "message", message.id) as lock:
-        record = Activities(ctx.r).get(ctx.integration.id, "message", message.id)
+        record = Activities(ctx.r).get(ctx.scope, "message", message.id)
         if record is not None and record.state == "done":
             return "already logged"
         client_id = record.client_id if record else ensure_client(ctx, jobber, external, region).id

@@ -9,12 +9,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import redis
 
 from clients.errors import Permanent, VendorError
 from config.settings import get_settings
+from domain.scope import Scope
 from flows.maintenance import each_active
 from flows.patience import patiently
 from flows.vendors import aircall_for
@@ -28,9 +30,13 @@ from store.redis import sync_client
 
 log = logging.getLogger("tasks.reconcile")
 
-LOOKBACK_S = 6 * 3600  # the first run looks this far back
+# An integration's reconciliation starts at its Jobber connect time (flows/lifecycle.py sets the watermark
+# there, store/backfill.py): calls before it are not its to catch up, and a reinstall does not look back into
+# its predecessor's time (a reconnect keeps its watermark and catches up from where it was). Without that mark (an
+# integration connected some other way), the first run starts at its creation, at most this far back.
+LOOKBACK_S = 6 * 3600
 GRACE_S = 5 * 60  # a call.ended webhook comes ~30 s after hang-up: only calls older than this count as missed
-OVERLAP_S = 15 * 60  # each run re-reads this much before its watermark, in case of clock skew
+OVERLAP_S = 15 * 60  # each run re-reads this much of the previous one's window, in case of clock skew
 PER_PAGE = 50
 
 
@@ -135,15 +141,19 @@ def reconcile(integration: Integration, now: float | None = None) -> str:
     r = sync_client()
     now = time.time() if now is None else now
     watermark = ReconcileWatermark(r, integration.id)
-    since = watermark.get() or now - LOOKBACK_S
+    since = watermark.get()
+    if since is None:
+        since = max(_created(integration), now - LOOKBACK_S)
     numbers = set(integration.settings.numbers)
     found, until = 0, now - GRACE_S
-    for call in recent_calls(aircall_for(integration), since - OVERLAP_S, until):
-        if _missed(r, integration, call, numbers):
-            event_id = _record(r, integration, call, now)
-            enqueue("calls.log_activity", [event_id], tenant=integration.id)
-            found += 1
-    watermark.set(until)
+    if until > since:
+        for call in recent_calls(aircall_for(integration), since, until):
+            if _missed(r, integration, call, numbers):
+                event_id = _record(r, integration, call, now)
+                enqueue("calls.log_activity", [event_id], tenant=integration.id)
+                found += 1
+        # The next run starts OVERLAP_S before this one's end, never before this one's start.
+        watermark.set(max(since, until - OVERLAP_S))
     if found:
         log.warning("reconcile.found integration=%s calls=%d", integration.id, found)
     return f"enqueued {found}" if found else "complete"
@@ -171,12 +181,12 @@ def backfill(
 
     r = sync_client()
     numbers = set(integration.settings.numbers)
-    activities, ledger = Activities(r), Ledger(r)
+    activities, ledger, scope = Activities(r), Ledger(r), Scope.of(integration)
     counts: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     for call in recent_calls(aircall_for(integration), since, time.time()):
         call_id = str(call["id"])
-        record = activities.get(integration.id, "call", call_id)
+        record = activities.get(scope, "call", call_id)
         reason = None
         if record is not None and record.state == "done":
             outcome = "already_logged"
@@ -230,10 +240,19 @@ def _missed(r: redis.Redis, integration: Integration, call: dict[str, Any], numb
 
 
 def _dealt_with(r: redis.Redis, integration: Integration, call_id: str) -> bool:
-    """The call has an activity, or its call.ended went through the flow (logged, or skipped on purpose)."""
-    if Activities(r).get(integration.id, "call", call_id) is not None:
+    """The call has an activity, or its call.ended went through the flow (logged, or skipped on purpose), by
+    this integration or an earlier one of the same scope (a reinstall)."""
+    scope = Scope.of(integration)
+    if Activities(r).get(scope, "call", call_id) is not None:
         return True
-    return any(s.event == "call.ended" for s in CallStates(r).all(integration.id, call_id))
+    return any(s.event == "call.ended" for s in CallStates(r).all(scope, call_id))
+
+
+def _created(integration: Integration) -> float:
+    try:
+        return datetime.fromisoformat(integration.created_at).timestamp()
+    except ValueError:
+        return 0.0
 
 
 def _record(r: redis.Redis, integration: Integration, call: dict[str, Any], now: float) -> str:

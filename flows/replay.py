@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 
 from config.queues import ROUTE_TASK
 from config.settings import get_settings
+from domain.scope import Scope
 from store.calls import CallStates
 from store.dead_letters import DeadLetters
+from store.integrations import IntegrationStore
 from store.ledger import Ledger
 from store.queues import enqueue
 from store.redis import sync_client
@@ -40,14 +42,15 @@ def select_for_replay(
 
 def _replayable_from_ledger(ledger: Ledger, event_id: str) -> bool:
     """A settled event has dropped its raw body; a call event can still run from its call's snapshot."""
-    entry = ledger.get(event_id)
+    entry, record = ledger.get_with_integration(event_id)
     if entry is None:
         return False
     if "raw" in entry:
         return True
-    snapshot = CallStates(ledger.r).snapshot(
-        entry.get("integration", ""), entry.get("resource_id", ""), event_id
-    )
+    integration = IntegrationStore.from_record(record)
+    if integration is None or integration.jobber_account is None:
+        return False  # its call's snapshots are keyed on a scope it does not have
+    snapshot = CallStates(ledger.r).snapshot(Scope.of(integration), entry.get("resource_id", ""), event_id)
     return snapshot is not None
 
 

@@ -3,6 +3,11 @@
 It is the idempotency record of logging. A record is written as `creating` *before* the Jobber create and
 `done` after it, so a crash in between is detected on retry and resolved by looking the note (or the request,
 by the marker in its title) up in Jobber instead of creating a second one.
+
+Records are keyed on their scope (the Jobber account and the Aircall company, domain/scope.py), not on the
+integration: they outlive it, so a reinstall for the same company and account edits what the uninstalled
+integration logged instead of logging it again. They expire after TTL_S (180 days: as far back as a backfill
+reaches, and longer than Aircall keeps a webhook retrying).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Any, Literal
 
 import redis
 
+from domain.scope import Scope
 from store import keys
 
 TTL_S = 180 * 86400
@@ -39,14 +45,14 @@ class Activities:
     def __init__(self, r: redis.Redis):
         self.r = r
 
-    def get(self, integration_id: str, resource: str, resource_id: str) -> ActivityRecord | None:
-        h: dict[str, str] = self.r.hgetall(keys.activity(integration_id, resource, resource_id))  # type: ignore[assignment]
+    def get(self, scope: Scope, resource: str, resource_id: str) -> ActivityRecord | None:
+        h: dict[str, str] = self.r.hgetall(keys.activity(scope, resource, resource_id))  # type: ignore[assignment]
         return self.parse(h)
 
     @staticmethod
-    def queue_get(pipe: Any, integration_id: str, resource: str, resource_id: str) -> None:
+    def queue_get(pipe: Any, scope: Scope, resource: str, resource_id: str) -> None:
         """`get`, as one command of the caller's pipeline."""
-        pipe.hgetall(keys.activity(integration_id, resource, resource_id))
+        pipe.hgetall(keys.activity(scope, resource, resource_id))
 
     @staticmethod
     def parse(h: dict[str, str]) -> ActivityRecord | None:
@@ -62,11 +68,11 @@ class Activities:
             started_at=h.get("started_at") or None,
         )
 
-    def remove(self, integration_id: str, resource: str, resource_id: str) -> None:
-        self.r.delete(keys.activity(integration_id, resource, resource_id))
+    def remove(self, scope: Scope, resource: str, resource_id: str) -> None:
+        self.r.delete(keys.activity(scope, resource, resource_id))
 
-    def put(self, integration_id: str, resource: str, resource_id: str, record: ActivityRecord) -> None:
-        key = keys.activity(integration_id, resource, resource_id)
+    def put(self, scope: Scope, resource: str, resource_id: str, record: ActivityRecord) -> None:
+        key = keys.activity(scope, resource, resource_id)
         fields: dict[Any, Any] = {k: v for k, v in record.__dict__.items() if v is not None}
         pipe = self.r.pipeline()
         pipe.delete(key)

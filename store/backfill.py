@@ -1,4 +1,4 @@
-"""Catching up on calls: how far the beat's reconciliation has listed the integration's Aircall calls (its
+"""Catching up on calls: where the beat's reconciliation of an integration's Aircall calls starts next (its
 watermark). `ajctl backfill calls` keeps nothing of its own: a call is dealt with once its activity exists."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from store import keys
 
 
 class ReconcileWatermark:
-    """The end of the window the last reconciliation read (UNIX seconds), per integration."""
+    """Where the integration's next reconciliation starts listing its Aircall calls (UNIX seconds): its
+    Jobber connect time at first, then a little before the end of the window the last run read."""
 
     def __init__(self, r: redis.Redis, integration_id: str):
         self.r = r
@@ -19,5 +20,9 @@ class ReconcileWatermark:
         found: str | None = self.r.get(self.key)  # type: ignore[assignment]
         return float(found) if found else None
 
-    def set(self, until: float) -> None:
-        self.r.set(self.key, until)
+    def set(self, since: float) -> None:
+        self.r.set(self.key, repr(since))
+
+    def start(self, at: float) -> bool:
+        """Start at `at` unless a run has already set where to start; True when this set it."""
+        return bool(self.r.set(self.key, repr(at), nx=True))

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from config.settings import get_settings
 from domain.calls import Snapshot
 from domain.payloads import Call
+from domain.scope import Scope
 from store import keys
 
 # Fields of voice-agent events (domain/voice_agent.py); `call_end_reason` is a Call field.
@@ -35,11 +36,9 @@ class CallStates:
     def __init__(self, r: redis.Redis):
         self.r = r
 
-    def add(
-        self, integration_id: str, call_id: int | str, event_id: str, snapshot: Snapshot
-    ) -> list[Snapshot]:
+    def add(self, scope: Scope, call_id: int | str, event_id: str, snapshot: Snapshot) -> list[Snapshot]:
         """Record one snapshot (idempotent) and return all of the call's snapshots."""
-        key = keys.call_state(integration_id, call_id)
+        key = keys.call_state(scope, call_id)
         pipe = self.r.pipeline()
         pipe.hset(key, event_id, _dump(snapshot))
         pipe.expire(key, ttl_s())
@@ -47,22 +46,22 @@ class CallStates:
         values: list[str] = pipe.execute()[-1]
         return [_snapshot(v) for v in values]
 
-    def all(self, integration_id: str, call_id: int | str) -> list[Snapshot]:
-        values: list[str] = self.r.hvals(keys.call_state(integration_id, call_id))  # type: ignore[assignment]
+    def all(self, scope: Scope, call_id: int | str) -> list[Snapshot]:
+        values: list[str] = self.r.hvals(keys.call_state(scope, call_id))  # type: ignore[assignment]
         return self.parse_all(values)
 
     @staticmethod
-    def queue_all(pipe: Any, integration_id: str, call_id: int | str) -> None:
+    def queue_all(pipe: Any, scope: Scope, call_id: int | str) -> None:
         """`all`, as one command of the caller's pipeline (several reads in one round trip)."""
-        pipe.hvals(keys.call_state(integration_id, call_id))
+        pipe.hvals(keys.call_state(scope, call_id))
 
     @staticmethod
     def parse_all(values: list[str]) -> list[Snapshot]:
         return [_snapshot(v) for v in values]
 
-    def snapshot(self, integration_id: str, call_id: int | str, event_id: str) -> Snapshot | None:
+    def snapshot(self, scope: Scope, call_id: int | str, event_id: str) -> Snapshot | None:
         """One event's snapshot: what the call flow reads of it, kept after its raw body was dropped."""
-        found: str | None = self.r.hget(keys.call_state(integration_id, call_id), event_id)  # type: ignore[assignment]
+        found: str | None = self.r.hget(keys.call_state(scope, call_id), event_id)  # type: ignore[assignment]
         return _snapshot(found) if found else None
 
 

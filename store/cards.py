@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import redis
 
+from domain.scope import Scope
 from store import keys
 
 CLAIM_TTL_S = 86400  # far longer than any ringing window; then the key goes
@@ -22,11 +23,11 @@ class CardClaims:
     def __init__(self, r: redis.Redis):
         self.r = r
 
-    def claim(self, integration_id: str, call_id: int | str, event_id: str) -> Claim:
+    def claim(self, scope: Scope, call_id: int | str, event_id: str) -> Claim:
         """Claim the call's card for `event_id` unless another event has (call.created and
         call.ringing_on_agent race: the first wins, a retry of the winner finds its own claim)."""
         holder: str | None = self.r.set(  # type: ignore[assignment]
-            keys.card_claim(integration_id, call_id), event_id, nx=True, ex=CLAIM_TTL_S, get=True
+            keys.card_claim(scope, call_id), event_id, nx=True, ex=CLAIM_TTL_S, get=True
         )
         if holder is None or holder == event_id:
             return Claim(mine=True, posted=False, holder=event_id)
@@ -35,5 +36,5 @@ class CardClaims:
             mine=owner == event_id, posted=holder.startswith("posted:") and owner == event_id, holder=owner
         )
 
-    def posted(self, integration_id: str, call_id: int | str, event_id: str) -> None:
-        self.r.set(keys.card_claim(integration_id, call_id), f"posted:{event_id}", ex=CLAIM_TTL_S)
+    def posted(self, scope: Scope, call_id: int | str, event_id: str) -> None:
+        self.r.set(keys.card_claim(scope, call_id), f"posted:{event_id}", ex=CLAIM_TTL_S)

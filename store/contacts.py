@@ -1,17 +1,33 @@
-"""Jobber client → Aircall contact map (SPEC F8): what makes contact sync idempotent, and its sweep watermark."""
+"""Jobber client → Aircall contact map (SPEC F8): what makes contact sync idempotent, and its sweep watermark.
+
+The map is keyed on its scope (the Jobber account and the Aircall company, domain/scope.py), not on the
+integration: it outlives the integration, so a reinstall for the same company and account finds every contact
+already synced instead of creating a second one. It expires CONTACT_MAP_TTL_S after its last write or sweep
+(a sweep runs every 10 minutes while contact sync is on, so a map in use never expires).
+
+A scope whose map expired may still have contacts of ours in Aircall: `aj:contact_scopes` remembers which
+scopes ever synced, and a map opened again for one of them is marked incomplete, so that a client without a
+mapping is looked for in Aircall before a contact is created for it (flows/contact_sync.py).
+"""
 
 from __future__ import annotations
 
 import json
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
 
+from domain.scope import Scope
 from store import keys
 
 STALE_RUN_S = 15 * 60  # a "running" sync not heard from for this long was interrupted (its worker died)
+CONTACT_MAP_TTL_S = 180 * 86400
+# A field of the map that is no client id (Jobber ids are base64: never a colon): "1" when every contact of
+# ours in Aircall has its mapping here, "0" when some may have none (the map expired and was started again).
+_COMPLETE = ":complete"
 
 
 @dataclass(frozen=True)
@@ -24,21 +40,48 @@ class ContactMap:
     def __init__(self, r: redis.Redis):
         self.r = r
 
-    def get(self, integration_id: str, client_id: str) -> Mapping | None:
-        raw: str | None = self.r.hget(keys.contact_map(integration_id), client_id)  # type: ignore[assignment]
+    def open(self, scope: Scope) -> bool:
+        """Start (or renew) the scope's map; True when it is complete: a client without a mapping has no
+        contact of ours in Aircall. A scope that never synced starts complete; one whose map expired does not.
+        (Two first opens at once may both see the scope as known and mark the map incomplete: that costs
+        searches, never a duplicate.)"""
+        key = keys.contact_map(scope)
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hget(key, _COMPLETE)
+        pipe.expire(key, CONTACT_MAP_TTL_S)
+        complete: str | None = pipe.execute()[0]
+        if complete is None:
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            first = self.r.hsetnx(keys.CONTACT_SCOPES, scope.key, now)
+            pipe = self.r.pipeline(transaction=False)
+            pipe.hsetnx(key, _COMPLETE, "1" if first else "0")
+            pipe.expire(key, CONTACT_MAP_TTL_S)
+            pipe.hget(key, _COMPLETE)
+            complete = pipe.execute()[-1]
+        return complete == "1"
+
+    def get(self, scope: Scope, client_id: str) -> Mapping | None:
+        raw: str | None = self.r.hget(keys.contact_map(scope), client_id)  # type: ignore[assignment]
         if not raw:
             return None
         doc = json.loads(raw)
         return Mapping(contact_id=doc.get("contact_id", ""), digest=doc.get("digest", ""))
 
-    def put(self, integration_id: str, client_id: str, mapping: Mapping) -> None:
-        self.r.hset(keys.contact_map(integration_id), client_id, json.dumps(mapping.__dict__))
+    def put(self, scope: Scope, client_id: str, mapping: Mapping) -> None:
+        pipe = self.r.pipeline()
+        pipe.hset(keys.contact_map(scope), client_id, json.dumps(mapping.__dict__))
+        pipe.expire(keys.contact_map(scope), CONTACT_MAP_TTL_S)
+        pipe.execute()
 
-    def remove(self, integration_id: str, client_id: str) -> None:
-        self.r.hdel(keys.contact_map(integration_id), client_id)
+    def remove(self, scope: Scope, client_id: str) -> None:
+        self.r.hdel(keys.contact_map(scope), client_id)
 
-    def count(self, integration_id: str) -> int:
-        return int(self.r.hlen(keys.contact_map(integration_id)))
+    def count(self, scope: Scope) -> int:
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hlen(keys.contact_map(scope))
+        pipe.hexists(keys.contact_map(scope), _COMPLETE)
+        size, marked = pipe.execute()
+        return int(size) - int(bool(marked))
 
     def watermark(self, integration_id: str) -> str | None:
         found: str | None = self.r.get(keys.contact_sync_watermark(integration_id))  # type: ignore[assignment]

@@ -1,4 +1,8 @@
-"""Per-call AI content fetched from Aircall (kind → JSON body), and which action items became Jobber tasks."""
+"""Per-call AI content fetched from Aircall (kind → JSON body), and which action items became Jobber tasks.
+
+Keyed on the scope (domain/scope.py), not the integration: a reinstall for the same company and Jobber account
+renders the AI note from everything already fetched and never creates an action item's task a second time.
+"""
 
 from __future__ import annotations
 
@@ -7,44 +11,46 @@ from typing import Any
 
 import redis
 
+from domain.scope import Scope
 from store import keys
 
 TTL_S = 30 * 86400
+TASKS_TTL_S = 180 * 86400  # as long as the call's activity record
 
 
 class InsightStore:
     def __init__(self, r: redis.Redis):
         self.r = r
 
-    def put(self, integration_id: str, call_id: str, kind: str, body: dict[str, Any]) -> None:
-        key = keys.ai_content(integration_id, call_id)
+    def put(self, scope: Scope, call_id: str, kind: str, body: dict[str, Any]) -> None:
+        key = keys.ai_content(scope, call_id)
         pipe = self.r.pipeline()
         pipe.hset(key, kind, json.dumps(body))
         pipe.expire(key, TTL_S)
         pipe.execute()
 
-    def all(self, integration_id: str, call_id: str) -> dict[str, Any]:
-        raw: dict[str, str] = self.r.hgetall(keys.ai_content(integration_id, call_id))  # type: ignore[assignment]
+    def all(self, scope: Scope, call_id: str) -> dict[str, Any]:
+        raw: dict[str, str] = self.r.hgetall(keys.ai_content(scope, call_id))  # type: ignore[assignment]
         return {kind: json.loads(body) for kind, body in raw.items()}
 
-    def task_for(self, integration_id: str, call_id: str, item_id: str) -> str | None:
-        found: str | None = self.r.hget(keys.ai_tasks(integration_id, call_id), item_id)  # type: ignore[assignment]
+    def task_for(self, scope: Scope, call_id: str, item_id: str) -> str | None:
+        found: str | None = self.r.hget(keys.ai_tasks(scope, call_id), item_id)  # type: ignore[assignment]
         return found
 
-    def task_attempt(self, integration_id: str, call_id: str, item_id: str, now_iso: str) -> tuple[str, bool]:
+    def task_attempt(self, scope: Scope, call_id: str, item_id: str, now_iso: str) -> tuple[str, bool]:
         """When the item's task was first attempted (ISO 8601), and whether that is now: a later attempt may
         find the task an earlier one created before its answer was lost."""
-        key = keys.ai_task_attempts(integration_id, call_id)
+        key = keys.ai_task_attempts(scope, call_id)
         pipe = self.r.pipeline()
         pipe.hsetnx(key, item_id, now_iso)
         pipe.hget(key, item_id)
-        pipe.expire(key, 180 * 86400)
+        pipe.expire(key, TASKS_TTL_S)
         first, started, _ = pipe.execute()
         return str(started), bool(first)
 
-    def record_task(self, integration_id: str, call_id: str, item_id: str, task_id: str) -> None:
-        key = keys.ai_tasks(integration_id, call_id)
+    def record_task(self, scope: Scope, call_id: str, item_id: str, task_id: str) -> None:
+        key = keys.ai_tasks(scope, call_id)
         pipe = self.r.pipeline()
         pipe.hset(key, item_id, task_id)
-        pipe.expire(key, 180 * 86400)
+        pipe.expire(key, TASKS_TTL_S)
         pipe.execute()

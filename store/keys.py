@@ -3,6 +3,12 @@
 Redis runs with `noeviction` (README, "Redis memory"): nothing may grow without bound, so every key has a TTL
 or an owner that deletes it. What each key holds, what makes it grow, and what bounds it:
 
+`{int}` is an integration id; `{scope}` is `{Jobber account}:{Aircall company}` (domain/scope.py): every record
+that answers "already done?" (a call's or message's activity, an AI note, an action item's task, a client's
+contact, a call's snapshots and card) is keyed on what it is about, so it outlives the integration that wrote
+it and a reinstall for the same company and account finds it. Those records are never deleted with an
+integration; their TTLs bound them.
+
 | key | type | grows with | bounded by |
 |---|---|---|---|
 | `aj:ev:{event}` | hash | events received | TTL EVENT_TTL_DAYS. The raw body only while pending; settled → compact record |
@@ -10,11 +16,11 @@ or an owner that deletes it. What each key holds, what makes it grow, and what b
 | `aj:int:{id}:recent` | list | events | capped at RECENT_EVENTS_KEPT ids (LTRIM on every push) |
 | `aj:dead` | zset | dead letters | DeadLetters prunes entries older than DEAD_LETTER_RETENTION_DAYS |
 | `aj:dead:{id}` | hash | dead letters (with their raw copy) | TTL DEAD_LETTER_RETENTION_DAYS from the last failure |
-| `aj:call:{int}:{call}` | hash | call events (compact snapshots) | TTL EVENT_TTL_DAYS |
-| `aj:activity:{int}:{call|message|ai}:{id}` | hash | calls, messages | TTL 180 days (backfill reaches that far) |
-| `aj:ai:{int}:{call}` | hash | AI content of calls | TTL 30 days |
-| `aj:ai_tasks:…`, `aj:ai_task_attempts:…` | hash | action items | TTL 180 days |
-| `aj:card:{int}:{call}` | string | ringing calls (store/cards.py) | TTL 1 day |
+| `aj:call:{scope}:{call}` | hash | call events (compact snapshots) | TTL EVENT_TTL_DAYS |
+| `aj:activity:{scope}:{call|message|ai}:{id}` | hash | calls, messages | TTL 180 days (backfill reaches that far) |
+| `aj:ai:{scope}:{call}` | hash | AI content of calls | TTL 30 days |
+| `aj:ai_tasks:{scope}:{call}`, `aj:ai_task_attempts:…` | hash | action items | TTL 180 days |
+| `aj:card:{scope}:{call}` | string | ringing calls (store/cards.py) | TTL 1 day |
 | `aj:phone:{acct}:{e164}`, `aj:phone_rev:{acct}:{client}` | string, set | callers | TTL 1 day |
 | `aj:created:{acct}:{e164}`, `aj:created_rev:{acct}:{client}` | string, set | clients we created | TTL 1 day once created; 31 days while a create's answer is unknown |
 | `aj:rlwait:{task id}` | hash | rate-limited tasks | TTL 1 day |
@@ -27,7 +33,8 @@ or an owner that deletes it. What each key holds, what makes it grow, and what b
 | `aj:int:{id}:page:*` | string | settings-page views | TTL minutes |
 | `aj:integrations`, `aj:int:{id}`, `aj:whtok` | set, hash, hash | installs | owner: IntegrationStore (a deleted install is a small tombstone, kept so Aircall's late deliveries are acknowledged) |
 | `aj:jobber_accounts` | hash | connected Jobber accounts | owner: IntegrationStore (released on delete / takeover) |
-| `aj:contacts:{int}` | hash | the account's Jobber clients | owner: ContactMap (HDEL on destroy); deleted with the integration |
+| `aj:contacts:{scope}` | hash | the account's Jobber clients | TTL CONTACT_MAP_TTL_DAYS from the last write or sweep (store/contacts.py) |
+| `aj:contact_scopes` | hash | (Jobber account, Aircall company) pairs that ever synced contacts | owner: ContactMap; never deleted (one short field per pair, like the integration tombstones) |
 | `aj:contactsync:{int}`, `…:status`, `aj:reconcile:{int}` | string, hash | integrations | deleted with the integration |
 | `aj:contactsync:{int}:run` | hash | a sync in progress | TTL a day after its last page; deleted when it ends |
 | `aj:stat:*` | hash, string | task names by outcomes, vendors by statuses, Jobber API versions | fixed sets (counters, no TTL on purpose) |
@@ -42,6 +49,8 @@ or an owner that deletes it. What each key holds, what makes it grow, and what b
 
 from __future__ import annotations
 
+from domain.scope import Scope
+
 PREFIX = "aj"
 
 INTEGRATIONS = f"{PREFIX}:integrations"  # set of integration ids
@@ -50,6 +59,9 @@ JOBBER_ACCOUNTS = (
     f"{PREFIX}:jobber_accounts"  # hash Jobber account id -> the integration holding its one connection
 )
 DEAD_LETTERS = f"{PREFIX}:dead"  # zset event/dead-letter id -> last failure time
+# hash scope -> when its contact sync first ran (store/contacts.py): a scope listed here whose contact map is
+# gone (expired) may have contacts of ours in Aircall that no mapping names, so creates look for them first.
+CONTACT_SCOPES = f"{PREFIX}:contact_scopes"
 # zset reference hash -> when a waiting Jobber consent's hold runs out (store/pending_jobber.py): beat's sweep
 # disconnects in Jobber what no admin attached.
 PENDING_JOBBER_DUE = f"{PREFIX}:jobber_pending_due"
@@ -85,7 +97,7 @@ KOMBU_UNACKED_INDEX = "unacked_index"  # kombu's zset delivery tag -> delivery t
 # tests/reliability/test_memory_soak.py checks every key of a soak run against this list.
 PERSISTENT = (
     INTEGRATIONS, WEBHOOK_TOKENS, JOBBER_ACCOUNTS, DEAD_LETTERS, f"{PREFIX}:int:*", f"{PREFIX}:stat:*",
-    f"{PREFIX}:contacts:*", f"{PREFIX}:contactsync:*", f"{PREFIX}:reconcile:*",
+    CONTACT_SCOPES, f"{PREFIX}:contactsync:*", f"{PREFIX}:reconcile:*",
     "cards", "default", "jobber", "aircall", "sync", f"{PREFIX}:lane:*", f"{PREFIX}:ring:*", f"{PREFIX}:due",
     f"{PREFIX}:pending", PENDING_JOBBER_DUE,
     "unacked", "unacked_index", "unacked_mutex", "_kombu.*",
@@ -131,19 +143,19 @@ def recent_events(integration_id: str) -> str:
 RECENT_EVENTS_KEPT = 100
 
 
-def call_state(integration_id: str, call_id: int | str) -> str:
+def call_state(scope: Scope, call_id: int | str) -> str:
     """A call's compact event snapshots, by event id (store/calls.py)."""
-    return f"{PREFIX}:call:{integration_id}:{call_id}"
+    return f"{PREFIX}:call:{scope.key}:{call_id}"
 
 
-def activity(integration_id: str, resource: str, resource_id: str) -> str:
+def activity(scope: Scope, resource: str, resource_id: str) -> str:
     """Which Jobber note (or request) holds a call's or message's activity (store/activities.py)."""
-    return f"{PREFIX}:activity:{integration_id}:{resource}:{resource_id}"
+    return f"{PREFIX}:activity:{scope.key}:{resource}:{resource_id}"
 
 
-def contact_map(integration_id: str) -> str:
+def contact_map(scope: Scope) -> str:
     """Jobber client id → Aircall contact (store/contacts.py)."""
-    return f"{PREFIX}:contacts:{integration_id}"
+    return f"{PREFIX}:contacts:{scope.key}"
 
 
 def contact_sync_watermark(integration_id: str) -> str:
@@ -155,16 +167,17 @@ def reconcile_watermark(integration_id: str) -> str:
     return f"{PREFIX}:reconcile:{integration_id}"
 
 
-def ai_content(integration_id: str, call_id: str) -> str:
-    return f"{PREFIX}:ai:{integration_id}:{call_id}"
+def ai_content(scope: Scope, call_id: str) -> str:
+    return f"{PREFIX}:ai:{scope.key}:{call_id}"
 
 
-def ai_tasks(integration_id: str, call_id: str) -> str:
-    return f"{PREFIX}:ai_tasks:{integration_id}:{call_id}"
+def ai_tasks(scope: Scope, call_id: str) -> str:
+    """Action item id → the Jobber task created for it (store/insights.py)."""
+    return f"{PREFIX}:ai_tasks:{scope.key}:{call_id}"
 
 
-def ai_task_attempts(integration_id: str, call_id: str) -> str:
-    return f"{PREFIX}:ai_task_attempts:{integration_id}:{call_id}"
+def ai_task_attempts(scope: Scope, call_id: str) -> str:
+    return f"{PREFIX}:ai_task_attempts:{scope.key}:{call_id}"
 
 
 def phone(account_id: str, e164: str) -> str:
@@ -250,9 +263,9 @@ def contact_sync_run(integration_id: str) -> str:
 
 
 def integration_state(integration_id: str) -> list[str]:
-    """What an integration's work keeps without a TTL: deleted with the integration (mark_deleted)."""
+    """What an integration's work keeps without a TTL: deleted with the integration (mark_deleted). Records
+    keyed on a scope are not among them: they outlive the integration (a reinstall finds them)."""
     return [
-        contact_map(integration_id),
         contact_sync_watermark(integration_id),
         contact_sync_status(integration_id),
         reconcile_watermark(integration_id),
@@ -262,13 +275,14 @@ def integration_state(integration_id: str) -> list[str]:
     ]
 
 
-def card_claim(integration_id: str, call_id: int | str) -> str:
+def card_claim(scope: Scope, call_id: int | str) -> str:
     """The one insight card of a ringing call: which event claims it, then `posted:<event>` (store/cards.py)."""
-    return f"{PREFIX}:card:{integration_id}:{call_id}"
+    return f"{PREFIX}:card:{scope.key}:{call_id}"
 
 
 def lock(kind: str, *parts: str) -> str:
-    """A lock on work in flight (store/locks.py), e.g. `lock("activity", integration, "call", call_id)`:
-    `activity` (one activity write at a time), `newclient` (one new client per number and account),
-    `contact` (one contact write per client), `jobber_refresh` (one token refresh per account)."""
+    """A lock on work in flight (store/locks.py), e.g. `lock("activity", scope.key, "call", call_id)`:
+    `activity` (one activity write at a time per scope and resource), `newclient` (one new client per number
+    and account), `contact` (one contact write per scope and client), `jobber_refresh` (one token refresh per
+    account)."""
     return ":".join((PREFIX, "lock", kind, *parts))

@@ -24,7 +24,7 @@ from tests.support.search_readings import (
     unreachable,
     use_reading,
 )
-from tests.support.tenants import make_tenant
+from tests.support.tenants import make_tenant, scope_of
 
 LINE = p.number_object(789, e164="+14155550199", name="Support line")
 OTHER_LINE = p.number_object(790, e164="+14155550198", name="Sales")
@@ -503,7 +503,10 @@ def test_a_note_created_just_before_a_crash_is_adopted_not_duplicated(r, ingest_
     events = answered(tenant.webhook_token, comments=[], tags=[])
     call_id = events[0]["data"]["id"]
     Activities(r).put(
-        tenant.id, "call", str(call_id), ActivityRecord(state="creating", kind="note", client_id=dana["id"])
+        scope_of(tenant.id),
+        "call",
+        str(call_id),
+        ActivityRecord(state="creating", kind="note", client_id=dana["id"]),
     )
     client = JobberClient(f"{jobber['base']}/api/graphql", jobber["access_token"], api_version="2025-04-16")
     client.create_client_note(dana["id"], f"half-written\nAircall: https://api.aircall.io/v1/calls/{call_id}")
@@ -512,7 +515,7 @@ def test_a_note_created_just_before_a_crash_is_adopted_not_duplicated(r, ingest_
 
     text = only_note(client_named(jobber, dana["id"]))
     assert text.startswith("Inbound call answered by Madelaine Dupont")
-    assert Activities(r).get(tenant.id, "call", str(call_id)).state == "done"
+    assert Activities(r).get(scope_of(tenant.id), "call", str(call_id)).state == "done"
 
 
 def test_an_expired_jobber_token_is_refreshed_once_and_the_new_pair_saved(r, ingest_url, worker, jobber):
@@ -570,7 +573,7 @@ def test_a_request_note_created_just_before_a_crash_is_adopted_not_duplicated(r,
     client.create_request_note(
         request_id, f"half-written\nAircall: https://api.aircall.io/v1/calls/{call_id}"
     )
-    Activities(r).put(tenant.id, "call", str(call_id),
+    Activities(r).put(scope_of(tenant.id), "call", str(call_id),
                       ActivityRecord(state="creating", kind="request", client_id=dana["id"], request_id=request_id))  # fmt: skip
 
     [event_id] = log_and_wait(ingest_url, [e for e in events if e["event"] == "call.ended"])
@@ -579,7 +582,7 @@ def test_a_request_note_created_just_before_a_crash_is_adopted_not_duplicated(r,
     [request] = client_named(jobber, dana["id"])["requests"]
     [note] = request["notes"]
     assert note["message"].startswith("Inbound call answered by Madelaine Dupont")
-    assert Activities(r).get(tenant.id, "call", str(call_id)).state == "done"
+    assert Activities(r).get(scope_of(tenant.id), "call", str(call_id)).state == "done"
 
 
 def test_a_request_created_just_before_a_crash_is_found_again_not_duplicated(r, ingest_url, worker, jobber):

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from cli import main as ajctl
 from store.contacts import ContactMap
 from tests.support.poll import until
+from tests.support.tenants import scope_of
 
 
 @pytest.fixture
@@ -93,7 +94,7 @@ def test_full_sync_creates_one_contact_per_client_with_a_phone_and_is_idempotent
         "unchanged": 4,
     }
     assert aircall_requests(world)["total"] == before  # nothing changed: not one Aircall request
-    assert ContactMap(r).count(integration_id) == 2
+    assert ContactMap(r).count(scope_of(integration_id)) == 2
 
 
 def test_changes_and_deletions_in_jobber_follow_through_webhooks(r, world, worker):

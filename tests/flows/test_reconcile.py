@@ -13,6 +13,7 @@ from flows import reconcile as rc
 from flows.vendors import store_for
 from sandbox.scenarios import payloads as p
 from store import keys
+from store.backfill import ReconcileWatermark
 from store.ledger import Ledger
 from tests.support.poll import until
 from tests.support.queues import queued_messages
@@ -63,6 +64,8 @@ def test_missed_webhooks_are_logged_once_and_known_calls_left_alone(r, ingest_ur
     until(lambda: (Ledger(r).get(delivered_id) or {}).get("outcome") == "done", what="the delivered call")
 
     integration = store_for().require(created["id"])
+    # The calls are an hour old: as if Jobber had been connected two hours ago (reconciliation starts there).
+    ReconcileWatermark(r, integration.id).set(time.time() - 7200)
     assert rc.reconcile(integration) == "enqueued 3"
     state_url = f"{vendors.jobber}/_sandbox/state"
 

@@ -25,7 +25,7 @@ from store.ledger import Ledger
 from store.redis import sync_client
 from tests.support.payloads import call_event
 from tests.support.poll import until
-from tests.support.tenants import make_tenant
+from tests.support.tenants import make_tenant, scope_of
 from worker.app import app
 from worker.retry import IntegrationTask
 
@@ -157,9 +157,11 @@ def test_a_settled_call_event_is_loaded_again_from_its_call_snapshot(r, ingest_u
     event_id = send(ingest_url, body)
     until(lambda: outcome(r, event_id) == "done", what="the event to settle")
     snapshot = Snapshot("call.ended", body["timestamp"], body["data"])
-    CallStates(r).add(tenant.id, body["data"]["id"], event_id, snapshot)  # what the call flow stores
+    CallStates(r).add(
+        scope_of(tenant.id), body["data"]["id"], event_id, snapshot
+    )  # what the call flow stores
 
-    stored = json.loads(r.hget(keys.call_state(tenant.id, body["data"]["id"]), event_id))
+    stored = json.loads(r.hget(keys.call_state(scope_of(tenant.id), body["data"]["id"]), event_id))
     assert "contact" not in stored["data"]  # nothing downstream reads it: not a second copy of the raw event
 
     ctx = load_event(event_id)
@@ -219,16 +221,22 @@ def test_dead_letters_expire_after_their_own_retention(r, settings_env):
 
 
 def test_deleting_an_integration_deletes_the_state_that_has_no_ttl(r):
+    from domain.scope import Scope
     from store.contacts import ContactMap, Mapping, SyncStatus
     from store.integrations import IntegrationStore
 
     tenant = make_tenant()
-    ContactMap(r).put(tenant.id, "client-1", Mapping(contact_id="42", digest="d"))
+    store = IntegrationStore(r, get_settings().secret_key())
+    scope = Scope.of(store.require(tenant.id))
+    ContactMap(r).put(scope, "client-1", Mapping(contact_id="42", digest="d"))
     ContactMap(r).set_watermark(tenant.id, "2026-11-24T09:15:00Z")
     SyncStatus(r).finished(tenant.id, {"created": 1})
     r.set(keys.reconcile_watermark(tenant.id), 1_790_000_000)
-    assert all(r.exists(k) for k in keys.integration_state(tenant.id)[:4])
+    assert all(r.exists(k) for k in keys.integration_state(tenant.id)[:3])
 
-    IntegrationStore(r, get_settings().secret_key()).mark_deleted(tenant.id, "Uninstalled from Aircall")
+    store.mark_deleted(tenant.id, "Uninstalled from Aircall")
     assert not any(r.exists(k) for k in keys.integration_state(tenant.id))
     assert r.hget(keys.integration(tenant.id), "status") == "deleted"  # the tombstone stays
+    # The client → contact map belongs to the Jobber account and the Aircall company: a reinstall finds it.
+    assert ContactMap(r).get(scope, "client-1") == Mapping(contact_id="42", digest="d")
+    assert r.ttl(keys.contact_map(scope)) > 0

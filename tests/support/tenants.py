@@ -8,6 +8,7 @@ from typing import Any
 
 from config.integration import IntegrationSettings
 from config.settings import get_settings
+from domain.scope import Scope
 from store.integrations import IntegrationStore, JobberAccount
 from store.redis import sync_client
 
@@ -52,3 +53,8 @@ def make_tenant(
     if active:
         store.connect_jobber_account(integration.id, account)
     return Tenant(id=integration.id, webhook_token=webhook_token)
+
+
+def scope_of(integration_id: str) -> Scope:
+    """The scope an integration's records are keyed on (its Jobber account and Aircall company)."""
+    return Scope.of(IntegrationStore(sync_client(), get_settings().secret_key()).require(integration_id))

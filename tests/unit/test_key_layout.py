@@ -12,6 +12,7 @@ import pytest
 
 from domain.calls import Snapshot
 from domain.matching import ClientRef
+from domain.scope import Scope
 from store import keys
 from store.activities import Activities, ActivityRecord
 from store.api_versions import JobberVersionNotices
@@ -27,16 +28,20 @@ from store.phones import PhoneCache
 from store.workers import WorkerBeats
 
 INTEGRATION, ACCOUNT, CALL = "int_k", "acct_k", "42"
+SCOPE = Scope(ACCOUNT, "company_k")
 CONSENT = PendingJobber("access", "refresh", ACCOUNT, "Acme", hold_until=time.time() + 3600)
 
 
 def write_everything(r: fakeredis.FakeRedis) -> str:
     """Write one of each kind of record; returns the digest of the waiting Jobber consent's reference."""
-    Activities(r).put(INTEGRATION, "call", CALL, ActivityRecord(state="done", kind="note", client_id="c1"))
-    CallStates(r).add(INTEGRATION, CALL, "ev_1", Snapshot("call.ended", 1, {"id": 42}))
-    CardClaims(r).claim(INTEGRATION, CALL, "ev_1")
-    ContactMap(r).put(INTEGRATION, "c1", Mapping(contact_id="9", digest="d"))
-    InsightStore(r).put(INTEGRATION, CALL, "summary", {"content": "x"})
+    Activities(r).put(SCOPE, "call", CALL, ActivityRecord(state="done", kind="note", client_id="c1"))
+    CallStates(r).add(SCOPE, CALL, "ev_1", Snapshot("call.ended", 1, {"id": 42}))
+    CardClaims(r).claim(SCOPE, CALL, "ev_1")
+    ContactMap(r).open(SCOPE)
+    ContactMap(r).put(SCOPE, "c1", Mapping(contact_id="9", digest="d"))
+    InsightStore(r).put(SCOPE, CALL, "summary", {"content": "x"})
+    InsightStore(r).task_attempt(SCOPE, CALL, "item-1", "2026-12-06T00:00:00+00:00")
+    InsightStore(r).record_task(SCOPE, CALL, "item-1", "task-1")
     PhoneCache(r).put(ACCOUNT, "+14155550100", ClientRef(id="c1", name="Dana", web_uri="https://x"))
     CreatedClients(r).begin(ACCOUNT, "+14155550111")  # a create whose answer never came
     CreatedClients(r).done(
@@ -68,8 +73,9 @@ def test_every_key_is_one_that_store_keys_names(r: fakeredis.FakeRedis) -> None:
     consent = write_everything(r)
     named = {
         keys.pending_jobber(consent), keys.PENDING_JOBBER_DUE,
-        keys.activity(INTEGRATION, "call", CALL), keys.call_state(INTEGRATION, CALL), keys.card_claim(INTEGRATION, CALL),
-        keys.contact_map(INTEGRATION), keys.ai_content(INTEGRATION, CALL), keys.phone(ACCOUNT, "+14155550100"),
+        keys.activity(SCOPE, "call", CALL), keys.call_state(SCOPE, CALL), keys.card_claim(SCOPE, CALL),
+        keys.contact_map(SCOPE), keys.CONTACT_SCOPES, keys.ai_content(SCOPE, CALL), keys.ai_tasks(SCOPE, CALL),
+        keys.ai_task_attempts(SCOPE, CALL), keys.phone(ACCOUNT, "+14155550100"),
         keys.phone_reverse(ACCOUNT, "c1"), keys.reconcile_watermark(INTEGRATION),
         keys.created_client(ACCOUNT, "+14155550111"), keys.created_client(ACCOUNT, "+14155550122"),
         keys.created_client_reverse(ACCOUNT, "c2"),
@@ -83,7 +89,17 @@ def test_every_key_is_one_that_store_keys_names(r: fakeredis.FakeRedis) -> None:
     ("key", "expected"),
     [
         pytest.param(keys.lock("activity", "int_1", "call", "7"), "aj:lock:activity:int_1:call:7", id="lock"),
-        pytest.param(keys.card_claim("int_1", 7), "aj:card:int_1:7", id="card claim"),
+        pytest.param(keys.card_claim(Scope("acct_1", "co_1"), 7), "aj:card:acct_1:co_1:7", id="card claim"),
+        pytest.param(
+            keys.activity(Scope("acct_1", "co_1"), "call", "7"),
+            "aj:activity:acct_1:co_1:call:7",
+            id="activity",
+        ),
+        pytest.param(
+            keys.contact_map(Scope("acct_1", "numbers:5")),
+            "aj:contacts:acct_1:numbers:5",
+            id="contact map, company stand-in",
+        ),
         pytest.param(keys.lane("jobber", "int_1"), "aj:lane:jobber:int_1", id="fair lane"),
         pytest.param(keys.pending_jobber("d1"), "aj:jobber_pending:d1", id="waiting jobber consent"),
     ],
@@ -91,3 +107,21 @@ def test_every_key_is_one_that_store_keys_names(r: fakeredis.FakeRedis) -> None:
 def test_key_shapes_are_stable(key: str, expected: str) -> None:
     """Renaming a key orphans what a running fleet stored under the old one: shapes are a contract."""
     assert key == expected
+
+
+def test_records_about_calls_and_clients_are_not_an_integrations_state(r: fakeredis.FakeRedis) -> None:
+    """Issue 16: what answers "already logged / already synced" is keyed on the scope, never deleted with an
+    integration (a reinstall finds it), and expires on its own."""
+    write_everything(r)
+    about_resources = [
+        keys.activity(SCOPE, "call", CALL),
+        keys.call_state(SCOPE, CALL),
+        keys.card_claim(SCOPE, CALL),
+        keys.contact_map(SCOPE),
+        keys.ai_content(SCOPE, CALL),
+        keys.ai_tasks(SCOPE, CALL),
+        keys.ai_task_attempts(SCOPE, CALL),
+    ]
+    assert not set(about_resources) & set(keys.integration_state(INTEGRATION))
+    assert all(INTEGRATION not in k for k in about_resources)
+    assert all(r.ttl(k) > 0 for k in about_resources)
