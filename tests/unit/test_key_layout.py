@@ -88,7 +88,11 @@ def test_every_key_is_one_that_store_keys_names(r: fakeredis.FakeRedis) -> None:
 @pytest.mark.parametrize(
     ("key", "expected"),
     [
-        pytest.param(keys.lock("activity", "int_1", "call", "7"), "aj:lock:activity:int_1:call:7", id="lock"),
+        pytest.param(
+            keys.lock("activity", Scope("acct_1", "co_1").key, "call", "7"),
+            "aj:lock:activity:acct_1:co_1:call:7",
+            id="lock",
+        ),
         pytest.param(keys.card_claim(Scope("acct_1", "co_1"), 7), "aj:card:acct_1:co_1:7", id="card claim"),
         pytest.param(
             keys.activity(Scope("acct_1", "co_1"), "call", "7"),
