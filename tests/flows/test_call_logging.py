@@ -477,6 +477,61 @@ def test_known_caller_costs_two_jobber_requests_and_a_repeat_caller_one(
     assert (first, repeat) == (2, 1)
 
 
+@pytest.fixture
+def log_lines():
+    """What the service's log handler writes (JSON lines), the worker's threads included, for one test."""
+    import io
+    import logging
+
+    from config import logging as log_config
+
+    root = logging.getLogger()
+    before, level = [h for h in root.handlers if isinstance(h, log_config._Handler)], root.level
+    stream = io.StringIO()
+    log_config.configure(fmt="json", stream=stream)
+    yield stream
+    for handler in [h for h in root.handlers if isinstance(h, log_config._Handler)]:
+        root.removeHandler(handler)
+    for handler in before:
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def test_log_lines_never_carry_a_callers_full_number(r, ingest_url, worker, jobber, log_lines):
+    """Callers' numbers are masked in log lines (a skip reason, a created client); the ledger keeps the full
+    reason for operators and the admin."""
+    from store.integrations import IntegrationStore
+
+    tenant = make_tenant(jobber=jobber)
+    unknown, created = "+14155550144", "+14155550177"
+    [skipped_id] = log_and_wait(
+        ingest_url,
+        [e for e in answered(tenant.webhook_token, external=unknown) if e["event"] == "call.ended"],
+    )
+    store = IntegrationStore(r, "unused")
+    integration = store.require(tenant.id)
+    store.set_settings(tenant.id, integration.settings.with_changes({"create_missing_clients": True}))
+    log_and_wait(
+        ingest_url,
+        [e for e in answered(tenant.webhook_token, external=created) if e["event"] == "call.ended"],
+    )
+
+    def written() -> str:
+        text = log_lines.getvalue()
+        wanted = ("tasks.skipped", "flows.activity.client_created", "tasks.activity_logged")
+        return text if all(w in text for w in wanted) else ""
+
+    text = until(written, timeout=30, what="the skip and the client-created lines")
+    assert unknown not in text and created not in text
+    assert "5550144" not in text and "5550177" not in text
+    assert "reason=no Jobber client has +1415•••0144, and contact creation is off" in text
+    assert (
+        Ledger(r).show(skipped_id)["skips"][-1]["reason"]
+        == f"no Jobber client has {unknown}, and contact creation is off"
+    )
+    assert any(ph["normalizedPhoneNumber"] == created for c in clients(jobber) for ph in c["phones"])
+
+
 def test_events_show_explains_a_skipped_event(r, ingest_url, worker, jobber):
     from click.testing import CliRunner
 
