@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     RETRY_MAX_ATTEMPTS: int = Field(12, ge=1)
     RETRY_BACKOFF_MAX_S: int = Field(600, ge=1)
 
-    # Operator surfaces: without them, Flower and /metrics are served on loopback only (README).
+    # Operator surfaces (README): without FLOWER_BASIC_AUTH Flower listens on loopback only; without METRICS_TOKEN
+    # /metrics is closed.
     FLOWER_BASIC_AUTH: SecretStr | None = None  # "user:password" (several: comma-separated)
     METRICS_TOKEN: SecretStr | None = None  # bearer token GET /metrics requires
 
