@@ -13,6 +13,7 @@ from cli.common import Ops
 from cli.demo import demo
 from cli.events import events
 from cli.integrations import integrations
+from cli.secrets import secrets
 from cli.status import status
 from cli.vendors import backfill, sync
 from config.logging import configure as configure_logging
@@ -30,7 +31,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
     ctx.obj = Ops()
 
 
-for group in (status, integrations, events, sync, backfill, demo):
+for group in (status, integrations, events, sync, backfill, demo, secrets):
     main.add_command(group)
 
 __all__ = ["main"]

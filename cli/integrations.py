@@ -17,11 +17,18 @@ def integrations() -> None:
     """Create, inspect, configure and delete integrations."""
 
 
+# Tokens on a command line are visible to every user of the machine (`ps`) and stay in shell history: each may
+# come from the environment instead (an option given on the command line wins).
+FROM_ENV = "Prefer the env var: a command line shows in `ps` and stays in shell history."
+
+
 @integrations.command("create")
-@click.option("--aircall-api-id", required=True)
-@click.option("--aircall-api-token", required=True)
-@click.option("--jobber-access-token")
-@click.option("--jobber-refresh-token")
+@click.option("--aircall-api-id", required=True, envvar="AIRCALL_API_ID", show_envvar=True)
+@click.option(
+    "--aircall-api-token", required=True, envvar="AIRCALL_API_TOKEN", show_envvar=True, help=FROM_ENV
+)
+@click.option("--jobber-access-token", envvar="JOBBER_ACCESS_TOKEN", show_envvar=True, help=FROM_ENV)
+@click.option("--jobber-refresh-token", envvar="JOBBER_REFRESH_TOKEN", show_envvar=True, help=FROM_ENV)
 @click.option("--settings", "settings_file", type=click.Path(dir_okay=False), help="Settings JSON file.")
 @json_option
 @pass_ops
@@ -35,7 +42,14 @@ def integrations_create(
     settings_file: str | None,
     as_json: bool,
 ) -> None:
-    """Register the Aircall webhook, read the Jobber account, store the integration."""
+    """Register the Aircall webhook, read the Jobber account, store the integration.
+
+    \b
+    Tokens can come from the environment instead of the command line, e.g.:
+      read -rs AIRCALL_API_TOKEN && export AIRCALL_API_TOKEN
+      (likewise JOBBER_ACCESS_TOKEN and JOBBER_REFRESH_TOKEN)
+      ajctl integrations create --aircall-api-id ID --json
+    """
 
     integration_settings = load_settings_file(settings_file) if settings_file else IntegrationSettings()
     outcome = install_with_api_key(

@@ -282,7 +282,7 @@ class AircallClient:
         `integration` (jiminny/oauth2-aircall reads it so) or not: both are read (UNCONFIRMED)."""
         body = self.request("GET", "/v1/integrations/me")
         me = body.get("integration") if isinstance(body.get("integration"), dict) else body
-        ids = [int(n) for n in me.get("number_ids") or [] if str(n).isdigit()]
+        ids = [int(n) for n in me.get("number_ids") or [] if str(n).isascii() and str(n).isdigit()]
         company = me.get("company_id")
         return InstalledIntegration(
             company_id=str(company) if company is not None else None,

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Protocol, cast
 
@@ -210,9 +211,17 @@ CLIENT_DELETE_NOTE = """
 mutation DeleteClientNote($noteId: EncodedId!) {
   clientDeleteNote(input: { noteId: $noteId }) { userErrors { message path } }
 }"""
+# A client's or request's notes, newest first (`notes` has no createdAt filter; the default order is UNCONFIRMED,
+# so it is asked for): where a retry finds the note an interrupted attempt created.
 CLIENT_NOTES = """
-query ClientNotes($id: EncodedId!, $first: Int!) {
-  client(id: $id) { id notes(first: $first) { nodes { id message } } }
+query ClientNotes($id: EncodedId!, $first: Int!, $after: String) {
+  client(id: $id) {
+    id
+    notes(first: $first, after: $after, sort: [{ key: CREATED_AT, direction: DESCENDING }]) {
+      nodes { id message createdAt }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
 }"""
 REQUEST_CREATE = """
 mutation NewRequest($clientId: EncodedId!, $title: String!) {
@@ -233,8 +242,14 @@ mutation EditRequestNote($noteId: EncodedId!, $message: String!) {
 # fields are selected per member. Only the request's own notes are ours; client notes linked to requests come
 # back as empty objects and are skipped.
 REQUEST_NOTES = """
-query RequestNotes($id: EncodedId!, $first: Int!) {
-  request(id: $id) { id notes(first: $first) { nodes { ... on RequestNote { id message } } } }
+query RequestNotes($id: EncodedId!, $first: Int!, $after: String) {
+  request(id: $id) {
+    id
+    notes(first: $first, after: $after, sort: [{ key: CREATED_AT, direction: DESCENDING }]) {
+      nodes { ... on RequestNote { id message createdAt } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
 }"""
 CLIENT_PHONES = """
 query ClientPhones($id: EncodedId!) {
@@ -593,12 +608,9 @@ class JobberClient:
     def delete_client_note(self, note_id: str) -> None:
         self.mutate(CLIENT_DELETE_NOTE, {"noteId": note_id}, "clientDeleteNote")
 
-    def client_notes(self, client_id: str, first: int = 50) -> list[tuple[str, str]]:
-        client = (
-            self.execute(CLIENT_NOTES, {"id": client_id, "first": first}, cost=first * 2 + 2).get("client")
-            or {}
-        )
-        return [(n["id"], n.get("message") or "") for n in ((client.get("notes") or {}).get("nodes") or [])]
+    def client_notes_since(self, client_id: str, since: str) -> list[tuple[str, str]]:
+        """`(id, message)` of the client's notes created at or after `since` (ISO 8601), newest first."""
+        return self._notes_since(CLIENT_NOTES, client_id, "client", since)
 
     def create_request(self, client_id: str, title: str) -> str:
         return str(
@@ -617,13 +629,32 @@ class JobberClient:
     def edit_request_note(self, note_id: str, message: str) -> None:
         self.mutate(REQUEST_EDIT_NOTE, {"noteId": note_id, "message": message}, "requestEditNote")
 
-    def request_notes(self, request_id: str, first: int = 50) -> list[tuple[str, str]]:
-        request = (
-            self.execute(REQUEST_NOTES, {"id": request_id, "first": first}, cost=first * 2 + 2).get("request")
-            or {}
-        )
-        nodes = (request.get("notes") or {}).get("nodes") or []
-        return [(n["id"], n.get("message") or "") for n in nodes if n.get("id")]
+    def request_notes_since(self, request_id: str, since: str) -> list[tuple[str, str]]:
+        """`(id, message)` of the request's own notes created at or after `since` (ISO 8601), newest first."""
+        return self._notes_since(REQUEST_NOTES, request_id, "request", since)
+
+    def _notes_since(
+        self, source: str, parent_id: str, field: str, since: str, first: int = 20, pages: int = 10
+    ) -> list[tuple[str, str]]:
+        """Pages of notes, newest first, until one older than `since` (a note without a readable time is kept)."""
+        bound = _parse_time(since)
+        found: list[tuple[str, str]] = []
+        after: str | None = None
+        for _ in range(pages):
+            variables = {"id": parent_id, "first": first, "after": after}
+            parent = self.execute(source, variables, cost=first * 2 + 4).get(field) or {}
+            page = parent.get("notes") or {}
+            for node in page.get("nodes") or []:
+                created = _parse_time(node.get("createdAt"))
+                if bound is not None and created is not None and created < bound:
+                    return found  # newest first: every later note is older still
+                if node.get("id"):
+                    found.append((str(node["id"]), node.get("message") or ""))
+            info = page.get("pageInfo") or {}
+            after = info.get("endCursor") if info.get("hasNextPage") else None
+            if after is None:
+                break
+        return found
 
     # ---- cost pacing ---------------------------------------------------------------------
 
@@ -709,3 +740,14 @@ def too_many_requests_wait(response: Reply, now: float | None = None) -> float:
     it), else 30 s; never more than the limiter's 5-minute window."""
     wait = retry_after_wait(response.headers.get("Retry-After"), time.time() if now is None else now)
     return bounded(DEFAULT_429_WAIT_S if wait is None else wait, JOBBER_MAX_WAIT_S)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 time from Jobber (`…Z` or with an offset), aware; None when absent or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

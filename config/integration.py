@@ -145,7 +145,7 @@ def _problems(exc: ValidationError) -> dict[str, str]:
     for err in exc.errors():
         loc = [str(p) for p in err["loc"]]
         # A list item's error belongs to the list (`numbers.0` → `numbers`).
-        while loc and loc[-1].isdigit():
+        while loc and loc[-1].isascii() and loc[-1].isdigit():
             loc.pop()
         where = ".".join(loc)
         msg = err["msg"].removeprefix("Value error, ")

@@ -5,12 +5,17 @@ The code logs through the standard library with dotted event names (`log.info("t
 integration=%s call=%s", …)`); structlog's ProcessorFormatter renders every record, adding the fields bound
 for the work in hand (`bind_ids`: integration, event, call, task), so a line can be found by id without
 parsing its text. Fields named like credentials are redacted whatever logs them; tokens are never logged.
+
+Phone numbers in international form (`+14155550166`, `+1 415-555-0166`) are masked in every rendered line,
+whatever wrote them (a skip reason, an exception, a bound field): `+1415•••0166`. The ledger, `ajctl events
+show` and the settings page keep the full text: callers' numbers are the tenant's own data, log lines are not.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from typing import IO, Any
 
@@ -30,6 +35,31 @@ def _redact(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
         if key.lower() in SECRET_FIELDS:
             event[key] = "[redacted]"
     return event
+
+
+# A "+", then 7 to 15 digits, each group apart by at most two of space . - ( ): E.164 as written or formatted.
+_PHONE = re.compile(r"\+\d(?:[ .()\-]{0,2}\d){6,14}(?!\d)")
+
+
+def _masked(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group())
+    keep = 4 if len(digits) >= 10 else 2  # the country code and area, and the last digits
+    return f"+{digits[:keep]}•••{digits[-keep:]}"
+
+
+def mask_phones(text: str) -> str:
+    """`text` with every phone number in international form masked (+14155550166 → +1415•••0166)."""
+    return _PHONE.sub(_masked, text) if "+" in text else text
+
+
+class _MaskPhones:
+    """The renderer, then phone numbers masked in the whole rendered line (message, fields and traceback)."""
+
+    def __init__(self, renderer: Any):
+        self.renderer = renderer
+
+    def __call__(self, logger: WrappedLogger, name: str, event: EventDict) -> str:
+        return mask_phones(str(self.renderer(logger, name, event)))
 
 
 class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -54,7 +84,7 @@ def configure(level: int = logging.INFO, fmt: str | None = None, stream: IO[str]
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             *([structlog.processors.format_exc_info] if fmt == "json" else []),
-            renderer,
+            _MaskPhones(renderer),
         ],
     )
     root = logging.getLogger()

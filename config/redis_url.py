@@ -51,7 +51,7 @@ def sentinel_target(url: str) -> SentinelTarget | None:
         if split.query:
             raise ValueError(f"query options are not supported in a sentinel URL: {_safe(part)}")
         path = split.path.strip("/")
-        if path and not path.isdigit():
+        if path and not (path.isascii() and path.isdigit()):
             raise ValueError(f"the path of a sentinel URL is a database number: {_safe(part)}")
         nodes.append((split.hostname, split.port or DEFAULT_SENTINEL_PORT))
         dbs.add(int(path or 0))

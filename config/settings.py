@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.redis_url import sentinel_target
+from config.secret_key import HOW_TO_MAKE_ONE, SecretKeys, weakness
 
 # Used only in sandbox mode (SANDBOX_MODE=true), when SECRET_KEY is unset.
 _SANDBOX_SECRET = "aj-sandbox-only-secret-never-use-in-production"  # noqa: S105
@@ -25,6 +26,9 @@ class Settings(BaseSettings):
     REDIS_URL: str = "redis://localhost:6379/0"
     PUBLIC_URL: str = "http://localhost:8000"
     SECRET_KEY: SecretStr | None = None
+    # Not part of SPEC's contract table: the key being rotated out (README "Rotating SECRET_KEY"). What it sealed
+    # still opens; nothing new is sealed with it.
+    SECRET_KEY_PREVIOUS: SecretStr | None = None
     PORT: int = 8000
     # Not part of SPEC's contract table: development against the sandbox vendors (`make run`, the tests, `make
     # bench`, the demo). Only then may PUBLIC_URL be plain http and SECRET_KEY fall back to a fixed sandbox value.
@@ -45,7 +49,8 @@ class Settings(BaseSettings):
     RETRY_MAX_ATTEMPTS: int = Field(12, ge=1)
     RETRY_BACKOFF_MAX_S: int = Field(600, ge=1)
 
-    # Operator surfaces: without them, Flower and /metrics are served on loopback only (README).
+    # Operator surfaces (README): without FLOWER_BASIC_AUTH Flower listens on loopback only; without METRICS_TOKEN
+    # /metrics is closed.
     FLOWER_BASIC_AUTH: SecretStr | None = None  # "user:password" (several: comma-separated)
     METRICS_TOKEN: SecretStr | None = None  # bearer token GET /metrics requires
 
@@ -127,10 +132,18 @@ class Settings(BaseSettings):
                 f"PUBLIC_URL must be an https:// URL ({self.PUBLIC_URL!r} is not): Aircall refuses http webhook "
                 "URLs. Set PUBLIC_URL to the https address where Aircall and Jobber reach the ingest"
             )
-        if not self._secret():
+        secret = self._secret()
+        if not secret:
             found.append(
                 "SECRET_KEY is not set: it encrypts the stored tokens. Set SECRET_KEY to a long random value "
-                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) and keep it"
+                f"(e.g. `{HOW_TO_MAKE_ONE}`) and keep it"
+            )
+        elif secret == _SANDBOX_SECRET:
+            found.append(f"SECRET_KEY is the sandbox's published key. Make one with `{HOW_TO_MAKE_ONE}`")
+        elif weak := weakness(secret):
+            found.append(
+                f"{weak}. Make one with `{HOW_TO_MAKE_ONE}`; to replace a key already in use, set the old one "
+                'as SECRET_KEY_PREVIOUS and run `ajctl secrets reencrypt` (README, "Rotating SECRET_KEY")'
             )
         return found
 
@@ -146,11 +159,13 @@ class Settings(BaseSettings):
     def _secret(self) -> str:
         return self.SECRET_KEY.get_secret_value() if self.SECRET_KEY is not None else ""
 
-    def secret_key(self) -> str:
+    def secret_key(self) -> SecretKeys:
+        """The keys that seal and open stored secrets and OAuth `state` (SECRET_KEY, SECRET_KEY_PREVIOUS)."""
+        previous = self.SECRET_KEY_PREVIOUS.get_secret_value() if self.SECRET_KEY_PREVIOUS else None
         if self._secret():
-            return self._secret()
+            return SecretKeys(self._secret(), previous or None)
         if self.SANDBOX_MODE:
-            return _SANDBOX_SECRET
+            return SecretKeys(_SANDBOX_SECRET, previous or None)
         raise ConfigError("SECRET_KEY is not set: it is required outside sandbox mode (SANDBOX_MODE)")
 
 

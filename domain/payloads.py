@@ -15,7 +15,7 @@ def parse_time(value: Any) -> datetime | None:
     """UNIX seconds, UNIX milliseconds (message payloads) or ISO 8601 → aware UTC datetime."""
     if value is None or value == "" or isinstance(value, bool):
         return None
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _is_int(value.strip().removeprefix("-")):
         value = int(value)
     if isinstance(value, int | float):
         seconds = value / 1000 if value > 10**11 else value  # 10**11 s is year 5138: so this is ms
@@ -64,7 +64,7 @@ class Number(_Lenient):
     @field_validator("id", mode="before")
     @classmethod
     def _int_id(cls, v: Any) -> Any:
-        return int(v) if isinstance(v, str) and v.strip().isdigit() else v
+        return int(v) if isinstance(v, str) and _is_int(v.strip()) else v
 
 
 class Comment(_Lenient):
@@ -125,7 +125,7 @@ class Call(_Lenient):
     @field_validator("id", mode="before")
     @classmethod
     def _int_id(cls, v: Any) -> Any:
-        return int(v) if isinstance(v, str) and v.strip().isdigit() else v
+        return int(v) if isinstance(v, str) and _is_int(v.strip()) else v
 
     @field_validator("started_at", "answered_at", "ended_at", mode="before")
     @classmethod
@@ -177,3 +177,8 @@ class Message(_Lenient):
     @property
     def external(self) -> str | None:
         return self.external_number or self.raw_digits
+
+
+def _is_int(text: str) -> bool:
+    """ASCII digits only: "²" passes str.isdigit() but int() refuses it."""
+    return text.isascii() and text.isdigit()

@@ -334,11 +334,13 @@ def _adopt(
     jobber: JobberClient, record: ActivityRecord, marker: str, title_end: str, ai: bool
 ) -> ActivityRecord | None:
     """What an interrupted attempt created, or None if it created nothing. A request is found among the
-    client's requests created since the attempt, by the marker ending its title; a note carries `marker` (a
-    call's activity and its AI-insights note share the `Aircall:` link, so the kind is told apart by the AI
-    note's first words)."""
+    client's requests created since the attempt, by the marker ending its title; a note among the notes created
+    since the attempt (newest first), by `marker` as one whole line (`Aircall: …/calls/123` is not the line of
+    call 1234), or as its whole text when the marker spans lines. A call's activity and its AI-insights note
+    share the `Aircall:` line, so the kind is told apart by the AI note's first words."""
+    since = since_attempt(record.started_at)
     if record.kind == "request" and not record.request_id:
-        created = jobber.requests_created_since(record.client_id, since_attempt(record.started_at))
+        created = jobber.requests_created_since(record.client_id, since)
         found = next(
             (r["id"] for r in created
              if (r.get("title") or "").endswith(title_end) and (r.get("title") or "").startswith(AI_NOTE_PREFIX) == ai),
@@ -348,12 +350,25 @@ def _adopt(
             return None  # requestCreate never ran
         record = _with(record, request_id=str(found))
     if record.kind == "request" and record.request_id:
-        notes = jobber.request_notes(record.request_id)
+        notes = jobber.request_notes_since(record.request_id, since)
     else:
-        notes = jobber.client_notes(record.client_id)
+        notes = jobber.client_notes_since(record.client_id, since)
     for note_id, message in notes:
-        if marker in message and message.startswith(AI_NOTE_PREFIX) == ai:
+        if _carries(message, marker) and message.startswith(AI_NOTE_PREFIX) == ai:
             return _with(record, state="done", note_id=note_id, text_hash=None)
     if record.kind == "request":
         return record  # the request exists without its note: create only the note
     return None
+
+
+def _carries(message: str, marker: str) -> bool:
+    """`message` holds `marker` as one of its lines, or is `marker` (a marker of several lines), whitespace at
+    the ends of lines aside."""
+
+    def lines(text: str) -> list[str]:
+        return [line.strip() for line in text.strip().splitlines()]
+
+    wanted = lines(marker)
+    if len(wanted) > 1:
+        return lines(message) == wanted
+    return bool(wanted) and wanted[0] in lines(message)

@@ -140,9 +140,14 @@ def _tasks(
     created = jobber.tasks_created_since(since_attempt(min(retried))) if retried else []
     for item in wanted:
         marker = f"Aircall action item {item.id} · {link}"
-        existing = next((t["id"] for t in created if marker in (t.get("instructions") or "")), None)
+        # The marker is a whole line: item 1 of call 123 is not item 1 of call 1234 (`…/calls/123` ⊂ `…/1234`).
+        existing = next((t["id"] for t in created if marker in _lines(t.get("instructions"))), None)
         task_id = existing or jobber.create_task(
             client_id, item.text[:255], f"From an Aircall call.\n{marker}"
         )
         store.record_task(scope, call_id, item.id, task_id)
         log.info("tasks.ai.task_created integration=%s call=%s task=%s", ctx.integration.id, call_id, task_id)
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines()]

@@ -44,8 +44,7 @@ async def readyz(request: Request) -> Response:
 async def metrics_endpoint(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     token = settings.METRICS_TOKEN.get_secret_value() if settings.METRICS_TOKEN else None
-    peer = request.client.host if request.client else None
-    refused = access.refusal(request.headers.get("authorization"), peer, token)
+    refused = access.refusal(request.headers.get("authorization"), token)
     if refused is not None:
         status, message = refused
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -104,6 +103,8 @@ def create_app(settings: Settings | None = None) -> Ingest:
         gc.freeze()
         gc.set_threshold(50_000, 20, 100)
         log.info("ingest.started public_url=%s", settings.PUBLIC_URL)
+        if not (settings.METRICS_TOKEN and settings.METRICS_TOKEN.get_secret_value()):
+            log.warning("ingest.metrics_closed reason=no_metrics_token")  # /metrics answers 403 to everyone
         yield
         await app.state.redis.aclose()
 

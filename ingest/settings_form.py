@@ -30,7 +30,9 @@ def _on(form: FormData, name: str) -> bool:
 
 def _number(value: Any) -> Any:
     text = str(value).strip()
-    return int(text) if text.isdigit() else text  # not a number: validation says so, next to the field
+    # ASCII digits only: "²" and other Unicode digits pass isdigit() but not int(); validation refuses the text,
+    # next to the field.
+    return int(text) if text.isascii() and text.isdigit() else text
 
 
 def document_from_form(form: FormData, current: IntegrationSettings) -> dict[str, Any]:

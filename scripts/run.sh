@@ -62,6 +62,12 @@ export JOBBER_CLIENT_SECRET="${JOBBER_CLIENT_SECRET:-sandbox-client-secret}"
 # The sandbox Aircall's OAuth app, so the partner install (consent with its number picker) can be tried.
 export AIRCALL_CLIENT_ID="${AIRCALL_CLIENT_ID:-sandbox-client-id}"
 export AIRCALL_CLIENT_SECRET="${AIRCALL_CLIENT_SECRET:-sandbox-client-secret}"
+# /metrics answers only with this bearer token (README "Operator surfaces"): one per run unless given.
+if [ -z "${METRICS_TOKEN:-}" ]; then
+  METRICS_TOKEN="$("$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(24))')"
+fi
+export METRICS_TOKEN
+(umask 077 && printf '%s\n' "$METRICS_TOKEN" >"$RUN/metrics-token")
 export INGEST_HOST=127.0.0.1 FLOWER_HOST=127.0.0.1 FLOWER_PORT BEAT_SCHEDULE_FILE="$RUN/celerybeat-schedule"
 
 say "sandbox vendors: Jobber on :$JOBBER_PORT, Aircall on :$AIRCALL_PORT"
@@ -110,6 +116,7 @@ cat <<MSG
                   (the App Marketplace: Connect "Bright Lawn Care", then sign in (install from Aircall, or
                    the settings link above) and choose Attach on the settings page)
   Ingest          $PUBLIC_URL   (/healthz /readyz /metrics, POST /webhooks/aircall)
+  Metrics         curl -H "Authorization: Bearer \$(cat .run/metrics-token)" $PUBLIC_URL/metrics
   Flower          http://127.0.0.1:$FLOWER_PORT
   Sandbox Jobber  http://127.0.0.1:$JOBBER_PORT/   (clients, notes, requests, tasks)
   Sandbox Aircall http://127.0.0.1:$AIRCALL_PORT/   (insight cards, contacts)

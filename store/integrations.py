@@ -7,13 +7,14 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import redis
 
 from config.integration import IntegrationSettings
 from store import keys
-from store.crypto import decrypt, encrypt, token_hash
+from store.crypto import Keys, decrypt, encrypt, token_hash
+from store.reseal import Outcome, reseal_hash
 
 Status = Literal["active", "inactive", "deleted", "needs_reconnect"]
 STATUSES: tuple[Status, ...] = ("active", "inactive", "deleted", "needs_reconnect")
@@ -24,6 +25,7 @@ REASONS: tuple[Reason, ...] = ("", "jobber_not_connected", "jobber_disconnected"
 
 # Fields holding secrets; stored only as Fernet ciphertext (suffix `_enc`).
 _SECRET_FIELDS = ("aircall_token", "jobber_access_token", "jobber_refresh_token")
+SEALED_FIELDS = tuple(f"{f}_enc" for f in _SECRET_FIELDS)  # the hash fields holding Fernet ciphertexts
 
 
 def now_iso() -> str:
@@ -111,7 +113,7 @@ class Secrets:
 @dataclass
 class IntegrationStore:
     r: redis.Redis
-    secret_key: str
+    secret_key: Keys
 
     # ---- reads -----------------------------------------------------------------------------
 
@@ -298,6 +300,14 @@ class IntegrationStore:
         pipe.execute()
         self.set_status(integration_id, "deleted", message)
 
+    def reseal(self, integration_id: str) -> Outcome:
+        """Seal the integration's tokens with the current SECRET_KEY (store/reseal.py)."""
+        return reseal_hash(self.r, keys.integration(integration_id), SEALED_FIELDS, self.secret_key)
+
+    def ids(self) -> list[str]:
+        """Every integration id, deleted ones included."""
+        return sorted(cast("set[str]", self.r.smembers(keys.INTEGRATIONS)))
+
     def counts_by_status(self) -> dict[str, int]:
         counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
         for integration in self.all():
@@ -318,7 +328,7 @@ return 1
 
 
 @lru_cache(maxsize=1024)
-def _decrypt_cached(secret_key: str, ciphertext: str) -> str:
+def _decrypt_cached(secret_key: Keys, ciphertext: str) -> str:
     """Fernet decryption once per distinct ciphertext per process (every task needs its tenant's token)."""
     return decrypt(secret_key, ciphertext)
 

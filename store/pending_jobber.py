@@ -23,8 +23,9 @@ from dataclasses import asdict, dataclass, replace
 import redis
 
 from store import keys
-from store.crypto import decrypt, encrypt, token_hash
+from store.crypto import Keys, decrypt, encrypt, token_hash
 from store.integrations import JobberAccount
+from store.reseal import Outcome, reseal_string
 
 GRACE_S = 24 * 3600  # how long an expired record stays for the sweep to disconnect it
 
@@ -59,7 +60,7 @@ class PendingJobber:
 class PendingConnections:
     """Waiting Jobber grants, by the digest of the browser's reference (`hold` returns the reference once)."""
 
-    def __init__(self, r: redis.Redis, secret_key: str):
+    def __init__(self, r: redis.Redis, secret_key: Keys):
         self.r = r
         self.secret_key = secret_key
 
@@ -100,6 +101,15 @@ class PendingConnections:
         now = time.time() if now is None else now
         found = self.r.zrangebyscore(keys.PENDING_JOBBER_DUE, "-inf", now, start=0, num=limit)
         return [str(d) for d in found] if isinstance(found, list) else []
+
+    def digests(self) -> list[str]:
+        """Every waiting grant's digest (expired ones too, until the sweep takes them)."""
+        found = self.r.zrange(keys.PENDING_JOBBER_DUE, 0, -1)
+        return [str(d) for d in found] if isinstance(found, list) else []
+
+    def reseal(self, digest: str) -> Outcome:
+        """Seal a waiting grant with the current SECRET_KEY (store/reseal.py); its time to live is kept."""
+        return reseal_string(self.r, keys.pending_jobber(digest), self.secret_key)
 
     def _put(self, digest: str, pending: PendingJobber) -> None:
         sealed = encrypt(self.secret_key, json.dumps(asdict(pending)))

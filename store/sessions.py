@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import redis
 
 from store import keys
-from store.crypto import token_hash
+from store.crypto import Keys, token_hash
 
 SESSION_IDLE_S = 2 * 3600
 SESSION_MAX_S = 12 * 3600
@@ -34,7 +34,7 @@ class Session:
 
 
 class SessionStore:
-    def __init__(self, r: redis.Redis, secret_key: str):
+    def __init__(self, r: redis.Redis, secret_key: Keys):
         self.r = r
         self.secret_key = secret_key
 

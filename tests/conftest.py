@@ -22,6 +22,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["SANDBOX_MODE"] = "true"  # the sandbox vendors over plain http on loopback
     os.environ["SECRET_KEY"] = "test-secret-key-for-the-suite"
     os.environ["PUBLIC_URL"] = "https://aj.example.test"
+    os.environ["METRICS_TOKEN"] = "test-metrics-token-for-the-suite"  # tests/support/metrics.py uses it
     os.environ.setdefault("RETRY_BACKOFF_MAX_S", "1")
     # The sandbox Jobber's default app credentials (token refresh in flows).
     os.environ["JOBBER_CLIENT_ID"] = "sandbox-client-id"

@@ -87,7 +87,11 @@ async def authorize(request: Request) -> Response:
     state: State = request.app.state.aircall
     form_data = await request.form() if request.method == "POST" else None
     form = {k: str(v) for k, v in form_data.items()} if form_data is not None else None
-    picked = [int(str(v)) for v in form_data.getlist("number_ids") if str(v).isdigit()] if form_data else []
+    picked = (
+        [int(str(v)) for v in form_data.getlist("number_ids") if str(v).isascii() and str(v).isdigit()]
+        if form_data
+        else []
+    )
     params = _consent_params(request, form)
     invalid = _invalid(state, params)
     if invalid is not None:

@@ -152,6 +152,18 @@ async def phone_search(request: Request) -> JSONResponse:
     return JSONResponse(sandbox.phone_search.__dict__)
 
 
+async def notes_order(request: Request) -> JSONResponse:
+    """GET shows, POST {"default": "newest" | "oldest"} sets the order of `notes` queried without `sort`
+    (Jobber's default is UNCONFIRMED); a reset restores the start-up option."""
+    sandbox = _sandbox(request)
+    if request.method == "POST":
+        wanted = (await _json(request)).get("default")
+        if wanted not in ("newest", "oldest"):
+            return JSONResponse({"error": 'default must be "newest" or "oldest"'}, 400)
+        sandbox.notes_default_order = wanted
+    return JSONResponse({"default": sandbox.notes_default_order})
+
+
 async def costs(request: Request) -> JSONResponse:
     """Requested query cost by operation name since the last reset: {name: {operations, mean, max}}."""
     sandbox = _sandbox(request)
@@ -426,6 +438,7 @@ ROUTES = [
     Route("/_sandbox/token_options", token_options, methods=["GET", "POST"]),
     Route("/_sandbox/token_requests", token_requests, methods=["GET"]),
     Route("/_sandbox/phone_search", phone_search, methods=["GET", "POST"]),
+    Route("/_sandbox/notes_order", notes_order, methods=["GET", "POST"]),
     Route("/_sandbox/lose_answer", lose_answer, methods=["POST"]),
     Route("/_sandbox/costs", costs, methods=["GET"]),
     Route("/_sandbox/bucket", drain_bucket, methods=["POST"]),

@@ -28,6 +28,7 @@ class Ctx:
     app: AppInfo
     web_base: str
     phone_search: PhoneSearch = field(default_factory=PhoneSearch)  # how phone searches match
+    notes_default_order: str = "newest"  # `notes` without `sort`: "newest" or "oldest" first (UNCONFIRMED)
     # (topic, item id) webhooks to send once the operation has run; the HTTP layer dispatches them.
     events: list[tuple[str, str]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)

@@ -161,6 +161,7 @@ async def graphql_endpoint(request: Request) -> JSONResponse:
         app=sandbox.app,
         web_base=sandbox.options.web_base,
         phone_search=sandbox.phone_search,
+        notes_default_order=sandbox.notes_default_order,
     )
     body = await run_in_threadpool(run, document, variables, operation_name, ctx)
     spent = actual_cost(body.get("data"))

@@ -311,24 +311,29 @@ def client_secondary_name(client: Client, info: GraphQLResolveInfo) -> Any:
     return client.company_name
 
 
-def _notes_connection(notes: list[Note], args: dict[str, Any]) -> Any:
-    # UNCONFIRMED default order: newest first. `filter: {ids}` narrows to those notes.
+def _notes_connection(notes: list[Note], info: GraphQLResolveInfo, args: dict[str, Any]) -> Any:
+    """`sort: [{key: CREATED_AT, direction}]` orders by creation; without it the order is the sandbox's reading
+    of Jobber's unconfirmed default (`notes_default_order`). `filter: {ids}` narrows to those notes."""
     wanted = (args.get("filter") or {}).get("ids")
     if wanted is not None:
         notes = [n for n in notes if n.id in set(wanted)]
-    ascending = any(s["direction"] == "ASCENDING" for s in args.get("sort") or [])
-    return connection(sorted(notes, key=lambda n: (n.created_at, _num(n.id)), reverse=not ascending), args)
+    sort = args.get("sort") or []
+    if sort:
+        newest_first = sort[0]["direction"] == "DESCENDING"
+    else:
+        newest_first = _ctx(info).notes_default_order == "newest"
+    return connection(sorted(notes, key=lambda n: (n.created_at, _num(n.id)), reverse=newest_first), args)
 
 
 def client_notes(client: Client, info: GraphQLResolveInfo, **args: Any) -> Any:
-    return _notes_connection(client.notes, args)
+    return _notes_connection(client.notes, info, args)
 
 
 def request_notes(request: Request, info: GraphQLResolveInfo, **args: Any) -> Any:
     """RequestNoteUnion: the request's own notes, and the client's notes linked to requests."""
     client = _ctx(info).store.clients.get(request.client_id)
     linked = [n for n in client.notes if n.linked_to.get("requests")] if client else []
-    return _notes_connection([*request.notes, *linked], args)
+    return _notes_connection([*request.notes, *linked], info, args)
 
 
 def client_requests(client: Client, info: GraphQLResolveInfo, **args: Any) -> Any:

@@ -41,6 +41,9 @@ class Options:
     # How `clientPhones(searchTerm:)` / `clients(searchFields: [PHONES])` match (UNCONFIRMED, jobber-api.md §5.3):
     # the reading, whether `normalizedPhoneNumber` is filled, and how long new phones stay out of searches.
     phone_search: PhoneSearch = field(default_factory=PhoneSearch)
+    # The order of `notes` without `sort` (UNCONFIRMED, jobber-api.md §6.3): "newest" or "oldest" first. Also
+    # `POST /_sandbox/notes_order`; a reset restores this.
+    notes_default_order: str = "newest"
     bucket_max: int = 10_000
     restore_rate: int = 500
     request_limit: int = 2_500  # per account per `request_window_s`
@@ -115,6 +118,7 @@ class Sandbox:
         self.token_options = TokenOptions.of(options)
         self._opaque: dict[str, dict[str, Any]] = {}  # opaque access token -> its claims
         self.set_phone_search(replace(options.phone_search))
+        self.notes_default_order = options.notes_default_order
         # Root field -> HTTP status: the next operation with that field runs (and commits) but its answer is
         # replaced by that status, as when a connection drops after Jobber did the work (`/_sandbox/lose_answer`).
         # Or, with a hang, answered only after that many seconds (the caller's timeout fired first).
@@ -138,6 +142,7 @@ class Sandbox:
         self.token_options = TokenOptions.of(self.options)
         self._opaque.clear()
         self.set_phone_search(replace(self.options.phone_search))
+        self.notes_default_order = self.options.notes_default_order
         self.lose_answer.clear()
 
     def set_phone_search(self, search: PhoneSearch) -> None:

@@ -882,3 +882,38 @@ def test_tasks_are_listed_by_start_and_filtered_by_creation(base: str) -> None:
         '{ tasks(first: 10, filter: {createdAt: {after: "2999-01-01T00:00:00Z"}}) { totalCount } }',
     )
     assert (recent["tasks"]["totalCount"], future["tasks"]["totalCount"]) == (3, 0)
+
+
+def test_notes_sort_by_creation_and_the_unsorted_order_is_a_setting(base: str) -> None:
+    """`notes(sort: [NotesSortInput!])` as in the real schema; without `sort` the order is UNCONFIRMED, so it
+    is a sandbox setting (`/_sandbox/notes_order`, reset restores it)."""
+    token = new_account(base, name="Notes Co")["access_token"]
+    client = create_client(base, token, firstName="Nora", lastName="Notes")
+    note = "mutation($c: EncodedId!, $m: String!) { clientCreateNote(clientId: $c, input: {message: $m}) { clientNote { id } } }"
+    for message in ("first", "second", "third"):
+        q(base, token, note, {"c": client["id"], "m": message})
+    query = "query($id: EncodedId!, $sort: [NotesSortInput!]) { client(id: $id) { notes(first: 5, sort: $sort) { nodes { message createdAt } } } }"
+
+    def listed(sort: list[dict[str, str]] | None = None) -> list[str]:
+        nodes = q(base, token, query, {"id": client["id"], "sort": sort})["client"]["notes"]["nodes"]
+        assert all(n["createdAt"].endswith("Z") for n in nodes)
+        return [n["message"] for n in nodes]
+
+    assert listed([{"key": "CREATED_AT", "direction": "DESCENDING"}]) == ["third", "second", "first"]
+    assert listed([{"key": "CREATED_AT", "direction": "ASCENDING"}]) == ["first", "second", "third"]
+    assert listed() == ["third", "second", "first"]  # the default reading: newest first
+    try:
+        assert requests.post(f"{base}/_sandbox/notes_order", json={"default": "oldest"}, timeout=5).ok
+        assert listed() == ["first", "second", "third"]
+        assert listed([{"key": "CREATED_AT", "direction": "DESCENDING"}]) == ["third", "second", "first"]
+        refused = requests.post(f"{base}/_sandbox/notes_order", json={"default": "random"}, timeout=5)
+        assert refused.status_code == 400
+        bad_sort = gql_post(
+            base,
+            token,
+            query,
+            {"id": client["id"], "sort": [{"key": "UPDATED_AT", "direction": "ASCENDING"}]},
+        )
+        assert "errors" in bad_sort.json()  # only CREATED_AT sorts notes, as in the real schema
+    finally:
+        requests.post(f"{base}/_sandbox/notes_order", json={"default": "newest"}, timeout=5)

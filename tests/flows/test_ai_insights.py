@@ -190,6 +190,36 @@ def test_a_task_created_just_before_a_crash_is_found_again_in_a_busy_account(r, 
     assert sorted(mine) == ["Book a visit for tomorrow 9am", "Send a quote"]
 
 
+def test_a_retry_never_adopts_the_task_of_a_call_whose_link_extends_ours(r, ingest_url, worker, world):
+    """The task's marker is a whole line: call 123's "Send a quote" is not call 1234's."""
+    from clients.jobber import JobberClient
+
+    jobber = JobberClient(
+        f"{world.jobber}/api/graphql", world.account["access_token"], api_version="2025-04-16"
+    )
+    t = tenant(world, action_items_as_tasks=True, transcription=False, topics=False, sentiment=False)
+    calls, ai = a_call(world, t.webhook_token)
+    call_id = calls[0]["data"]["id"]
+    generate(world, call_id)
+    auth = (world.company["api_id"], world.company["api_token"])
+    items = requests.get(f"{world.aircall}/v1/calls/{call_id}/action_items", auth=auth, timeout=5).json()
+    quote = next(i["id"] for i in items["action_items"] if i["content"] == "Send a quote")
+    # The same item id (an item without one is known by its text): only the call's link tells them apart.
+    other = f"Aircall action item {quote} · https://api.aircall.io/v1/calls/{call_id}7"
+    jobber.create_task(world.client_id, "Send a quote", f"From an Aircall call.\n{other}")
+    send(ingest_url, r, calls)
+    requests.post(f"{world.jobber}/_sandbox/lose_answer", json={"field": "taskCreate"}, timeout=5)
+
+    [event_id] = send(ingest_url, r, [e for e in ai if e["event"] == "action_item.created"])
+
+    assert Ledger(r).get(event_id)["outcome"] == "done"
+    state = requests.get(f"{world.jobber}/_sandbox/state", timeout=5).json()
+    mine = [
+        task["title"] for a in state["accounts"] for task in a["tasks"] if task["clientId"] == world.client_id
+    ]
+    assert sorted(mine) == ["Book a visit for tomorrow 9am", "Send a quote", "Send a quote"]
+
+
 def test_a_plan_without_ai_assist_skips_ai_with_the_reason_and_never_disconnects(
     r, ingest_url, worker, world
 ):

@@ -477,6 +477,61 @@ def test_known_caller_costs_two_jobber_requests_and_a_repeat_caller_one(
     assert (first, repeat) == (2, 1)
 
 
+@pytest.fixture
+def log_lines():
+    """What the service's log handler writes (JSON lines), the worker's threads included, for one test."""
+    import io
+    import logging
+
+    from config import logging as log_config
+
+    root = logging.getLogger()
+    before, level = [h for h in root.handlers if isinstance(h, log_config._Handler)], root.level
+    stream = io.StringIO()
+    log_config.configure(fmt="json", stream=stream)
+    yield stream
+    for handler in [h for h in root.handlers if isinstance(h, log_config._Handler)]:
+        root.removeHandler(handler)
+    for handler in before:
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def test_log_lines_never_carry_a_callers_full_number(r, ingest_url, worker, jobber, log_lines):
+    """Callers' numbers are masked in log lines (a skip reason, a created client); the ledger keeps the full
+    reason for operators and the admin."""
+    from store.integrations import IntegrationStore
+
+    tenant = make_tenant(jobber=jobber)
+    unknown, created = "+14155550144", "+14155550177"
+    [skipped_id] = log_and_wait(
+        ingest_url,
+        [e for e in answered(tenant.webhook_token, external=unknown) if e["event"] == "call.ended"],
+    )
+    store = IntegrationStore(r, "unused")
+    integration = store.require(tenant.id)
+    store.set_settings(tenant.id, integration.settings.with_changes({"create_missing_clients": True}))
+    log_and_wait(
+        ingest_url,
+        [e for e in answered(tenant.webhook_token, external=created) if e["event"] == "call.ended"],
+    )
+
+    def written() -> str:
+        text = log_lines.getvalue()
+        wanted = ("tasks.skipped", "flows.activity.client_created", "tasks.activity_logged")
+        return text if all(w in text for w in wanted) else ""
+
+    text = until(written, timeout=30, what="the skip and the client-created lines")
+    assert unknown not in text and created not in text
+    assert "5550144" not in text and "5550177" not in text
+    assert "reason=no Jobber client has +1415•••0144, and contact creation is off" in text
+    assert (
+        Ledger(r).show(skipped_id)["skips"][-1]["reason"]
+        == f"no Jobber client has {unknown}, and contact creation is off"
+    )
+    assert any(ph["normalizedPhoneNumber"] == created for c in clients(jobber) for ph in c["phones"])
+
+
 def test_events_show_explains_a_skipped_event(r, ingest_url, worker, jobber):
     from click.testing import CliRunner
 
@@ -516,6 +571,94 @@ def test_a_note_created_just_before_a_crash_is_adopted_not_duplicated(r, ingest_
     text = only_note(client_named(jobber, dana["id"]))
     assert text.startswith("Inbound call answered by Madelaine Dupont")
     assert Activities(r).get(scope_of(tenant.id), "call", str(call_id)).state == "done"
+
+
+def test_a_note_of_a_call_whose_link_extends_ours_is_never_adopted(r, ingest_url, worker, jobber):
+    """Call 123's interrupted create must not adopt call 1234's note: the marker is a whole line, not a
+    substring (`…/calls/123` is the start of `…/calls/1234`)."""
+    from clients.jobber import JobberClient
+    from flows.activity import now_iso
+    from store.activities import Activities, ActivityRecord
+
+    dana = add_client(jobber, "Dana", "Lopez", [CALLER])
+    tenant = make_tenant(jobber=jobber)
+    events = answered(tenant.webhook_token, comments=[], tags=[])
+    call_id = events[0]["data"]["id"]
+    client = JobberClient(f"{jobber['base']}/api/graphql", jobber["access_token"], api_version="2025-04-16")
+    longer = f"Aircall: https://api.aircall.io/v1/calls/{call_id}7"
+    client.create_client_note(dana["id"], f"Inbound call answered by Joe Bloggs\n{longer}")
+    interrupted = ActivityRecord(state="creating", kind="note", client_id=dana["id"], started_at=now_iso())
+    Activities(r).put(tenant.id, "call", str(call_id), interrupted)
+
+    log_and_wait(ingest_url, [e for e in events if e["event"] == "call.ended"])
+
+    notes = {n["message"].splitlines()[-1]: n["message"] for n in client_named(jobber, dana["id"])["notes"]}
+    assert set(notes) == {longer, f"Aircall: https://api.aircall.io/v1/calls/{call_id}"}
+    assert notes[longer].startswith("Inbound call answered by Joe Bloggs")  # the other call's note, untouched
+    assert Activities(r).get(tenant.id, "call", str(call_id)).state == "done"
+
+
+def test_a_note_older_than_the_interrupted_attempt_is_not_adopted(r, ingest_url, worker, jobber):
+    """A note carrying the same line but created before the attempt began (beyond the clock slack) is not
+    what the attempt created: the retry creates its own."""
+    from datetime import UTC, datetime, timedelta
+
+    from clients.jobber import JobberClient
+    from flows.activity import CLOCK_SLACK_S
+    from store.activities import Activities, ActivityRecord
+
+    dana = add_client(jobber, "Dana", "Lopez", [CALLER])
+    tenant = make_tenant(jobber=jobber)
+    events = answered(tenant.webhook_token, comments=[], tags=[])
+    call_id = events[0]["data"]["id"]
+    client = JobberClient(f"{jobber['base']}/api/graphql", jobber["access_token"], api_version="2025-04-16")
+    client.create_client_note(
+        dana["id"], f"Written by hand\nAircall: https://api.aircall.io/v1/calls/{call_id}"
+    )
+    # The attempt began well after that note (seen from the note: it is older than the attempt and its slack).
+    began = (datetime.now(UTC) + timedelta(seconds=CLOCK_SLACK_S + 600)).isoformat(timespec="seconds")
+    interrupted = ActivityRecord(state="creating", kind="note", client_id=dana["id"], started_at=began)
+    Activities(r).put(tenant.id, "call", str(call_id), interrupted)
+
+    log_and_wait(ingest_url, [e for e in events if e["event"] == "call.ended"])
+
+    messages = sorted(n["message"] for n in client_named(jobber, dana["id"])["notes"])
+    assert (
+        len(messages) == 2
+        and messages[1] == f"Written by hand\nAircall: https://api.aircall.io/v1/calls/{call_id}"
+    )
+    assert messages[0].startswith("Inbound call answered by Madelaine Dupont")
+
+
+@pytest.mark.parametrize("default_order", ["newest", "oldest"])
+def test_an_interrupted_note_is_found_behind_many_others_whatever_jobbers_default_order(
+    r, ingest_url, worker, jobber, default_order
+):
+    """Jobber's default order of `notes` is unconfirmed: the retry asks for the newest first, so the note it
+    created is found even when the client has more notes than one page."""
+    from clients.jobber import JobberClient
+    from flows.activity import now_iso
+    from store.activities import Activities, ActivityRecord
+
+    requests.post(f"{jobber['base']}/_sandbox/notes_order", json={"default": default_order}, timeout=5)
+    dana = add_client(jobber, "Dana", "Lopez", [CALLER])
+    tenant = make_tenant(jobber=jobber)
+    events = answered(tenant.webhook_token, comments=[], tags=[])
+    call_id = events[0]["data"]["id"]
+    client = JobberClient(f"{jobber['base']}/api/graphql", jobber["access_token"], api_version="2025-04-16")
+    for n in range(60):
+        client.create_client_note(dana["id"], f"Older note {n}")
+    started = now_iso()
+    client.create_client_note(dana["id"], f"half-written\nAircall: https://api.aircall.io/v1/calls/{call_id}")
+    interrupted = ActivityRecord(state="creating", kind="note", client_id=dana["id"], started_at=started)
+    Activities(r).put(tenant.id, "call", str(call_id), interrupted)
+
+    log_and_wait(ingest_url, [e for e in events if e["event"] == "call.ended"])
+
+    notes = client_named(jobber, dana["id"])["notes"]
+    assert len(notes) == 61
+    ours = [n["message"] for n in notes if not n["message"].startswith("Older note")]
+    assert len(ours) == 1 and ours[0].startswith("Inbound call answered by Madelaine Dupont")
 
 
 def test_an_expired_jobber_token_is_refreshed_once_and_the_new_pair_saved(r, ingest_url, worker, jobber):

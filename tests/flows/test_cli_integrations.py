@@ -85,6 +85,36 @@ def test_create_then_show_round_trips(r, vendors, tmp_path):
     assert created["id"] in run("integrations", "list").stdout  # the human table
 
 
+def test_create_reads_the_tokens_from_the_environment_and_says_so_in_help(r, vendors):
+    """Tokens on a command line show in `ps` and shell history: the environment keeps them out of both."""
+    from config.settings import get_settings
+    from store.integrations import IntegrationStore
+
+    company, account = aircall_company(vendors), jobber_account(vendors)
+    env = {
+        "AIRCALL_API_TOKEN": company["api_token"],
+        "JOBBER_ACCESS_TOKEN": account["access_token"],
+        "JOBBER_REFRESH_TOKEN": account["refresh_token"],
+    }
+
+    result = CliRunner(env=env).invoke(
+        ajctl, ["integrations", "create", "--aircall-api-id", company["api_id"], "--json"]
+    )
+
+    assert result.exit_code == 0, result.stderr or result.output
+    created = json.loads(result.stdout)
+    assert created["status"] == "active"
+    assert created["jobber_account"] == {"id": account["account"]["id"], "name": "Acme Plumbing"}
+    stored = IntegrationStore(r, get_settings().secret_key()).secrets(created["id"])
+    assert (stored.aircall_token, stored.jobber_access_token) == (
+        company["api_token"],
+        account["access_token"],
+    )
+    helped = CliRunner().invoke(ajctl, ["integrations", "create", "--help"]).output
+    for name in ("AIRCALL_API_TOKEN", "JOBBER_ACCESS_TOKEN", "JOBBER_REFRESH_TOKEN", "`ps`"):
+        assert name in helped
+
+
 def test_create_without_jobber_is_inactive_with_a_way_forward(r, vendors):
     created = json.loads(create(vendors, aircall_company(vendors), None).stdout)
     assert created["status"] == "inactive"

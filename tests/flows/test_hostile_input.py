@@ -17,6 +17,7 @@ import redis
 import requests
 
 from store import keys
+from tests.support.metrics import scrape
 from tests.support.payloads import call_event
 from tests.support.poll import until
 from tests.support.queues import queued_count
@@ -72,7 +73,7 @@ def client_commands(r, action) -> list[list[str]]:
 
 
 def metric_lines(url: str, name: str) -> list[str]:
-    text = requests.get(f"{url}/metrics", timeout=5).text
+    text = scrape(url)
     return [line for line in text.splitlines() if line.startswith(name)]
 
 

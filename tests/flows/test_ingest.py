@@ -13,6 +13,7 @@ import requests
 
 from store import keys
 from store.ledger import Ledger
+from tests.support.metrics import scrape
 from tests.support.payloads import call_event
 from tests.support.queues import queued_messages
 from tests.support.tenants import AIRCALL_TOKEN, JOBBER_ACCESS, JOBBER_REFRESH, make_tenant
@@ -113,7 +114,7 @@ def test_bad_input_gets_a_clear_4xx_and_enqueues_nothing(r, ingest_url, make_bod
     assert response.json()["error"]
     assert queued(r) == []
     assert not list(r.scan_iter(keys.event("*")))
-    metrics = requests.get(f"{ingest_url}/metrics", timeout=5).text
+    metrics = scrape(ingest_url)
     assert f'aj_webhooks_rejected_total{{reason="{reason}"}}' in metrics
 
 
@@ -191,7 +192,7 @@ def test_health_and_readiness(ingest_url):
 
 def test_metrics_expose_the_contract_names(r, ingest_url):
     make_tenant()
-    text = requests.get(f"{ingest_url}/metrics", timeout=5).text
+    text = scrape(ingest_url)
     for name in ("aj_webhooks_received_total", "aj_webhooks_rejected_total", "aj_events_duplicate_total",
                  'aj_queue_depth{queue="default"}', "aj_dead_letters", 'aj_integrations{status="active"} 1.0'):  # fmt: skip
         assert name in text

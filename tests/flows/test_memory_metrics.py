@@ -12,6 +12,7 @@ import requests
 from config.queues import QUEUE_DEFAULT
 from store import keys
 from store.messages import SENT_AT_HEADER, task_message
+from tests.support.metrics import scrape
 from worker.app import app
 
 
@@ -42,7 +43,7 @@ def test_metrics_show_redis_memory_queue_age_and_unacked(r, ingest_url):
     r.zadd(keys.PENDING, {"ev_a": time.time() - 900, "ev_b": time.time()})  # received, not settled
     r.config_set("maxmemory", 512 * 2**20)
     try:
-        text = requests.get(f"{ingest_url}/metrics", timeout=5).text
+        text = scrape(ingest_url)
     finally:
         r.config_set("maxmemory", 0)
 
@@ -82,5 +83,5 @@ def test_the_queue_age_finds_the_oldest_message_wherever_the_dispatch_put_it(r, 
     r.lpush(
         QUEUE_DEFAULT, task_message("events.route", ["ev_old"], QUEUE_DEFAULT, sent_at=time.time() - 3600)
     )
-    text = requests.get(f"{ingest_url}/metrics", timeout=5).text
+    text = scrape(ingest_url)
     assert metric(text, "aj_queue_oldest_message_age_seconds", '{queue="default"}') >= 3600

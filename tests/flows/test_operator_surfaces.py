@@ -1,11 +1,13 @@
-"""Operator surfaces (issue 10): the public webhook port serves /metrics only to loopback peers unless
-METRICS_TOKEN is set, then only with that bearer token; Flower, started as the Procfile starts it, listens on
-loopback unless FLOWER_BASIC_AUTH is set, then asks everyone for those credentials."""
+"""Operator surfaces (issues 10, 16): the public webhook port serves /metrics only to whoever presents
+METRICS_TOKEN as a bearer token, and to nobody when it is unset (the peer address grants nothing: uvicorn
+rewrites it from X-Forwarded-For); Flower, started as the Procfile starts it, listens on loopback unless
+FLOWER_BASIC_AUTH is set, then asks everyone for those credentials."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,23 +19,25 @@ import requests
 from tests.support.poll import until
 
 ROOT = Path(__file__).resolve().parents[2]
-REMOTE = {
-    "X-Forwarded-For": "203.0.113.7"
-}  # what a reverse proxy on this host says (uvicorn trusts loopback)
+REMOTE = {"X-Forwarded-For": "203.0.113.7"}  # what a reverse proxy says for a visitor
+SPOOFED = {"X-Forwarded-For": "127.0.0.1"}  # what a visitor says to look local
 
 
 @pytest.fixture
 def ingest_with(settings_env) -> Iterator[object]:
-    """An ingest built with extra environment, served on loopback."""
+    """An ingest built with extra environment (a value None: unset), served on loopback."""
     from config.settings import Settings
     from ingest.app import create_app
     from sandbox.common import ServerThread
 
     servers = []
 
-    def start(**env: str) -> str:
+    def start(**env: str | None) -> str:
         for name, value in env.items():
-            settings_env.setenv(name, value)
+            if value is None:
+                settings_env.delenv(name, raising=False)
+            else:
+                settings_env.setenv(name, value)
         server = ServerThread(create_app(Settings())).start()
         servers.append(server)
         return server.url
@@ -50,22 +54,21 @@ def scrape(url: str, **headers: str) -> requests.Response:
 # ---- /metrics -------------------------------------------------------------------------------------
 
 
-def test_without_a_token_metrics_are_served_to_loopback_peers_only(r, ingest_url):
-    assert scrape(ingest_url).status_code == 200
-    assert "aj_webhooks_received_total" in scrape(ingest_url).text
+def test_without_a_token_metrics_are_closed_to_everyone_loopback_included(r, ingest_with):
+    url = ingest_with(METRICS_TOKEN=None)
 
-    remote = scrape(ingest_url, **REMOTE)
-
-    assert remote.status_code == 403
-    assert "aj_" not in remote.text
-    assert "METRICS_TOKEN" in remote.json()["error"]
+    for headers in ({}, REMOTE, SPOOFED, {"Authorization": "Bearer "}):
+        refused = scrape(url, **headers)
+        assert refused.status_code == 403, headers
+        assert "aj_" not in refused.text
+        assert "METRICS_TOKEN" in refused.json()["error"]
 
 
 def test_with_a_token_metrics_need_it_from_everyone(r, ingest_with):
     url = ingest_with(METRICS_TOKEN="scrape-SECRET-42")
 
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic scrape-SECRET-42"},
-                    {"Authorization": "Bearer scrape-SECRET-42x"}, {"Authorization": "Bearer é"}):  # fmt: skip
+                    {"Authorization": "Bearer scrape-SECRET-42x"}, {"Authorization": "Bearer é"}, SPOOFED):  # fmt: skip
         refused = scrape(url, **headers)
         assert refused.status_code == 401, headers
         assert refused.headers["WWW-Authenticate"] == "Bearer"
@@ -84,26 +87,82 @@ def test_the_public_port_still_serves_vendors_and_probes(r, ingest_with):
     assert requests.post(f"{url}/webhooks/aircall", json={}, headers=REMOTE, timeout=5).status_code == 400
 
 
-@pytest.mark.parametrize(
-    ("host", "loopback"),
-    [("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("::ffff:127.0.0.1", True), ("10.0.0.1", False),
-     ("::ffff:10.0.0.1", False), ("fd00::2", False), ("localhost", False), ("", False), (None, False)],
-)  # fmt: skip
-def test_loopback_means_the_address_not_the_name(host, loopback):
-    from ingest.access import is_loopback
-
-    assert is_loopback(host) is loopback
-
-
-# ---- Flower ---------------------------------------------------------------------------------------
-
-
 def procfile_command(role: str) -> str:
     for line in (ROOT / "Procfile").read_text().splitlines():
         name, _, command = line.partition(":")
         if name.strip() == role:
             return command.strip()
     raise AssertionError(f"no {role} role in the Procfile")
+
+
+def outward_address() -> str:
+    """This host's address on its network (a visitor's view of it), else loopback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the route's source address
+            return str(s.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
+@pytest.fixture
+def procfile_ingest(r, tmp_path) -> Iterator[object]:
+    """The Procfile's ingest role (uvicorn with its proxy headers on) behind a load balancer that everyone
+    may claim to be (FORWARDED_ALLOW_IPS=*), listening on every address as in production."""
+    from sandbox.redis_server import free_port
+
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(**env: str) -> str:
+        port, output = free_port(), tmp_path / f"ingest-{len(started)}.log"
+        full = {k: v for k, v in os.environ.items() if k != "METRICS_TOKEN"}
+        path = f"{Path(sys.executable).parent}:{full.get('PATH', '')}"
+        full |= {"PATH": path, "PORT": str(port), "FORWARDED_ALLOW_IPS": "*", **env}
+        full.pop("INGEST_HOST", None)
+        command = ["bash", "-c", procfile_command("ingest")]
+        with output.open("wb") as sink:
+            proc = subprocess.Popen(
+                command, cwd=ROOT, env=full, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        started.append(proc)
+        url = f"http://{outward_address()}:{port}"
+
+        def ready() -> bool:
+            assert proc.poll() is None, output.read_text()
+            try:
+                return requests.get(f"{url}/healthz", timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+
+        until(ready, timeout=60, what="the Procfile's ingest to serve")
+        return url
+
+    yield start
+    for proc in started:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+
+def test_a_spoofed_forwarded_for_gets_no_metrics_from_the_procfile_ingest(procfile_ingest):
+    """uvicorn believes X-Forwarded-For from any peer here, so a visitor who says 127.0.0.1 becomes 127.0.0.1:
+    only the token opens /metrics, whether or not one is configured."""
+    closed = procfile_ingest()
+    for headers in (SPOOFED, {"X-Forwarded-For": "::1"}, {"X-Forwarded-For": "127.0.0.1, 127.0.0.1"}):
+        refused = scrape(closed, **headers)
+        assert refused.status_code == 403 and "aj_" not in refused.text, headers
+
+    guarded = procfile_ingest(METRICS_TOKEN="scrape-SECRET-42")
+    refused = scrape(guarded, **SPOOFED)
+    assert refused.status_code == 401 and "aj_" not in refused.text
+    allowed = scrape(guarded, Authorization="Bearer scrape-SECRET-42")
+    assert allowed.status_code == 200 and "aj_webhooks_received_total" in allowed.text
+
+
+# ---- Flower ---------------------------------------------------------------------------------------
 
 
 def listening(port: int) -> set[str]:

@@ -28,7 +28,7 @@ def start(command: list[str], env: dict[str, str]) -> subprocess.CompletedProces
 def test_the_ingest_refuses_an_http_public_url_outside_sandbox_mode():
     done = start(
         [sys.executable, "-m", "uvicorn", "ingest.app:app", "--host", "127.0.0.1", "--port", "0"],
-        production_env(SECRET_KEY="a-long-random-secret"),
+        production_env(SECRET_KEY="Zq4-rT9vXw2Lp7Ns1Kd8Hf3Bj6Mc0Ga5Ye"),
     )
 
     assert done.returncode != 0
@@ -63,9 +63,22 @@ def test_sandbox_mode_is_what_lets_http_through():
         [
             sys.executable,
             "-c",
-            "from config.settings import get_settings; print(get_settings().secret_key()[:3])",
+            "from config.settings import get_settings; print(get_settings().secret_key().current[:3])",
         ],
         production_env(SANDBOX_MODE="true"),
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "aj-"
+
+
+@pytest.mark.parametrize("key", ["short-SECRET", "changeme-changeme-changeme-changeme"])
+def test_the_ingest_refuses_a_short_or_predictable_secret_key(key: str):
+    done = start(
+        [sys.executable, "-m", "uvicorn", "ingest.app:app", "--host", "127.0.0.1", "--port", "0"],
+        production_env(PUBLIC_URL="https://aj.example.com", SECRET_KEY=key),
+    )
+
+    assert done.returncode == 2
+    assert "ingest: configuration error: SECRET_KEY is too" in done.stderr
+    assert key not in done.stderr
+    assert "Traceback" not in done.stderr

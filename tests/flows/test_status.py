@@ -14,6 +14,7 @@ from cli import main as ajctl
 from sandbox.scenarios import payloads as p
 from store.dead_letters import DeadLetter, DeadLetters
 from store.ledger import Ledger
+from tests.support.metrics import scrape
 from tests.support.poll import until
 from tests.support.tenants import make_tenant
 
@@ -81,7 +82,7 @@ def test_a_pinned_version_jobber_no_longer_supports_shows_in_status_and_metrics(
     human = status().stdout
     assert "Jobber API version 2023-08-18 warnings:" in human
     assert "2023-08-18 → answered as 2023-08-18, last seen" in human and "has ended" in human
-    metrics = requests.get(f"{ingest_url}/metrics", timeout=5).text
+    metrics = scrape(ingest_url)
     assert 'aj_jobber_api_version_warnings_total{answered="2023-08-18",requested="2023-08-18"}' in metrics
     assert "aj_jobber_api_version_warning_last_seen_timestamp_seconds{" in metrics
 

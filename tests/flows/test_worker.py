@@ -14,6 +14,7 @@ from store.dead_letters import DeadLetters
 from store.ledger import Ledger
 from store.redis import sync_client
 from tests.support.events import outcome, send
+from tests.support.metrics import scrape
 from tests.support.payloads import call_event
 from tests.support.poll import until
 from tests.support.tenants import make_tenant
@@ -195,7 +196,7 @@ def test_metrics_show_task_outcomes_durations_and_vendor_requests(r, ingest_url,
 
     def text() -> str:
         # Workers add their counts to Redis about once a second.
-        page = requests.get(f"{ingest_url}/metrics", timeout=5).text
+        page = scrape(ingest_url)
         wanted = ('aj_tasks_total{outcome="success",task="tests.flaky"}', 'vendor="jobber"')
         return page if all(w in page for w in wanted) else ""
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from config.secret_key import SecretKeys
 from config.settings import ConfigError, Settings, get_settings
+
+STRONG = "Zq4-rT9vXw2Lp7Ns1Kd8Hf3Bj6Mc0Ga5Ye"  # 34 characters, no repeats
 
 LOCAL_VENDORS = {
     "AIRCALL_API_URL": "http://127.0.0.1:8102",
@@ -17,7 +20,7 @@ def production(**overrides: object) -> Settings:
     values: dict[str, object] = {
         "SANDBOX_MODE": False,
         "PUBLIC_URL": "https://aj.example.com",
-        "SECRET_KEY": "a-long-random-secret",
+        "SECRET_KEY": STRONG,
     }
     return Settings(**(values | overrides))
 
@@ -26,7 +29,7 @@ def test_a_production_configuration_has_no_problems() -> None:
     settings = production()
     assert settings.problems() == []
     settings.require_runnable()
-    assert settings.secret_key() == "a-long-random-secret"
+    assert settings.secret_key() == SecretKeys(STRONG)
     assert not settings.is_sandbox
 
 
@@ -72,11 +75,12 @@ def test_sandbox_mode_allows_http_and_falls_back_to_the_sandbox_secret() -> None
 
     assert settings.is_sandbox and settings.problems() == []
     settings.require_runnable()
-    assert settings.secret_key().startswith("aj-sandbox-only")
+    assert settings.secret_key().current.startswith("aj-sandbox-only")
 
 
 def test_get_settings_refuses_what_must_not_run(settings_env) -> None:
     settings_env.setenv("SANDBOX_MODE", "false")
+    settings_env.setenv("SECRET_KEY", STRONG)
     settings_env.setenv("PUBLIC_URL", "http://aj.example.com")
 
     with pytest.raises(ConfigError, match="PUBLIC_URL must be an https:// URL"):
@@ -84,3 +88,48 @@ def test_get_settings_refuses_what_must_not_run(settings_env) -> None:
 
     settings_env.setenv("PUBLIC_URL", "https://aj.example.com")
     assert get_settings().PUBLIC_URL == "https://aj.example.com"
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        ("a-long-random-secret", "too short (20 characters; at least 32)"),
+        ("changeme-changeme-changeme-changeme", "too predictable"),
+        ("passwordpasswordpasswordpassword", "too predictable"),
+        ("0123456789" * 4, "too predictable"),
+        ("x" * 64, "too predictable"),
+        ("aj-sandbox-only-secret-never-use-in-production", "the sandbox's published key"),
+    ],
+)
+def test_a_short_or_predictable_secret_key_is_refused_without_quoting_it(key: str, why: str) -> None:
+    settings = production(SECRET_KEY=key)
+
+    with pytest.raises(ConfigError) as refused:
+        settings.require_runnable()
+
+    message = str(refused.value)
+    assert message.startswith("SECRET_KEY is") and why in message
+    assert "secrets.token_urlsafe(48)" in message  # how to make one
+    assert key not in message
+
+
+def test_random_keys_pass_and_the_previous_key_is_never_judged() -> None:
+    import secrets
+
+    for key in (
+        secrets.token_hex(16),
+        secrets.token_urlsafe(24),
+        secrets.token_urlsafe(48),
+        secrets.token_hex(32),
+    ):
+        assert production(SECRET_KEY=key).problems() == [], key
+    # Rotating away from a weak key is the point: the old one only opens what it sealed.
+    rotating = production(SECRET_KEY_PREVIOUS="weak")
+    assert rotating.problems() == []
+    assert rotating.secret_key() == SecretKeys(STRONG, "weak")
+    assert rotating.secret_key().all == (STRONG, "weak")
+    assert production(SECRET_KEY_PREVIOUS=STRONG).secret_key().all == (STRONG,)
+
+
+def test_sandbox_mode_does_not_judge_the_key() -> None:
+    assert production(SANDBOX_MODE=True, SECRET_KEY="short").problems() == []
