@@ -588,14 +588,14 @@ def test_a_note_of_a_call_whose_link_extends_ours_is_never_adopted(r, ingest_url
     longer = f"Aircall: https://api.aircall.io/v1/calls/{call_id}7"
     client.create_client_note(dana["id"], f"Inbound call answered by Joe Bloggs\n{longer}")
     interrupted = ActivityRecord(state="creating", kind="note", client_id=dana["id"], started_at=now_iso())
-    Activities(r).put(tenant.id, "call", str(call_id), interrupted)
+    Activities(r).put(scope_of(tenant.id), "call", str(call_id), interrupted)
 
     log_and_wait(ingest_url, [e for e in events if e["event"] == "call.ended"])
 
     notes = {n["message"].splitlines()[-1]: n["message"] for n in client_named(jobber, dana["id"])["notes"]}
     assert set(notes) == {longer, f"Aircall: https://api.aircall.io/v1/calls/{call_id}"}
     assert notes[longer].startswith("Inbound call answered by Joe Bloggs")  # the other call's note, untouched
-    assert Activities(r).get(tenant.id, "call", str(call_id)).state == "done"
+    assert Activities(r).get(scope_of(tenant.id), "call", str(call_id)).state == "done"
 
 
 def test_a_note_older_than_the_interrupted_attempt_is_not_adopted(r, ingest_url, worker, jobber):
@@ -618,7 +618,7 @@ def test_a_note_older_than_the_interrupted_attempt_is_not_adopted(r, ingest_url,
     # The attempt began well after that note (seen from the note: it is older than the attempt and its slack).
     began = (datetime.now(UTC) + timedelta(seconds=CLOCK_SLACK_S + 600)).isoformat(timespec="seconds")
     interrupted = ActivityRecord(state="creating", kind="note", client_id=dana["id"], started_at=began)
-    Activities(r).put(tenant.id, "call", str(call_id), interrupted)
+    Activities(r).put(scope_of(tenant.id), "call", str(call_id), interrupted)
 
     log_and_wait(ingest_url, [e for e in events if e["event"] == "call.ended"])
 
@@ -651,7 +651,7 @@ def test_an_interrupted_note_is_found_behind_many_others_whatever_jobbers_defaul
     started = now_iso()
     client.create_client_note(dana["id"], f"half-written\nAircall: https://api.aircall.io/v1/calls/{call_id}")
     interrupted = ActivityRecord(state="creating", kind="note", client_id=dana["id"], started_at=started)
-    Activities(r).put(tenant.id, "call", str(call_id), interrupted)
+    Activities(r).put(scope_of(tenant.id), "call", str(call_id), interrupted)
 
     log_and_wait(ingest_url, [e for e in events if e["event"] == "call.ended"])
 
