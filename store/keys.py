@@ -25,8 +25,9 @@ or an owner that deletes it. What each key holds, what makes it grow, and what b
 | `aj:jobber_pending:{digest}` | string | Jobber consents awaiting an admin (store/pending_jobber.py) | TTL: the hold (1 h) + a day for the sweep |
 | `aj:jobber_pending_due` | zset | the same | owner: PendingConnections (taking a record removes its entry; the sweep drops the rest) |
 | `aj:int:{id}:page:*` | string | settings-page views | TTL minutes |
-| `aj:integrations`, `aj:int:{id}`, `aj:whtok` | set, hash, hash | installs | owner: IntegrationStore (a deleted install is a small tombstone, kept so Aircall's late deliveries are acknowledged) |
+| `aj:integrations`, `aj:int:{id}`, `aj:whtok` | set, hash, hash | installs | owner: IntegrationStore (a deleted install is a small tombstone, kept so Aircall's late deliveries are acknowledged; the purge removes it TOMBSTONE_DAYS after the delete) |
 | `aj:jobber_accounts` | hash | connected Jobber accounts | owner: IntegrationStore (released on delete / takeover) |
+| `aj:purge`, `aj:purge:tombstones`, `aj:purge:pass` | zset, zset, hash | deleted integrations | owner: the purge (flows/purge.py): an entry leaves `aj:purge` when a pass purged it, `…:tombstones` when the tombstone goes (TOMBSTONE_DAYS); the pass is deleted when it ends |
 | `aj:contacts:{int}` | hash | the account's Jobber clients | owner: ContactMap (HDEL on destroy); deleted with the integration |
 | `aj:contactsync:{int}`, `…:status`, `aj:reconcile:{int}` | string, hash | integrations | deleted with the integration |
 | `aj:contactsync:{int}:run` | hash | a sync in progress | TTL a day after its last page; deleted when it ends |
@@ -87,7 +88,7 @@ PERSISTENT = (
     INTEGRATIONS, WEBHOOK_TOKENS, JOBBER_ACCOUNTS, DEAD_LETTERS, f"{PREFIX}:int:*", f"{PREFIX}:stat:*",
     f"{PREFIX}:contacts:*", f"{PREFIX}:contactsync:*", f"{PREFIX}:reconcile:*",
     "cards", "default", "jobber", "aircall", "sync", f"{PREFIX}:lane:*", f"{PREFIX}:ring:*", f"{PREFIX}:due",
-    f"{PREFIX}:pending", PENDING_JOBBER_DUE,
+    f"{PREFIX}:pending", PENDING_JOBBER_DUE, f"{PREFIX}:purge", f"{PREFIX}:purge:*",
     "unacked", "unacked_index", "unacked_mutex", "_kombu.*",
 )  # fmt: skip
 
@@ -232,6 +233,12 @@ DUE = f"{PREFIX}:due"
 # zset event id -> when it was last handed to the queues, for every event still pending (store/ledger.py);
 # the recovery sweep (flows/recovery.py) re-enqueues one whose message no queue holds any more.
 PENDING = f"{PREFIX}:pending"
+# The uninstall purge (flows/purge.py): zset integration id -> when its data purge is due (set by mark_deleted);
+# the pass in progress (hash: SCAN cursor, the integrations and accounts it purges, counts); zset integration
+# id -> when its tombstone goes.
+PURGE_DUE = f"{PREFIX}:purge"
+PURGE_PASS = f"{PREFIX}:purge:pass"
+TOMBSTONES = f"{PREFIX}:purge:tombstones"
 
 
 def lane(queue: str, tenant: str) -> str:
