@@ -245,7 +245,7 @@ def delete_integration(integration_id: str, reason: str, settings: Settings | No
         except Disconnected as exc:
             warnings.append(f"Aircall webhook not deleted (credentials revoked): {exc}")
     if store.mark_deleted(integration_id, reason):
-        enqueue("lifecycle.purge", [], tenant=integration_id)  # the rest of its data, in the background
+        enqueue("lifecycle.purge", [], tenant="")  # the rest of its data, in the background (fleet-wide work)
     log.info("lifecycle.deleted integration=%s reason=%s", integration_id, reason)
     return Outcome(store.require(integration_id), warnings)
 

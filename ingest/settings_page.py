@@ -31,6 +31,7 @@ from ingest.settings_view import connected_to_jobber
 from ingest.web import (
     PENDING_COOKIE,
     SECURITY_HEADERS,
+    SESSION_COOKIE,
     clear_pending_cookie,
     clear_session_cookie,
     csrf_ok,
@@ -158,18 +159,30 @@ async def _live(request: Request) -> tuple[Session, Integration] | Response:
     says it was uninstalled and how to reinstall."""
     session = await run_in_threadpool(current_session, request)
     if session is None:
-        return signed_out(request)
+        return await _signed_out(request)
     integration = await run_in_threadpool(store_for(settings_of(request)).get, session.integration_id)
     if integration is None or integration.status == "deleted":
         return await _uninstalled(request, session, integration)
     return session, integration
 
 
+async def _signed_out(request: Request) -> Response:
+    """No session: "please sign in", or "uninstalled" when the purge revoked it (store/sessions.py)."""
+    sessions = sessions_of(request)
+    revoked: bool = await run_in_threadpool(lambda: sessions.was_revoked(request.cookies.get(SESSION_COOKIE)))
+    if revoked:
+        return await _uninstalled(request, None, None)
+    return signed_out(request)
+
+
 async def _uninstalled(
-    request: Request, session: Session, integration: Integration | None, *extra: str
+    request: Request, session: Session | None, integration: Integration | None, *extra: str
 ) -> Response:
-    await run_in_threadpool(sessions_of(request).end, session)  # the integration is gone: so is the session
-    log.info("settings.uninstalled_session_ended integration=%s", session.integration_id)
+    if session is not None:
+        await run_in_threadpool(
+            sessions_of(request).end, session
+        )  # the integration is gone: so is the session
+        log.info("settings.uninstalled_session_ended integration=%s", session.integration_id)
     why = integration.message if integration is not None and integration.message else "It was removed."
     response = message_page(
         request,
@@ -196,7 +209,7 @@ async def _session_and_form(request: Request) -> tuple[Session, Any, Integration
     """A POST's session, form (its CSRF token checked) and live integration."""
     session = await run_in_threadpool(current_session, request)
     if session is None:
-        return signed_out(request)
+        return await _signed_out(request)
     form = await request.form()
     if not csrf_ok(session, form):
         log.warning("settings.csrf_refused integration=%s path=%s", session.integration_id, request.url.path)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import redis
 
 from store import keys
+from store.sessions import REVOKE_LUA, REVOKED_UNINSTALLED
 
 PASS_BATCH = 1000  # keys read per SCAN step
 
@@ -163,7 +164,12 @@ class Purges:
                 if name.startswith(_DEAD):
                     dead_ids.append(name.removeprefix(_DEAD))
         events = [_event_of(n).removeprefix(_EVENT) for n in doomed if n.startswith(_EVENT)]
+        # A session is revoked, not deleted: a marker without the integration stays until it would have expired.
+        sessions = [n for n in doomed if n.startswith(_SESSION)]
+        doomed = [n for n in doomed if not n.startswith(_SESSION)]
         pipe = self.r.pipeline(transaction=True)
+        for name in sessions:
+            pipe.eval(REVOKE_LUA, 1, name, REVOKED_UNINSTALLED)
         if doomed:
             pipe.delete(*doomed)
         if events:
@@ -172,10 +178,10 @@ class Purges:
             pipe.zrem(keys.DEAD_LETTERS, *dead_ids)
         found.cursor = int(cursor)
         found.counts["scanned"] = found.counts.get("scanned", 0) + len(names)
-        found.counts["deleted"] = found.counts.get("deleted", 0) + len(doomed)
+        found.counts["deleted"] = found.counts.get("deleted", 0) + len(doomed) + len(sessions)
         pipe.hset(keys.PURGE_PASS, mapping={"cursor": str(found.cursor), "counts": json.dumps(found.counts)})
         pipe.execute()
-        return Batch(int(cursor), len(doomed), pending, len(names))
+        return Batch(int(cursor), len(doomed) + len(sessions), pending, len(names))
 
     def finish(self, found: PurgePass, tombstone_until: float) -> None:
         """The pass is over: its integrations leave the purge index for the tombstone index (and their

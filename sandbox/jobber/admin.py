@@ -127,7 +127,9 @@ async def token_options(request: Request) -> JSONResponse:
         knobs.expires_in = bool(body.get("expires_in", knobs.expires_in))
         knobs.opaque = bool(body.get("opaque", knobs.opaque))
         knobs.access_token_ttl_s = float(body.get("access_token_ttl_s", knobs.access_token_ttl_s))
-        knobs.consent_revokes_previous = bool(body.get("consent_revokes_previous", knobs.consent_revokes_previous))
+        knobs.consent_revokes_previous = bool(
+            body.get("consent_revokes_previous", knobs.consent_revokes_previous)
+        )
     return JSONResponse(sandbox.token_options.__dict__)
 
 
