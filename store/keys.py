@@ -21,7 +21,7 @@ or an owner that deletes it. What each key holds, what makes it grow, and what b
 | `aj:replica_wait_mark` | string | one key | TTL 60 s (the ingest's WAIT, store/replication.py) |
 | `aj:lock:*` | string | work in flight (keys.lock: flows/activity.py, contact_sync.py, vendors.py) | TTL (seconds) |
 | `aj:jobber:bucket:{acct}`, `aj:aircall:budget:{co}`, `aj:aircall:blocked:{co}` | hash, zset, string | accounts | TTL 1 h / 65 s / the reset |
-| `aj:session:*`, `aj:signin:*` | hash, string | admins signing in | TTL (hours) |
+| `aj:session:*`, `aj:signin:*` | hash, string | admins signing in | TTL (hours); an uninstalled integration's session becomes a marker (no integration id) for the rest of its TTL |
 | `aj:jobber_pending:{digest}` | string | Jobber consents awaiting an admin (store/pending_jobber.py) | TTL: the hold (1 h) + a day for the sweep |
 | `aj:jobber_pending_due` | zset | the same | owner: PendingConnections (taking a record removes its entry; the sweep drops the rest) |
 | `aj:int:{id}:page:*` | string | settings-page views | TTL minutes |
