@@ -28,7 +28,10 @@ from store.integrations import IntegrationStore, JobberAccount
 from store.ledger import Ledger
 from store.replication import NotReplicated
 from tests.flows.test_jobber_webhooks import jobber, post, signed, webhook  # noqa: F401 (fixture)
+from tests.flows.test_replica_ack import TOKEN as REPLICA_TOKEN
+from tests.flows.test_replica_ack import acking, pair  # noqa: F401 (fixtures)
 from tests.support.events import outcome
+from tests.support.payloads import call_event
 from tests.support.poll import until
 from tests.support.tenants import make_tenant
 
@@ -293,9 +296,9 @@ def test_a_rotated_pair_is_not_written_into_a_deleted_integration(r, vendors, mo
     real_refresh = jobber_oauth.refresh
 
     def refreshed_while_deleted(*args: Any, **kwargs: Any) -> Any:
-        pair = real_refresh(*args, **kwargs)
+        rotated = real_refresh(*args, **kwargs)
         store(r).mark_deleted(tenant.id, "Uninstalled")
-        return pair
+        return rotated
 
     monkeypatch.setattr(jobber_oauth, "refresh", refreshed_while_deleted)
     with pytest.raises(Disconnected):
@@ -401,3 +404,17 @@ def test_a_rotated_pair_is_on_a_replica_before_it_is_used():
         replica.thaw()
         replica.stop()
         master.stop()
+
+
+def test_a_deleted_integrations_late_delivery_is_acknowledged_under_replica_acks(pair, acking):  # noqa: F811
+    """A late delivery for a deleted integration is stored nowhere (store/ledger.py); with REDIS_WAIT_REPLICAS
+    the ingest still answers 200, confirming the tombstone instead of an event."""
+    master, _ = pair
+    on_master = IntegrationStore(master.client(), get_settings().secret_key())
+    integration_id = on_master.id_for_webhook_token(REPLICA_TOKEN) or ""
+    assert on_master.mark_deleted(integration_id, "Uninstalled")
+
+    answer = requests.post(f"{acking}/webhooks/aircall", json=call_event(REPLICA_TOKEN), timeout=5)
+
+    assert answer.status_code == 200 and answer.json()["status"] == "skipped", answer.text
+    assert not [k for k in master.client().scan_iter("aj:ev:*")]
