@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     EVENT_TTL_DAYS: float = Field(30, gt=0)
     # How long a dead letter (with its own copy of the raw event) waits for `ajctl events replay`.
     DEAD_LETTER_RETENTION_DAYS: float = Field(30, gt=0)
+    # How long a deleted integration's tombstone (which acknowledges Aircall's late deliveries) outlives its
+    # purge (README "Uninstall").
+    TOMBSTONE_DAYS: float = Field(30, gt=0)
     HTTP_TIMEOUT_S: float = 10.0
     # Override of the derived broker visibility timeout (config/celery.py); tests use a short one.
     BROKER_VISIBILITY_TIMEOUT_S: int | None = None
@@ -115,6 +118,10 @@ class Settings(BaseSettings):
     @property
     def dead_letter_retention_s(self) -> int:
         return max(1, round(self.DEAD_LETTER_RETENTION_DAYS * 86400))
+
+    @property
+    def tombstone_s(self) -> int:
+        return max(1, round(self.TOMBSTONE_DAYS * 86400))
 
     @property
     def is_sandbox(self) -> bool:

@@ -27,9 +27,10 @@ from clients.errors import Disconnected, Transient, VendorError
 from clients.jobber import Unauthorized
 from config.settings import Settings, get_settings
 from flows.lifecycle import InstallError, Outcome, connect_jobber, install_with_oauth, jobber_account_of
-from flows.vendors import jobber_client
+from flows.vendors import jobber_client, refresh_jobber, store_for
 from store.integrations import JobberAccount
 from store.pending_jobber import PendingConnections, PendingJobber
+from store.queues import enqueue
 from store.redis import sync_client
 
 log = logging.getLogger("flows.connect")
@@ -38,7 +39,11 @@ HOLD_S = 3600  # how long a consent waits for an admin (README: install and conn
 SWEEP_RETRY_S = 300  # a disconnect that failed is tried again by the next sweep
 MAX_DISCONNECT_ATTEMPTS = 24  # about two hours of sweeps, then it is logged for an operator
 
-Discarded = Literal["disconnected", "already_gone", "later"]
+# What became of a grant nobody attached: disconnected in Jobber; already gone (superseded or removed); left to
+# the live connection of the integration that holds the account (`appDisconnect` acts on the whole account, so
+# disconnecting this grant would disconnect that integration too); disconnected, after Jobber had already
+# ended the holder's connection when this consent was given; or Jobber could not be reached ("later").
+Discarded = Literal["disconnected", "already_gone", "kept_holder", "holder_ended", "later"]
 
 
 class ConnectError(RuntimeError):
@@ -212,9 +217,14 @@ def attach(reference: str | None, integration_id: str, settings: Settings | None
         outcome = connect_jobber(
             integration_id, renewed.access_token, renewed.refresh_token, settings, account, renewed.expires_at
         )
-    except InstallError as exc:
-        store.hold(renewed, reference)
-        raise ConnectError(str(exc)) from None
+    except InstallError:
+        # The integration was deleted meanwhile: nobody can attach this any more; no orphan stays in Jobber.
+        discarded = _discard(renewed, settings)
+        log.info("connect.jobber.integration_gone integration=%s outcome=%s", integration_id, discarded)
+        raise ConnectError(
+            "This integration was uninstalled: nothing was connected, and the new connection was removed from "
+            "the Jobber account."
+        ) from None
     log.info(
         "connect.jobber.attached integration=%s account=%s origin=%s",
         integration_id,
@@ -293,15 +303,26 @@ def _renewed(pending: PendingJobber, settings: Settings) -> PendingJobber:
 
 
 def _discard(pending: PendingJobber, settings: Settings) -> Discarded:
-    """Disconnect a grant nobody attached. On failure it is handed to the sweep, with its newest pair."""
+    """Disconnect a grant nobody attached. On failure it is handed to the sweep, with its newest pair.
+
+    When an integration holds the grant's Jobber account, Jobber may have ended that integration's connection
+    when this consent was given (jobber-api.md §2.5: a new consent for an account issues a new pair and the old
+    refresh token is dead), or not. Its connection is checked first (a refresh): still live, it is left alone
+    and this grant is only dropped (an `appDisconnect` would remove the account from the app, and so from that
+    integration); ended, this grant is disconnected too and that integration is told to reconnect."""
     store = pending_store(settings)
     saved: str | None = None
     try:
         pending = _renewed(pending, settings)
         saved = store.requeue(pending, time.time() + SWEEP_RETRY_S)  # the rotated pair, saved before use
-        jobber_client(pending.access_token, settings).app_disconnect()
+        holder = _holder_state(pending, settings)
+        if holder == "live":
+            outcome: Discarded = "kept_holder"
+        else:
+            jobber_client(pending.access_token, settings).app_disconnect()
+            outcome = "holder_ended" if holder == "ended" else "disconnected"
     except (Disconnected, Unauthorized):
-        outcome: Discarded = "already_gone"
+        outcome = "already_gone"
     except VendorError as exc:
         log.warning("connect.jobber.disconnect_failed account=%s error=%s", pending.account_id or "-", exc)
         if saved:
@@ -310,8 +331,38 @@ def _discard(pending: PendingJobber, settings: Settings) -> Discarded:
             replace(pending, disconnect_attempts=pending.disconnect_attempts + 1), time.time() + SWEEP_RETRY_S
         )
         return "later"
-    else:
-        outcome = "disconnected"
     if saved:
         store.take_by_digest(saved)
     return outcome
+
+
+HOLDER_ENDED_MESSAGE = (
+    "Jobber ended this integration's connection to {account} when that account was connected again "
+    "elsewhere (the new connection was not kept) — reconnect Jobber here to resume"
+)
+
+
+def _holder_state(pending: PendingJobber, settings: Settings) -> Literal["none", "live", "ended"]:
+    """Whether an integration holds the grant's account with a connection Jobber still honours. "ended": it did
+    not any more; that integration is now inactive, saying why and how to resume. Raises Transient when Jobber
+    cannot be reached (nothing is decided)."""
+    store = store_for(settings)
+    holder_id = store.id_for_jobber_account(pending.account_id) if pending.account_id else None
+    holder = store.get(holder_id) if holder_id else None
+    if holder is None or holder.status == "deleted":
+        return "none"
+    secrets = store.secrets(holder.id)
+    if not (secrets.jobber_access_token and secrets.jobber_refresh_token):
+        return "none"
+    try:
+        # A refresh proves the holder's grant is alive (and saves its rotated pair) without using any data.
+        refresh_jobber(holder, stale=secrets.jobber_access_token, settings=settings)
+    except Disconnected:
+        message = HOLDER_ENDED_MESSAGE.format(account=pending.account_name or "the Jobber account")
+        store.end_jobber_connection(
+            holder.id, message, "jobber_disconnected", connection=secrets.jobber_connection
+        )
+        enqueue("lifecycle.aircall_activation", [holder.id], tenant=holder.id)
+        log.warning("connect.jobber.holder_ended integration=%s account=%s", holder.id, pending.account_id)
+        return "ended"
+    return "live"

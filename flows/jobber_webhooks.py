@@ -3,13 +3,18 @@ disconnect inside Jobber deactivates the integration (SPEC F10)."""
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import UTC, datetime
 
-from domain.jobber_webhooks import parse_webhook
+from clients.errors import Disconnected
+from clients.jobber import Unauthorized
+from domain.jobber_webhooks import JobberEvent, WebhookError, parse_webhook
 from domain.phone import to_e164
 from flows.activity import EventContext, run_flow
 from flows.vendors import jobber_for, mark_jobber_disconnected, store_for
 from store.created_clients import CreatedClients
+from store.integrations import Integration
 from store.ledger import Ledger
 from store.phones import PhoneCache
 from store.queues import enqueue
@@ -45,9 +50,20 @@ def forget_changed_client(ctx: EventContext) -> str:
     return f"forgot {forgotten} cached number(s)"
 
 
+# How far Jobber's clock may run behind ours: a disconnect dated this much before the current connection was
+# made is still checked with Jobber rather than ignored outright.
+CLOCK_SKEW_S = 120.0
+
+
 def jobber_disconnected(event_id: str) -> None:
-    """The user disconnected the app inside Jobber. Trigger: APP_DISCONNECT. Idempotency: setting the same
-    status twice. Later events of the integration are acknowledged and not processed."""
+    """The user disconnected the app inside Jobber. Trigger: APP_DISCONNECT. Later events of the integration
+    are acknowledged and not processed.
+
+    A late, retried or replayed APP_DISCONNECT must not wipe a connection made after it: one dated before the
+    current connection (its `occurredAt` against the time we made it) is ignored; any other is confirmed with
+    Jobber using the current tokens (a connection Jobber still answers is kept), and the tokens are dropped
+    only if they are still that connection's (an atomic check-and-set). Idempotency: the check-and-set.
+    Retries: IntegrationTask (Jobber unreachable)."""
     r = sync_client()
     ledger = Ledger(r)
     entry = ledger.get(event_id) or {}
@@ -56,5 +72,60 @@ def jobber_disconnected(event_id: str) -> None:
     if integration is None or integration.status == "deleted":
         ledger.record_skip(event_id, "integration deleted")
         return
-    mark_jobber_disconnected(integration.id)
+    why = _not_this_connection(integration, _webhook_of(entry))
+    if not why:
+        why = _still_connected(integration)
+    if why:
+        ledger.record_skip(event_id, why)
+        log.info(
+            "lifecycle.jobber_disconnect_ignored integration=%s event=%s reason=%s",
+            integration.id,
+            event_id,
+            why,
+        )
+        return
+    mark_jobber_disconnected(integration.id, connection=integration.jobber_connection or "")
     ledger.set_outcome(event_id, "done")
+
+
+def _webhook_of(entry: dict[str, str]) -> JobberEvent | None:
+    try:
+        return parse_webhook(json.loads(entry.get("raw") or ""))
+    except (ValueError, WebhookError):
+        return None  # the body is gone (a replay after it settled): Jobber is asked instead
+
+
+def _not_this_connection(integration: Integration, event: JobberEvent | None) -> str:
+    """Why this disconnect cannot concern the integration's current connection, or ""."""
+    secrets = store_for().secrets_of(integration)
+    if not secrets.jobber_access_token:
+        return "no Jobber connection to disconnect (already disconnected)"
+    account = integration.jobber_account
+    if event is not None and account is not None and event.account_id != account.id:
+        return "the disconnect is for another Jobber account than the one connected now"
+    occurred = _timestamp(event.occurred_at) if event is not None else None
+    connected = integration.jobber_connected_at
+    if occurred is not None and connected is not None and occurred < connected - CLOCK_SKEW_S:
+        return (
+            f"the disconnect ({event.occurred_at if event else ''}) predates the current Jobber connection "
+            f"({datetime.fromtimestamp(connected, UTC).isoformat(timespec='seconds')})"
+        )
+    return ""
+
+
+def _still_connected(integration: Integration) -> str:
+    """ "" when Jobber confirms the current connection is gone; else why the disconnect is ignored. A
+    disconnect Jobber itself reports (the API says so) is recorded by the client's `on_disconnected`."""
+    try:
+        jobber_for(integration).account()
+    except (Disconnected, Unauthorized):
+        return ""
+    return "Jobber still answers the current connection: the disconnect concerned an earlier one"
+
+
+def _timestamp(iso: str) -> float | None:
+    try:
+        when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -10,11 +11,11 @@ from typing import Literal
 from urllib.parse import urlencode
 
 from clients.aircall import AircallClient
-from clients.errors import Disconnected, VendorError
+from clients.errors import Disconnected, Permanent, VendorError
 from clients.jobber import Unauthorized
 from config.integration import IntegrationSettings
 from config.settings import Settings, get_settings
-from flows.vendors import aircall_for, jobber_client, jobber_for, store_for
+from flows.vendors import aircall_for, jobber_client, jobber_for, mark_jobber_disconnected, store_for
 from store.backfill import ReconcileWatermark
 from store.integrations import Integration, IntegrationStore, JobberAccount
 from store.ledger import Ledger
@@ -173,8 +174,11 @@ def _connect(
     expires_at: float | None = None,
 ) -> Outcome:  # fmt: skip
     store = store_for(settings)
-    store.set_jobber_tokens(integration_id, access, refresh, expires_at)
-    previous = store.connect_jobber_account(integration_id, account)
+    try:
+        # One step: the pair saved (before any use), the account taken, the previous holder's tokens dropped.
+        previous = store.connect_jobber(integration_id, account, access, refresh, expires_at)
+    except KeyError:
+        raise InstallError(f"integration {integration_id} was deleted") from None
     ReconcileWatermark(store.r, integration_id).start(time.time())  # reconciliation starts now, not before
     # Aircall shows the install as active again (it was disabled on a disconnect); the one it replaced, not.
     enqueue("lifecycle.aircall_activation", [integration_id], tenant=integration_id)
@@ -212,7 +216,9 @@ def _finish(integration_id: str, warnings: list[str], store: IntegrationStore) -
 
 
 def delete_integration(integration_id: str, reason: str, settings: Settings | None = None) -> Outcome:
-    """Disconnect from Jobber (`appDisconnect`), delete the Aircall webhook, mark deleted. Idempotent."""
+    """Disconnect from Jobber (`appDisconnect`, only while this integration holds the account: with another
+    integration's connection to it, that would disconnect the account from the integration that owns it now),
+    delete the Aircall webhook, mark deleted, and start the purge of the tenant's data. Idempotent."""
     settings = settings or get_settings()
     store = store_for(settings)
     integration = store.require(integration_id)
@@ -220,13 +226,19 @@ def delete_integration(integration_id: str, reason: str, settings: Settings | No
     if integration.status == "deleted":
         return Outcome(integration, ["already deleted"])
     secrets = store.secrets(integration_id)
-    if secrets.jobber_access_token:
+    account = integration.jobber_account
+    holder = store.id_for_jobber_account(account.id) if account else None
+    if secrets.jobber_access_token and account and holder == integration_id:
         try:
             # jobber_for refreshes an expired access token: the app must really be disconnected in Jobber.
             jobber_for(integration, settings).app_disconnect()
         except (Disconnected, Unauthorized) as exc:
             # The token is already dead on Jobber's side: the disconnect we wanted has happened.
             warnings.append(f"Jobber was already disconnected: {exc}")
+    elif account and holder and holder != integration_id:
+        warnings.append(
+            f"Jobber account {account.id} is connected to integration {holder} now: left connected"
+        )
     if integration.aircall_webhook_id and secrets.aircall_token:
         aircall = aircall_for(integration, settings)
         try:
@@ -235,18 +247,99 @@ def delete_integration(integration_id: str, reason: str, settings: Settings | No
             aircall.delete_webhook(integration.aircall_webhook_id)
         except Disconnected as exc:
             warnings.append(f"Aircall webhook not deleted (credentials revoked): {exc}")
-    store.mark_deleted(integration_id, reason)
+    if store.mark_deleted(integration_id, reason):
+        enqueue("lifecycle.purge", [], tenant="")  # the rest of its data, in the background (fleet-wide work)
     log.info("lifecycle.deleted integration=%s reason=%s", integration_id, reason)
     return Outcome(store.require(integration_id), warnings)
 
 
+API_KEY_UNINSTALL_SKIP = (
+    "integration.deleted for an API-key install is not acted on (any API key of the Aircall company can read "
+    "its webhook token, so the event proves nothing); an operator deletes it with `ajctl integrations delete`"
+)
+
+
 def integration_deleted(event_id: str) -> None:
-    """Aircall uninstalled the integration. Trigger: `integration.deleted`. Idempotency: delete is
-    idempotent (a second run finds it deleted). Retries: IntegrationTask."""
+    """Aircall uninstalled the integration. Trigger: `integration.deleted`. Acted on only for OAuth installs
+    (Aircall sends it only for OAuth-created webhooks, aircall-api.md §8.2) and only once Aircall confirms:
+    `/v1/integrations/me` refuses the install's token. The webhook token alone proves little: an API key of
+    the company can read it. Idempotency: delete is idempotent (a second run finds it deleted). Retries:
+    IntegrationTask (Aircall unreachable)."""
+    settings = get_settings()
     ledger = Ledger(sync_client())
     entry = ledger.get(event_id) or {}
-    delete_integration(entry["integration"], "Uninstalled from Aircall")
+    integration = store_for(settings).get(entry.get("integration", ""))
+    if integration is None or integration.status == "deleted":
+        ledger.set_outcome(event_id, "done", "already deleted")
+        return
+    why = _not_uninstalled(integration, entry, settings)
+    if why:
+        ledger.record_skip(event_id, why)
+        log.warning(
+            "lifecycle.uninstall_skipped integration=%s event=%s reason=%s", integration.id, event_id, why
+        )
+        return
+    delete_integration(integration.id, "Uninstalled from Aircall", settings)
     ledger.set_outcome(event_id, "done")
+
+
+def _not_uninstalled(integration: Integration, entry: dict[str, str], settings: Settings) -> str:
+    """Why this `integration.deleted` is not acted on, or "" when Aircall confirms the uninstall."""
+    if integration.aircall_auth != "bearer":
+        return API_KEY_UNINSTALL_SKIP
+    try:
+        company = (json.loads(entry.get("raw") or "{}").get("data") or {}).get("company_id")
+    except ValueError:
+        company = None
+    if (
+        company is not None
+        and integration.aircall_company_id
+        and str(company) != integration.aircall_company_id
+    ):
+        return f"integration.deleted names Aircall company {company}, not this install's"
+    try:
+        aircall_for(integration, settings).integration_me()
+    except Disconnected:  # 401/403: the install's token is revoked
+        return ""
+    except Permanent as exc:
+        if exc.status == 404:  # no such integration any more
+            return ""
+        raise
+    return (
+        "Aircall still answers this install's token (/v1/integrations/me): not uninstalled; an operator can "
+        "delete it with `ajctl integrations delete`"
+    )
+
+
+ADMIN_DISCONNECTED_MESSAGE = "You disconnected Jobber on this page: nothing is logged until you connect Jobber again (Reconnect Jobber)"
+
+
+def disconnect_jobber(integration_id: str, settings: Settings | None = None) -> str:
+    """The admin's "Disconnect Jobber" (Jobber's partner review expects one, jobber-api.md §7): `appDisconnect`
+    with this integration's tokens (only while it holds the account), the tokens dropped, the integration
+    inactive with a message that says how to reconnect, and the install inactive in Aircall (as after
+    APP_DISCONNECT). Returns "disconnected", "already_gone" (Jobber had already dropped the connection) or
+    "not_connected". Raises Transient when Jobber cannot be reached (nothing changed), InstallError when the
+    integration was deleted."""
+    settings = settings or get_settings()
+    store = store_for(settings)
+    integration = store.require(integration_id)
+    if integration.status == "deleted":
+        raise InstallError(f"integration {integration_id} was deleted")
+    secrets = store.secrets_of(integration)
+    account = integration.jobber_account
+    outcome = "not_connected"
+    if secrets.jobber_access_token and account and store.id_for_jobber_account(account.id) == integration_id:
+        try:
+            jobber_for(integration, settings).app_disconnect()
+            outcome = "disconnected"
+        except (Disconnected, Unauthorized):
+            outcome = "already_gone"
+    mark_jobber_disconnected(
+        integration_id, settings, connection=secrets.jobber_connection, message=ADMIN_DISCONNECTED_MESSAGE
+    )
+    log.info("lifecycle.jobber_disconnected_by_admin integration=%s outcome=%s", integration_id, outcome)
+    return outcome
 
 
 def aircall_activation(integration_id: str) -> str:

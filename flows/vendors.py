@@ -7,7 +7,7 @@ import logging
 
 from clients import jobber_oauth
 from clients.aircall import AircallClient
-from clients.errors import Disconnected, Permanent
+from clients.errors import Disconnected, Permanent, Transient
 from clients.jobber import JobberClient
 from config.settings import Settings, get_settings
 from store import keys
@@ -16,6 +16,7 @@ from store.integrations import Integration, IntegrationStore
 from store.locks import hold
 from store.queues import enqueue
 from store.redis import sync_client
+from store.replication import NotReplicated
 
 log = logging.getLogger("tasks.vendors")
 
@@ -25,7 +26,12 @@ DISCONNECTED_MESSAGE = "Disconnected from Jobber — reinstall the integration t
 
 def store_for(settings: Settings | None = None) -> IntegrationStore:
     settings = settings or get_settings()
-    return IntegrationStore(sync_client(settings.REDIS_URL), settings.secret_key())
+    return IntegrationStore(
+        sync_client(settings.REDIS_URL),
+        settings.secret_key(),
+        settings.REDIS_WAIT_REPLICAS,
+        settings.REDIS_WAIT_TIMEOUT_MS,
+    )
 
 
 def aircall_for(
@@ -72,29 +78,32 @@ def jobber_for(integration: Integration, settings: Settings | None = None) -> Jo
         timeout=settings.HTTP_TIMEOUT_S,
         refresh=lambda: refresh_jobber(integration, stale=access, settings=settings),
         pacer=JobberCostPacer(sync_client(settings.REDIS_URL), account),
-        on_disconnected=lambda refused: mark_jobber_disconnected(
-            integration.id, settings, refused_token=refused
+        # Jobber says the app was disconnected: that concerns the connection these tokens belong to.
+        on_disconnected=lambda _refused: mark_jobber_disconnected(
+            integration.id, settings, connection=secrets.jobber_connection
         ),
     )
 
 
 def mark_jobber_disconnected(
-    integration_id: str, settings: Settings | None = None, *, refused_token: str | None = None
+    integration_id: str,
+    settings: Settings | None = None,
+    *,
+    connection: str | None = None,
+    message: str = DISCONNECTED_MESSAGE,
 ) -> bool:
-    """The app was disconnected from the integration's Jobber account (the APP_DISCONNECT webhook, or an API
-    answer saying so): the integration becomes inactive with SPEC F10's message, its dead tokens are dropped,
-    and the install shows as inactive in Aircall. `refused_token`: the access token Jobber refused; when the
-    integration holds another one now (reconnected since), it is left alone. Returns whether it was marked."""
+    """The app was disconnected from the integration's Jobber account (the APP_DISCONNECT webhook, confirmed;
+    an API answer saying so; the admin's "Disconnect Jobber"): the integration becomes inactive with `message`
+    (SPEC F10's by default), its dead tokens are dropped, and the install shows as inactive in Aircall.
+    `connection`: the Jobber connection this is about; when the integration holds another one now (reconnected
+    since), or was deleted, nothing changes (one atomic check-and-set). Returns whether it was marked."""
     store = store_for(settings)
-    integration = store.get(integration_id)
-    if integration is None or integration.status == "deleted":
+    before = store.get(integration_id)
+    if before is None or before.status == "deleted":
         return False
-    if refused_token is not None and store.secrets(integration_id).jobber_access_token != refused_token:
+    if not store.end_jobber_connection(integration_id, message, "jobber_disconnected", connection=connection):
         return False
-    already = integration.status == "inactive" and integration.reason == "jobber_disconnected"
-    store.set_status(integration_id, "inactive", DISCONNECTED_MESSAGE, reason="jobber_disconnected")
-    store.drop_jobber_tokens(integration_id)
-    if not already:
+    if not (before.status == "inactive" and before.reason == "jobber_disconnected"):
         # The seed's lifecycle: the install shows as inactive in Aircall too, until Jobber is reconnected.
         enqueue("lifecycle.aircall_activation", [integration_id], tenant=integration_id)
         log.warning("lifecycle.jobber_disconnected integration=%s", integration_id)
@@ -134,9 +143,29 @@ def refresh_jobber(integration: Integration, *, stale: str, settings: Settings) 
                 timeout=settings.HTTP_TIMEOUT_S,
             )
         except Disconnected:
-            store.set_status(integration.id, "needs_reconnect", RECONNECT_MESSAGE)
+            # Only if the refused refresh token is still the current connection's: a reconnect (or a delete)
+            # made while it was on its way is left as it is.
+            store.set_status(
+                integration.id, "needs_reconnect", RECONNECT_MESSAGE, connection=secrets.jobber_connection
+            )
             log.warning("jobber.refresh.rejected integration=%s", integration.id)
             raise
-        store.set_jobber_tokens(integration.id, pair.access_token, pair.refresh_token, pair.expires_at)
+        # Saved (retried, and confirmed on replicas when REDIS_WAIT_REPLICAS is set) before it is used.
+        try:
+            saved = store.save_rotated_pair(
+                integration.id,
+                secrets.jobber_connection,
+                pair.access_token,
+                pair.refresh_token,
+                pair.expires_at,
+            )
+        except NotReplicated as exc:
+            # The pair is on the master; the retry reads it from there (and tries the replicas again).
+            raise Transient(
+                f"jobber: refreshed token pair not confirmed on replicas: {exc}", vendor="jobber"
+            ) from None
+        if not saved:
+            log.warning("jobber.refresh.superseded integration=%s", integration.id)
+            raise Disconnected("the Jobber connection was replaced or removed meanwhile", vendor="jobber")
         log.info("jobber.refresh.ok integration=%s", integration.id)
         return pair.access_token

@@ -121,8 +121,13 @@ async def jobber_connect(request: Request) -> Response:
                             "JOBBER_CLIENT_ID is not set on this service.", status=503)  # fmt: skip
     integration = await run_in_threadpool(store_for(settings).get, session.integration_id)
     if integration is None or integration.status == "deleted":
-        return message_page(request, "This integration was uninstalled",
-                            "Reinstall it from Aircall to connect Jobber again.", status=409)  # fmt: skip
+        return message_page(
+            request,
+            "Uninstalled",
+            "This integration was uninstalled. Reinstall it from Aircall to connect Jobber again.",
+            status=410,
+            action={"id": "reinstall", "href": "/install/aircall", "label": "Reinstall from Aircall"},
+        )
     nonce = await run_in_threadpool(sessions_of(request).new_oauth_nonce, session)
     state = seal_state(
         settings.secret_key(), {"kind": "jobber", "integration": session.integration_id, "nonce": nonce}

@@ -19,26 +19,32 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from clients.errors import VendorError
 from config.integration import IntegrationSettings, SettingsError
 from config.settings import Settings
 from flows import connect
+from flows.lifecycle import InstallError, disconnect_jobber
 from flows.vendors import store_for
 from ingest import settings_view as view
 from ingest.settings_form import card_choices, card_slots, document_from_form, preview_settings
+from ingest.settings_view import connected_to_jobber
 from ingest.web import (
     PENDING_COOKIE,
     SECURITY_HEADERS,
+    SESSION_COOKIE,
     clear_pending_cookie,
     clear_session_cookie,
     csrf_ok,
     csrf_refused,
     current_session,
     message_page,
+    redirect,
     render,
     sessions_of,
     settings_of,
     signed_out,
 )
+from store.integrations import Integration
 from store.pending_jobber import PendingJobber
 from store.queues import enqueue
 from store.sessions import Session
@@ -57,14 +63,40 @@ FLASHES = {
         "Nothing was attached. Jobber could not be reached to remove the connection from that Jobber account; "
         "we keep trying for the next two hours (you can also click Disconnect on the app's page in Jobber)."
     ),
+    "declined_kept": (
+        "Nothing was attached. That Jobber account stays connected to the Aircall integration that uses it, "
+        "which keeps logging."
+    ),
+    "declined_ended": (
+        "Nothing was attached. Jobber had already ended the connection of the integration that used that Jobber "
+        "account when you approved it (Jobber allows one connection per account), so the new connection was "
+        "removed too: the account is now connected to no integration. Reconnect Jobber from that integration's "
+        "settings to resume logging there."
+    ),
+    "disconnected": (
+        "Jobber is disconnected: nothing is logged, and the app was removed from your Jobber account. Connect "
+        "Jobber again any time from this page."
+    ),
 }
-DECLINED_FLASH = {"disconnected": "declined", "already_gone": "declined_gone", "later": "declined_later"}
+DECLINED_FLASH = {
+    "disconnected": "declined",
+    "already_gone": "declined_gone",
+    "later": "declined_later",
+    "kept_holder": "declined_kept",
+    "holder_ended": "declined_ended",
+}
 
 
-async def _page(request: Request, session: Session, *, values: dict[str, Any] | None = None,
-                errors: dict[str, str] | None = None, status: int = 200) -> Response:  # fmt: skip
+async def _page(
+    request: Request,
+    session: Session,
+    integration: Integration,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
     settings = settings_of(request)
-    integration = await run_in_threadpool(store_for(settings).require, session.integration_id)
     card_settings = integration.settings
     if values is not None:
         # The preview keeps the stored card while the form shows a refused one.
@@ -112,28 +144,93 @@ def _pending_notes(pending: PendingJobber, integration_id: str, settings: Settin
                      f"{pending.account_name} instead sends future calls and texts there; what was already "
                      f"logged stays in {change.replaces.name}.")  # fmt: skip
     if change.takes_over:
-        notes.append(f"{pending.account_name} is connected to another Aircall integration. Jobber allows one "
-                     "connection per account: that integration stops logging if you continue.")  # fmt: skip
+        notes.append(
+            f"{pending.account_name} is connected to another Aircall integration. Jobber allows one "
+            "connection per account: that integration stops logging if you continue. Jobber may already "
+            "have ended its connection when you approved here: if you keep things as they are, we check "
+            "with Jobber; a connection that still works keeps logging there, and one Jobber already "
+            "ended has to be reconnected from that integration's settings."
+        )
     return notes
+
+
+async def _live(request: Request) -> tuple[Session, Integration] | Response:
+    """The session and its integration; a deleted (or purged) integration's session ends there, on a page that
+    says it was uninstalled and how to reinstall."""
+    session = await run_in_threadpool(current_session, request)
+    if session is None:
+        return await _signed_out(request)
+    integration = await run_in_threadpool(store_for(settings_of(request)).get, session.integration_id)
+    if integration is None or integration.status == "deleted":
+        return await _uninstalled(request, session, integration)
+    return session, integration
+
+
+async def _signed_out(request: Request) -> Response:
+    """No session: "please sign in", or "uninstalled" when the purge revoked it (store/sessions.py)."""
+    sessions = sessions_of(request)
+    revoked: bool = await run_in_threadpool(lambda: sessions.was_revoked(request.cookies.get(SESSION_COOKIE)))
+    if revoked:
+        return await _uninstalled(request, None, None)
+    return signed_out(request)
+
+
+async def _uninstalled(
+    request: Request, session: Session | None, integration: Integration | None, *extra: str
+) -> Response:
+    if session is not None:
+        await run_in_threadpool(
+            sessions_of(request).end, session
+        )  # the integration is gone: so is the session
+        log.info("settings.uninstalled_session_ended integration=%s", session.integration_id)
+    why = integration.message if integration is not None and integration.message else "It was removed."
+    response = message_page(
+        request,
+        "Uninstalled",
+        f"This integration is uninstalled ({why}). Nothing is logged any more, and its data is being removed.",
+        *extra,
+        "To log calls and texts again, reinstall it from Aircall.",
+        status=410,
+        action={"id": "reinstall", "href": "/install/aircall", "label": "Reinstall from Aircall"},
+    )
+    clear_session_cookie(response, settings_of(request))
+    return response
 
 
 async def show(request: Request) -> Response:
     """GET /settings."""
-    session = await run_in_threadpool(current_session, request)
-    if session is None:
-        return signed_out(request)
-    return await _page(request, session)
+    live = await _live(request)
+    if isinstance(live, Response):
+        return live
+    return await _page(request, *live)
 
 
-async def _session_and_form(request: Request) -> tuple[Session, Any] | Response:
+async def _session_and_form(request: Request) -> tuple[Session, Any, Integration] | Response:
+    """A POST's session, form (its CSRF token checked) and live integration."""
     session = await run_in_threadpool(current_session, request)
     if session is None:
-        return signed_out(request)
+        return await _signed_out(request)
     form = await request.form()
     if not csrf_ok(session, form):
         log.warning("settings.csrf_refused integration=%s path=%s", session.integration_id, request.url.path)
         return csrf_refused(request)
-    return session, form
+    integration = await run_in_threadpool(store_for(settings_of(request)).get, session.integration_id)
+    if integration is None or integration.status == "deleted":
+        extra: tuple[str, ...] = ()
+        if request.url.path == "/settings/jobber/confirm":
+            # A Jobber connection waiting here for the deleted integration is removed from the Jobber account.
+            declined = await run_in_threadpool(
+                connect.decline,
+                request.cookies.get(PENDING_COOKIE),
+                session.integration_id,
+                settings_of(request),
+            )
+            if declined is not None:
+                extra = (FLASHES[DECLINED_FLASH[declined]],)
+        response = await _uninstalled(request, session, integration, *extra)
+        clear_pending_cookie(response, settings_of(request))
+        return response
+    return session, form, integration
 
 
 def _back(request: Request, flash: str) -> Response:
@@ -145,20 +242,19 @@ async def save(request: Request) -> Response:
     checked = await _session_and_form(request)
     if isinstance(checked, Response):
         return checked
-    session, form = checked
-    settings = settings_of(request)
-    store = store_for(settings)
-    integration = await run_in_threadpool(store.require, session.integration_id)
-    if integration.status == "deleted":
-        return message_page(request, "This integration was uninstalled", "Reinstall it from Aircall to use it again.",
-                            status=409)  # fmt: skip
+    session, form, integration = checked
     doc = document_from_form(form, integration.settings)
     try:
         new = IntegrationSettings.parse(doc)
     except SettingsError as exc:
         log.info("settings.refused integration=%s problems=%s", integration.id, sorted(exc.problems))
         return await _page(
-            request, session, values=doc, errors=exc.problems or {"settings": str(exc)}, status=400
+            request,
+            session,
+            integration,
+            values=doc,
+            errors=exc.problems or {"settings": str(exc)},
+            status=400,
         )
     await run_in_threadpool(_store_settings, integration.id, integration.settings, new)
     log.info("settings.saved integration=%s via=page", integration.id)
@@ -177,7 +273,7 @@ async def confirm_jobber(request: Request) -> Response:
     checked = await _session_and_form(request)
     if isinstance(checked, Response):
         return checked
-    session, form = checked
+    session, form, _ = checked
     settings = settings_of(request)
     reference = request.cookies.get(PENDING_COOKIE)
     if form.get("decision") != "connect":
@@ -226,7 +322,7 @@ async def replay_failed(request: Request) -> Response:
     checked = await _session_and_form(request)
     if isinstance(checked, Response):
         return checked
-    session, _ = checked
+    session, _, _ = checked
 
     def run() -> int:
         selected, _ = select_for_replay([], session.integration_id, None)
@@ -245,8 +341,7 @@ async def sync_now(request: Request) -> Response:
     checked = await _session_and_form(request)
     if isinstance(checked, Response):
         return checked
-    session, _ = checked
-    integration = await run_in_threadpool(store_for(settings_of(request)).require, session.integration_id)
+    _, _, integration = checked
     if not (integration.is_active and integration.settings.contact_sync):
         return message_page(request, "Contact sync is off", "Turn contact sync on first.", status=409,
                             back_to_settings=True)  # fmt: skip
@@ -259,7 +354,7 @@ async def logout(request: Request) -> Response:
     checked = await _session_and_form(request)
     if isinstance(checked, Response):
         return checked
-    session, _ = checked
+    session, _, _ = checked
     await run_in_threadpool(sessions_of(request).end, session)
     response = message_page(request, "Signed out", "Open the settings from Aircall to sign in again.")
     clear_session_cookie(response, settings_of(request))
@@ -272,8 +367,55 @@ async def card_preview(request: Request) -> Response:
     if session is None:
         return JSONResponse({"error": "signed out"}, 401, headers=SECURITY_HEADERS)
     settings = settings_of(request)
-    integration = await run_in_threadpool(store_for(settings).require, session.integration_id)
+    integration = await run_in_threadpool(store_for(settings).get, session.integration_id)
+    if integration is None or integration.status == "deleted":
+        return JSONResponse({"error": "uninstalled"}, 410, headers=SECURITY_HEADERS)
     wanted = preview_settings(request.query_params, integration.settings)
     found = await run_in_threadpool(view.preview, integration, wanted, settings)
     body = {"client": found.client_name, "items": found.items, "unavailable": found.unavailable}
     return JSONResponse(body, headers=SECURITY_HEADERS)
+
+
+async def disconnect_page(request: Request) -> Response:
+    """GET /settings/jobber/disconnect: what disconnecting Jobber does, and the button (a POST) that does it."""
+    live = await _live(request)
+    if isinstance(live, Response):
+        return live
+    session, integration = live
+    if not connected_to_jobber(integration):
+        return redirect(f"{settings_of(request).PUBLIC_URL}/settings")
+    account = integration.jobber_account.name if integration.jobber_account else "your Jobber account"
+    return render(
+        request,
+        "disconnect_jobber.html",
+        200,
+        title="Disconnect Jobber",
+        account=account,
+        csrf_token=session.csrf_token,
+    )
+
+
+async def disconnect(request: Request) -> Response:
+    """POST /settings/jobber/disconnect (confirmed on its page): `appDisconnect`, tokens dropped, inactive."""
+    checked = await _session_and_form(request)
+    if isinstance(checked, Response):
+        return checked
+    session, form, _ = checked
+    if form.get("confirm") != "1":
+        return redirect(f"{settings_of(request).PUBLIC_URL}/settings/jobber/disconnect")
+    try:
+        outcome = await run_in_threadpool(disconnect_jobber, session.integration_id, settings_of(request))
+    except InstallError:
+        return await _uninstalled(request, session, None)
+    except VendorError as exc:
+        log.warning("settings.jobber_disconnect_failed integration=%s error=%s", session.integration_id, exc)
+        return message_page(
+            request,
+            "Jobber could not be reached",
+            "Nothing was changed: Jobber is still connected. Try again in a moment.",
+            status=502,
+            back_to_settings=True,
+        )
+    await run_in_threadpool(view.forget_vendor_cache, session.integration_id)
+    log.info("settings.jobber_disconnected integration=%s outcome=%s", session.integration_id, outcome)
+    return _back(request, "disconnected")

@@ -78,8 +78,14 @@ class Preview:
 
 TAKEOVER_WARNING = (
     "Jobber allows one connection per account: if the Jobber account you pick is connected to another "
-    "Aircall integration, that integration stops logging when you connect it here."
+    "Aircall integration, approving it in Jobber ends that integration's connection at once — even if you then "
+    "choose not to use it here — and that integration stops logging."
 )
+
+
+def connected_to_jobber(integration: Integration) -> bool:
+    """The integration has a Jobber connection the admin can disconnect ("Disconnect Jobber")."""
+    return integration.status in ("active", "needs_reconnect") and integration.jobber_account is not None
 
 
 def status_of(integration: Integration) -> Status:

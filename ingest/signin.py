@@ -71,6 +71,17 @@ def _facts(integration: Integration) -> list[tuple[str, str]]:
     ]
 
 
+def _uninstalled(request: Request) -> Response:
+    return message_page(
+        request,
+        "Uninstalled",
+        "This sign-in link is for an integration that was uninstalled. Reinstall it from Aircall to log calls and "
+        "texts again.",
+        status=410,
+        action={"id": "reinstall", "href": "/install/aircall", "label": "Reinstall from Aircall"},
+    )
+
+
 def _linked(request: Request, token: str) -> Integration | None:
     """The integration a sign-in token opens (the link is not used), or None."""
     integration_id = sessions_of(request).peek_link(token)
@@ -116,6 +127,8 @@ async def login_page(request: Request) -> Response:
     if integration is None:
         log.info("settings.login_refused reason=unknown_expired_or_used")
         return _expired(request)
+    if integration.status == "deleted":
+        return _uninstalled(request)
     return await _login_page(request, token, integration)
 
 
@@ -140,6 +153,8 @@ async def login(request: Request) -> Response:
     if integration is None:
         log.info("settings.login_refused reason=unknown_expired_or_used")
         return _expired(request)
+    if integration.status == "deleted":
+        return _uninstalled(request)
     session = await run_in_threadpool(current_session, request)
     switching = session is not None and session.integration_id != integration.id
     if switching and form.get("switch") != "1":

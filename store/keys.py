@@ -27,14 +27,15 @@ integration; their TTLs bound them.
 | `aj:replica_wait_mark` | string | one key | TTL 60 s (the ingest's WAIT, store/replication.py) |
 | `aj:lock:*` | string | work in flight (keys.lock: flows/activity.py, contact_sync.py, vendors.py) | TTL (seconds) |
 | `aj:jobber:bucket:{acct}`, `aj:aircall:budget:{co}`, `aj:aircall:blocked:{co}` | hash, zset, string | accounts | TTL 1 h / 65 s / the reset |
-| `aj:session:*`, `aj:signin:*` | hash, string | admins signing in | TTL (hours) |
+| `aj:session:*`, `aj:signin:*` | hash, string | admins signing in | TTL (hours); an uninstalled integration's session becomes a marker (no integration id) for the rest of its TTL |
 | `aj:jobber_pending:{digest}` | string | Jobber consents awaiting an admin (store/pending_jobber.py) | TTL: the hold (1 h) + a day for the sweep |
 | `aj:jobber_pending_due` | zset | the same | owner: PendingConnections (taking a record removes its entry; the sweep drops the rest) |
 | `aj:int:{id}:page:*` | string | settings-page views | TTL minutes |
-| `aj:integrations`, `aj:int:{id}`, `aj:whtok` | set, hash, hash | installs | owner: IntegrationStore (a deleted install is a small tombstone, kept so Aircall's late deliveries are acknowledged) |
+| `aj:integrations`, `aj:int:{id}`, `aj:whtok` | set, hash, hash | installs | owner: IntegrationStore (a deleted install is a small tombstone, kept so Aircall's late deliveries are acknowledged; the purge removes it TOMBSTONE_DAYS after the delete) |
 | `aj:jobber_accounts` | hash | connected Jobber accounts | owner: IntegrationStore (released on delete / takeover) |
 | `aj:contacts:{scope}` | hash | the account's Jobber clients | TTL CONTACT_MAP_TTL_DAYS from the last write or sweep (store/contacts.py) |
 | `aj:contact_scopes` | hash | (Jobber account, Aircall company) pairs that ever synced contacts | owner: ContactMap; never deleted (one short field per pair, like the integration tombstones) |
+| `aj:purge`, `aj:purge:tombstones`, `aj:purge:pass` | zset, zset, hash | deleted integrations | owner: the purge (flows/purge.py): an entry leaves `aj:purge` when a pass purged it, `…:tombstones` when the tombstone goes (TOMBSTONE_DAYS); the pass is deleted when it ends |
 | `aj:contactsync:{int}`, `…:status`, `aj:reconcile:{int}` | string, hash | integrations | deleted with the integration |
 | `aj:contactsync:{int}:run` | hash | a sync in progress | TTL a day after its last page; deleted when it ends |
 | `aj:stat:*` | hash, string | task names by outcomes, vendors by statuses, Jobber API versions | fixed sets (counters, no TTL on purpose) |
@@ -99,7 +100,7 @@ PERSISTENT = (
     INTEGRATIONS, WEBHOOK_TOKENS, JOBBER_ACCOUNTS, DEAD_LETTERS, f"{PREFIX}:int:*", f"{PREFIX}:stat:*",
     CONTACT_SCOPES, f"{PREFIX}:contactsync:*", f"{PREFIX}:reconcile:*",
     "cards", "default", "jobber", "aircall", "sync", f"{PREFIX}:lane:*", f"{PREFIX}:ring:*", f"{PREFIX}:due",
-    f"{PREFIX}:pending", PENDING_JOBBER_DUE,
+    f"{PREFIX}:pending", PENDING_JOBBER_DUE, f"{PREFIX}:purge", f"{PREFIX}:purge:*",
     "unacked", "unacked_index", "unacked_mutex", "_kombu.*",
 )  # fmt: skip
 
@@ -245,6 +246,12 @@ DUE = f"{PREFIX}:due"
 # zset event id -> when it was last handed to the queues, for every event still pending (store/ledger.py);
 # the recovery sweep (flows/recovery.py) re-enqueues one whose message no queue holds any more.
 PENDING = f"{PREFIX}:pending"
+# The uninstall purge (flows/purge.py): zset integration id -> when its data purge is due (set by mark_deleted);
+# the pass in progress (hash: SCAN cursor, the integrations and accounts it purges, counts); zset integration
+# id -> when its tombstone goes.
+PURGE_DUE = f"{PREFIX}:purge"
+PURGE_PASS = f"{PREFIX}:purge:pass"
+TOMBSTONES = f"{PREFIX}:purge:tombstones"
 
 
 def lane(queue: str, tenant: str) -> str:

@@ -41,12 +41,14 @@ local function claim(A)
   local iid = redis.call('HGET', KEYS[1], A[1])
   if not iid then return {'unknown', ''} end
   if A[11] == '0' then return {'ignored', iid} end
+  local status = redis.call('HGET', KEYS[4] .. iid, 'status')
+  -- A deleted integration's late deliveries are acknowledged and leave nothing behind (its data is purged).
+  if status == 'deleted' then return {'skipped', iid} end
   local evkey = KEYS[2] .. A[2]
   if redis.call('EXISTS', evkey) == 1 then
     redis.call('INCR', KEYS[3])
     return {'duplicate', iid}
   end
-  local status = redis.call('HGET', KEYS[4] .. iid, 'status')
   local outcome, reason = 'pending', ''
   if status ~= 'active' and not (A[12] == '1' and status and status ~= 'deleted') then
     outcome = 'skipped'

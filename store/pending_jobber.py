@@ -76,6 +76,10 @@ class PendingConnections:
             return None
         return self._open(self.r.get(keys.pending_jobber(token_hash(reference))))
 
+    def peek_digest(self, digest: str) -> PendingJobber | None:
+        """The grant stored under a digest (the purge looks for those of a deleted integration)."""
+        return self._open(self.r.get(keys.pending_jobber(digest)))
+
     def take(self, reference: str | None) -> PendingJobber | None:
         """Remove and return the grant behind a reference: once, to whoever asks first (a browser or the
         sweep)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
@@ -41,16 +42,40 @@ class ReplicatedLedger:
     async def claim(self, **fields: Any) -> Claim:
         claim = await self._ledger.claim(**fields)
         if claim.status in STORED:
-            await self.confirm(keys.event(fields["event_id"]))
+            await self.confirm(keys.event(fields["event_id"]), claim.integration_id)
         return claim
 
-    async def confirm(self, event_key: str) -> None:
+    async def confirm(self, event_key: str, integration_id: str | None = None) -> None:
+        """A deleted integration's late delivery is skipped without being stored (store/ledger.py): then its
+        tombstone is what the confirmation finds."""
         pipe = self._r.pipeline(transaction=False)
         pipe.exists(event_key)
+        pipe.hget(keys.integration(integration_id or ""), "status")
         pipe.set(keys.REPLICA_WAIT_MARK, "1", ex=keys.REPLICA_WAIT_MARK_TTL_S)
         pipe.execute_command("WAIT", self._replicas, self._timeout_ms)
-        found, _, acked = await pipe.execute()
-        if not found:
+        found, status, _, acked = await pipe.execute()
+        if not found and status != "deleted":
             raise NotReplicated("event not on the master the confirmation reached (failover)")
         if int(acked) < self._replicas:
             raise NotReplicated(f"{acked} of {self._replicas} replicas confirmed in {self._timeout_ms} ms")
+
+
+def confirm_field(
+    r: redis.Redis, key: str, field: str, expected: str, replicas: int, timeout_ms: int, attempts: int = 3
+) -> None:
+    """The synchronous twin of `ReplicatedLedger.confirm`, for a worker's write that must survive a failover
+    (a rotated Jobber token pair): `key`'s `field` holds `expected` on the server this pipeline reaches, and
+    `replicas` replicas hold everything written there so far. Tried `attempts` times, then NotReplicated."""
+    problem = ""
+    for _ in range(attempts):
+        pipe = r.pipeline(transaction=False)
+        pipe.hget(key, field)
+        pipe.set(keys.REPLICA_WAIT_MARK, "1", ex=keys.REPLICA_WAIT_MARK_TTL_S)
+        pipe.wait(replicas, timeout_ms)
+        found, _, acked = pipe.execute()
+        if found != expected:
+            raise NotReplicated(f"{key} {field} is not on the master the confirmation reached (failover)")
+        if int(acked) >= replicas:
+            return
+        problem = f"{acked} of {replicas} replicas confirmed in {timeout_ms} ms"
+    raise NotReplicated(problem)

@@ -23,6 +23,18 @@ SESSION_IDLE_S = 2 * 3600
 SESSION_MAX_S = 12 * 3600
 LINK_TTL_S_DEFAULT = 60 * 60
 LINK_TTL_S_MAX = 7 * 24 * 3600
+# What stays of a session whose integration was uninstalled, until the session would have expired: this marker
+# alone (no integration, no CSRF token), so the browser is told why it is signed out.
+REVOKED_UNINSTALLED = "uninstalled"
+# KEYS: a session. ARGV: the marker. Replaces a live session by the marker, keeping its expiry.
+REVOKE_LUA = """
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'revoked', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ttl)
+return 1
+"""
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,13 @@ class SessionStore:
 
     def end(self, session: Session) -> None:
         self.r.delete(keys.session(session.key))
+
+    def was_revoked(self, cookie: str | None) -> bool:
+        """The cookie's session ended because its integration was uninstalled (`revoke_uninstalled`), so the
+        page can say so instead of asking to sign in."""
+        if not cookie or len(cookie) > 256:
+            return False
+        return self.r.hget(keys.session(token_hash(cookie)), "revoked") == REVOKED_UNINSTALLED
 
     # ---- OAuth state bound to the session ---------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows import lifecycle
+from flows import lifecycle, purge
 from worker.app import app
 from worker.retry import IntegrationTask
 
@@ -17,3 +17,9 @@ def integration_deleted(self: IntegrationTask, event_id: str) -> None:
 def aircall_activation(self: IntegrationTask, integration_id: str) -> str:
     """Celery entry of `flows.lifecycle.aircall_activation` (its docstring: trigger, idempotency, retries)."""
     return lifecycle.aircall_activation(integration_id)
+
+
+@app.task(name="lifecycle.purge")
+def purge_deleted() -> dict[str, int]:
+    """Celery entry of `flows.purge.purge` (its docstring: trigger, idempotency, retries)."""
+    return purge.purge()

@@ -15,4 +15,6 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "recover-lost-deliveries": {"task": "maintenance.recover_lost_deliveries", "schedule": 300.0},
     # Jobber consents no admin attached within their hour are disconnected in Jobber (flows/connect.py).
     "disconnect-expired-jobber-consents": {"task": "connect.disconnect_expired", "schedule": 300.0},
+    # Deleted integrations' data is purged (flows/purge.py): a delete starts it; this resumes an interrupted pass.
+    "purge-deleted-integrations": {"task": "lifecycle.purge", "schedule": 300.0},
 }

@@ -131,6 +131,27 @@ async def oauth_token_for(request: Request) -> Response:
     return JSONResponse({"access_token": state.mint_oauth_token(company)}, 201)
 
 
+async def uninstall(request: Request) -> Response:
+    """POST `/_sandbox/companies/{id}/uninstall` `{"revoke_tokens": true}`: an admin uninstalls the app in the
+    Aircall Dashboard. Whether Aircall then refuses the install's OAuth tokens is UNCONFIRMED (the reference
+    documents only the `integration.deleted` webhook, §8.2): by default they are refused (403, like any bad
+    token); `"revoke_tokens": false` keeps them working and shows the install as inactive. The caller sends
+    `integration.deleted` itself (to the webhook the install created). -> {revoked: N, integration}."""
+    state: State = request.app.state.aircall
+    body = await _json(request)
+    with state.lock:
+        company = state.companies.get(request.path_params["id"])
+        if company is None:
+            return _err(404, "company not found")
+        revoked = 0
+        if body.get("revoke_tokens", True):
+            for token in [t for t, cid in state.oauth_tokens.items() if cid == company.id]:
+                del state.oauth_tokens[token]
+                revoked += 1
+        company.integration.update(active=False, status="inactive")
+        return JSONResponse({"revoked": revoked, "integration": dict(company.integration)})
+
+
 async def oauth_clients(request: Request) -> Response:
     """POST `{client_id, client_secret}` registers an OAuth app; GET lists client ids."""
     state: State = request.app.state.aircall

@@ -72,6 +72,7 @@ def _admin_routes() -> list[Route]:
         Route("/_sandbox/companies/{id:int}", admin.company_update, methods=["POST"]),
         Route("/_sandbox/companies/{id:int}/oauth_token", admin.oauth_token_for, methods=["POST"]),
         Route("/_sandbox/companies/{id:int}/api_keys", admin.api_key_for, methods=["POST"]),
+        Route("/_sandbox/companies/{id:int}/uninstall", admin.uninstall, methods=["POST"]),
         Route("/_sandbox/oauth_clients", admin.oauth_clients, methods=["GET", "POST"]),
         Route("/_sandbox/calls", admin.register_call, methods=["POST"]),
         Route("/_sandbox/calls/{id:int}/end", admin.end_call, methods=["POST"]),

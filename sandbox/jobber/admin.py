@@ -117,8 +117,9 @@ async def issue_tokens(request: Request) -> JSONResponse:
 
 
 async def token_options(request: Request) -> JSONResponse:
-    """GET shows, POST {"expires_in": bool, "opaque": bool, "access_token_ttl_s": float} changes the token
-    knobs for tokens issued from now on: token answers with `expires_in`, opaque (non-JWT) access tokens."""
+    """GET shows, POST {"expires_in": bool, "opaque": bool, "access_token_ttl_s": float,
+    "consent_revokes_previous": bool} changes the token knobs for tokens issued from now on: token answers with
+    `expires_in`, opaque (non-JWT) access tokens, whether a consent ends the account's earlier connections."""
     sandbox = _sandbox(request)
     if request.method == "POST":
         body = await _json(request)
@@ -126,6 +127,9 @@ async def token_options(request: Request) -> JSONResponse:
         knobs.expires_in = bool(body.get("expires_in", knobs.expires_in))
         knobs.opaque = bool(body.get("opaque", knobs.opaque))
         knobs.access_token_ttl_s = float(body.get("access_token_ttl_s", knobs.access_token_ttl_s))
+        knobs.consent_revokes_previous = bool(
+            body.get("consent_revokes_previous", knobs.consent_revokes_previous)
+        )
     return JSONResponse(sandbox.token_options.__dict__)
 
 

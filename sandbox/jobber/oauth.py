@@ -127,8 +127,11 @@ async def token(request: Request) -> JSONResponse:
             if form.get("redirect_uri") != code.redirect_uri:
                 return _error("invalid_grant", "redirect_uri does not match the one used to authorize", 401)
             account = store.accounts[code.account_id]
-            # One connection per (app, account): re-authorizing kills the previous grant's tokens (§2.5).
-            pair = sandbox.issue_tokens(account, user_id=code.user_id, revoke_previous=True)
+            # One connection per (app, account): re-authorizing kills the previous grant's tokens (§2.5), unless
+            # the `consent_revokes_previous` token option says otherwise (the UNCONFIRMED other reading).
+            pair = sandbox.issue_tokens(
+                account, user_id=code.user_id, revoke_previous=sandbox.token_options.consent_revokes_previous
+            )
             account_id = account.id
         sandbox.emit(account_id, [("APP_CONNECT", account_id)])
         return JSONResponse({k: v for k, v in pair.items() if k not in ("account_id", "user_id")})

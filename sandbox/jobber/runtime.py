@@ -86,6 +86,10 @@ class TokenOptions:
     access_token_ttl_s: float
     expires_in: bool
     opaque: bool
+    # Whether a new consent for an account ends the account's earlier connections (jobber-api.md §2.5: "a
+    # reconnect issues a new token pair, and the old refresh token should be treated as dead"; two admins
+    # connecting the same account is UNCONFIRMED). Off: the earlier grants stay live next to the new one.
+    consent_revokes_previous: bool = True
 
     @classmethod
     def of(cls, options: Options) -> TokenOptions:

@@ -158,27 +158,34 @@ def test_replay_of_unknown_ids_is_reported_as_skipped(r, worker):
 
 
 def test_integration_deleted_webhook_uninstalls_through_the_worker(r, ingest_url, worker, vendors):
-    """Aircall's `integration.deleted` → router → lifecycle task: Jobber appDisconnect, webhook deleted."""
+    """Aircall's `integration.deleted` for an OAuth install (the only kind it is sent for) → lifecycle task:
+    confirmed with Aircall, then Jobber appDisconnect, install disabled (issue 16: an API-key install's is
+    skipped; tests/flows/test_lifecycle.py)."""
+    from flows.lifecycle import connect_jobber, install_with_oauth
+
     company = requests.post(f"{vendors.aircall}/_sandbox/companies", json={"name": "Acme"}, timeout=5).json()
     account = requests.post(f"{vendors.jobber}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
-    created = json.loads(CliRunner().invoke(ajctl, [
-        "integrations", "create", "--aircall-api-id", company["api_id"], "--aircall-api-token", company["api_token"],
-        "--jobber-access-token", account["access_token"], "--jobber-refresh-token", account["refresh_token"], "--json",
-    ]).stdout)  # fmt: skip
+    oauth = requests.post(
+        f"{vendors.aircall}/_sandbox/companies/{company['id']}/oauth_token", timeout=5
+    ).json()
+    installed = install_with_oauth(oauth["access_token"]).integration
+    connect_jobber(installed.id, account["access_token"], account["refresh_token"])
     state = requests.get(f"{vendors.aircall}/_sandbox/state", timeout=5).json()
     [webhook] = next(c for c in state["companies"] if c["id"] == company["id"])["webhooks"]
+    requests.post(
+        f"{vendors.aircall}/_sandbox/companies/{company['id']}/uninstall", timeout=5
+    ).raise_for_status()
 
     # The payload Aircall sends (aircall-api.md §1.4): `data: {integration_id, company_id}`, no `data.id`.
     body = p.integration_deleted(token=webhook["token"], timestamp=1_790_000_000, company_id=company["id"])
     accepted = requests.post(f"{ingest_url}/webhooks/aircall", json=body, timeout=5)
     assert accepted.status_code == 200, accepted.text
-    event_id = accepted.json()["id"]
 
-    until(lambda: outcome(event_id) == "done", what="uninstall")
-    shown = json.loads(CliRunner().invoke(ajctl, ["integrations", "show", created["id"], "--json"]).stdout)
-    assert shown["status"] == "deleted" and shown["message"] == "Uninstalled from Aircall"
-    state = requests.get(f"{vendors.aircall}/_sandbox/state", timeout=5).json()
-    assert next(c for c in state["companies"] if c["id"] == company["id"])["webhooks"] == []
+    def shown() -> dict:
+        return json.loads(CliRunner().invoke(ajctl, ["integrations", "show", installed.id, "--json"]).stdout)
+
+    until(lambda: shown()["status"] == "deleted", what="uninstall")
+    assert shown()["message"] == "Uninstalled from Aircall"
     accounts = requests.get(f"{vendors.jobber}/_sandbox/accounts", timeout=5).json()
     assert next(a for a in accounts if a["id"] == account["account"]["id"])["connected"] is False
     # Later events for the deleted integration are acknowledged and change nothing.

@@ -336,6 +336,42 @@ def test_account_connected_elsewhere_and_moving_accounts_need_the_admin(r, site,
     assert second["account"]["id"] not in json.dumps(store().require(newer).to_public())
 
 
+def test_disconnect_jobber_then_an_uninstall_from_the_admins_page(r, site, worker, browser):
+    company = sandbox_company(site)
+    sandbox_account(site, "Acme Plumbing")
+    integration_id = install_from_aircall(browser, site, [company["numbers"][0]["id"]])
+    connect_jobber(browser, "Acme Plumbing")
+    assert text_of(browser, "#status-title") == "Active"
+
+    # "Disconnect Jobber" asks first; the confirmation does it.
+    click_and_load(browser.find_element(By.ID, "disconnect-jobber"))
+    wait_for(browser, "#disconnect-confirm")
+    assert "Acme Plumbing" in text_of(browser, "#disconnect-jobber")
+    screenshot(browser, "23-disconnect-jobber-confirm")
+    click_and_load(browser.find_element(By.ID, "disconnect-confirm"))
+    wait_for(browser, "#flash")
+    assert "Jobber is disconnected" in text_of(browser, "#flash")
+    assert "connect Jobber again" in text_of(browser, "#status-message")
+    assert browser.find_elements(By.ID, "connect-jobber")  # Reconnect Jobber
+    assert not browser.find_elements(By.ID, "disconnect-jobber")
+    screenshot(browser, "24-settings-jobber-disconnected-by-admin")
+    until(
+        lambda: aircall_company_state(site, company["id"])["integration"]["active"] is False,
+        15,
+        what="disabled in Aircall",
+    )
+
+    # Uninstalled meanwhile (ajctl or Aircall): the page says so and offers the reinstall, never an error.
+    ajctl("integrations", "delete", integration_id)
+    browser.get(f"{site.url}/settings")
+    wait_for(browser, "#message")
+    assert text_of(browser, "h1") == "Uninstalled"
+    assert browser.find_element(By.ID, "reinstall").get_attribute("href") == f"{site.url}/install/aircall"
+    screenshot(browser, "25-settings-uninstalled")
+    browser.get(f"{site.url}/settings")
+    assert text_of(browser, "h1") == "Please sign in"  # its session ended with it
+
+
 def test_a_connect_started_in_jobbers_marketplace_is_attached_after_signing_in(r, site, worker, browser):
     from tests.support.tenants import make_tenant
 
