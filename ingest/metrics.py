@@ -43,7 +43,8 @@ class FleetCollector(Collector):
             pipe.llen(queue)
         pipe.zcount(keys.DEAD_LETTERS, time.time() - get_settings().dead_letter_retention_s, "+inf")
         pipe.get(keys.STAT_DUPLICATES)
-        *depths, dead, dups = pipe.execute()
+        pipe.hgetall(keys.STAT_THROTTLED)
+        *depths, dead, dups, throttled = pipe.execute()
         depth = GaugeMetricFamily("aj_queue_depth", "Messages waiting per queue", labels=["queue"])
         for queue, n in zip(ALL_QUEUES, depths, strict=True):
             depth.add_metric([queue], float(n))
@@ -53,6 +54,18 @@ class FleetCollector(Collector):
         yield CounterMetricFamily(
             "aj_events_duplicate", "Duplicate webhook deliveries dropped", value=float(dups or 0)
         )
+        # Refused with 429 per integration (store.ledger TenantLimits): alert on it, since Aircall disables a
+        # webhook after ~10 failed deliveries in a row (README, "One tenant never slows another").
+        refused = CounterMetricFamily(
+            "aj_webhooks_throttled",
+            "Webhooks refused with 429 (reason rate_limited: over WEBHOOK_RATE_LIMIT; backlog_full: over "
+            "TENANT_PENDING_MAX_BYTES), per integration",
+            labels=["integration", "reason"],
+        )
+        for field, n in sorted(throttled.items()):
+            integration, _, reason = str(field).rpartition("|")
+            refused.add_metric([integration, reason], float(n))
+        yield refused
         counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
         for iid in self.r.smembers(keys.INTEGRATIONS):
             status = str(self.r.hget(keys.integration(str(iid)), "status") or "inactive")
