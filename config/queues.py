@@ -30,6 +30,7 @@ def queue_depths(settings: Settings) -> dict[str, int]:
         for queue in FAIR_QUEUES
     }
 
+
 # Which task each event runs: its flow's entry. The ingest enqueues it directly, so an event costs one task
 # (no router hop in front of every flow; an insight card reaches Aircall while the phone rings, SPEC F1, §6).
 # Each flow checks what a router would (the integration is active; lifecycle events also run when inactive).

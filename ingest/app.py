@@ -82,7 +82,9 @@ def create_app(settings: Settings | None = None) -> Ingest:
     settings = settings or get_settings()
     settings.require_runnable()
     webhooks: dict[str, ASGIApp] = {
-        "/webhooks/aircall": aircall.AircallReceiver(settings.MAX_WEBHOOK_BYTES, settings.WEBHOOK_RATE_WINDOW_S),
+        "/webhooks/aircall": aircall.AircallReceiver(
+            settings.MAX_WEBHOOK_BYTES, settings.WEBHOOK_RATE_WINDOW_S
+        ),
         "/webhooks/jobber": jobber.JobberReceiver(
             settings.MAX_WEBHOOK_BYTES,
             settings.JOBBER_CLIENT_SECRET.get_secret_value() if settings.JOBBER_CLIENT_SECRET else None,

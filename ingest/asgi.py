@@ -121,7 +121,9 @@ class Throttled:
         self.clock = clock
         self._logged: dict[tuple[str, str], float] = {}  # insertion order = age
 
-    async def answer(self, send: Send, source: str, reason: str, integration_id: str, retry_after_s: int) -> None:
+    async def answer(
+        self, send: Send, source: str, reason: str, integration_id: str, retry_after_s: int
+    ) -> None:
         _child(WEBHOOKS_REJECTED, reason).inc()
         now, key = self.clock(), (integration_id, reason)
         last = self._logged.get(key)

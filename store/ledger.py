@@ -44,7 +44,8 @@ Outcome = Literal["pending", "done", "skipped", "failed"]
 # pending events (`aj:int:{int}:pending_bytes`: raw body + task message, added here, taken off when the event
 # settles, NOTE_LUA). A claim over either limit stores nothing and answers 'rate_limited' / 'backlog_full' (the
 # ingest's 429); refusals are counted per integration and reason in `aj:stat:throttled`.
-_CLAIM_FUNCTION = """
+_CLAIM_FUNCTION = (
+    """
 local RATE_LIMIT, RATE_WINDOW, PENDING_CAP = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local now = nil
 local tenants = {}
@@ -130,9 +131,10 @@ local function count_tenants()
     if t.added > 0 then redis.call('INCRBY', KEYS[4] .. iid .. ':pending_bytes', t.added) end
   end
 end
-""".replace("RECENT_KEPT", str(keys.RECENT_EVENTS_KEPT - 1)).replace(
-    "RATE_PREFIX", keys.webhook_rate("")
-).replace("STAT_THROTTLED", keys.STAT_THROTTLED)
+""".replace("RECENT_KEPT", str(keys.RECENT_EVENTS_KEPT - 1))
+    .replace("RATE_PREFIX", keys.webhook_rate(""))
+    .replace("STAT_THROTTLED", keys.STAT_THROTTLED)
+)
 CLAIM_ARGS = 13
 LIMIT_ARGS = 3
 # After the LIMIT_ARGS, ARGV holds CLAIM_ARGS values per claim, one claim after the other (the ingest sends the
@@ -199,7 +201,9 @@ end
 return 1
 """.replace("INT_PREFIX", keys.integration(""))
 
-ClaimStatus = Literal["unknown", "ignored", "duplicate", "enqueued", "skipped", "rate_limited", "backlog_full"]
+ClaimStatus = Literal[
+    "unknown", "ignored", "duplicate", "enqueued", "skipped", "rate_limited", "backlog_full"
+]
 
 
 @dataclass(frozen=True)
@@ -440,10 +444,35 @@ class Ledger:
         pipe.execute()
         self.note_recent(integration_id, event_id)
 
-    def stale_pending(self, older_than: float, limit: int = 500) -> list[str]:
-        """Pending events last handed to the queues before `older_than` (UNIX s), oldest first."""
-        found: list[str] = self.r.zrangebyscore(keys.PENDING, "-inf", older_than, start=0, num=limit)  # type: ignore[assignment]
+    def stale_page(self, older_than: float, offset: int, limit: int) -> list[tuple[str, float]]:
+        """Pending events last handed to the queues before `older_than` (UNIX s), oldest first, from `offset`:
+        (event id, when)."""
+        found = cast(
+            list[tuple[str, float]],
+            self.r.zrangebyscore(keys.PENDING, "-inf", older_than, start=offset, num=limit, withscores=True),
+        )
+        return [(str(event_id), float(at)) for event_id, at in found]
+
+    SUMMARY_FIELDS = ("outcome", "event", "integration")
+
+    def summaries(self, event_ids: list[str]) -> list[dict[str, str] | None]:
+        """Each event's outcome, name and integration (None once forgotten), in one round trip; never the raw
+        body (the recovery sweep reads these exactly when backlogs are large)."""
+        pipe = self.r.pipeline(transaction=False)
+        for event_id in event_ids:
+            pipe.hmget(keys.event(event_id), self.SUMMARY_FIELDS)
+        found: list[dict[str, str] | None] = []
+        for values in pipe.execute():
+            entry = {k: v for k, v in zip(self.SUMMARY_FIELDS, values, strict=True) if v is not None}
+            found.append(entry or None)
         return found
+
+    def outcomes(self, event_ids: list[str]) -> list[str | None]:
+        """Each event's outcome (None once forgotten), in one round trip."""
+        pipe = self.r.pipeline(transaction=False)
+        for event_id in event_ids:
+            pipe.hget(keys.event(event_id), "outcome")
+        return [None if o is None else str(o) for o in pipe.execute()]
 
     def touch_pending(self, event_id: str, at: float | None = None) -> None:
         """Its message was handed to the queues again (recovery)."""

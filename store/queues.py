@@ -152,7 +152,9 @@ class FairQueues:
         """Hand the message back at `due_at` (into its tenant's lane), from whichever worker is up then. Its
         event (if it works for one) is not due for the recovery sweep before then."""
         event_id = event_of(message) or ""
-        member = json.dumps({"q": queue, "t": tenant if queue in self.fair else "", "m": message, "e": event_id})
+        member = json.dumps(
+            {"q": queue, "t": tenant if queue in self.fair else "", "m": message, "e": event_id}
+        )
         pipe = self.r.pipeline()
         pipe.zadd(keys.DUE, {member: due_at})
         if event_id:
@@ -160,7 +162,12 @@ class FairQueues:
         pipe.execute()
 
     def release_due(self, now: float | None = None, limit: int = 500) -> int:
-        args = [time.time() if now is None else now, limit, json.dumps(self.depths), self.depth]
+        args: list[float | int | str] = [
+            time.time() if now is None else now,
+            limit,
+            json.dumps(self.depths),
+            self.depth,
+        ]
         return int(self._release(keys=[keys.DUE, keys.PENDING], args=args))
 
     def backlog(self, queue: str) -> dict[str, int]:
