@@ -74,7 +74,9 @@ def recover_lost_deliveries(
     now = time.time() if now is None else now
     counts: Counter[str] = Counter()
     lanes = _Lanes(r)
-    offset = examined = 0  # offset: stale events left as they were by earlier pages (all but resent, forgotten)
+    offset = examined = (
+        0  # offset: stale events left as they were by earlier pages (all but resent, forgotten)
+    )
     while examined < max_events:
         page = ledger.stale_page(now - stale_s, offset, min(PAGE, max_events - examined))
         if not page:
