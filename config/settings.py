@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     # Not part of the fixed contract: tuning knobs with safe defaults.
     # The largest webhook body accepted (413 above it). Aircall's largest real bodies are a few KB (a call.ended
     # with its comments, tags, teams, transfers); 256 KiB leaves ~100x room (README, "One tenant never slows
-    # another"). It also bounds the memory of a request in flight (× INGEST_MAX_CONCURRENCY).
+    # another"). It also bounds the memory of a request in flight (times INGEST_MAX_CONCURRENCY).
     MAX_WEBHOOK_BYTES: int = Field(256 * 1024, ge=1024)
     # Per Aircall webhook token (so per integration): at most WEBHOOK_RATE_LIMIT webhooks in each fixed window of
     # WEBHOOK_RATE_WINDOW_S seconds, 429 beyond (Aircall retries). 0 switches the limit off. 300/s on average:

@@ -10,6 +10,7 @@ next beat run is the retry.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from clients import jobber_oauth
@@ -17,8 +18,10 @@ from clients.errors import Permanent, VendorError
 from config.settings import get_settings
 from flows.lifecycle import WEBHOOK_NAME
 from flows.vendors import aircall_for, refresh_jobber, store_for
+from store.fleet import throttled
 from store.integrations import Integration
 from store.queues import enqueue
+from store.redis import sync_client
 
 log = logging.getLogger("tasks.maintenance")
 
@@ -70,12 +73,27 @@ def check_webhook(integration: Integration) -> str:
                 return "healthy"
             # PUT without `events` resets them to all events, which is what this webhook subscribes to.
             aircall.enable_webhook(webhook.id)
-            log.warning("maintenance.webhook_reenabled integration=%s webhook=%s", integration.id, webhook.id)
+            log.warning(
+                "maintenance.webhook_reenabled integration=%s webhook=%s%s",
+                integration.id,
+                webhook.id,
+                _refusals(integration.id),
+            )
             return "reenabled"
     webhook = aircall.create_webhook(f"{settings.PUBLIC_URL}/webhooks/aircall", WEBHOOK_NAME)
     store.bind_webhook(integration.id, webhook.id, webhook.token)
     log.warning("maintenance.webhook_recreated integration=%s webhook=%s", integration.id, webhook.id)
     return "recreated"
+
+
+def _refusals(integration_id: str) -> str:
+    """Why Aircall may have disabled the webhook: the integration's webhooks we refused with 429 lately."""
+    now = time.time()
+    recent = [t for t in throttled(sync_client(), integration_id) if t.last_at and now - t.last_at <= 3600]
+    return "".join(
+        f" refused_429_{t.reason}={t.refused} last_refused_age_s={now - (t.last_at or now):.0f}"
+        for t in recent
+    )
 
 
 def refresh_token(integration: Integration) -> str:

@@ -14,7 +14,7 @@ from config.queues import ALL_QUEUES
 from config.settings import get_settings
 from store import keys
 from store.api_versions import JobberVersionNotices
-from store.fleet import pending_events, queue_backlog
+from store.fleet import pending_events, queue_backlog, throttled
 from store.integrations import STATUSES
 from store.keys import TASK_SECONDS_BUCKETS as BUCKETS
 
@@ -43,8 +43,7 @@ class FleetCollector(Collector):
             pipe.llen(queue)
         pipe.zcount(keys.DEAD_LETTERS, time.time() - get_settings().dead_letter_retention_s, "+inf")
         pipe.get(keys.STAT_DUPLICATES)
-        pipe.hgetall(keys.STAT_THROTTLED)
-        *depths, dead, dups, throttled = pipe.execute()
+        *depths, dead, dups = pipe.execute()
         depth = GaugeMetricFamily("aj_queue_depth", "Messages waiting per queue", labels=["queue"])
         for queue, n in zip(ALL_QUEUES, depths, strict=True):
             depth.add_metric([queue], float(n))
@@ -62,10 +61,17 @@ class FleetCollector(Collector):
             "TENANT_PENDING_MAX_BYTES), per integration",
             labels=["integration", "reason"],
         )
-        for field, n in sorted(throttled.items()):
-            integration, _, reason = str(field).rpartition("|")
-            refused.add_metric([integration, reason], float(n))
+        last = GaugeMetricFamily(
+            "aj_webhooks_throttled_last_seen_timestamp_seconds",
+            "When an integration's webhook was last refused with 429 (UNIX time)",
+            labels=["integration", "reason"],
+        )
+        for t in throttled(self.r):
+            refused.add_metric([t.integration_id, t.reason], float(t.refused))
+            if t.last_at is not None:
+                last.add_metric([t.integration_id, t.reason], t.last_at)
         yield refused
+        yield last
         counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
         for iid in self.r.smembers(keys.INTEGRATIONS):
             status = str(self.r.hget(keys.integration(str(iid)), "status") or "inactive")

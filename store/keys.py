@@ -58,6 +58,7 @@ PENDING_JOBBER_DUE = f"{PREFIX}:jobber_pending_due"
 STAT_DUPLICATES = f"{PREFIX}:stat:duplicates"  # counter of duplicate webhook deliveries
 # hash "integration|reason" -> webhooks refused with 429 (reason rate_limited / backlog_full; store/ledger.py)
 STAT_THROTTLED = f"{PREFIX}:stat:throttled"
+STAT_THROTTLED_AT = f"{PREFIX}:stat:throttled_at"  # hash "integration|reason" -> the last refusal (UNIX s)
 # Written by the ingest just before its WAIT (store/replication.py), so the WAIT covers everything before it.
 REPLICA_WAIT_MARK = f"{PREFIX}:replica_wait_mark"  # expires after REPLICA_WAIT_MARK_TTL_S
 REPLICA_WAIT_MARK_TTL_S = 60

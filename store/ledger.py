@@ -43,7 +43,8 @@ Outcome = Literal["pending", "done", "skipped", "failed"]
 # webhooks of the current fixed window (`aj:rate:{int}`, read once, added once at the end), and the bytes of its
 # pending events (`aj:int:{int}:pending_bytes`: raw body + task message, added here, taken off when the event
 # settles, NOTE_LUA). A claim over either limit stores nothing and answers 'rate_limited' / 'backlog_full' (the
-# ingest's 429); refusals are counted per integration and reason in `aj:stat:throttled`.
+# ingest's 429); refusals are counted per integration and reason in `aj:stat:throttled` (the last one's time in
+# `aj:stat:throttled_at`).
 _CLAIM_FUNCTION = (
     """
 local RATE_LIMIT, RATE_WINDOW, PENDING_CAP = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -60,7 +61,9 @@ local function tenant(iid)
 end
 
 local function refuse(iid, reason)
+  if now == nil then now = tonumber(redis.call('TIME')[1]) end
   redis.call('HINCRBY', 'STAT_THROTTLED', iid .. '|' .. reason, 1)
+  redis.call('HSET', 'LAST_THROTTLED', iid .. '|' .. reason, now)
   return {reason, iid}
 end
 
@@ -134,6 +137,7 @@ end
 """.replace("RECENT_KEPT", str(keys.RECENT_EVENTS_KEPT - 1))
     .replace("RATE_PREFIX", keys.webhook_rate(""))
     .replace("STAT_THROTTLED", keys.STAT_THROTTLED)
+    .replace("LAST_THROTTLED", keys.STAT_THROTTLED_AT)
 )
 CLAIM_ARGS = 13
 LIMIT_ARGS = 3

@@ -168,3 +168,32 @@ def test_a_fanned_out_beat_job_serves_every_tenant_when_one_fails(r, vendors, wo
     assert maintenance.webhook_health() == 2
 
     until(lambda: webhooks(vendors, company)[0]["active"] is True, timeout=30, what="the webhook re-enabled")
+
+
+def test_a_webhook_reenabled_after_429s_says_so_in_its_log_line(r, vendors, ingest_with, caplog):
+    """Aircall disables a webhook after ~10 failed deliveries in a row: a tenant over its limits, answered 429,
+    can have its webhook disabled. Beat re-enables it, and its log line names the refusals, so the operator
+    sees why (README, "One tenant never slows another")."""
+    company, _, integration_id = install(vendors)
+    [hook] = webhooks(vendors, company)
+    url = ingest_with(WEBHOOK_RATE_LIMIT=1)
+    event = {
+        "resource": "call",
+        "event": "call.ended",
+        "timestamp": 1,
+        "token": hook["token"],
+        "data": {"id": 1},
+    }
+    answers = [
+        requests.post(f"{url}/webhooks/aircall", json={**event, "data": {"id": n}}, timeout=5)
+        for n in range(12)
+    ]
+    assert [a.status_code for a in answers] == [200] + [429] * 11
+    auth = (company["api_id"], company["api_token"])
+    requests.put(
+        f"{vendors.aircall}/v1/webhooks/{hook['webhook_id']}", json={"active": False}, auth=auth, timeout=5
+    )
+
+    assert maintenance.check_webhook_of(integration_id) == "reenabled"
+    assert f"maintenance.webhook_reenabled integration={integration_id}" in caplog.text
+    assert "refused_429_rate_limited=11" in caplog.text

@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import requests
 
 from config.settings import Settings
+from flows.status import fleet_status
 from store import keys
 from store.ledger import AsyncLedger, Ledger
 from store.messages import task_message
@@ -25,24 +24,6 @@ from tests.support.payloads import call_event
 from tests.support.poll import until
 from tests.support.queues import queued_messages
 from tests.support.tenants import make_tenant
-
-
-@pytest.fixture
-def ingest_with() -> Iterator[Any]:
-    """Start an ingest with these settings (besides the suite's environment); stopped after the test."""
-    from ingest.app import create_app
-    from sandbox.common import ServerThread
-
-    servers: list[ServerThread] = []
-
-    def start(**settings: Any) -> str:
-        server = ServerThread(create_app(Settings(**settings))).start()
-        servers.append(server)
-        return server.url
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def post(url: str, body: dict[str, Any]) -> requests.Response:
@@ -54,8 +35,13 @@ def stored(r) -> set[str]:
     return {k.removeprefix(keys.event("")) for k in r.scan_iter(keys.event("*")) if not k.endswith(":log")}
 
 
-def metrics(url: str) -> str:
-    return requests.get(f"{url}/metrics", timeout=5).text
+def metric(url: str, line: str) -> float:
+    """A sample's value in /metrics (0 when absent). The ingest's own counters live in the process, which the
+    suite shares: compare before and after."""
+    for sample in requests.get(f"{url}/metrics", timeout=5).text.splitlines():
+        if sample.startswith(line + " "):
+            return float(sample.rsplit(" ", 1)[1])
+    return 0.0
 
 
 def test_a_body_over_256_kib_is_refused_and_nothing_stored(r, ingest_url):
@@ -76,6 +62,8 @@ def test_a_token_over_its_rate_gets_429_and_another_tenant_is_still_served(r, in
     caplog.set_level(logging.INFO)
     url = ingest_with(WEBHOOK_RATE_LIMIT=5, WEBHOOK_RATE_WINDOW_S=2)
     noisy, quiet = make_tenant(), make_tenant()
+    rejected = 'aj_webhooks_rejected_total{reason="rate_limited"}'
+    rejected_before = metric(url, rejected)
 
     # Given the noisy tenant has sent its 5 webhooks of the window
     accepted = [post(url, call_event(noisy.webhook_token, call_id=n)) for n in range(5)]
@@ -94,10 +82,11 @@ def test_a_token_over_its_rate_gets_429_and_another_tenant_is_still_served(r, in
     assert [s.json()["status"] for s in served] == ["enqueued"] * 5
     assert {Ledger(r).get(s.json()["id"])["integration"] for s in served} == {quiet.id}
     # and the operator sees who is throttled: a metric per integration, one log line (not one per refusal)
-    text = metrics(url)
-    assert 'aj_webhooks_rejected_total{reason="rate_limited"} 20.0' in text
-    assert f'aj_webhooks_throttled_total{{integration="{noisy.id}",reason="rate_limited"}} 20.0' in text
+    assert metric(url, rejected) - rejected_before == 20
+    assert metric(url, f'aj_webhooks_throttled_total{{integration="{noisy.id}",reason="rate_limited"}}') == 20
     assert caplog.text.count(f"ingest.aircall.throttled integration={noisy.id} reason=rate_limited") == 1
+    [shown] = fleet_status(r, Settings())["throttled"]  # ajctl status
+    assert shown["integration"] == noisy.id and shown["refused"] == 20 and shown["last_refused_age_s"] < 60
 
     # And once the window is over, the noisy tenant is served again (Aircall's retry then succeeds)
     until(lambda: post(url, later[0]).status_code == 200, timeout=10, what="the next window")
@@ -108,6 +97,8 @@ def test_a_tenant_over_its_pending_bytes_gets_429_until_its_events_settle(r, ing
     one_event = len(json.dumps(body)) + len(task_message("calls.log_activity", ["ev_x" * 7], "jobber")) + 200
     url = ingest_with(TENANT_PENDING_MAX_BYTES=3 * one_event)
     noisy, quiet = make_tenant(), make_tenant()
+    rejected = 'aj_webhooks_rejected_total{reason="backlog_full"}'
+    rejected_before = metric(url, rejected)
 
     # Given the noisy tenant's pending events fill its share
     first = [post(url, call_event(noisy.webhook_token, call_id=n)) for n in range(3)]
@@ -121,7 +112,8 @@ def test_a_tenant_over_its_pending_bytes_gets_429_until_its_events_settle(r, ing
     # but a redelivery of an event it has is still acknowledged (it adds nothing), and others are served
     assert post(url, call_event(noisy.webhook_token, call_id=0)).json()["status"] == "duplicate"
     assert post(url, call_event(quiet.webhook_token, call_id=9)).json()["status"] == "enqueued"
-    assert 'aj_webhooks_rejected_total{reason="backlog_full"} 1.0' in metrics(url)
+    assert metric(url, rejected) - rejected_before == 1
+    assert metric(url, f'aj_webhooks_throttled_total{{integration="{noisy.id}",reason="backlog_full"}}') == 1
 
     # Then, as its events settle (as the workers settle them), it is served again, and its count empties
     Ledger(r).set_outcome(first[0].json()["id"], "done")
