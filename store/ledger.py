@@ -70,13 +70,14 @@ end
 local function claim(A)
   local iid = redis.call('HGET', KEYS[1], A[1])
   if not iid then return {'unknown', ''} end
+  -- Events no flow handles are acknowledged without a write: they count for nothing.
+  if A[11] == '0' then return {'ignored', iid} end
   local t = tenant(iid)
   if RATE_LIMIT > 0 then
     if t.window == nil then t.window = tonumber(redis.call('GET', 'RATE_PREFIX' .. iid) or '0') end
     if t.window + t.sent >= RATE_LIMIT then return refuse(iid, 'rate_limited') end
     t.sent = t.sent + 1
   end
-  if A[11] == '0' then return {'ignored', iid} end
   local evkey = KEYS[2] .. A[2]
   if redis.call('EXISTS', evkey) == 1 then
     redis.call('INCR', KEYS[3])
