@@ -39,10 +39,10 @@ Outcome = Literal["pending", "done", "skipped", "failed"]
 # Keys are derived inside the script (single Redis or Sentinel; not written for Redis Cluster).
 # An event skipped at the door is settled at once: its raw body is not stored at all.
 #
-# Tenant limits (issue 16), counted per integration and per call of the script (one call carries a batch): the
-# webhooks of the current fixed window (`aj:rate:{int}`, read once, added once at the end), and the bytes of its
-# pending events (`aj:int:{int}:pending_bytes`: raw body + task message, added here, taken off when the event
-# settles, NOTE_LUA). A claim over either limit stores nothing and answers 'rate_limited' / 'backlog_full' (the
+# Tenant limits (issue 16), counted per integration: the webhooks of the current fixed window (`aj:rate:{int}`)
+# and the bytes of its pending events (`aj:int:{int}:pending_bytes`: raw body + task message, taken off when the
+# event settles, NOTE_LUA). One call carries a batch: a tenant's first claim in it reads and counts with one
+# command, its later ones are counted in Lua and added once at the end. A claim over either limit stores nothing and answers 'rate_limited' / 'backlog_full' (the
 # ingest's 429); refusals are counted per integration and reason in `aj:stat:throttled` (the last one's time in
 # `aj:stat:throttled_at`).
 _CLAIM_FUNCTION = (
@@ -54,7 +54,9 @@ local tenants = {}
 local function tenant(iid)
   local t = tenants[iid]
   if not t then
-    t = {window = nil, sent = 0, pending = nil, added = 0, status = nil}
+    -- window: the window's count once read (this claim's included); later: claims counted here, added at the
+    -- end. pending: bytes once read (this claim's included); added: bytes added here, added at the end.
+    t = {window = nil, later = 0, pending = nil, added = 0, status = nil}
     tenants[iid] = t
   end
   return t
@@ -74,9 +76,15 @@ local function claim(A)
   if A[11] == '0' then return {'ignored', iid} end
   local t = tenant(iid)
   if RATE_LIMIT > 0 then
-    if t.window == nil then t.window = tonumber(redis.call('GET', 'RATE_PREFIX' .. iid) or '0') end
-    if t.window + t.sent >= RATE_LIMIT then return refuse(iid, 'rate_limited') end
-    t.sent = t.sent + 1
+    if t.window == nil then  -- the tenant's first claim of this call: counted at once (one command)
+      local key = 'RATE_PREFIX' .. iid
+      t.window = redis.call('INCR', key)
+      if t.window == 1 then redis.call('EXPIRE', key, RATE_WINDOW) end
+      if t.window > RATE_LIMIT then return refuse(iid, 'rate_limited') end
+    else
+      if t.window + t.later >= RATE_LIMIT then return refuse(iid, 'rate_limited') end
+      t.later = t.later + 1
+    end
   end
   local evkey = KEYS[2] .. A[2]
   if redis.call('EXISTS', evkey) == 1 then
@@ -92,13 +100,18 @@ local function claim(A)
   end
   if outcome == 'pending' then
     local size = #A[7] + #A[8]
-    if PENDING_CAP > 0 then
-      if t.pending == nil then
-        t.pending = tonumber(redis.call('GET', KEYS[4] .. iid .. ':pending_bytes') or '0')
+    if t.pending == nil then  -- the tenant's first pending event of this call: added at once (one command)
+      local key = KEYS[4] .. iid .. ':pending_bytes'
+      t.pending = redis.call('INCRBY', key, size)
+      if PENDING_CAP > 0 and t.pending > PENDING_CAP then
+        t.pending = redis.call('DECRBY', key, size)
+        if t.pending <= 0 then redis.call('DEL', key) end
+        return refuse(iid, 'backlog_full')
       end
-      if t.pending + t.added + size > PENDING_CAP then return refuse(iid, 'backlog_full') end
+    else
+      if PENDING_CAP > 0 and t.pending + t.added + size > PENDING_CAP then return refuse(iid, 'backlog_full') end
+      t.added = t.added + size
     end
-    t.added = t.added + size
     redis.call('HSET', evkey, 'id', A[2], 'integration', iid, 'source', A[3], 'event', A[4],
                'resource_id', A[5], 'received_at', A[6], 'raw', A[7], 'outcome', outcome, 'reason', reason,
                'bytes', size)
@@ -128,10 +141,7 @@ end
 
 local function count_tenants()
   for iid, t in pairs(tenants) do
-    if t.sent > 0 then
-      local key = 'RATE_PREFIX' .. iid
-      if redis.call('INCRBY', key, t.sent) == t.sent then redis.call('EXPIRE', key, RATE_WINDOW) end
-    end
+    if t.later > 0 then redis.call('INCRBY', 'RATE_PREFIX' .. iid, t.later) end
     if t.added > 0 then redis.call('INCRBY', KEYS[4] .. iid .. ':pending_bytes', t.added) end
   end
 end
