@@ -32,7 +32,7 @@ or an owner that deletes it. What each key holds, what makes it grow, and what b
 | `aj:contacts:{int}` | hash | the account's Jobber clients | owner: ContactMap (HDEL on destroy); deleted with the integration |
 | `aj:contactsync:{int}`, `…:status`, `aj:reconcile:{int}` | string, hash | integrations | deleted with the integration |
 | `aj:contactsync:{int}:run` | hash | a sync in progress | TTL a day after its last page; deleted when it ends |
-| `aj:stat:*` | hash, string | task names by outcomes, vendors by statuses, Jobber API versions; integrations by refusal (`aj:stat:throttled`) | fixed sets (counters, no TTL on purpose); throttled: one field per integration and reason |
+| `aj:stat:*` | hash, string | task names by outcomes, vendors by statuses, Jobber API versions; webhooks refused with 429 per integration and reason (`aj:stat:throttled`, the last one's time in `aj:stat:throttled_at`) | fixed sets (counters, no TTL on purpose); throttled: two small fields per integration and reason that was ever refused |
 | `aj:jobber:version_notices` | hash | Jobber API versions answered with a warning or another version | TTL 30 days from the last one (store/api_versions.py) |
 | `aj:worker:{name}` | hash | running worker processes (their heartbeat) | TTL 60 s, renewed every few seconds; deleted at a clean stop |
 | `cards`, `default`, `jobber`, `aircall`, `sync` | list | the backlog | drained by workers; never capped (a cap would lose events): alert on aj_queue_oldest_message_age_seconds |
