@@ -176,7 +176,7 @@ def test_a_webhook_reenabled_after_429s_says_so_in_its_log_line(r, vendors, inge
     sees why (README, "One tenant never slows another")."""
     company, _, integration_id = install(vendors)
     [hook] = webhooks(vendors, company)
-    url = ingest_with(WEBHOOK_RATE_LIMIT=1)
+    url = ingest_with(WEBHOOK_RATE_LIMIT=1, WEBHOOK_RATE_WINDOW_S=60)
     event = {
         "resource": "call",
         "event": "call.ended",
