@@ -4,7 +4,8 @@ wrk (a C load generator) posts distinct `call.ended` webhooks over loopback to a
 backed by a private Redis (AOF on); afterwards every accepted webhook must be in the ledger and in the queue
 exactly once. Targets (issue 11, 2 cores, load generator included): ≥ 10 times the webhooks/s of the tutorial
 receiver (bench/tutorial_receiver.py: FastAPI + `task.delay()`) measured in the same run under the same
-wrk settings, p99 ≤ 10 ms, nothing lost or doubled.
+wrk settings, p99 ≤ 10 ms, nothing lost or doubled. The ingest runs the Procfile's command line, with the tenant
+limits checked on every webhook (raised out of reach: one tenant sends everything).
 
 Then the same with a replica and REDIS_WAIT_REPLICAS=1 (`replica_ack` in the JSON): what acknowledging only
 replicated webhooks costs in throughput and p99 (issue 10).
@@ -74,6 +75,9 @@ def measure(args: argparse.Namespace, replica_ack: bool) -> dict[str, Any]:
         try:
             if replica is not None:
                 f.env |= {"REDIS_WAIT_REPLICAS": "1"}
+            # One tenant sends everything here: its limits are raised out of reach, so every webhook still goes
+            # through the limit checks of the claim script (the cost measured) and none is refused.
+            f.env |= BENCH_LIMITS
             f.point_at()
             token = provision_tenant()
             url = f.ingest()
@@ -136,6 +140,7 @@ def measure_tutorial(args: argparse.Namespace) -> dict[str, Any]:
 
 
 TARGET = {"times_tutorial": 10, "p99_ms": 10}
+BENCH_LIMITS = {"WEBHOOK_RATE_LIMIT": str(10**9), "TENANT_PENDING_MAX_BYTES": str(1 << 40)}
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -146,6 +151,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "benchmark": "ingest",
         "processes": 1,
         "wrk": {"connections": args.connections, "threads": args.threads, "duration_s": args.duration},
+        "tenant_limits": BENCH_LIMITS,
         **plain,
         "tutorial": tutorial,
         "times_tutorial": times,

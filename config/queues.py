@@ -17,8 +17,19 @@ QUEUE_AIRCALL = "aircall"  # work that mostly waits on Aircall (one client's con
 QUEUE_SYNC = "sync"  # contact-sync sweeps, page by page: bulk work never ahead of a call's logging
 ALL_QUEUES = (QUEUE_CARDS, QUEUE_DEFAULT, QUEUE_JOBBER, QUEUE_AIRCALL, QUEUE_SYNC)
 # Queues whose work waits in per-tenant lanes and is dispatched round-robin (store/queues.py): one tenant's
-# flood never delays another's. Cards are per ringing call and dropped after the ringing window: direct.
-FAIR_QUEUES = frozenset({QUEUE_DEFAULT, QUEUE_JOBBER, QUEUE_AIRCALL, QUEUE_SYNC})
+# flood never delays another's. Every queue: a burst of one tenant's ringing calls must not hold another
+# tenant's card past its ringing window either, so cards have lanes too, with a short queue in front of the
+# workers (CARDS_QUEUE_DEPTH) so that a card waits behind few others.
+FAIR_QUEUES = frozenset(ALL_QUEUES)
+
+
+def queue_depths(settings: Settings) -> dict[str, int]:
+    """How many messages each fair queue keeps ready in front of the workers; the rest wait in tenant lanes."""
+    return {
+        queue: settings.CARDS_QUEUE_DEPTH if queue == QUEUE_CARDS else settings.FAIR_QUEUE_DEPTH
+        for queue in FAIR_QUEUES
+    }
+
 
 # Which task each event runs: its flow's entry. The ingest enqueues it directly, so an event costs one task
 # (no router hop in front of every flow; an insight card reaches Aircall while the phone rings, SPEC F1, §6).

@@ -55,7 +55,22 @@ class Settings(BaseSettings):
     METRICS_TOKEN: SecretStr | None = None  # bearer token GET /metrics requires
 
     # Not part of the fixed contract: tuning knobs with safe defaults.
-    MAX_WEBHOOK_BYTES: int = 1024 * 1024
+    # The largest webhook body accepted (413 above it). Aircall's largest real bodies are a few KB (a call.ended
+    # with its comments, tags, teams, transfers); 256 KiB leaves ~100x room (README, "One tenant never slows
+    # another"). It also bounds the memory of a request in flight (times INGEST_MAX_CONCURRENCY).
+    MAX_WEBHOOK_BYTES: int = Field(256 * 1024, ge=1024)
+    # Per Aircall webhook token (so per integration): at most WEBHOOK_RATE_LIMIT webhooks in each fixed window of
+    # WEBHOOK_RATE_WINDOW_S seconds, 429 beyond (Aircall retries). 0 switches the limit off. 300/s on average:
+    # ~5 times what a 1,000-agent company sends at its busiest (README), ~2 % of one ingest process.
+    WEBHOOK_RATE_LIMIT: int = Field(3000, ge=0)
+    WEBHOOK_RATE_WINDOW_S: int = Field(10, ge=1)
+    # Bytes of one integration's events received and not yet settled (their raw bodies and task messages) above
+    # which its Aircall webhooks are answered 429 until some settle: one tenant cannot fill Redis (noeviction)
+    # for everyone. 0 switches the cap off. Keep it well under the Redis memory headroom.
+    TENANT_PENDING_MAX_BYTES: int = Field(64 * 1024 * 1024, ge=0)
+    # The claims the ingest sends to Redis in one call of the claim script carry at most this many bytes (one
+    # claim alone may exceed it): a batch of large bodies never holds Redis for long.
+    CLAIM_BATCH_MAX_BYTES: int = Field(1024 * 1024, ge=1)
     # How long the ledger remembers an event (its duplicate check and compact record) and a call its event
     # snapshots. Fractions of a day are allowed (the memory soak compresses time with them).
     EVENT_TTL_DAYS: float = Field(30, gt=0)
@@ -72,6 +87,9 @@ class Settings(BaseSettings):
     # Messages kept ready on each shared Celery queue; the rest wait in per-tenant lanes (store/queues.py).
     # Enough to cover simultaneous completions across the fleet; more only delays fairness.
     FAIR_QUEUE_DEPTH: int = Field(64, ge=1)
+    # The same for the insight-card queue, kept short: a card waits behind at most this many others plus one
+    # round of the tenants with ringing calls (the cards worker runs 8 threads).
+    CARDS_QUEUE_DEPTH: int = Field(8, ge=1)
     # Total time one piece of work may spend waiting for rate limits (it spends no attempts doing so) before
     # it is dead-lettered with the reason, so a vendor that throttles forever cannot keep work pending forever.
     RATE_LIMIT_BUDGET_S: float = Field(6 * 3600, gt=0)

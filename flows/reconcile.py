@@ -17,7 +17,7 @@ import redis
 from clients.errors import Permanent, VendorError
 from config.settings import get_settings
 from domain.scope import Scope
-from flows.maintenance import each_active
+from flows.maintenance import fan_out, for_integration
 from flows.patience import patiently
 from flows.vendors import aircall_for
 from store.activities import Activities
@@ -272,6 +272,12 @@ def _record(r: redis.Redis, integration: Integration, call: dict[str, Any], now:
     return event_id
 
 
-def reconcile_calls() -> dict[str, int]:
-    """Beat, every 15 minutes: log the calls whose webhooks were missed."""
-    return each_active("reconcile_calls", reconcile)
+def reconcile_calls() -> int:
+    """Beat, every 15 minutes: log the calls whose webhooks were missed, one `maintenance.reconcile_integration`
+    task per active integration (flows/maintenance.py `fan_out`)."""
+    return fan_out("maintenance.reconcile_integration")
+
+
+def reconcile_integration(integration_id: str) -> str:
+    """One integration's reconciliation (`reconcile`), its failure logged."""
+    return for_integration("reconcile_calls", integration_id, reconcile)

@@ -3,10 +3,23 @@
 Kombu takes a message off its queue (BRPOP) and then records it as in flight (`unacked`): two writes. If the
 master dies between them and the replica had only the first, the message is gone, and no worker or restore
 will ever bring it back. The ledger still holds the event as pending, so the sweep looks at the events
-pending for longer than STALE_S (the pending index, store/ledger.py) and checks whether any queue still
-holds their message: the Celery queues, the tenant lanes in front of them, the delayed retries, and the
-messages workers hold. One that none holds is enqueued again. Flows are idempotent, so a second delivery
-(if the sweep ever raced a message moving between two of those places) changes nothing in Jobber or Aircall.
+pending for longer than STALE_S (the pending index, store/ledger.py) and checks whether their message is still
+somewhere. One that is nowhere is enqueued again. Flows are idempotent, so a second delivery (if the sweep ever
+raced a message moving between two places) changes nothing in Jobber or Aircall.
+
+Its cost is bounded by what it looks at, never by the backlog, because it runs exactly when backlogs are large
+(issue 16). It reads at most MAX_PER_RUN stale events, in pages, and of each only its event name, integration
+and outcome (never the raw body); and it never reads a tenant lane or the delayed retries:
+- A delayed retry (`aj:due`) is never stale: deferring an event's message moves its pending-index entry to the
+  due time, and releasing it to the time it is back in its lane (store/queues.py).
+- A tenant lane is first in, first out, and nothing is ever lost from it (every move in or out is one Lua
+  call). Its oldest message's publish time (`aj_sent_at`, one LINDEX) tells whether an event handed to the
+  lane at its pending-index time can still be in it: if the lane's oldest message is no newer than that
+  (give or take LANE_MARGIN_S of clock skew), everything handed in since, the event's message included, is
+  still there.
+- Only the hand-off to a worker can lose a message, so the rest are looked for where that happens: the Celery
+  queue lists (a few dozen messages each: the fair dispatch keeps them short) and the messages workers hold
+  (`unacked`: bounded by the fleet's concurrency), each read up to a cap, in one atomic snapshot per page.
 """
 
 from __future__ import annotations
@@ -15,11 +28,13 @@ import logging
 import re
 import time
 from collections import Counter
+from dataclasses import dataclass
 
 import redis
 
 from config.queues import ALL_QUEUES, FAIR_QUEUES, ROUTE_TASK, queue_for, task_for_event
 from store import keys
+from store.fleet import sent_at
 from store.ledger import Ledger
 from store.queues import enqueue
 from store.redis import sync_client
@@ -27,56 +42,149 @@ from store.redis import sync_client
 log = logging.getLogger("flows.recovery")
 
 # Far beyond a dead worker's redelivery (visibility timeout + restore interval, ~35 s) and any dispatch delay
-# of a busy lane; a delayed retry waits in `aj:due`, where the sweep sees it.
+# of a busy lane; a delayed retry is not stale before it is due.
 STALE_S = 10 * 60
+PAGE = 200  # stale events read per round trip
+MAX_PER_RUN = (
+    2_000  # stale events looked at per sweep; the oldest first (a lost message is older than its lane)
+)
+LANE_MARGIN_S = 60.0  # clock skew between the ingest or workers (publish times) and Redis (pending index)
+QUEUE_READ_MAX = 512  # messages read from a Celery queue list (they hold ~FAIR_QUEUE_DEPTH)
+UNACKED_READ_MAX = 8_192  # messages held by workers read (the fleet's concurrency)
 EVENT_ID = re.compile(r"ev_[A-Za-z0-9_]+")
 
 
-def recover_lost_deliveries(now: float | None = None, stale_s: float = STALE_S) -> dict[str, int]:
-    """Re-enqueue pending events whose message no queue holds. Returns counts: recovered, in_flight (a queue
-    holds it), forgotten (settled, or no longer in the ledger)."""
+@dataclass(frozen=True)
+class _Candidate:
+    event_id: str
+    handed_at: float  # its pending-index score: when its message was last handed to the queues
+    task: str
+    queue: str
+    integration: str
+
+
+def recover_lost_deliveries(
+    now: float | None = None, stale_s: float = STALE_S, max_events: int = MAX_PER_RUN
+) -> dict[str, int]:
+    """Re-enqueue pending events whose message nothing holds. Returns counts: recovered, in_flight (on a queue
+    or held by a worker), waiting (in its tenant's lane), unchecked (a queue list or the held messages were too
+    long to read: next sweep), forgotten (settled, or no longer in the ledger)."""
     r = sync_client()
     ledger = Ledger(r)
     now = time.time() if now is None else now
     counts: Counter[str] = Counter()
-    candidates: dict[str, tuple[str, str, str]] = {}  # event id -> (task, queue, integration)
-    for event_id in ledger.stale_pending(now - stale_s):
-        entry = ledger.get(event_id)
+    lanes = _Lanes(r)
+    offset = examined = (
+        0  # offset: stale events left as they were by earlier pages (all but resent, forgotten)
+    )
+    while examined < max_events:
+        page = ledger.stale_page(now - stale_s, offset, min(PAGE, max_events - examined))
+        if not page:
+            break
+        examined += len(page)
+        candidates = _candidates(ledger, page, counts)
+        lanes.read({(c.queue, c.integration) for c in candidates})
+        outside = []
+        for c in candidates:
+            if lanes.may_hold(c.queue, c.integration, c.handed_at):
+                counts["waiting"] += 1
+                offset += 1
+            else:
+                outside.append(c)
+        if outside:
+            offset += _look_beyond_lanes(r, ledger, outside, now, counts)
+    return dict(counts)
+
+
+def _candidates(ledger: Ledger, page: list[tuple[str, float]], counts: Counter[str]) -> list[_Candidate]:
+    """The page's events still pending (the others leave the index), with where their message would run."""
+    found = []
+    for (event_id, handed_at), entry in zip(page, ledger.summaries([e for e, _ in page]), strict=True):
         if entry is None or entry.get("outcome") not in (None, "", "pending"):
             ledger.forget_pending(event_id)
             counts["forgotten"] += 1
             continue
         task = task_for_event(entry.get("event", "")) or ROUTE_TASK
-        candidates[event_id] = (task, queue_for(task), entry.get("integration", ""))
-    if not candidates:
-        return dict(counts)
-    held = _events_in_queues(r, {(queue, integration) for _, queue, integration in candidates.values()})
-    for event_id, (task, queue, integration) in candidates.items():
-        if event_id in held:
-            ledger.touch_pending(event_id, now)
-            counts["in_flight"] += 1
-            continue
-        enqueue(task, [event_id], tenant=integration, queue=queue)
-        ledger.touch_pending(event_id, now)
-        counts["recovered"] += 1
-        log.warning("recovery.resent event=%s integration=%s task=%s: its message was in no queue",
-                    event_id, integration, task)  # fmt: skip
-    return dict(counts)
+        found.append(_Candidate(event_id, handed_at, task, queue_for(task), entry.get("integration", "")))
+    return found
 
 
-def _events_in_queues(r: redis.Redis, lanes: set[tuple[str, str]]) -> set[str]:
-    """Event ids named by any message waiting or in flight (each message names its event in `argsrepr`)."""
-    pipe = r.pipeline(transaction=False)
+def _look_beyond_lanes(
+    r: redis.Redis, ledger: Ledger, candidates: list[_Candidate], now: float, counts: Counter[str]
+) -> int:
+    """Candidates whose message left their lane: on a queue or held by a worker (in flight), else sent again
+    (and handed to its lane now). Returns how many stay in the index as they were (in flight, unchecked)."""
+    held, unread = _held_messages(r)
+    # Read after the snapshot: an event settled since its message left the snapshot is not sent again.
+    outcomes = ledger.outcomes([c.event_id for c in candidates])
+    left = 0
+    for c, outcome in zip(candidates, outcomes, strict=True):
+        if outcome is None or outcome not in ("", "pending"):
+            ledger.forget_pending(c.event_id)
+            counts["forgotten"] += 1
+        elif c.event_id in held:
+            counts["in_flight"] += 1  # left as it is: its time stays when it was handed to its lane
+            left += 1
+        elif c.queue in unread or "unacked" in unread:
+            counts["unchecked"] += 1
+            left += 1
+        else:
+            enqueue(c.task, [c.event_id], tenant=c.integration, queue=c.queue)
+            ledger.touch_pending(c.event_id, now)
+            counts["recovered"] += 1
+            log.warning("recovery.resent event=%s integration=%s task=%s: its message was in no queue",
+                        c.event_id, c.integration, c.task)  # fmt: skip
+    if unread:
+        log.warning(
+            "recovery.unchecked lists=%s: too long to read; the next sweep looks again", sorted(unread)
+        )
+    return left
+
+
+def _held_messages(r: redis.Redis) -> tuple[set[str], set[str]]:
+    """Event ids named by the messages on the Celery queue lists and held by workers, in one atomic snapshot,
+    each list read up to its cap; and the lists too long to read whole ("unacked" for the held messages)."""
+    pipe = r.pipeline(transaction=True)
     for queue in ALL_QUEUES:
-        pipe.lrange(queue, 0, -1)
-    for queue, integration in lanes:
-        if queue in FAIR_QUEUES and integration:
-            pipe.lrange(keys.lane(queue, integration), 0, -1)
-    pipe.hvals(keys.KOMBU_UNACKED)
+        pipe.llen(queue)
+        pipe.lrange(queue, 0, QUEUE_READ_MAX - 1)
+    pipe.hlen(keys.KOMBU_UNACKED)
+    pipe.hscan(keys.KOMBU_UNACKED, 0, count=UNACKED_READ_MAX)
+    *lists, unacked_len, (cursor, unacked) = pipe.execute()
     found: set[str] = set()
-    for messages in pipe.execute():
+    unread: set[str] = set()
+    for queue, length, messages in zip(ALL_QUEUES, lists[0::2], lists[1::2], strict=True):
+        if int(length) > len(messages):
+            unread.add(queue)
         for message in messages:
             found.update(EVENT_ID.findall(message))
-    for member, _ in r.zscan_iter(keys.DUE):
-        found.update(EVENT_ID.findall(member))
-    return found
+    if int(cursor) != 0 or int(unacked_len) > len(unacked):
+        unread.add("unacked")
+    for message in unacked.values():
+        found.update(EVENT_ID.findall(message))
+    return found, unread
+
+
+class _Lanes:
+    """The oldest message's publish time of each tenant lane a sweep meets (one LINDEX per lane per run)."""
+
+    def __init__(self, r: redis.Redis):
+        self.r = r
+        self.oldest: dict[tuple[str, str], float | None] = {}  # None: empty
+
+    def read(self, lanes: set[tuple[str, str]]) -> None:
+        new = sorted(lane for lane in lanes if lane not in self.oldest and lane[0] in FAIR_QUEUES and lane[1])
+        if not new:
+            return
+        pipe = self.r.pipeline(transaction=False)
+        for queue, tenant in new:
+            pipe.lindex(keys.lane(queue, tenant), -1)  # a lane's oldest is last (LPUSH, RPOP)
+        for lane, message in zip(new, pipe.execute(), strict=True):
+            # A message without a publish time (an older release's) may be older than anything: assume it is.
+            self.oldest[lane] = None if message is None else (sent_at(message) or float("-inf"))
+
+    def may_hold(self, queue: str, tenant: str, handed_at: float) -> bool:
+        """Whether a message handed to the lane at `handed_at` may still be in it: the lane is first in, first
+        out, so everything handed in since its oldest message was is still there."""
+        oldest = self.oldest.get((queue, tenant))
+        return oldest is not None and oldest <= handed_at + LANE_MARGIN_S

@@ -1,6 +1,6 @@
 """The fleet's health at a glance (`ajctl status`): what an operator wants first. Everything is read from Redis:
-queue backlogs, events pending, dead letters, integrations by status, worker heartbeats, and the Jobber API
-version warnings the workers met (jobber-api.md §1.2)."""
+queue backlogs, events pending, dead letters, integrations by status, those whose webhooks were refused with 429
+lately, worker heartbeats, and the Jobber API version warnings the workers met (jobber-api.md §1.2)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ from config.settings import Settings
 from store import keys
 from store.api_versions import JobberVersionNotices
 from store.dead_letters import DeadLetters
-from store.fleet import pending_events, queue_backlog
+from store.fleet import pending_events, queue_backlog, throttled
 from store.integrations import STATUSES
 from store.workers import WorkerBeats
+
+THROTTLED_SHOWN_S = 24 * 3600
 
 
 def _age(now: float, since: float | None) -> float | None:
@@ -63,6 +65,18 @@ def fleet_status(r: redis.Redis, settings: Settings, now: float | None = None) -
                 "up_s": _age(now, w.started_at),
             }
             for w in WorkerBeats(r).all()
+        ],
+        # Integrations whose webhooks were refused with 429 in the last day (README, "One tenant never slows
+        # another": Aircall disables a webhook after ~10 failed deliveries in a row).
+        "throttled": [
+            {
+                "integration": t.integration_id,
+                "reason": t.reason,
+                "refused": t.refused,
+                "last_refused_age_s": _age(now, t.last_at),
+            }
+            for t in throttled(r)
+            if t.last_at is not None and now - t.last_at <= THROTTLED_SHOWN_S
         ],
         "jobber_api_version": {
             "configured": settings.JOBBER_API_VERSION,

@@ -3,8 +3,9 @@
 One Lua call per webhook for a tenant's steady traffic (store.ledger.CLAIM_LUA), shared with the webhooks
 received at the same moment (one round trip carries a batch under load); an unknown token is refused before
 its body reaches Redis (ingest/tokens.py). Answers: 200 accepted / duplicate / ignored /
-skipped, 400 bad JSON or envelope, 401 unknown token, 413 body over the limit, 503 Redis unreachable. The
-token is redacted from the stored raw event and never logged.
+skipped, 400 bad JSON or envelope, 401 unknown token, 413 body over the limit, 429 the integration is over its
+webhook rate or its pending bytes (store.ledger.TenantLimits, checked inside the same Lua call; nothing stored),
+503 Redis unreachable. The token is redacted from the stored raw event and never logged.
 
 This is the hot path (issue 11: ≥ 10 times a tutorial FastAPI receiver, p99 ≤ 10 ms), so it is a plain ASGI
 callable reached before Starlette's routing (ingest/app.py `Ingest`): no Request/Response objects, orjson,
@@ -32,6 +33,7 @@ from domain.envelope import (
 from ingest.asgi import (
     BodyIncomplete,
     BodyTooLarge,
+    Throttled,
     abandon,
     claim_or_503,
     count_received,
@@ -46,13 +48,17 @@ from store.messages import task_message
 
 log = logging.getLogger("ingest.aircall")
 
+BACKLOG_RETRY_AFTER_S = 60  # a tenant's backlog drains in minutes, not seconds
+
 
 class AircallReceiver:
     """The ASGI app behind the route; `ledger` and limits come from the Starlette app state at call time."""
 
-    def __init__(self, max_body: int):
+    def __init__(self, max_body: int, rate_window_s: int = 10):
         self.max_body = max_body
+        self.rate_window_s = rate_window_s
         self.known = KnownTokens()
+        self.throttled = Throttled()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ledger: AsyncLedger = scope["app"].state.ledger
@@ -101,12 +107,19 @@ class AircallReceiver:
             queue=queue,
             routed=env.routed,
             lifecycle=env.event in LIFECYCLE_EVENTS,
+            limited=True,
         )
         if claim is None:
             return None
         if claim.status == "unknown":
             self.known.forget(tenant)
             return await reject(send, "aircall", 401, "unknown_token", "unknown webhook token")
+        if claim.status in ("rate_limited", "backlog_full"):
+            # Nothing stored: Aircall retries the delivery (README, "One tenant never slows another").
+            retry_after = self.rate_window_s if claim.status == "rate_limited" else BACKLOG_RETRY_AFTER_S
+            return await self.throttled.answer(
+                send, "aircall", claim.status, claim.integration_id or "", retry_after
+            )
         count_received("aircall", event_label(env.event))
         if claim.status != "enqueued":
             log.info(

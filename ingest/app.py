@@ -18,10 +18,10 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from config.logging import configure as configure_logging
-from config.queues import FAIR_QUEUES
+from config.queues import FAIR_QUEUES, queue_depths
 from config.settings import Settings, get_settings, settings_or_exit
 from ingest import access, aircall, jobber, metrics, oauth, settings_page, signin
-from store.ledger import AsyncLedger
+from store.ledger import AsyncLedger, TenantLimits
 from store.redis import async_client, sync_client
 from store.replication import ReplicatedLedger
 
@@ -81,7 +81,9 @@ def create_app(settings: Settings | None = None) -> Ingest:
     settings = settings or get_settings()
     settings.require_runnable()
     webhooks: dict[str, ASGIApp] = {
-        "/webhooks/aircall": aircall.AircallReceiver(settings.MAX_WEBHOOK_BYTES),
+        "/webhooks/aircall": aircall.AircallReceiver(
+            settings.MAX_WEBHOOK_BYTES, settings.WEBHOOK_RATE_WINDOW_S
+        ),
         "/webhooks/jobber": jobber.JobberReceiver(
             settings.MAX_WEBHOOK_BYTES,
             settings.JOBBER_CLIENT_SECRET.get_secret_value() if settings.JOBBER_CLIENT_SECRET else None,
@@ -93,7 +95,15 @@ def create_app(settings: Settings | None = None) -> Ingest:
         configure_logging()  # the ingest's own lines (uvicorn keeps its own handlers for its access/error logs)
         app.state.redis = async_client(settings=settings)
         app.state.ledger = AsyncLedger(
-            app.state.redis, settings.EVENT_TTL_DAYS, settings.FAIR_QUEUE_DEPTH, FAIR_QUEUES
+            app.state.redis,
+            settings.EVENT_TTL_DAYS,
+            settings.FAIR_QUEUE_DEPTH,
+            FAIR_QUEUES,
+            depths=queue_depths(settings),
+            limits=TenantLimits(
+                settings.WEBHOOK_RATE_LIMIT, settings.WEBHOOK_RATE_WINDOW_S, settings.TENANT_PENDING_MAX_BYTES
+            ),
+            batch_max_bytes=settings.CLAIM_BATCH_MAX_BYTES,
         )
         if settings.REDIS_WAIT_REPLICAS:  # acknowledge only what a replica holds (README "High availability")
             app.state.ledger = ReplicatedLedger(app.state.ledger, app.state.redis,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -71,9 +73,11 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def respond(send: Send, status: int, doc: dict[str, Any]) -> None:
+async def respond(
+    send: Send, status: int, doc: dict[str, Any], extra_headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     body = orjson.dumps(doc)
-    headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+    headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode()), *(extra_headers or ())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -101,3 +105,42 @@ async def claim_or_503(
         log.error("ingest.%s.storage_unavailable error=%s", source, type(exc).__name__)
         await respond(send, 503, {"error": "storage unavailable, retry later"})
         return None
+
+
+THROTTLE_LOG_EVERY_S = 60.0
+THROTTLE_LOG_KEPT = 10_000
+
+
+class Throttled:
+    """A tenant's webhooks refused with 429 (store.ledger TenantLimits): counted in
+    `aj_webhooks_rejected_total{reason}` every time, logged at most once a minute per integration and reason per
+    process (a 429 storm is thousands a second; the count per integration is in `aj_webhooks_throttled_total`).
+    Used from one event loop, so no lock."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self._logged: dict[tuple[str, str], float] = {}  # insertion order = age
+
+    async def answer(
+        self, send: Send, source: str, reason: str, integration_id: str, retry_after_s: int
+    ) -> None:
+        _child(WEBHOOKS_REJECTED, reason).inc()
+        now, key = self.clock(), (integration_id, reason)
+        last = self._logged.get(key)
+        if last is None or now - last >= THROTTLE_LOG_EVERY_S:
+            if last is None and len(self._logged) >= THROTTLE_LOG_KEPT:
+                del self._logged[next(iter(self._logged))]
+            self._logged[key] = now
+            log.warning(
+                "ingest.%s.throttled integration=%s reason=%s: answered 429 (logged once a minute; every one "
+                "is counted in aj_webhooks_throttled_total)",
+                source,
+                integration_id,
+                reason,
+            )
+        message = (
+            "too many webhooks for this integration, retry later"
+            if reason == "rate_limited"
+            else "too many events of this integration waiting to be processed, retry later"
+        )
+        await respond(send, 429, {"error": message}, [(b"retry-after", str(retry_after_s).encode())])

@@ -14,7 +14,7 @@ from config.queues import ALL_QUEUES
 from config.settings import get_settings
 from store import keys
 from store.api_versions import JobberVersionNotices
-from store.fleet import pending_events, queue_backlog
+from store.fleet import pending_events, queue_backlog, throttled
 from store.integrations import STATUSES
 from store.keys import TASK_SECONDS_BUCKETS as BUCKETS
 
@@ -53,6 +53,25 @@ class FleetCollector(Collector):
         yield CounterMetricFamily(
             "aj_events_duplicate", "Duplicate webhook deliveries dropped", value=float(dups or 0)
         )
+        # Refused with 429 per integration (store.ledger TenantLimits): alert on it, since Aircall disables a
+        # webhook after ~10 failed deliveries in a row (README, "One tenant never slows another").
+        refused = CounterMetricFamily(
+            "aj_webhooks_throttled",
+            "Webhooks refused with 429 (reason rate_limited: over WEBHOOK_RATE_LIMIT; backlog_full: over "
+            "TENANT_PENDING_MAX_BYTES), per integration",
+            labels=["integration", "reason"],
+        )
+        last = GaugeMetricFamily(
+            "aj_webhooks_throttled_last_seen_timestamp_seconds",
+            "When an integration's webhook was last refused with 429 (UNIX time)",
+            labels=["integration", "reason"],
+        )
+        for t in throttled(self.r):
+            refused.add_metric([t.integration_id, t.reason], float(t.refused))
+            if t.last_at is not None:
+                last.add_metric([t.integration_id, t.reason], t.last_at)
+        yield refused
+        yield last
         counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
         for iid in self.r.smembers(keys.INTEGRATIONS):
             status = str(self.r.hget(keys.integration(str(iid)), "status") or "inactive")

@@ -70,13 +70,19 @@ class Fleet:
         return url
 
     def ingest(self) -> str:
-        return self._serve("/readyz", "uvicorn", "ingest.app:app", "--host", "127.0.0.1", "--no-access-log",
-                           "--loop", "uvloop", "--http", "httptools", "--log-level", "warning")  # fmt: skip
+        """The ingest started as the Procfile starts it (its --limit-concurrency included), on loopback."""
+        port = free_port()
+        command = self.procfile_command("ingest", self.env | {"INGEST_HOST": "127.0.0.1", "PORT": str(port)})
+        assert command[0] == "uvicorn", command
+        self.spawn(*command, "--log-level", "warning")
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/readyz")
+        return url
 
     def tutorial_receiver(self) -> str:
         """bench/tutorial_receiver.py under the ingest's uvicorn settings: the baseline of `bench ingest`."""
         return self._serve("/health", "uvicorn", "bench.tutorial_receiver:app", "--host", "127.0.0.1", "--no-access-log",
-                           "--loop", "uvloop", "--http", "httptools", "--log-level", "warning")  # fmt: skip
+                           "--loop", "uvloop", "--http", "httptools", "--limit-concurrency", "512", "--log-level", "warning")  # fmt: skip
 
     def jobber(self) -> str:
         return self._serve("/_sandbox/accounts", "sandbox.jobber")

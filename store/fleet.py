@@ -1,6 +1,6 @@
 """The fleet's backlog as Redis holds it, for /metrics (ingest/metrics.py) and `ajctl status`: per shared queue,
 the messages ready on it, those waiting in tenant lanes in front of it, and when the oldest of them was sent;
-the events received and not yet settled."""
+the events received and not yet settled; the webhooks refused with 429 per integration."""
 
 from __future__ import annotations
 
@@ -75,3 +75,28 @@ def pending_events(r: redis.Redis) -> tuple[int, float | None]:
     pipe.zrange(keys.PENDING, 0, 0, withscores=True)
     count, oldest = pipe.execute()
     return int(count), (float(oldest[0][1]) if oldest else None)
+
+
+@dataclass(frozen=True)
+class Throttled:
+    """An integration's webhooks refused with 429 (store.ledger TenantLimits), by reason."""
+
+    integration_id: str
+    reason: str  # rate_limited | backlog_full
+    refused: int  # since the counters began
+    last_at: float | None  # UNIX s of the last refusal
+
+
+def throttled(r: redis.Redis, integration_id: str | None = None) -> list[Throttled]:
+    """Refusals per integration and reason (of one integration, when given), the most recent first."""
+    pipe = r.pipeline(transaction=False)
+    pipe.hgetall(keys.STAT_THROTTLED)
+    pipe.hgetall(keys.STAT_THROTTLED_AT)
+    counts, lasts = cast(tuple[dict[str, str], dict[str, str]], pipe.execute())
+    found = []
+    for field, n in counts.items():
+        iid, _, reason = str(field).rpartition("|")
+        if integration_id is None or iid == integration_id:
+            last = lasts.get(field)
+            found.append(Throttled(iid, reason, int(n), float(last) if last is not None else None))
+    return sorted(found, key=lambda t: -(t.last_at or 0))

@@ -14,6 +14,8 @@ integration; their TTLs bound them.
 | `aj:ev:{event}` | hash | events received | TTL EVENT_TTL_DAYS. The raw body only while pending; settled → compact record |
 | `aj:ev:{event}:log` | list | attempts of one event | the event's remaining TTL; the latest EVENT_LOG_KEPT entries |
 | `aj:int:{id}:recent` | list | events | capped at RECENT_EVENTS_KEPT ids (LTRIM on every push) |
+| `aj:int:{id}:pending_bytes` | string | one tenant's pending events | owner: the ledger (claim adds, settle takes off; deleted at 0 and with the integration) |
+| `aj:rate:{int}` | string | webhooks of one tenant in the current window | TTL WEBHOOK_RATE_WINDOW_S |
 | `aj:dead` | zset | dead letters | DeadLetters prunes entries older than DEAD_LETTER_RETENTION_DAYS |
 | `aj:dead:{id}` | hash | dead letters (with their raw copy) | TTL DEAD_LETTER_RETENTION_DAYS from the last failure |
 | `aj:call:{scope}:{call}` | hash | call events (compact snapshots) | TTL EVENT_TTL_DAYS |
@@ -38,7 +40,7 @@ integration; their TTLs bound them.
 | `aj:purge`, `aj:purge:tombstones`, `aj:purge:pass` | zset, zset, hash | deleted integrations | owner: the purge (flows/purge.py): an entry leaves `aj:purge` when a pass purged it, `…:tombstones` when the tombstone goes (TOMBSTONE_DAYS); the pass is deleted when it ends |
 | `aj:contactsync:{int}`, `…:status`, `aj:reconcile:{int}` | string, hash | integrations | deleted with the integration |
 | `aj:contactsync:{int}:run` | hash | a sync in progress | TTL a day after its last page; deleted when it ends |
-| `aj:stat:*` | hash, string | task names by outcomes, vendors by statuses, Jobber API versions | fixed sets (counters, no TTL on purpose) |
+| `aj:stat:*` | hash, string | task names by outcomes, vendors by statuses, Jobber API versions; webhooks refused with 429 per integration and reason (`aj:stat:throttled`, the last one's time in `aj:stat:throttled_at`) | fixed sets (counters, no TTL on purpose); throttled: two small fields per integration and reason that was ever refused |
 | `aj:jobber:version_notices` | hash | Jobber API versions answered with a warning or another version | TTL 30 days from the last one (store/api_versions.py) |
 | `aj:worker:{name}` | hash | running worker processes (their heartbeat) | TTL 60 s, renewed every few seconds; deleted at a clean stop |
 | `cards`, `default`, `jobber`, `aircall`, `sync` | list | the backlog | drained by workers; never capped (a cap would lose events): alert on aj_queue_oldest_message_age_seconds |
@@ -67,6 +69,9 @@ CONTACT_SCOPES = f"{PREFIX}:contact_scopes"
 # disconnects in Jobber what no admin attached.
 PENDING_JOBBER_DUE = f"{PREFIX}:jobber_pending_due"
 STAT_DUPLICATES = f"{PREFIX}:stat:duplicates"  # counter of duplicate webhook deliveries
+# hash "integration|reason" -> webhooks refused with 429 (reason rate_limited / backlog_full; store/ledger.py)
+STAT_THROTTLED = f"{PREFIX}:stat:throttled"
+STAT_THROTTLED_AT = f"{PREFIX}:stat:throttled_at"  # hash "integration|reason" -> the last refusal (UNIX s)
 # Written by the ingest just before its WAIT (store/replication.py), so the WAIT covers everything before it.
 REPLICA_WAIT_MARK = f"{PREFIX}:replica_wait_mark"  # expires after REPLICA_WAIT_MARK_TTL_S
 REPLICA_WAIT_MARK_TTL_S = 60
@@ -134,6 +139,17 @@ def rate_limited(task_id: str) -> str:
     """Hash of one Celery task id's rate-limit waits: `waits` (they do not spend attempts) and `seconds` (all
     of them together, against RATE_LIMIT_BUDGET_S). TTL one day."""
     return f"{PREFIX}:rlwait:{task_id}"
+
+
+def pending_bytes(integration_id: str) -> str:
+    """Bytes of the integration's events received and not yet settled (store/ledger.py, TENANT_PENDING_MAX_BYTES).
+    The claim script derives it as the integration key + this suffix."""
+    return f"{integration(integration_id)}:pending_bytes"
+
+
+def webhook_rate(integration_id: str) -> str:
+    """The integration's webhooks in the current fixed window (WEBHOOK_RATE_LIMIT); expires with the window."""
+    return f"{PREFIX}:rate:{integration_id}"
 
 
 def recent_events(integration_id: str) -> str:
@@ -279,6 +295,7 @@ def integration_state(integration_id: str) -> list[str]:
         contact_sync_run(integration_id),
         page_cache(integration_id, "numbers"),
         page_cache(integration_id, "client"),
+        pending_bytes(integration_id),
     ]
 
 

@@ -5,7 +5,7 @@ atomic Lua call, so an event is either new-and-enqueued or a duplicate — never
 
 What it keeps, for how long (issue 10; Redis runs with noeviction): the entry lives EVENT_TTL_DAYS, as the
 duplicate check and a compact record (event, resource, integration, times, outcome, reason) for `ajctl
-events show` and the settings page. The raw body (up to 1 MiB) is kept only while the flow may read it:
+events show` and the settings page. The raw body (up to MAX_WEBHOOK_BYTES) is kept only while the flow may read it:
 when the event settles it is dropped. A call's flow keeps what it reads in the call's snapshots
 (store/calls.py); a failed event's raw body lives on in its dead letter's own copy (store/dead_letters.py).
 """
@@ -17,7 +17,7 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 import redis
 import redis.asyncio as aioredis
@@ -31,19 +31,67 @@ from store.queues import FAIR_LUA_FUNCTIONS
 Outcome = Literal["pending", "done", "skipped", "failed"]
 
 # KEYS: tenant index hash, event key prefix, duplicate counter, integration key prefix, pending index
-# ARGV: tenant key, event_id, source, event, resource_id, received_at, raw, task_message, queue, ttl_s, routed,
-#       lifecycle ('1': enqueue for an inactive integration too; uninstalling it is still wanted),
-#       fair depth (> 0: into the integration's lane of a fair queue, store/queues.py; 0: straight onto it)
+# ARGV[1..3], for the whole call: the tenant limits (TenantLimits: webhooks per window, the window in seconds,
+# pending bytes; 0 = no limit). Then CLAIM_ARGS values per claim:
+#   tenant key, event_id, source, event, resource_id, received_at, raw, task_message, queue, ttl_s, routed,
+#   lifecycle ('1': enqueue for an inactive integration too; uninstalling it is still wanted),
+#   fair depth (> 0: into the integration's lane of a fair queue, store/queues.py; 0: straight onto it)
 # Keys are derived inside the script (single Redis or Sentinel; not written for Redis Cluster).
 # An event skipped at the door is settled at once: its raw body is not stored at all.
-_CLAIM_FUNCTION = """
+#
+# Tenant limits (issue 16), counted per integration: the webhooks of the current fixed window (`aj:rate:{int}`)
+# and the bytes of its pending events (`aj:int:{int}:pending_bytes`: raw body + task message, taken off when the
+# event settles, NOTE_LUA). One call carries a batch: a tenant's first claim in it reads and counts with one
+# command, its later ones are counted in Lua and added once at the end. A claim over either limit stores nothing and answers 'rate_limited' / 'backlog_full' (the
+# ingest's 429); refusals are counted per integration and reason in `aj:stat:throttled` (the last one's time in
+# `aj:stat:throttled_at`).
+# Why a claim can be refused with a 429 (the reasons counted in keys.STAT_THROTTLED).
+THROTTLE_REASONS = ("rate_limited", "backlog_full")
+_CLAIM_FUNCTION = (
+    """
+local RATE_LIMIT, RATE_WINDOW, PENDING_CAP = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local now = nil
+local tenants = {}
+
+local function tenant(iid)
+  local t = tenants[iid]
+  if not t then
+    -- window: the window's count once read (this claim's included); later: claims counted here, added at the
+    -- end. pending: bytes once read (this claim's included); added: bytes added here, added at the end.
+    t = {window = nil, later = 0, pending = nil, added = 0, status = nil}
+    tenants[iid] = t
+  end
+  return t
+end
+
+local function refuse(iid, reason)
+  if now == nil then now = tonumber(redis.call('TIME')[1]) end
+  redis.call('HINCRBY', 'STAT_THROTTLED', iid .. '|' .. reason, 1)
+  redis.call('HSET', 'LAST_THROTTLED', iid .. '|' .. reason, now)
+  return {reason, iid}
+end
+
 local function claim(A)
   local iid = redis.call('HGET', KEYS[1], A[1])
   if not iid then return {'unknown', ''} end
+  -- Events no flow handles are acknowledged without a write: they count for nothing.
   if A[11] == '0' then return {'ignored', iid} end
-  local status = redis.call('HGET', KEYS[4] .. iid, 'status')
+  local t = tenant(iid)
+  if t.status == nil then t.status = redis.call('HGET', KEYS[4] .. iid, 'status') end
+  local status = t.status
   -- A deleted integration's late deliveries are acknowledged and leave nothing behind (its data is purged).
   if status == 'deleted' then return {'skipped', iid} end
+  if RATE_LIMIT > 0 then
+    if t.window == nil then  -- the tenant's first claim of this call: counted at once (one command)
+      local key = 'RATE_PREFIX' .. iid
+      t.window = redis.call('INCR', key)
+      if t.window == 1 then redis.call('EXPIRE', key, RATE_WINDOW) end
+      if t.window > RATE_LIMIT then return refuse(iid, 'rate_limited') end
+    else
+      if t.window + t.later >= RATE_LIMIT then return refuse(iid, 'rate_limited') end
+      t.later = t.later + 1
+    end
+  end
   local evkey = KEYS[2] .. A[2]
   if redis.call('EXISTS', evkey) == 1 then
     redis.call('INCR', KEYS[3])
@@ -55,8 +103,22 @@ local function claim(A)
     reason = 'integration ' .. (status or 'missing')
   end
   if outcome == 'pending' then
+    local size = #A[7] + #A[8]
+    if t.pending == nil then  -- the tenant's first pending event of this call: added at once (one command)
+      local key = KEYS[4] .. iid .. ':pending_bytes'
+      t.pending = redis.call('INCRBY', key, size)
+      if PENDING_CAP > 0 and t.pending > PENDING_CAP then
+        t.pending = redis.call('DECRBY', key, size)
+        if t.pending <= 0 then redis.call('DEL', key) end
+        return refuse(iid, 'backlog_full')
+      end
+    else
+      if PENDING_CAP > 0 and t.pending + t.added + size > PENDING_CAP then return refuse(iid, 'backlog_full') end
+      t.added = t.added + size
+    end
     redis.call('HSET', evkey, 'id', A[2], 'integration', iid, 'source', A[3], 'event', A[4],
-               'resource_id', A[5], 'received_at', A[6], 'raw', A[7], 'outcome', outcome, 'reason', reason)
+               'resource_id', A[5], 'received_at', A[6], 'raw', A[7], 'outcome', outcome, 'reason', reason,
+               'bytes', size)
   else
     redis.call('HSET', evkey, 'id', A[2], 'integration', iid, 'source', A[3], 'event', A[4],
                'resource_id', A[5], 'received_at', A[6], 'outcome', outcome, 'reason', reason,
@@ -67,7 +129,8 @@ local function claim(A)
   redis.call('LPUSH', recent, A[2])
   redis.call('LTRIM', recent, 0, RECENT_KEPT)
   if outcome == 'pending' then
-    redis.call('ZADD', KEYS[5], tonumber(redis.call('TIME')[1]), A[2])
+    if now == nil then now = tonumber(redis.call('TIME')[1]) end
+    redis.call('ZADD', KEYS[5], now, A[2])
     if tonumber(A[13]) > 0 then
       fair_push(A[9], iid, A[8], tonumber(A[13]))
     else
@@ -79,22 +142,35 @@ local function claim(A)
   redis.call('EXPIRE', evkey .. ':log', tonumber(A[10]))
   return {'skipped', iid}
 end
+
+local function count_tenants()
+  for iid, t in pairs(tenants) do
+    if t.later > 0 then redis.call('INCRBY', 'RATE_PREFIX' .. iid, t.later) end
+    if t.added > 0 then redis.call('INCRBY', KEYS[4] .. iid .. ':pending_bytes', t.added) end
+  end
+end
 """.replace("RECENT_KEPT", str(keys.RECENT_EVENTS_KEPT - 1))
+    .replace("RATE_PREFIX", keys.webhook_rate(""))
+    .replace("STAT_THROTTLED", keys.STAT_THROTTLED)
+    .replace("LAST_THROTTLED", keys.STAT_THROTTLED_AT)
+)
 CLAIM_ARGS = 13
-# ARGV holds CLAIM_ARGS values per claim, one claim after the other (the ingest sends the claims that arrive
-# together in one call); returns status, integration id for each claim, flat, in order.
+LIMIT_ARGS = 3
+# After the LIMIT_ARGS, ARGV holds CLAIM_ARGS values per claim, one claim after the other (the ingest sends the
+# claims that arrive together in one call); returns status, integration id for each claim, flat, in order.
 CLAIM_LUA = (
     FAIR_LUA_FUNCTIONS
     + _CLAIM_FUNCTION
     + """
 local out = {}
-for first = 1, #ARGV, ARGS do
+for first = FIRST, #ARGV, ARGS do
   local answer = claim({unpack(ARGV, first, first + ARGS - 1)})
   out[#out + 1] = answer[1]
   out[#out + 1] = answer[2]
 end
+count_tenants()
 return out
-""".replace("ARGS", str(CLAIM_ARGS))
+""".replace("ARGS", str(CLAIM_ARGS)).replace("FIRST", str(LIMIT_ARGS + 1))
 )
 
 # Everything the workers write about an event after the claim, atomically, and only while the entry exists:
@@ -102,6 +178,7 @@ return out
 # KEYS: event key, its log, its dead letter, the pending index
 # ARGV: log line ('' for none), outcome ('' to leave it), reason, now, log lines kept, event TTL (s), event id
 # Settling (done / skipped) drops the raw body; failed drops it only once the dead letter holds its own copy.
+# Settling (done / skipped / failed) also takes the event's bytes off its integration's pending bytes.
 # An entry without a TTL (written by an older release's set_outcome) gets one.
 NOTE_LUA = """
 local ttl = redis.call('PTTL', KEYS[1])
@@ -120,6 +197,13 @@ if ARGV[2] ~= '' then
   redis.call('HSET', KEYS[1], 'outcome', ARGV[2], 'reason', ARGV[3], 'settled_at', settled and ARGV[4] or '')
   if settled then
     redis.call('ZREM', KEYS[4], ARGV[7])
+    -- What the claim counted against its integration's pending bytes (TenantLimits), taken off once.
+    local held = redis.call('HMGET', KEYS[1], 'bytes', 'integration')
+    if held[1] then
+      redis.call('HDEL', KEYS[1], 'bytes')
+      local counter = 'INT_PREFIX' .. (held[2] or '') .. ':pending_bytes'
+      if redis.call('DECRBY', counter, tonumber(held[1]) or 0) <= 0 then redis.call('DEL', counter) end
+    end
   else  -- pending again (a replay): its message is on its way
     redis.call('ZADD', KEYS[4], tonumber(redis.call('TIME')[1]), ARGV[7])
   end
@@ -134,9 +218,11 @@ if ARGV[2] ~= '' then
   end
 end
 return 1
-"""
+""".replace("INT_PREFIX", keys.integration(""))
 
-ClaimStatus = Literal["unknown", "ignored", "duplicate", "enqueued", "skipped"]
+ClaimStatus = Literal[
+    "unknown", "ignored", "duplicate", "enqueued", "skipped", "rate_limited", "backlog_full"
+]
 
 
 @dataclass(frozen=True)
@@ -145,19 +231,66 @@ class Claim:
     integration_id: str | None
 
 
+@dataclass(frozen=True)
+class TenantLimits:
+    """What one integration's webhooks may take (config/settings.py; 0 = no limit): `rate` webhooks per fixed
+    window of `window_s` seconds, and `pending_bytes` of events received and not yet settled."""
+
+    rate: int = 0
+    window_s: int = 10
+    pending_bytes: int = 0
+
+    def args(self) -> list[int]:
+        return [self.rate, self.window_s, self.pending_bytes]
+
+
+NO_LIMITS = TenantLimits()
+BATCH_MAX_BYTES = 1024 * 1024  # CLAIM_BATCH_MAX_BYTES's default
+
+
+def batch_size(sizes: list[int], max_bytes: int) -> int:
+    """How many of the waiting claims (their sizes in bytes, oldest first) the next call carries: as many as fit
+    in `max_bytes`, and always at least one (a claim larger than the cap goes alone)."""
+    total = 0
+    for n, size in enumerate(sizes):
+        total += size
+        if total > max_bytes:
+            return max(1, n)
+    return len(sizes)
+
+
+class _Waiting(NamedTuple):
+    group: tuple[Any, ...]  # the claims of a call share their keys and limits
+    args: list[Any]
+    size: int
+    answer: asyncio.Future[list[str]]
+
+
 class AsyncLedger:
     """The ingest side: one Lua call per webhook. Claims made while an earlier batch is on its way to Redis
     wait and go together, in one call of the claim script: under load a round trip carries many webhooks
-    (redis-py's cost is per call, not per claim), and a lone webhook is sent at once."""
+    (redis-py's cost is per call, not per claim), and a lone webhook is sent at once. A call carries at most
+    `batch_max_bytes` of claims, so one call never holds Redis (and every other tenant) for long."""
 
     def __init__(
-        self, r: aioredis.Redis, ttl_days: float, fair_depth: int = 0, fair: frozenset[str] = frozenset()
+        self,
+        r: aioredis.Redis,
+        ttl_days: float,
+        fair_depth: int = 0,
+        fair: frozenset[str] = frozenset(),
+        *,
+        depths: dict[str, int] | None = None,
+        limits: TenantLimits = NO_LIMITS,
+        batch_max_bytes: int = BATCH_MAX_BYTES,
     ):
+        """`fair_depth` / `depths` (per queue): messages kept ready on the fair queues `fair`; `limits`: what
+        a tenant's claims made with `limited=True` may take."""
         self._script = r.register_script(CLAIM_LUA)
         self._ttl = max(1, round(ttl_days * 86400))
-        self._fair_depth = fair_depth
-        self._fair = fair
-        self._waiting: list[tuple[list[Any], list[Any], asyncio.Future[list[str]]]] = []
+        self._depths = {queue: (depths or {}).get(queue, fair_depth) for queue in fair}
+        self._limits = limits
+        self._batch_max_bytes = batch_max_bytes
+        self._waiting: list[_Waiting] = []
         self._sending = False
 
     async def claim(
@@ -175,17 +308,20 @@ class AsyncLedger:
         routed: bool,
         lifecycle: bool = False,
         tenant_index: str = keys.WEBHOOK_TOKENS,
+        limited: bool = False,
     ) -> Claim:
         """`tenant_key` is looked up in the hash `tenant_index`: the SHA-256 of an Aircall webhook token in
-        WEBHOOK_TOKENS, or a Jobber account id in JOBBER_ACCOUNTS."""
-        script_keys = [tenant_index, keys.event(""), keys.STAT_DUPLICATES, keys.integration(""), keys.PENDING]
+        WEBHOOK_TOKENS, or a Jobber account id in JOBBER_ACCOUNTS. `limited`: the tenant limits apply (a
+        refusal is the status `rate_limited` or `backlog_full`, and nothing is stored)."""
+        script_keys = (tenant_index, keys.event(""), keys.STAT_DUPLICATES, keys.integration(""), keys.PENDING)
+        limits = self._limits if limited else NO_LIMITS
         args = [
             tenant_key, event_id, source, event, resource_id, received_at, raw,
             task_message, queue, self._ttl, "1" if routed else "0", "1" if lifecycle else "0",
-            self._fair_depth if queue in self._fair else 0,
+            self._depths.get(queue, 0),
         ]  # fmt: skip
         answer: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
-        self._waiting.append((script_keys, args, answer))
+        self._waiting.append(_Waiting((script_keys, limits), args, len(raw) + len(task_message), answer))
         if not self._sending:
             self._sending = True
             asyncio.get_running_loop().create_task(self._send())
@@ -193,27 +329,26 @@ class AsyncLedger:
         return Claim(status=cast(ClaimStatus, status), integration_id=iid or None)
 
     async def _send(self) -> None:
-        """Send what waits, one batch per round trip, until nothing does."""
+        """Send what waits, one batch (at most `batch_max_bytes`) per round trip, until nothing does."""
         try:
             while self._waiting:
-                batch, self._waiting = self._waiting, []
+                n = batch_size([w.size for w in self._waiting], self._batch_max_bytes)
+                batch, self._waiting = self._waiting[:n], self._waiting[n:]
                 await self._send_batch(batch)
         finally:
             self._sending = False
 
-    async def _claim_batch(
-        self, batch: list[tuple[list[Any], list[Any], asyncio.Future[list[str]]]]
-    ) -> list[Any]:
+    async def _claim_batch(self, batch: list[_Waiting]) -> list[Any]:
         """Each claim's (status, integration id), or the RedisError that stopped its call. Claims with other
-        keys (Aircall and Jobber webhooks use different tenant indexes) go in calls of their own."""
-        groups: dict[tuple[str, ...], list[int]] = {}
-        for i, (claim_keys, _, _) in enumerate(batch):
-            groups.setdefault(tuple(claim_keys), []).append(i)
+        keys (Aircall and Jobber webhooks use different tenant indexes) or limits go in calls of their own."""
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for i, waiting in enumerate(batch):
+            groups.setdefault(waiting.group, []).append(i)
         results: list[Any] = [None] * len(batch)
-        for group_keys, members in groups.items():
+        for (group_keys, limits), members in groups.items():
             try:
                 flat = await self._script(
-                    keys=list(group_keys), args=[a for i in members for a in batch[i][1]]
+                    keys=list(group_keys), args=[*limits.args(), *(a for i in members for a in batch[i].args)]
                 )
             except RedisError as exc:  # this group's claims fail (answered 503); another group's may stand
                 for i in members:
@@ -223,23 +358,23 @@ class AsyncLedger:
                 results[i] = flat[2 * n : 2 * n + 2]
         return results
 
-    async def _send_batch(self, batch: list[tuple[list[Any], list[Any], asyncio.Future[list[str]]]]) -> None:
+    async def _send_batch(self, batch: list[_Waiting]) -> None:
         try:
             results = await self._claim_batch(batch)
         except BaseException as exc:  # not Redis (that is per group, above): fail every claim, then go on up
-            for _, _, answer in batch:
-                if not answer.done():
-                    answer.set_exception(exc if isinstance(exc, Exception) else RedisError(repr(exc)))
+            for waiting in batch:
+                if not waiting.answer.done():
+                    waiting.answer.set_exception(exc if isinstance(exc, Exception) else RedisError(repr(exc)))
             if not isinstance(exc, Exception):
                 raise
             return
-        for (_, _, answer), result in zip(batch, results, strict=True):
-            if answer.done():  # its request was cancelled (client gone)
+        for waiting, result in zip(batch, results, strict=True):
+            if waiting.answer.done():  # its request was cancelled (client gone)
                 continue
             if isinstance(result, Exception):
-                answer.set_exception(result)
+                waiting.answer.set_exception(result)
             else:
-                answer.set_result(result)
+                waiting.answer.set_result(result)
 
 
 def _now() -> str:
@@ -328,10 +463,35 @@ class Ledger:
         pipe.execute()
         self.note_recent(integration_id, event_id)
 
-    def stale_pending(self, older_than: float, limit: int = 500) -> list[str]:
-        """Pending events last handed to the queues before `older_than` (UNIX s), oldest first."""
-        found: list[str] = self.r.zrangebyscore(keys.PENDING, "-inf", older_than, start=0, num=limit)  # type: ignore[assignment]
+    def stale_page(self, older_than: float, offset: int, limit: int) -> list[tuple[str, float]]:
+        """Pending events last handed to the queues before `older_than` (UNIX s), oldest first, from `offset`:
+        (event id, when)."""
+        found = cast(
+            list[tuple[str, float]],
+            self.r.zrangebyscore(keys.PENDING, "-inf", older_than, start=offset, num=limit, withscores=True),
+        )
+        return [(str(event_id), float(at)) for event_id, at in found]
+
+    SUMMARY_FIELDS = ("outcome", "event", "integration")
+
+    def summaries(self, event_ids: list[str]) -> list[dict[str, str] | None]:
+        """Each event's outcome, name and integration (None once forgotten), in one round trip; never the raw
+        body (the recovery sweep reads these exactly when backlogs are large)."""
+        pipe = self.r.pipeline(transaction=False)
+        for event_id in event_ids:
+            pipe.hmget(keys.event(event_id), self.SUMMARY_FIELDS)
+        found: list[dict[str, str] | None] = []
+        for values in pipe.execute():
+            entry = {k: v for k, v in zip(self.SUMMARY_FIELDS, values, strict=True) if v is not None}
+            found.append(entry or None)
         return found
+
+    def outcomes(self, event_ids: list[str]) -> list[str | None]:
+        """Each event's outcome (None once forgotten), in one round trip."""
+        pipe = self.r.pipeline(transaction=False)
+        for event_id in event_ids:
+            pipe.hget(keys.event(event_id), "outcome")
+        return [None if o is None else str(o) for o in pipe.execute()]
 
     def touch_pending(self, event_id: str, at: float | None = None) -> None:
         """Its message was handed to the queues again (recovery)."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import socket
 import time
 import uuid
@@ -84,3 +85,17 @@ def task_message(
         },
     }
     return orjson.dumps(message).decode()
+
+
+# A task that works for one event takes its id first (`["ev_…", …]`).
+_EVENT_ARG = re.compile(r"^\['(ev_[A-Za-z0-9_]+)'")
+
+
+def event_of(message: str) -> str | None:
+    """The event a task message works for (its first argument, when that is an event id), else None."""
+    try:
+        argsrepr = orjson.loads(message)["headers"]["argsrepr"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+    found = _EVENT_ARG.match(argsrepr) if isinstance(argsrepr, str) else None
+    return found.group(1) if found else None

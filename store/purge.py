@@ -28,6 +28,7 @@ import redis
 from domain.scope import Scope
 from store import keys
 from store.integrations import IntegrationStore
+from store.ledger import THROTTLE_REASONS
 from store.sessions import REVOKE_LUA, REVOKED_UNINSTALLED
 
 PASS_BATCH = 1000  # keys read per SCAN step
@@ -226,6 +227,10 @@ class Purges:
         for iid in found.integrations:
             pipe.delete(*keys.integration_state(iid), keys.recent_events(iid))
             pipe.zadd(keys.TOMBSTONES, {iid: tombstone_until})
+            # Its 429 counters (fields "integration|reason" of two fleet-wide hashes).
+            refused = [f"{iid}|{reason}" for reason in THROTTLE_REASONS]
+            pipe.hdel(keys.STAT_THROTTLED, *refused)
+            pipe.hdel(keys.STAT_THROTTLED_AT, *refused)
         if found.integrations:
             pipe.zrem(keys.PURGE_DUE, *found.integrations)
         pipe.delete(keys.PURGE_PASS)

@@ -1,6 +1,6 @@
 """Fair queues and delayed messages, in Redis, in front of Celery's own queue lists.
 
-Fairness: work for the shared queues (default, jobber, aircall, sync) waits in one lane per tenant
+Fairness: work for the shared queues (cards, default, jobber, aircall, sync) waits in one lane per tenant
 (`aj:lane:<queue>:<tenant>`, oldest at the right). A ring (`aj:ring:<queue>`) lists the tenants whose lane is
 not empty. Dispatch takes one message from each tenant in turn and pushes it onto the Celery queue list, only
 while that list is shorter than its depth target. So a tenant that floods thousands of events fills its own
@@ -12,7 +12,10 @@ what they drain), and every few hundred milliseconds from each worker's upkeep t
 Delays: a retry's countdown or a rate-limit wait is not held inside a worker (Celery keeps ETA messages
 unacknowledged, which forces a long visibility timeout). The message goes into one sorted set (`aj:due`, score
 = due time) and the upkeep threads move due messages back into their tenant's lane, atomically, so two
-workers never release the same message twice.
+workers never release the same message twice. A delayed event's entry in the pending index (`aj:pending`,
+store/ledger.py) follows its message: the due time when it is deferred, the release time when it is back in its
+lane; so the recovery sweep (flows/recovery.py) never takes a waiting retry for a lost one, without reading
+the delayed messages.
 
 Scripts derive their keys from prefixes (single Redis or Sentinel; not written for Redis Cluster).
 """
@@ -27,10 +30,10 @@ from typing import Any
 
 import redis
 
-from config.queues import FAIR_QUEUES, queue_for
+from config.queues import FAIR_QUEUES, queue_depths, queue_for
 from config.settings import get_settings
 from store import keys
-from store.messages import task_message
+from store.messages import event_of, task_message
 from store.redis import sync_client
 
 # fair_push(queue, tenant, message, depth): into the tenant's lane, the tenant onto the ring if its lane was
@@ -76,18 +79,24 @@ DISPATCH_LUA = (
         "RING_PREFIX", keys.RING_PREFIX
     )
 )
-# KEYS[1]: the due set. ARGV: now, limit, depth. Members are JSON {"q": queue, "t": tenant, "m": message}.
+# KEYS[1]: the due set, KEYS[2]: the pending index. ARGV: now, limit, depths (JSON {queue: depth}), default
+# depth. Members are JSON {"q": queue, "t": tenant, "m": message, "e": event id or ""} ("e" absent in members
+# deferred by an older release). A released event's pending-index entry says it was handed to the queues now.
 RELEASE_LUA = (
     FAIR_LUA_FUNCTIONS
     + """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local depths = cjson.decode(ARGV[3])
 for _, member in ipairs(due) do
   redis.call('ZREM', KEYS[1], member)
   local item = cjson.decode(member)
   if item['t'] == '' then
     redis.call('LPUSH', item['q'], item['m'])
   else
-    fair_push(item['q'], item['t'], item['m'], tonumber(ARGV[3]))
+    fair_push(item['q'], item['t'], item['m'], tonumber(depths[item['q']] or ARGV[4]))
+  end
+  if item['e'] and item['e'] ~= '' then
+    redis.call('ZADD', KEYS[2], 'XX', ARGV[1], item['e'])
   end
 end
 return #due
@@ -101,25 +110,33 @@ WAITING_FRESH_S = 0.5
 class FairQueues:
     """Enqueue by tenant, dispatch, and delay: the one way tenant work reaches the shared Celery queues."""
 
-    def __init__(self, r: redis.Redis, depth: int, fair: frozenset[str]):
+    def __init__(
+        self, r: redis.Redis, depth: int, fair: frozenset[str], depths: dict[str, int] | None = None
+    ):
+        """`depth`: messages kept ready on each fair queue; `depths`: per queue, where it differs."""
         self.r = r
         self.depth = depth
+        self.depths = dict(depths or {})
         self.fair = fair
         self._enqueue = r.register_script(ENQUEUE_LUA)
         self._dispatch = r.register_script(DISPATCH_LUA)
         self._release = r.register_script(RELEASE_LUA)
         self._waiting: dict[str, tuple[int, float]] = {}  # queue -> (tenants with waiting work, when seen)
 
+    def depth_of(self, queue: str) -> int:
+        return self.depths.get(queue, self.depth)
+
     def enqueue(self, queue: str, tenant: str, message: str) -> None:
         if queue in self.fair and tenant:
-            self._enqueue(args=[queue, tenant, message, self.depth])
+            self._enqueue(args=[queue, tenant, message, self.depth_of(queue)])
         else:
             self.r.lpush(queue, message)
 
     def dispatch(self, queue: str, budget: int | None = None) -> int:
         if queue not in self.fair:
             return 0
-        moved, waiting = self._dispatch(args=[queue, self.depth, budget or self.depth])
+        depth = self.depth_of(queue)
+        moved, waiting = self._dispatch(args=[queue, depth, budget or depth])
         self._waiting[queue] = (int(waiting), time.monotonic())
         return int(moved)
 
@@ -132,14 +149,26 @@ class FairQueues:
         return self.dispatch(queue)
 
     def defer(self, queue: str, tenant: str, message: str, due_at: float) -> None:
-        """Hand the message back at `due_at` (into its tenant's lane), from whichever worker is up then."""
-        member = json.dumps({"q": queue, "t": tenant if queue in self.fair else "", "m": message})
-        self.r.zadd(keys.DUE, {member: due_at})
+        """Hand the message back at `due_at` (into its tenant's lane), from whichever worker is up then. Its
+        event (if it works for one) is not due for the recovery sweep before then."""
+        event_id = event_of(message) or ""
+        member = json.dumps(
+            {"q": queue, "t": tenant if queue in self.fair else "", "m": message, "e": event_id}
+        )
+        pipe = self.r.pipeline()
+        pipe.zadd(keys.DUE, {member: due_at})
+        if event_id:
+            pipe.zadd(keys.PENDING, {event_id: due_at}, xx=True)  # only while pending (settled: not in it)
+        pipe.execute()
 
     def release_due(self, now: float | None = None, limit: int = 500) -> int:
-        return int(
-            self._release(keys=[keys.DUE], args=[time.time() if now is None else now, limit, self.depth])
-        )
+        args: list[float | int | str] = [
+            time.time() if now is None else now,
+            limit,
+            json.dumps(self.depths),
+            self.depth,
+        ]
+        return int(self._release(keys=[keys.DUE, keys.PENDING], args=args))
 
     def backlog(self, queue: str) -> dict[str, int]:
         """Messages waiting per tenant lane (operators: who is flooding)."""
@@ -153,7 +182,12 @@ class FairQueues:
 @lru_cache(maxsize=4)
 def fair_queues(redis_url: str | None = None) -> FairQueues:
     settings = get_settings()
-    return FairQueues(sync_client(redis_url or settings.REDIS_URL), settings.FAIR_QUEUE_DEPTH, FAIR_QUEUES)
+    return FairQueues(
+        sync_client(redis_url or settings.REDIS_URL),
+        settings.FAIR_QUEUE_DEPTH,
+        FAIR_QUEUES,
+        queue_depths(settings),
+    )
 
 
 def enqueue(

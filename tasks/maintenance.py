@@ -7,19 +7,34 @@ from worker.app import app
 
 
 @app.task(name="maintenance.webhook_health")
-def webhook_health() -> dict[str, int]:
-    """Celery entry of `flows.maintenance.webhook_health` (its docstring: trigger, idempotency, retries)."""
+def webhook_health() -> int:
+    """Celery entry of `flows.maintenance.webhook_health` (beat: fans out one task per integration)."""
     return maintenance.webhook_health()
 
 
+@app.task(name="maintenance.check_webhook")
+def check_webhook(integration_id: str) -> str:
+    """Celery entry of `flows.maintenance.check_webhook_of` (one integration; failures logged, never retried:
+    the next beat run is the retry)."""
+    return maintenance.check_webhook_of(integration_id)
+
+
 @app.task(name="maintenance.refresh_jobber_tokens")
-def refresh_jobber_tokens() -> dict[str, int]:
-    """Celery entry of `flows.maintenance.refresh_jobber_tokens` (its docstring: trigger, idempotency, retries)."""
+def refresh_jobber_tokens() -> int:
+    """Celery entry of `flows.maintenance.refresh_jobber_tokens` (beat: fans out one task per integration)."""
     return maintenance.refresh_jobber_tokens()
+
+
+@app.task(name="maintenance.refresh_jobber_token")
+def refresh_jobber_token(integration_id: str) -> str:
+    """Celery entry of `flows.maintenance.refresh_token_of` (one integration; failures logged, never retried:
+    the next beat run is the retry)."""
+    return maintenance.refresh_token_of(integration_id)
 
 
 @app.task(name="maintenance.recover_lost_deliveries")
 def recover_lost_deliveries() -> dict[str, int]:
     """Beat, every 5 minutes: re-enqueue pending events whose message a Redis failover lost
-    (`flows.recovery`). Idempotency: the flows'; only events no queue holds are sent again."""
+    (`flows.recovery`). Idempotency: the flows'; only events nothing holds are sent again. Bounded: at most
+    MAX_PER_RUN stale events per run."""
     return recovery.recover_lost_deliveries()

@@ -7,6 +7,13 @@ from worker.app import app
 
 
 @app.task(name="maintenance.reconcile_calls")
-def reconcile_calls() -> dict[str, int]:
-    """Celery entry of `flows.reconcile.reconcile_calls` (its docstring: trigger, idempotency, retries)."""
+def reconcile_calls() -> int:
+    """Celery entry of `flows.reconcile.reconcile_calls` (beat: fans out one task per integration)."""
     return reconcile.reconcile_calls()
+
+
+@app.task(name="maintenance.reconcile_integration")
+def reconcile_integration(integration_id: str) -> str:
+    """Celery entry of `flows.reconcile.reconcile_integration` (one integration; failures logged, never retried:
+    the next beat run is the retry, from the saved watermark)."""
+    return reconcile.reconcile_integration(integration_id)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -20,3 +21,23 @@ def handler(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, int], None]:
         sync_client().set("test:fail_n", fail_n)
 
     return use
+
+
+@pytest.fixture
+def ingest_with() -> Iterator[Callable[..., str]]:
+    """Start an ingest with these settings (besides the suite's environment), over real HTTP; returns its URL.
+    Stopped after the test."""
+    from config.settings import Settings
+    from ingest.app import create_app
+    from sandbox.common import ServerThread
+
+    servers: list[ServerThread] = []
+
+    def start(**settings: Any) -> str:
+        server = ServerThread(create_app(Settings(**settings))).start()
+        servers.append(server)
+        return server.url
+
+    yield start
+    for server in servers:
+        server.stop()

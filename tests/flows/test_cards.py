@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from domain.cards import TIMES
+from sandbox.fleet import post_all
 from sandbox.scenarios import payloads as p
 from store.ledger import Ledger
 from tests.support.poll import until
@@ -88,6 +89,10 @@ def settle(r, ids):
         timeout=30,
         what="cards",
     )
+
+
+def pending(r, ids) -> int:
+    return sum(1 for i in ids if (Ledger(r).get(i) or {}).get("outcome") in (None, "pending"))
 
 
 def cards(world, call_id: int) -> list[list[dict]]:
@@ -292,3 +297,45 @@ def test_outbound_and_unconnected_calls_get_no_card(r, ingest_url, worker, world
         "outbound call: no insight card",
         "Aircall number 999 is not connected (settings.numbers)",
     ]
+
+
+def test_a_burst_of_one_tenants_ringing_calls_does_not_hold_another_tenants_card(
+    r, ingest_url, worker, world
+):
+    """Cards wait in tenant lanes too (config/queues.py FAIR_QUEUES, CARDS_QUEUE_DEPTH): B's ringing call is one
+    round of the lanes away from a worker, not behind A's whole burst. Shown relative to A's backlog, not by a
+    clock: B's card is posted while most of A's burst still waits."""
+    # Given tenant A, on its own Jobber account, with a burst of ringing calls from callers Jobber must search
+    # for (each takes a while: every Jobber request is slow), and tenant B with a known caller.
+    other = requests.post(f"{world.jobber}/_sandbox/accounts", json={"name": "Alpha"}, timeout=5).json()
+    a = make_tenant(jobber=other, numbers=[LINE["id"]])
+    add_client(world, firstName="Dana", lastName="Lopez", phones=[{"number": CALLER}])
+    b = tenant(world)
+    burst = 100
+    a_calls = [
+        p.inbound_answered_call(
+            next(_ids),
+            token=a.webhook_token,
+            number=LINE,
+            external=f"+1415555{7000 + i}",
+            agent=AGENT,
+            started_at=int(time.time()),
+        )[0]
+        for i in range(burst)
+    ]
+    requests.post(f"{world.jobber}/_sandbox/faults", json={"reset": True, "latency_s": 0.5}, timeout=5)
+    try:
+        # When A's burst arrives, then B's call rings
+        a_ids = post_all(ingest_url, a_calls, 16)
+        b_call = ringing(world, b.webhook_token)[0]
+        b_ids = send(ingest_url, [b_call])
+        settle(r, b_ids)
+        a_waiting = pending(r, a_ids)
+        until(lambda: pending(r, a_ids) == 0, timeout=120, what="A's burst settled")
+    finally:
+        requests.post(f"{world.jobber}/_sandbox/faults", json={"reset": True}, timeout=5)
+
+    # Then B's card was posted while most of A's burst still waited its turn
+    assert Ledger(r).get(b_ids[0])["outcome"] == "done"
+    assert len(cards(world, b_call["data"]["id"])) == 1
+    assert a_waiting > burst // 2, (a_waiting, burst)

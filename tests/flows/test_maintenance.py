@@ -1,13 +1,17 @@
-"""Beat jobs against the sandbox vendors: Aircall webhook health and proactive Jobber token refresh."""
+"""Beat jobs against the sandbox vendors: Aircall webhook health and proactive Jobber token refresh, each one
+task per tenant."""
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 from config.settings import get_settings
-from flows import maintenance
+from flows import maintenance, reconcile
 from store.crypto import token_hash
 from store.integrations import IntegrationStore
+from tests.support.poll import until
+from tests.support.queues import queued_messages
 from tests.support.tenants import make_tenant
 from worker.app import app
 from worker.schedule import BEAT_SCHEDULE
@@ -57,16 +61,16 @@ def test_a_disabled_webhook_is_reenabled_and_a_deleted_one_recreated(r, vendors)
     company, _, integration_id = install(vendors)
     [hook] = webhooks(vendors, company)
     auth = (company["api_id"], company["api_token"])
-    assert maintenance.webhook_health() == {"healthy": 1}
+    assert maintenance.check_webhook_of(integration_id) == "healthy"
 
     requests.put(
         f"{vendors.aircall}/v1/webhooks/{hook['webhook_id']}", json={"active": False}, auth=auth, timeout=5
     )
-    assert maintenance.webhook_health() == {"reenabled": 1}
+    assert maintenance.check_webhook_of(integration_id) == "reenabled"
     assert webhooks(vendors, company)[0]["active"] is True
 
     requests.delete(f"{vendors.aircall}/v1/webhooks/{hook['webhook_id']}", auth=auth, timeout=5)
-    assert maintenance.webhook_health() == {"recreated": 1}
+    assert maintenance.check_webhook_of(integration_id) == "recreated"
     [new] = webhooks(vendors, company)
     assert (
         r.hget("aj:whtok", token_hash(new["token"])) == integration_id
@@ -75,23 +79,25 @@ def test_a_disabled_webhook_is_reenabled_and_a_deleted_one_recreated(r, vendors)
     assert r.hget("aj:whtok", token_hash(hook["token"])) is None
 
 
-def test_a_vendor_failure_for_one_tenant_does_not_stop_the_others(r, vendors):
-    install(vendors)
-    make_tenant()  # placeholder Aircall credentials: the sandbox refuses them
-    assert maintenance.webhook_health() == {"healthy": 1, "failed": 1}
+def test_a_vendor_failure_is_logged_and_ends_the_share_cleanly(r, vendors, caplog):
+    _, _, integration_id = install(vendors)
+    broken = make_tenant()  # placeholder Aircall credentials: the sandbox refuses them
+    assert maintenance.check_webhook_of(broken.id) == "failed"
+    assert f"maintenance.webhook_health.failed integration={broken.id}" in caplog.text
+    assert maintenance.check_webhook_of(integration_id) == "healthy"
 
 
 def test_tokens_close_to_expiry_are_refreshed_and_fresh_ones_left_alone(r, vendors):
     _, account, integration_id = install(vendors)
     store = IntegrationStore(r, get_settings().secret_key())
-    assert maintenance.refresh_jobber_tokens() == {"fresh": 1}
+    assert maintenance.refresh_token_of(integration_id) == "fresh"
 
     soon = requests.post(f"{vendors.jobber}/_sandbox/tokens",
                          json={"account_id": account["account"]["id"], "access_token_ttl_s": 300}, timeout=5).json()  # fmt: skip
     store.set_jobber_tokens(integration_id, soon["access_token"], soon["refresh_token"])
-    assert maintenance.refresh_jobber_tokens() == {"refreshed": 1}
+    assert maintenance.refresh_token_of(integration_id) == "refreshed"
     assert store.secrets(integration_id).jobber_access_token != soon["access_token"]
-    assert maintenance.refresh_jobber_tokens() == {"fresh": 1}
+    assert maintenance.refresh_token_of(integration_id) == "fresh"
 
 
 def test_a_token_whose_expiry_is_only_in_expires_in_is_refreshed_in_time(r, vendors):
@@ -109,23 +115,85 @@ def test_a_token_whose_expiry_is_only_in_expires_in_is_refreshed_in_time(r, vend
     assert opaque != stale and opaque.count(".") == 0  # no JWT, no `exp` to read
 
     requests.post(options, json={"access_token_ttl_s": 3600}, timeout=5)
-    assert maintenance.refresh_jobber_tokens() == {"refreshed": 1}  # expires in 300 s: inside the margin
+    assert maintenance.refresh_token_of(integration_id) == "refreshed"  # expires in 300 s: inside the margin
     assert store.secrets(integration_id).jobber_access_token != opaque
-    assert maintenance.refresh_jobber_tokens() == {"fresh": 1}  # the new one lasts an hour
+    assert maintenance.refresh_token_of(integration_id) == "fresh"  # the new one lasts an hour
 
 
-def test_an_unexpected_error_for_one_tenant_does_not_stop_the_beat_job_for_the_others(
-    r, vendors, monkeypatch
-):
-    first, second = install(vendors)[2], install(vendors)[2]
-    calls: list[str] = []
+def test_an_unexpected_error_in_one_share_is_logged_and_ends_it_cleanly(r, vendors, monkeypatch, caplog):
+    integration_id = install(vendors)[2]
 
     def check(integration):  # type: ignore[no-untyped-def]
-        calls.append(integration.id)
-        if len(calls) == 1:
-            raise KeyError("a bug, not a vendor error")
-        return "healthy"
+        raise KeyError("a bug, not a vendor error")
 
     monkeypatch.setattr(maintenance, "check_webhook", check)
-    assert maintenance.webhook_health() == {"failed": 1, "healthy": 1}
-    assert sorted(calls) == sorted([first, second])
+    assert maintenance.check_webhook_of(integration_id) == "failed"
+    assert f"maintenance.webhook_health.crashed integration={integration_id}" in caplog.text
+    assert maintenance.check_webhook_of("int_gone") == "inactive"
+
+
+@pytest.mark.parametrize(
+    ("job", "task"),
+    [
+        (maintenance.webhook_health, "maintenance.check_webhook"),
+        (maintenance.refresh_jobber_tokens, "maintenance.refresh_jobber_token"),
+        (reconcile.reconcile_calls, "maintenance.reconcile_integration"),
+    ],
+    ids=["webhook_health", "refresh_jobber_tokens", "reconcile_calls"],
+)
+def test_beat_jobs_fan_out_one_task_per_active_tenant_in_its_lane(r, job, task):
+    """A beat job never loops over every tenant in one task (which would outlive the redelivery window as
+    tenants grow, and let one slow tenant hold the rest): it starts one task per active integration, each in
+    that tenant's lane (store/queues.py)."""
+    tenants = [make_tenant() for _ in range(3)]
+    make_tenant(active=False)
+
+    assert job() == 3
+
+    started = [m for m in queued_messages(r) if m["headers"]["task"] == task]
+    assert sorted(m["headers"]["argsrepr"] for m in started) == sorted(repr([t.id]) for t in tenants)
+    assert {m["headers"]["aj_tenant"] for m in started} == {t.id for t in tenants}
+    assert len(queued_messages(r)) == 3  # nothing else: the job itself did no tenant's work
+
+
+def test_a_fanned_out_beat_job_serves_every_tenant_when_one_fails(r, vendors, worker):
+    make_tenant()  # first, with placeholder Aircall credentials: its share fails, alone
+    company, _, _ = install(vendors)
+    [hook] = webhooks(vendors, company)
+    auth = (company["api_id"], company["api_token"])
+    requests.put(
+        f"{vendors.aircall}/v1/webhooks/{hook['webhook_id']}", json={"active": False}, auth=auth, timeout=5
+    )
+
+    assert maintenance.webhook_health() == 2
+
+    until(lambda: webhooks(vendors, company)[0]["active"] is True, timeout=30, what="the webhook re-enabled")
+
+
+def test_a_webhook_reenabled_after_429s_says_so_in_its_log_line(r, vendors, ingest_with, caplog):
+    """Aircall disables a webhook after ~10 failed deliveries in a row: a tenant over its limits, answered 429,
+    can have its webhook disabled. Beat re-enables it, and its log line names the refusals, so the operator
+    sees why (README, "One tenant never slows another")."""
+    company, _, integration_id = install(vendors)
+    [hook] = webhooks(vendors, company)
+    url = ingest_with(WEBHOOK_RATE_LIMIT=1, WEBHOOK_RATE_WINDOW_S=60)
+    event = {
+        "resource": "call",
+        "event": "call.ended",
+        "timestamp": 1,
+        "token": hook["token"],
+        "data": {"id": 1},
+    }
+    answers = [
+        requests.post(f"{url}/webhooks/aircall", json={**event, "data": {"id": n}}, timeout=5)
+        for n in range(12)
+    ]
+    assert [a.status_code for a in answers] == [200] + [429] * 11
+    auth = (company["api_id"], company["api_token"])
+    requests.put(
+        f"{vendors.aircall}/v1/webhooks/{hook['webhook_id']}", json={"active": False}, auth=auth, timeout=5
+    )
+
+    assert maintenance.check_webhook_of(integration_id) == "reenabled"
+    assert f"maintenance.webhook_reenabled integration={integration_id}" in caplog.text
+    assert "refused_429_rate_limited=11" in caplog.text

@@ -15,8 +15,8 @@ import time
 
 import requests
 
-from config.queues import QUEUE_JOBBER
-from flows.recovery import STALE_S, recover_lost_deliveries
+from config.queues import ALL_QUEUES, QUEUE_JOBBER
+from flows.recovery import MAX_PER_RUN, PAGE, STALE_S, recover_lost_deliveries
 from sandbox.scenarios import payloads as p
 from store import keys
 from store.ledger import Ledger
@@ -61,14 +61,71 @@ def test_events_whose_message_still_waits_are_left_alone(r):
         json.dumps([json.loads(task_message("calls.log_activity", [held], QUEUE_JOBBER)), "", QUEUE_JOBBER]),
     )
     Ledger(r).set_outcome(gone, "done")  # settled meanwhile: leaves the index  # fmt: skip
+    # The held one left the lane minutes before the one still in it was handed in (the lane is first in, first out).
+    r.zadd(keys.PENDING, {held: time.time() - 300})
 
     assert recover_lost_deliveries(now=time.time()) == {}  # nothing is stale yet
-    assert recover_lost_deliveries(now=later()) == {"in_flight": 3}
+    # The delayed retry is not stale before it is due; the one in its lane waits there; a worker holds one.
+    assert recover_lost_deliveries(now=later()) == {"waiting": 1, "in_flight": 1}
     assert r.llen(QUEUE_JOBBER) == 0 and r.llen(keys.lane(QUEUE_JOBBER, tenant.id)) == 1
     assert r.zscore(keys.PENDING, gone) is None
+    assert r.zscore(keys.PENDING, delayed) >= time.time() + 3000  # due in an hour
 
     r.delete(keys.event(in_lane))  # the ledger forgot it (retention): the index forgets it too
-    assert recover_lost_deliveries(now=later() + STALE_S + 1) == {"in_flight": 2, "forgotten": 1}
+    assert recover_lost_deliveries(now=later()) == {"in_flight": 1, "forgotten": 1}
+
+
+def backlog(r, tenant, n: int, handed_at: float, body_bytes: int) -> list[str]:
+    """`n` pending events of `tenant` handed to its `jobber` lane at `handed_at` (+ a ms each), each with a raw
+    body of `body_bytes` (written as the claim script writes them); the first FAIR_QUEUE_DEPTH are dispatched."""
+    ids, pipe = [], r.pipeline(transaction=False)
+    for i in range(n):
+        event_id = f"ev_backlog{i}"
+        pipe.hset(keys.event(event_id), mapping={"id": event_id, "integration": tenant.id, "source": "aircall",
+                  "event": "call.ended", "resource_id": str(i), "received_at": "2026-12-01T00:00:00+00:00",
+                  "raw": "x" * body_bytes, "outcome": "pending", "reason": ""})  # fmt: skip
+        pipe.zadd(keys.PENDING, {event_id: handed_at + i / 1000})
+        ids.append(event_id)
+    pipe.execute()
+    queues = FairQueues(r, depth=64, fair=frozenset({QUEUE_JOBBER}))
+    for i, event_id in enumerate(ids):
+        message = task_message("calls.log_activity", [event_id], QUEUE_JOBBER, sent_at=handed_at + i / 1000)
+        queues.enqueue(QUEUE_JOBBER, tenant.id, message)
+    return ids
+
+
+def test_the_sweep_costs_what_it_looks_at_not_the_backlog(r):
+    """Beat's sweep runs exactly when backlogs are large: it reads at most MAX_PER_RUN stale events, never a
+    raw body, a tenant lane or the delayed retries, yet finds the one delivery lost behind a deep lane."""
+    # Given a tenant whose lane holds a backlog of 3,000 events handed to it an hour ago, 1,000 delayed retries,
+    # and one event handed to the lane before them whose message a failover lost
+    tenant = make_tenant()
+    now = time.time()
+    gone = lost(r, tenant, 7)
+    r.zadd(keys.PENDING, {gone: now - 2 * 3600})
+    waiting = backlog(r, tenant, 3_000, now - 3600, body_bytes=4_096)
+    queues = FairQueues(r, depth=64, fair=frozenset({QUEUE_JOBBER}))
+    for i in range(1_000):
+        queues.defer(QUEUE_JOBBER, tenant.id, task_message("calls.log_activity", [f"ev_retry{i}"], QUEUE_JOBBER,
+                                                            kwargs={"pad": "y" * 1_000}), now + 600)  # fmt: skip
+    held_in_redis = sum(int(r.memory_usage(k) or 0) for k in (keys.lane(QUEUE_JOBBER, tenant.id), keys.DUE))
+    held_in_redis += 3_000 * 4_096
+    r.config_resetstat()
+    before = r.info("stats")["total_net_output_bytes"]
+
+    # When the sweep runs
+    counts = recover_lost_deliveries(now=now)
+
+    # Then it resent the lost one, looked at no more than MAX_PER_RUN events, and read a small, fixed amount
+    read = r.info("stats")["total_net_output_bytes"] - before
+    calls = {k.removeprefix("cmdstat_"): v["calls"] for k, v in r.info("commandstats").items()}
+    assert counts == {"recovered": 1, "waiting": MAX_PER_RUN - 1}
+    assert gone in r.lindex(keys.lane(QUEUE_JOBBER, tenant.id), 0)  # sent again: at the end of its lane
+    assert r.llen(keys.lane(QUEUE_JOBBER, tenant.id)) == len(waiting) - 64 + 1
+    assert read < 1024 * 1024 < held_in_redis / 10, (read, held_in_redis)
+    assert not {"hgetall", "hvals", "zscan", "zrange"} & set(calls), calls
+    assert calls.get("lindex", 0) == 1  # the lane's oldest message, once
+    assert calls.get("lrange", 0) <= len(ALL_QUEUES) * (MAX_PER_RUN // PAGE)  # the short Celery lists only
 
 
 def test_a_lost_delivery_is_sent_again_and_logged_once(r, vendors, worker):

@@ -7,6 +7,7 @@ relative to A's backlog, not by a clock: B's call is logged while most of A's fl
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime
 
@@ -119,3 +120,42 @@ def test_a_noisy_tenant_does_not_starve_another(fleet, vendors, trouble):
     result = account_calls(f"noisy tenant A ({trouble}): tenant B", r, vendors.jobber, b_calls,
                            b_latency_s=round(b_seconds, 2), a_flood=flood, a_still_waiting=a_waiting)  # fmt: skip
     assert result.ok and result.logged_once == len(b_calls)
+
+
+def test_a_tenant_over_its_pending_cap_is_refused_until_its_events_settle(fleet, vendors):
+    """Real processes: tenant A's events fill its share of Redis (TENANT_PENDING_MAX_BYTES) while no worker runs,
+    so its next webhooks get 429 and nothing of them is stored, while tenant B's are accepted; once a worker has
+    settled A's events, A's refused webhooks (Aircall's retries) are accepted, and every call is logged once."""
+    token_a, _ = tenant(fleet, vendors.jobber, "Alpha", 7001, "+14155550101")
+    token_b, _ = tenant(fleet, vendors.jobber, "Bravo", 7002, "+14155550102")
+    r = redis.Redis.from_url(fleet.redis.url, decode_responses=True)
+    a_events = [call_ended(token_a, 9_700_000_000 + i, 7001, "+14155550101") for i in range(30)]
+    fleet.env |= {"TENANT_PENDING_MAX_BYTES": str(10 * (len(json.dumps(a_events[0])) + 1200))}
+    ingest = fleet.ingest()
+
+    # Given A's pending events fill its share
+    answers = [requests.post(f"{ingest}/webhooks/aircall", json=e, timeout=10) for e in a_events]
+    statuses = [a.status_code for a in answers]
+    accepted = {
+        str(e["data"]["id"]): a.json()["id"]
+        for e, a in zip(a_events, answers, strict=True)
+        if a.status_code == 200
+    }
+    refused = [e for e, a in zip(a_events, answers, strict=True) if a.status_code == 429]
+    assert 5 <= len(accepted) <= 15 and len(accepted) + len(refused) == len(a_events), statuses
+    # B is served all the same
+    b_calls = {str(9_800_000_000 + i): "" for i in range(3)}
+    for call_id in b_calls:
+        b_calls[call_id] = post_all(ingest, [call_ended(token_b, int(call_id), 7002, "+14155550102")], 1)[0]
+
+    # When a worker settles A's events, A's retried webhooks are accepted again
+    fleet.worker(concurrency=8)
+    until(lambda: pending(r, list(accepted.values())) == 0, timeout=60, what="A's accepted calls logged")
+    for event in refused:  # what Aircall's retries do
+        accepted[str(event["data"]["id"])] = post_all(ingest, [event], 1)[0]
+    every = list(accepted.values()) + list(b_calls.values())
+    until(lambda: pending(r, every) == 0, timeout=60, what="every call logged")
+
+    scenario = "tenant A over its pending cap: A and B"
+    result = account_calls(scenario, r, vendors.jobber, accepted | b_calls, a_refused_at_first=len(refused))
+    assert result.ok and result.logged_once == len(a_events) + len(b_calls)
