@@ -20,6 +20,7 @@ from flows.status import fleet_status
 from store import keys
 from store.ledger import AsyncLedger, Ledger
 from store.messages import task_message
+from tests.support.metrics import scrape
 from tests.support.payloads import call_event
 from tests.support.queues import queued_messages
 from tests.support.tenants import make_tenant
@@ -37,7 +38,7 @@ def stored(r) -> set[str]:
 def metric(url: str, line: str) -> float:
     """A sample's value in /metrics (0 when absent). The ingest's own counters live in the process, which the
     suite shares: compare before and after."""
-    for sample in requests.get(f"{url}/metrics", timeout=5).text.splitlines():
+    for sample in scrape(url).splitlines():
         if sample.startswith(line + " "):
             return float(sample.rsplit(" ", 1)[1])
     return 0.0
