@@ -65,6 +65,10 @@ def replay(dead_id: str) -> bool:
     if letter is None and letters.get(dead_id) is not None:
         log.info("events.replay_skipped id=%s reason=claimed_by_another_replay", dead_id)
         return False
+    if letter is None and letters.just_replayed(dead_id):
+        # Its letter was there a moment ago and another replay sent it: this is not a replay from the ledger.
+        log.info("events.replay_skipped id=%s reason=replayed_by_another_replay", dead_id)
+        return False
     copy = letters.event_copy(dead_id) if letter is not None else None
     entry = ledger.get(dead_id)
     # Mark pending before sending: the worker may finish before this function returns. The claimed letter

@@ -79,10 +79,13 @@ if at > 0 and tonumber(ARGV[2]) - at < tonumber(ARGV[3]) then return 0 end
 redis.call('HSET', KEYS[1], 'replay_claim', ARGV[1], 'replay_claimed_at', ARGV[2])
 return 1
 """
+# A released letter leaves a marker for REPLAY_CLAIM_S: a second replay that lost the race to the claim must
+# not take the event for one with no letter (a replay from the ledger) and send it again.
 RELEASE_LUA = """
 if redis.call('HGET', KEYS[1], 'replay_claim') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('SET', KEYS[3], ARGV[1], 'EX', tonumber(ARGV[3]))
 return 1
 """
 
@@ -151,7 +154,22 @@ class DeadLetters:
     def release(self, dead_id: str, token: str) -> bool:
         """Delete the letter if `token`'s claim still holds it (a replayed task that failed again keeps its
         new letter)."""
-        return bool(self.r.eval(RELEASE_LUA, 2, keys.dead_letter(dead_id), keys.DEAD_LETTERS, token, dead_id))
+        return bool(
+            self.r.eval(
+                RELEASE_LUA,
+                3,
+                keys.dead_letter(dead_id),
+                keys.DEAD_LETTERS,
+                keys.dead_letter_replayed(dead_id),
+                token,
+                dead_id,
+                REPLAY_CLAIM_S,
+            )
+        )
+
+    def just_replayed(self, dead_id: str) -> bool:
+        """Was the letter replayed (and released) within the last REPLAY_CLAIM_S?"""
+        return bool(self.r.exists(keys.dead_letter_replayed(dead_id)))
 
     def remove(self, dead_id: str) -> None:
         pipe = self.r.pipeline()

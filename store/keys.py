@@ -18,6 +18,7 @@ integration; their TTLs bound them.
 | `aj:rate:{int}` | string | webhooks of one tenant in the current window | TTL WEBHOOK_RATE_WINDOW_S |
 | `aj:dead` | zset | dead letters | DeadLetters prunes entries older than DEAD_LETTER_RETENTION_DAYS |
 | `aj:dead:{id}` | hash | dead letters (with their raw copy) | TTL DEAD_LETTER_RETENTION_DAYS from the last failure |
+| `aj:dead:{id}:replayed` | string | replays | TTL 10 minutes (REPLAY_CLAIM_S) |
 | `aj:call:{scope}:{call}` | hash | call events (compact snapshots) | TTL EVENT_TTL_DAYS |
 | `aj:activity:{scope}:{call|message|ai}:{id}` | hash | calls, messages | TTL 180 days (backfill reaches that far) |
 | `aj:ai:{scope}:{call}` | hash | AI content of calls | TTL 30 days |
@@ -133,6 +134,11 @@ EVENT_LOG_KEPT = 50  # a long rate-limit wait retries many times; the latest att
 
 def dead_letter(dead_id: str) -> str:
     return f"{PREFIX}:dead:{dead_id}"
+
+
+def dead_letter_replayed(dead_id: str) -> str:
+    """A dead letter replayed a moment ago (store/dead_letters.py RELEASE_LUA): a concurrent replay stands down."""
+    return f"{PREFIX}:dead:{dead_id}:replayed"
 
 
 def rate_limited(task_id: str) -> str:

@@ -117,6 +117,25 @@ def test_two_replays_of_one_letter_run_it_once(r, ingest_url, worker, handler):
     assert DeadLetters(r).count() == 0
 
 
+def test_a_replay_that_comes_right_after_another_one_sent_the_letter_sends_nothing(
+    r, ingest_url, worker, handler
+):
+    """The losing side of the race above, in order: the first replay claims, sends and releases the letter
+    before the second one looks. The second finds no letter -- it must not take the event for one that never
+    had a letter (a replay from the ledger) and send it again."""
+    handler("tests.slow_backoff", 0)
+    event_id = send(ingest_url, make_tenant().webhook_token)
+    until(lambda: r.zcard(keys.DUE) == 1, what="first attempt failed")
+    r.delete(keys.DUE)
+    DeadLetters(r).add(_letter(event_id, "tests.slow_backoff"))
+
+    assert replay(event_id) is True
+    assert replay(event_id) is False
+
+    until(lambda: outcome(event_id) == "done", what="the replay")
+    assert r.get(f"test:runs:{event_id}") == "2"  # the first failure, then exactly one replay
+
+
 def test_a_replay_that_fails_again_keeps_its_new_dead_letter(r, ingest_url, worker, handler):
     handler("tests.fails_again", 0)
     event_id = send(ingest_url, make_tenant().webhook_token)
