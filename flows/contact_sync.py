@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
@@ -63,13 +64,27 @@ class Syncer:
             return fn()
         return patiently(fn, budget_s=get_settings().RATE_LIMIT_BUDGET_S, retry_on=(RateLimited,))
 
-    def sync_client(self, client_id: str, client: dict[str, Any] | None = None, fetched: bool = False) -> str:
-        """created | updated | deleted | unchanged. `client` saves the refetch when a page already has it."""
+    def sync_client(
+        self,
+        client_id: str,
+        client: dict[str, Any] | None = None,
+        fetched: bool = False,
+        read_at: float | None = None,
+    ) -> str:
+        """created | updated | deleted | unchanged. `client` saves the refetch when a page already has it (read
+        from Jobber at `read_at`)."""
         if not fetched:
+            read_at = time.time()
             client = self.jobber.client_for_sync(client_id)
-        desired = desired_contact(client)
+        read_at = time.time() if read_at is None else read_at
         with hold(self.r, keys.lock("contact", self.scope.key, client_id), wait_s=30):
             mapped = self.map.get(self.scope, client_id)
+            if mapped is not None and mapped.read_at > read_at:
+                # The contact already shows data read after ours (a webhook's sync overtook this page, or the
+                # other way round): ours is stale, and applying it would undo a newer change. Read it again.
+                read_at = time.time()
+                client = self.jobber.client_for_sync(client_id)
+            desired = desired_contact(client)
             if desired is None:
                 if mapped is None:
                     return "unchanged"
@@ -83,9 +98,11 @@ class Syncer:
                 contact = self._call(lambda: self.aircall.get_contact(mapped.contact_id))
                 if contact is not None:
                     self._update(contact, desired)
-                    self.map.put(self.scope, client_id, Mapping(mapped.contact_id, desired.digest()))
+                    self.map.put(self.scope, client_id, Mapping(mapped.contact_id, desired.digest(), read_at))
                     return "updated"
-            return self._create(client_id, desired, interrupted=mapped is not None and not mapped.contact_id)
+            return self._create(
+                client_id, desired, interrupted=mapped is not None and not mapped.contact_id, read_at=read_at
+            )
 
     def _update(self, contact: dict[str, Any], desired: DesiredContact) -> bool:
         """Bring the contact's name and numbers to `desired` (its `information` is left alone); True when
@@ -102,7 +119,7 @@ class Syncer:
             self._call(functools.partial(self.aircall.delete_contact_phone, contact_id, phone_id))
         return changed or bool(plan.add or plan.remove)
 
-    def _create(self, client_id: str, desired: DesiredContact, interrupted: bool) -> str:
+    def _create(self, client_id: str, desired: DesiredContact, interrupted: bool, read_at: float) -> str:
         # A contact of ours may exist without its mapping after a create whose answer was lost (`interrupted`),
         # or when the scope's map expired and was started again (not complete): look for it first (a search
         # costs a request of the company's budget). A complete map needs no search: every create records its
@@ -111,14 +128,14 @@ class Syncer:
             found = self._find_ours(client_id, desired)
             if found is not None:
                 changed = self._update(found, desired)
-                self.map.put(self.scope, client_id, Mapping(str(found["id"]), desired.digest()))
+                self.map.put(self.scope, client_id, Mapping(str(found["id"]), desired.digest(), read_at))
                 log.info("tasks.contact_sync.adopted integration=%s client=%s contact=%s",
                          self.integration.id, client_id, found["id"])  # fmt: skip
                 return "updated" if changed else "unchanged"
-        self.map.put(self.scope, client_id, Mapping("", ""))
+        self.map.put(self.scope, client_id, Mapping("", "", read_at))
         fields = {**desired.fields(), "information": information(client_id)}
         contact = self._call(lambda: self.aircall.create_contact(fields, list(desired.phones)))
-        self.map.put(self.scope, client_id, Mapping(str(contact["id"]), desired.digest()))
+        self.map.put(self.scope, client_id, Mapping(str(contact["id"]), desired.digest(), read_at))
         return "created"
 
     def _find_ours(self, client_id: str, desired: DesiredContact) -> dict[str, Any] | None:
@@ -151,11 +168,12 @@ class Syncer:
 
     def page(self, run: SweepRun, progress: Callable[[str], None] | None = None) -> SweepRun | None:
         """Sync one page of the run; the advanced run, or None when the run is over (watermark moved)."""
+        read_at = time.time()
         clients, cursor = self.jobber.clients_changed(run.since, run.after or None)
         counts: Counter[str] = Counter(run.counts)
         newest = run.newest
         for client in clients:
-            outcome = self.sync_client(client["id"], client, fetched=True)
+            outcome = self.sync_client(client["id"], client, fetched=True, read_at=read_at)
             counts[outcome] += 1
             newest = max(newest, client.get("updatedAt") or newest)
             if progress:

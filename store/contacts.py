@@ -34,6 +34,9 @@ _COMPLETE = ":complete"
 class Mapping:
     contact_id: str  # "" while a create is in flight
     digest: str
+    # When the client data the contact now shows was read from Jobber (UNIX s): data read before that is older
+    # than what the contact shows, and must not be applied over it.
+    read_at: float = 0.0
 
 
 class ContactMap:
@@ -65,7 +68,11 @@ class ContactMap:
         if not raw:
             return None
         doc = json.loads(raw)
-        return Mapping(contact_id=doc.get("contact_id", ""), digest=doc.get("digest", ""))
+        return Mapping(
+            contact_id=doc.get("contact_id", ""),
+            digest=doc.get("digest", ""),
+            read_at=float(doc.get("read_at") or 0.0),
+        )
 
     def put(self, scope: Scope, client_id: str, mapping: Mapping) -> None:
         pipe = self.r.pipeline()

@@ -113,6 +113,32 @@ def test_changes_and_deletions_in_jobber_follow_through_webhooks(r, world, worke
     until(lambda: contacts(world) == [], what="the contact to follow the deletion")
 
 
+def test_a_sweep_page_read_before_a_newer_change_never_undoes_it(r, world):
+    """A sweep's page is read, then a webhook's sync applies a change made after that read; when the page gets
+    to the client it must not put the older data back (the contact would stay wrong: the watermark has moved
+    past the client). Data read before what the contact shows is read again."""
+    import time
+
+    from flows.contact_sync import Syncer
+    from flows.vendors import store_for
+
+    requests.post(f"{world.jobber}/_sandbox/webhooks", json={"url": None}, timeout=5)  # the test plays them
+    dana = add_client(world, firstName="Dana", lastName="Lopez", phones=[{"number": "+14155550100"}])
+    integration = store_for().require(install(world, contact_sync=True))
+    run("sync", "contacts", integration.id, "--full")
+    page_read_at = time.time()
+    stale_page = Syncer(integration).jobber.client_for_sync(dana["id"])  # what a sweep page read
+
+    requests.patch(f"{world.jobber}/_sandbox/clients/{dana['id']}", timeout=5,
+                   json={"lastName": "Lopez-Garcia", "phones": [{"number": "+14155550109"}]})  # fmt: skip
+    assert Syncer(integration).sync_client(dana["id"]) == "updated"  # the webhook's sync
+    outcome = Syncer(integration).sync_client(dana["id"], stale_page, fetched=True, read_at=page_read_at)
+
+    assert outcome == "unchanged"
+    [contact] = contacts(world)
+    assert contact["last_name"] == "Lopez-Garcia" and numbers(contact) == {"+14155550109"}
+
+
 def test_turning_contact_sync_on_backfills_every_client(r, world, worker):
     for i in range(3):
         add_client(world, firstName=f"Client{i}", lastName="Backfill", phones=[{"number": f"+1415555012{i}"}])
