@@ -12,9 +12,9 @@ from typing import Any
 import click
 import redis
 
-from clients.errors import VendorError
 from config.integration import IntegrationSettings, SettingsError
 from config.settings import ConfigError, Settings, get_settings
+from flows.errors import VendorError
 from flows.lifecycle import InstallError
 from flows.vendors import store_for
 from store.integrations import Integration, IntegrationStore

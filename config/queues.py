@@ -7,7 +7,6 @@ builds Celery's configuration from it.
 from __future__ import annotations
 
 from config.settings import Settings
-from domain.envelope import AI_EVENTS
 
 # Queues split by what their tasks wait on, so one vendor's outage cannot starve the other (SPEC §7).
 QUEUE_CARDS = "cards"  # insight cards: must land while the phone rings; never behind bulk work
@@ -31,41 +30,9 @@ def queue_depths(settings: Settings) -> dict[str, int]:
     }
 
 
-# Which task each event runs: its flow's entry. The ingest enqueues it directly, so an event costs one task
-# (no router hop in front of every flow; an insight card reaches Aircall while the phone rings, SPEC F1, §6).
-# Each flow checks what a router would (the integration is active; lifecycle events also run when inactive).
-# `events.route` remains for replays of events whose task is unknown, and records "no handler" skips.
 ROUTE_TASK = "events.route"
 CARD_TASK = "cards.post"
 CALL_TASK = "calls.log_activity"
-_CALL_LOG_EVENTS = (
-    "call.ended", "call.commented", "call.tagged", "call.untagged", "call.comm_assets_generated",
-    "call.voicemail_left", "call.assigned", "call.transferred", "call.external_transferred", "call.answered",
-    "call.hungup",
-)  # fmt: skip
-EVENT_TASKS: dict[str, str] = {
-    "call.created": CARD_TASK,
-    "call.ringing_on_agent": CARD_TASK,
-    **dict.fromkeys(_CALL_LOG_EVENTS, CALL_TASK),
-    "message.sent": "messages.log_activity",
-    "message.received": "messages.log_activity",
-    **dict.fromkeys(AI_EVENTS, "ai.fetch_insight"),
-    "integration.deleted": "lifecycle.integration_deleted",
-    "jobber.CLIENT_CREATE": "jobber.client_changed",
-    "jobber.CLIENT_UPDATE": "jobber.client_changed",
-    "jobber.CLIENT_DESTROY": "jobber.client_changed",
-    "jobber.APP_DISCONNECT": "lifecycle.jobber_disconnected",
-}
-# Voice-agent data joins its call (SPEC F9), whatever the event's last part.
-EVENT_TASK_PREFIXES: dict[str, str] = {"ai_voice_agent.": CALL_TASK}
-
-
-def task_for_event(event: str) -> str | None:
-    """The task an event runs, or None when no flow handles it."""
-    found = EVENT_TASKS.get(event)
-    if found is None:
-        found = next((task for prefix, task in EVENT_TASK_PREFIXES.items() if event.startswith(prefix)), None)
-    return found
 
 
 # Task names are stable dotted names; routes go by prefix.

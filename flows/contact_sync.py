@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from clients.aircall import AircallClient
@@ -211,8 +212,6 @@ def _summary(counts: Counter[str]) -> dict[str, int]:
 
 
 def _minus(iso: str, seconds: int) -> str:
-    from datetime import datetime, timedelta
-
     moment = datetime.fromisoformat(iso.replace("Z", "+00:00")) - timedelta(seconds=seconds)
     return moment.isoformat().replace("+00:00", "Z")
 

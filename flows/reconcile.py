@@ -17,6 +17,8 @@ import redis
 from clients.errors import Permanent, VendorError
 from config.settings import get_settings
 from domain.scope import Scope
+from flows.activity import run_flow
+from flows.calls import log_call
 from flows.maintenance import fan_out, for_integration
 from flows.patience import patiently
 from flows.vendors import aircall_for
@@ -176,9 +178,6 @@ def backfill(
     A call without an activity goes through the call flow again on each run, so it is judged by today's
     settings and Jobber (a client added since, contact creation switched on): nothing is remembered as "dealt
     with" except an activity."""
-    from flows.activity import run_flow
-    from flows.calls import log_call
-
     r = sync_client()
     numbers = set(integration.settings.numbers)
     activities, ledger, scope = Activities(r), Ledger(r), Scope.of(integration)

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 
 import redis
 
-from config.queues import ALL_QUEUES, FAIR_QUEUES, ROUTE_TASK, queue_for, task_for_event
+from config.queues import ALL_QUEUES, FAIR_QUEUES, ROUTE_TASK, queue_for
+from flows.routes import task_for_event
 from store import keys
 from store.fleet import sent_at
 from store.ledger import Ledger

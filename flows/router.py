@@ -1,5 +1,5 @@
 """The event router, for events whose task is not known up front (a replay of an event with no dead letter,
-an event type no flow handles): it dispatches by event type (config.queues.EVENT_TASKS, the one map the ingest
+an event type no flow handles): it dispatches by event type (flows/routes.py EVENT_TASKS, the one map the ingest
 uses too), or records the event as skipped with the reason, for `ajctl events show`.
 """
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import logging
 
-from config.queues import task_for_event
 from config.settings import get_settings
 from domain.envelope import LIFECYCLE_EVENTS
+from flows.routes import task_for_event
 from store.integrations import IntegrationStore
 from store.ledger import Ledger
 from store.queues import enqueue

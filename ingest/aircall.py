@@ -21,7 +21,7 @@ import orjson
 from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 
-from config.queues import ROUTE_TASK, queue_for, task_for_event
+from config.queues import ROUTE_TASK, queue_for
 from domain.envelope import (
     LIFECYCLE_EVENTS,
     EnvelopeError,
@@ -30,6 +30,7 @@ from domain.envelope import (
     parse_envelope,
     redacted_raw,
 )
+from flows.routes import task_for_event
 from ingest.asgi import (
     BodyIncomplete,
     BodyTooLarge,

@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from config.queues import ROUTE_TASK, queue_for, task_for_event
+from config.queues import ROUTE_TASK, queue_for
 from domain.envelope import LIFECYCLE_EVENTS
 from domain.jobber_webhooks import WebhookError, parse_webhook, signature_ok
+from flows.routes import task_for_event
 from ingest.asgi import (
     BodyIncomplete,
     BodyTooLarge,

@@ -19,11 +19,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from clients.errors import VendorError
 from config.integration import IntegrationSettings, SettingsError
 from config.settings import Settings
 from flows import connect
-from flows.lifecycle import InstallError, disconnect_jobber
+from flows.errors import VendorError
+from flows.lifecycle import InstallError, apply_settings, connection_change, disconnect_jobber
+from flows.replay import replay, select_for_replay
 from flows.vendors import store_for
 from ingest import settings_view as view
 from ingest.settings_form import card_choices, card_slots, document_from_form, preview_settings
@@ -135,8 +136,6 @@ async def _page(
 
 def _pending_notes(pending: PendingJobber, integration_id: str, settings: Settings) -> list[str]:
     """What confirming a Jobber consent would change, in words."""
-    from flows.lifecycle import connection_change
-
     change = connection_change(integration_id, pending.account, settings)
     notes = []
     if change.replaces is not None:
@@ -262,8 +261,6 @@ async def save(request: Request) -> Response:
 
 
 def _store_settings(integration_id: str, before: IntegrationSettings, after: IntegrationSettings) -> None:
-    from flows.lifecycle import apply_settings
-
     apply_settings(integration_id, before, after)
 
 
@@ -317,8 +314,6 @@ def _nothing_to_confirm(request: Request) -> Response:
 async def replay_failed(request: Request) -> Response:
     """POST /settings/replay: the integration's dead letters go again, as `ajctl events replay --all
     --integration ID` does (same selection, same replay, same idempotency)."""
-    from flows.replay import replay, select_for_replay
-
     checked = await _session_and_form(request)
     if isinstance(checked, Response):
         return checked

@@ -1,9 +1,5 @@
-"""What the settings page shows, gathered for one integration (blocking: run it in a thread).
-
-Vendor reads are few and cached for a few minutes per integration, so opening the page does not eat the
-company's Aircall budget (cards need it) or Jobber's: the company's numbers (`GET /v1/numbers`) and one real
-client for the card preview (two Jobber queries).
-"""
+"""What the settings page shows, gathered for one integration (blocking: run it in a thread). The vendor reads
+(the company's numbers, a preview client) are flows/page_reads.py's, cached a few minutes."""
 
 from __future__ import annotations
 
@@ -12,16 +8,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from clients.errors import VendorError
 from config.integration import IntegrationSettings
 from config.settings import Settings
 from domain.cards import card_for, custom_labels
-from flows.vendors import aircall_for, jobber_for
+from flows import page_reads
 from store.contacts import SyncRun, SyncStatus
 from store.dead_letters import DeadLetters
 from store.integrations import Integration
 from store.ledger import Ledger
-from store.page_cache import PageCache
 from store.pending_jobber import PendingJobber
 from store.redis import sync_client
 
@@ -119,48 +113,21 @@ def status_of(integration: Integration) -> Status:
 
 
 def forget_vendor_cache(integration_id: str) -> None:
-    PageCache(sync_client()).forget(integration_id)
+    page_reads.forget(integration_id)
 
 
 def numbers(integration: Integration, settings: Settings) -> tuple[list[NumberChoice], str]:
     """The company's numbers, the connected ones ticked; and why the list is incomplete, if it is."""
     chosen = set(integration.settings.numbers)
-    error = ""
-    try:
-        found = PageCache(sync_client()).get_or_load(
-            integration.id,
-            "numbers",
-            lambda: [n.__dict__ for n in aircall_for(integration, settings).numbers()],
-        )
-    except VendorError as exc:
-        log.warning("settings.numbers_unavailable integration=%s error=%s", integration.id, exc)
-        found, error = [], "Your Aircall numbers could not be loaded just now; reload the page to try again."
+    found, error = page_reads.company_numbers(integration, settings)
     listed = {n["id"] for n in found}
     choices = [NumberChoice(n["id"], n["name"], n["digits"], n["id"] in chosen) for n in found]
     choices += [NumberChoice(i, f"Number {i}", "", True) for i in sorted(chosen - listed)]
     return choices, error
 
 
-def preview_client(integration: Integration, settings: Settings) -> tuple[dict[str, Any], str]:
-    """A real client of the account (its `ClientCard` fields) for the card preview, or why there is none."""
-    if integration.status != "active":
-        return {}, "Connect Jobber to see a preview with one of your clients."
-
-    def load() -> dict[str, Any]:
-        jobber = jobber_for(integration, settings)
-        ids = jobber.recent_client_ids(1)
-        return jobber.client_card(ids[0]) if ids else {}
-
-    try:
-        client: dict[str, Any] = PageCache(sync_client()).get_or_load(integration.id, "client", load)
-    except VendorError as exc:
-        log.warning("settings.preview_unavailable integration=%s error=%s", integration.id, exc)
-        return {}, "Jobber could not be reached just now; the preview will be back shortly."
-    return client, "" if client else "Your Jobber account has no clients yet to preview the card with."
-
-
 def preview(integration: Integration, card_settings: IntegrationSettings, settings: Settings) -> Preview:
-    client, unavailable = preview_client(integration, settings)
+    client, unavailable = page_reads.preview_client(integration, settings)
     if not client:
         return Preview(unavailable=unavailable)
     return Preview(client_name=client.get("name") or "", items=card_for(client, card_settings.insight_card),

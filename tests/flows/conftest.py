@@ -13,7 +13,7 @@ def handler(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, int], None]:
     """Route `call.ended` to a test task; `fail_n` is how many of its runs fail first (tests read it)."""
 
     # Imported here, not at the top: a conftest is imported before the suite's private Redis is configured.
-    from config.queues import EVENT_TASKS
+    from flows.routes import EVENT_TASKS
     from store.redis import sync_client
 
     def use(task_name: str, fail_n: int) -> None:

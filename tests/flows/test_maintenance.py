@@ -27,8 +27,8 @@ def test_every_beat_job_names_a_registered_task():
 
 def test_every_event_task_is_registered_and_every_routed_event_has_one():
     """The ingest enqueues events straight to their flow's task by name: a typo would strand them."""
-    from config.queues import EVENT_TASKS, task_for_event
     from domain.envelope import ROUTED_EVENTS
+    from flows.routes import EVENT_TASKS, task_for_event
 
     app.loader.import_default_modules()
     for task in {*EVENT_TASKS.values(), task_for_event("ai_voice_agent.anything")}:

@@ -49,7 +49,7 @@ def remember(self, event_id: str) -> str:
 @pytest.fixture
 def flow(monkeypatch):
     """Route `call.ended` (and `message.received`) to the recording flow above."""
-    from config.queues import EVENT_TASKS
+    from flows.routes import EVENT_TASKS
 
     monkeypatch.setitem(EVENT_TASKS, "call.ended", "tests.retention.remember")
     monkeypatch.setitem(EVENT_TASKS, "message.received", "tests.retention.remember")

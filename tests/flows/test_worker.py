@@ -55,7 +55,7 @@ def broken(self, event_id: str) -> None:
 
 
 def test_worker_consumes_the_event_and_the_router_sees_it(r, ingest_url, worker, monkeypatch):
-    from config.queues import EVENT_TASKS
+    from flows.routes import EVENT_TASKS
 
     monkeypatch.delitem(EVENT_TASKS, "call.ended")
     tenant = make_tenant()
