@@ -25,7 +25,7 @@ import urllib3
 
 from clients.errors import Transient
 
-log = logging.getLogger("clients.http")
+log = logging.getLogger(__name__)
 
 POOL_SIZE = 256  # connections kept per vendor host: at least the worker's concurrency
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")

@@ -31,7 +31,7 @@ from clients.http import Reply, Transport, json_or_empty, send, shared_session
 from clients.ratelimit import JOBBER_MAX_THROTTLE_WAIT_S, JOBBER_MAX_WAIT_S, bounded, retry_after_wait
 from domain.matching import ClientRef
 
-log = logging.getLogger("clients.jobber")
+log = logging.getLogger(__name__)
 VENDOR = "jobber"
 DEFAULT_429_WAIT_S = 30.0
 

@@ -28,7 +28,7 @@ from store.locks import Held, hold
 from store.phones import PhoneCache
 from store.redis import sync_client
 
-log = logging.getLogger("tasks.activity")
+log = logging.getLogger(__name__)
 
 NEW_CLIENT_FIRST_NAME = "Aircall"
 NEW_CLIENT_LAST_NAME = "new client"
@@ -196,9 +196,9 @@ def _create_client(
     if client is None:
         lock.check()
         client = jobber.create_client(NEW_CLIENT_FIRST_NAME, NEW_CLIENT_LAST_NAME, e164)
-        log.info("flows.activity.client_created integration=%s client=%s", ctx.integration.id, client.id)
+        log.info("tasks.client_created integration=%s client=%s", ctx.integration.id, client.id)
     else:
-        log.info("flows.activity.client_adopted integration=%s client=%s", ctx.integration.id, client.id)
+        log.info("tasks.client_adopted integration=%s client=%s", ctx.integration.id, client.id)
     created.done(ctx.account_id, e164, attempt.started_at, client)
     PhoneCache(ctx.r).put(ctx.account_id, e164, client)
     return client

@@ -42,7 +42,7 @@ from store.insights import InsightStore
 from store.integrations import Integration
 from store.redis import sync_client
 
-log = logging.getLogger("tasks.ai_insights")
+log = logging.getLogger(__name__)
 
 WRITE_TASK = "ai.write_note"
 RECHECK_S = 3600  # how long after Aircall refused AI content the next AI event asks again

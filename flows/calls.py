@@ -18,7 +18,7 @@ from store.insights import InsightStore
 from store.phones import PhoneCache
 from store.queues import enqueue
 
-log = logging.getLogger("tasks.calls")
+log = logging.getLogger(__name__)
 
 
 def log_call_activity(event_id: str) -> str:

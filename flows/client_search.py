@@ -20,7 +20,7 @@ from clients.jobber import JobberClient, PhoneHit, PhoneQuery
 from domain.matching import Candidate, ClientRef, choose_client, recency
 from domain.phone import search_spellings
 
-log = logging.getLogger("flows.client_search")
+log = logging.getLogger(__name__)
 
 # The tail matches every number ending the same way (1 in 10,000 phones for a four-digit tail, 1 in 100 for a
 # French mobile's "78"); the other spellings match the number's own phones, so a short page holds them.
@@ -72,7 +72,7 @@ def search_client(
         if all(s.done for s in spellings):
             return clients[chosen] if chosen is not None else None
     log.warning(
-        "flows.client_search.overflow rounds=%d (more hits than read; the newest match read wins)", ROUNDS
+        "tasks.client_search.overflow rounds=%d (more hits than read; the newest match read wins)", ROUNDS
     )
     chosen = choose_client(candidates, e164, region)
     return clients[chosen] if chosen is not None else None

@@ -33,7 +33,7 @@ from store.pending_jobber import PendingConnections, PendingJobber
 from store.queues import enqueue
 from store.redis import sync_client
 
-log = logging.getLogger("flows.connect")
+log = logging.getLogger(__name__)
 
 HOLD_S = 3600  # how long a consent waits for an admin (README: install and connect)
 SWEEP_RETRY_S = 300  # a disconnect that failed is tried again by the next sweep

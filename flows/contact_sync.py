@@ -37,7 +37,7 @@ from store.locks import hold
 from store.queues import enqueue
 from store.redis import sync_client
 
-log = logging.getLogger("tasks.contact_sync")
+log = logging.getLogger(__name__)
 
 MAX_SEARCHES = 3  # numbers of a client searched for its contact (each a request of the company's budget)
 SWEEP_OVERLAP_S = 120  # re-read this much before the watermark (jobber-api.md §5.4)

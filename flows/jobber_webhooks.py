@@ -20,7 +20,7 @@ from store.phones import PhoneCache
 from store.queues import enqueue
 from store.redis import sync_client
 
-log = logging.getLogger("tasks.jobber_webhooks")
+log = logging.getLogger(__name__)
 
 
 def client_changed(event_id: str) -> str:

@@ -23,7 +23,7 @@ from store.queues import enqueue
 from store.redis import sync_client
 from store.sessions import SessionStore
 
-log = logging.getLogger("tasks.lifecycle")
+log = logging.getLogger(__name__)
 
 WEBHOOK_NAME = "Jobber integration"
 

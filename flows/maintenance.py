@@ -23,7 +23,7 @@ from store.integrations import Integration
 from store.queues import enqueue
 from store.redis import sync_client
 
-log = logging.getLogger("tasks.maintenance")
+log = logging.getLogger(__name__)
 
 REFRESH_MARGIN_S = 15 * 60  # refresh tokens expiring within the next quarter hour (they live 60 min)
 

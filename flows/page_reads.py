@@ -15,7 +15,7 @@ from store.integrations import Integration
 from store.page_cache import PageCache
 from store.redis import sync_client
 
-log = logging.getLogger("flows.page_reads")
+log = logging.getLogger(__name__)
 
 NUMBERS_UNAVAILABLE = "Your Aircall numbers could not be loaded just now; reload the page to try again."
 PREVIEW_UNAVAILABLE = "Jobber could not be reached just now; the preview will be back shortly."

@@ -21,7 +21,7 @@ from store.purge import Purges
 from store.queues import enqueue
 from store.redis import sync_client
 
-log = logging.getLogger("flows.purge")
+log = logging.getLogger(__name__)
 
 RUN_S = 10.0  # a run's share of a pass; the next part is a new task
 

@@ -30,7 +30,7 @@ from store.ledger import Ledger
 from store.queues import enqueue
 from store.redis import sync_client
 
-log = logging.getLogger("tasks.reconcile")
+log = logging.getLogger(__name__)
 
 # An integration's reconciliation starts at its Jobber connect time (flows/lifecycle.py sets the watermark
 # there, store/backfill.py): calls before it are not its to catch up, and a reinstall does not look back into

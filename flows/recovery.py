@@ -40,7 +40,7 @@ from store.ledger import Ledger
 from store.queues import enqueue
 from store.redis import sync_client
 
-log = logging.getLogger("flows.recovery")
+log = logging.getLogger(__name__)
 
 # Far beyond a dead worker's redelivery (visibility timeout + restore interval, ~35 s) and any dispatch delay
 # of a busy lane; a delayed retry is not stale before it is due.

@@ -15,7 +15,7 @@ from flows.connect import pending_store
 from flows.vendors import store_for
 from store.reseal import OUTCOMES, Outcome
 
-log = logging.getLogger("flows.rekey")
+log = logging.getLogger(__name__)
 
 KINDS = ("integrations", "pending_jobber")
 

@@ -16,7 +16,7 @@ from store.ledger import Ledger
 from store.queues import enqueue
 from store.redis import sync_client
 
-log = logging.getLogger("flows.replay")
+log = logging.getLogger(__name__)
 
 
 def select_for_replay(

@@ -15,7 +15,7 @@ from store.ledger import Ledger
 from store.queues import enqueue
 from store.redis import sync_client
 
-log = logging.getLogger("tasks.router")
+log = logging.getLogger(__name__)
 
 
 def _runs_when_inactive(event: str, status: str) -> bool:

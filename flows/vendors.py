@@ -18,7 +18,7 @@ from store.queues import enqueue
 from store.redis import sync_client
 from store.replication import NotReplicated
 
-log = logging.getLogger("tasks.vendors")
+log = logging.getLogger(__name__)
 
 RECONNECT_MESSAGE = "Jobber connection expired — reconnect Jobber to resume"
 DISCONNECTED_MESSAGE = "Disconnected from Jobber — reinstall the integration to resume"  # SPEC F10

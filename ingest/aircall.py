@@ -47,7 +47,7 @@ from store.crypto import token_hash
 from store.ledger import AsyncLedger
 from store.messages import task_message
 
-log = logging.getLogger("ingest.aircall")
+log = logging.getLogger(__name__)
 
 BACKLOG_RETRY_AFTER_S = 60  # a tenant's backlog drains in minutes, not seconds
 

@@ -25,7 +25,7 @@ from store.ledger import AsyncLedger, TenantLimits
 from store.redis import async_client, sync_client
 from store.replication import ReplicatedLedger
 
-log = logging.getLogger("ingest")
+log = logging.getLogger(__name__)
 
 
 async def healthz(request: Request) -> Response:

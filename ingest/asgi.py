@@ -16,7 +16,7 @@ from ingest.metrics import WEBHOOKS_RECEIVED, WEBHOOKS_REJECTED
 from store.ledger import AsyncLedger, Claim
 from store.replication import NotReplicated, ReplicatedLedger
 
-log = logging.getLogger("ingest")
+log = logging.getLogger(__name__)
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 _children: dict[tuple[str, ...], Any] = {}
 

@@ -35,7 +35,7 @@ from store import keys
 from store.ledger import AsyncLedger
 from store.messages import task_message
 
-log = logging.getLogger("ingest.jobber")
+log = logging.getLogger(__name__)
 
 
 class JobberReceiver:

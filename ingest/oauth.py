@@ -48,7 +48,7 @@ from ingest.web import (
 )
 from store.crypto import open_state, seal_state, token_hash
 
-log = logging.getLogger("ingest.oauth")
+log = logging.getLogger(__name__)
 
 STATE_MAX_AGE_S = 900
 

@@ -50,7 +50,7 @@ from store.pending_jobber import PendingJobber
 from store.queues import enqueue
 from store.sessions import Session
 
-log = logging.getLogger("ingest.settings")
+log = logging.getLogger(__name__)
 
 FLASHES = {
     "saved": "Settings saved.",

@@ -19,7 +19,7 @@ from store.ledger import Ledger
 from store.pending_jobber import PendingJobber
 from store.redis import sync_client
 
-log = logging.getLogger("ingest.settings")
+log = logging.getLogger(__name__)
 
 EVENT_LABELS = {
     "call.created": "Incoming call (caller card)", "call.ringing_on_agent": "Call ringing (caller card)",

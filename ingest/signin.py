@@ -36,7 +36,7 @@ from ingest.web import (
 )
 from store.integrations import Integration
 
-log = logging.getLogger("ingest.signin")
+log = logging.getLogger(__name__)
 
 LOGIN_FORM_MAX_AGE_S = 30 * 60
 

@@ -22,7 +22,7 @@ from store.crypto import Keys, decrypt, encrypt, token_hash
 from store.replication import confirm_field
 from store.reseal import Outcome, reseal_hash
 
-log = logging.getLogger("store.integrations")
+log = logging.getLogger(__name__)
 
 Status = Literal["active", "inactive", "deleted", "needs_reconnect"]
 STATUSES: tuple[Status, ...] = ("active", "inactive", "deleted", "needs_reconnect")

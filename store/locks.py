@@ -18,7 +18,7 @@ import redis
 from redis.exceptions import LockError, LockNotOwnedError, RedisError
 from redis.lock import Lock
 
-log = logging.getLogger("store.locks")
+log = logging.getLogger(__name__)
 
 LOCK_TTL_S = 15.0
 RENEW_EVERY_S = LOCK_TTL_S / 3

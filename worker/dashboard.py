@@ -18,7 +18,7 @@ import sys
 from config.logging import configure as configure_logging
 from config.settings import settings_or_exit
 
-log = logging.getLogger("worker.dashboard")
+log = logging.getLogger(__name__)
 LOOPBACK = "127.0.0.1"
 
 

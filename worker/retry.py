@@ -38,7 +38,7 @@ from store.messages import task_message
 from store.queues import fair_queues
 from store.redis import sync_client
 
-log = logging.getLogger("worker.retry")
+log = logging.getLogger(__name__)
 
 BACKOFF_BASE_S = 2.0
 # No single rate-limit wait is longer than this, whatever a vendor asked (clients bound header waits too).

@@ -31,7 +31,7 @@ from store.redis import sync_client
 from store.workers import WorkerBeats
 from worker import metrics
 
-log = logging.getLogger("worker.upkeep")
+log = logging.getLogger(__name__)
 
 TICK_S = 0.25
 METRICS_EVERY_S = 1.0

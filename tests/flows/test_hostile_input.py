@@ -274,7 +274,7 @@ def abandoned(url: str) -> float:
 def test_a_sender_chosen_event_name_is_logged_short_and_on_one_line(r, ingest_url, caplog):
     import logging
 
-    caplog.set_level(logging.INFO, logger="ingest")
+    caplog.set_level(logging.INFO, logger="ingest.aircall")
     tenant = make_tenant()
     name = "user.made_up\nFORGED ingest line " + "x" * 100_000
 
