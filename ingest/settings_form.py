@@ -19,9 +19,11 @@ SWITCHES = ("create_missing_clients", "contact_sync", "ai_voice_agent_logging", 
 
 
 class FormData(Protocol):
+    """What the form code reads of a posted form (Starlette's FormData, or a test's stand-in)."""
+
     def getlist(self, key: str) -> Sequence[Any]: ...
 
-    def get(self, key: str, default: Any = None) -> Any: ...
+    def get(self, key: str, /) -> Any: ...
 
 
 def _on(form: FormData, name: str) -> bool:
@@ -39,7 +41,7 @@ def document_from_form(form: FormData, current: IntegrationSettings) -> dict[str
     """The settings document the admin asked for (not yet validated)."""
     doc = current.model_dump()
     doc["numbers"] = [_number(v) for v in form.getlist("numbers") if str(v).strip()]
-    doc["log_activity_as"] = form.get("log_activity_as", current.log_activity_as)
+    doc["log_activity_as"] = form.get("log_activity_as") or current.log_activity_as
     for name in SWITCHES:
         doc[name] = _on(form, name)
     fields = [str(v).strip() for v in form.getlist("card_field") if str(v).strip()]

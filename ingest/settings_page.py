@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -236,12 +239,28 @@ def _back(request: Request, flash: str) -> Response:
     return RedirectResponse(f"{settings_of(request).PUBLIC_URL}/settings?{flash}=1", 303)
 
 
-async def save(request: Request) -> Response:
+FormHandler = Callable[[Request, Session, FormData, Integration], Awaitable[Response]]
+
+
+def admin_form(handler: FormHandler) -> Callable[[Request], Awaitable[Response]]:
+    """A settings-page POST: it runs only with a session, that session's CSRF token in the form, and a live
+    integration (`_session_and_form`); otherwise the admin gets the signed-out, expired-form or uninstalled
+    page and nothing changes."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        checked = await _session_and_form(request)
+        if isinstance(checked, Response):
+            return checked
+        session, form, integration = checked
+        return await handler(request, session, form, integration)
+
+    return endpoint
+
+
+@admin_form
+async def save(request: Request, session: Session, form: FormData, integration: Integration) -> Response:
     """POST /settings: validate the whole document; store it only when valid."""
-    checked = await _session_and_form(request)
-    if isinstance(checked, Response):
-        return checked
-    session, form, integration = checked
     doc = document_from_form(form, integration.settings)
     try:
         new = IntegrationSettings.parse(doc)
@@ -264,13 +283,12 @@ def _store_settings(integration_id: str, before: IntegrationSettings, after: Int
     apply_settings(integration_id, before, after)
 
 
-async def confirm_jobber(request: Request) -> Response:
+@admin_form
+async def confirm_jobber(
+    request: Request, session: Session, form: FormData, _integration: Integration
+) -> Response:
     """POST /settings/jobber/confirm: the admin attaches (`decision=connect`) the Jobber connection waiting in
     this browser, or not, which removes it from the Jobber account."""
-    checked = await _session_and_form(request)
-    if isinstance(checked, Response):
-        return checked
-    session, form, _ = checked
     settings = settings_of(request)
     reference = request.cookies.get(PENDING_COOKIE)
     if form.get("decision") != "connect":
@@ -311,13 +329,12 @@ def _nothing_to_confirm(request: Request) -> Response:
     )
 
 
-async def replay_failed(request: Request) -> Response:
+@admin_form
+async def replay_failed(
+    request: Request, session: Session, _form: FormData, _integration: Integration
+) -> Response:
     """POST /settings/replay: the integration's dead letters go again, as `ajctl events replay --all
     --integration ID` does (same selection, same replay, same idempotency)."""
-    checked = await _session_and_form(request)
-    if isinstance(checked, Response):
-        return checked
-    session, _, _ = checked
 
     def run() -> int:
         selected, _ = select_for_replay([], session.integration_id, None)
@@ -330,13 +347,11 @@ async def replay_failed(request: Request) -> Response:
     return _back(request, "replayed")
 
 
-async def sync_now(request: Request) -> Response:
+@admin_form
+async def sync_now(
+    request: Request, _session: Session, _form: FormData, integration: Integration
+) -> Response:
     """POST /settings/sync: a contact sync of what changed since the last one, in the background."""
-
-    checked = await _session_and_form(request)
-    if isinstance(checked, Response):
-        return checked
-    _, _, integration = checked
     if not (integration.is_active and integration.settings.contact_sync):
         return message_page(request, "Contact sync is off", "Turn contact sync on first.", status=409,
                             back_to_settings=True)  # fmt: skip
@@ -344,12 +359,9 @@ async def sync_now(request: Request) -> Response:
     return _back(request, "sync")
 
 
-async def logout(request: Request) -> Response:
+@admin_form
+async def logout(request: Request, session: Session, _form: FormData, _integration: Integration) -> Response:
     """POST /settings/logout."""
-    checked = await _session_and_form(request)
-    if isinstance(checked, Response):
-        return checked
-    session, _, _ = checked
     await run_in_threadpool(sessions_of(request).end, session)
     response = message_page(request, "Signed out", "Open the settings from Aircall to sign in again.")
     clear_session_cookie(response, settings_of(request))
@@ -390,12 +402,11 @@ async def disconnect_page(request: Request) -> Response:
     )
 
 
-async def disconnect(request: Request) -> Response:
+@admin_form
+async def disconnect(
+    request: Request, session: Session, form: FormData, _integration: Integration
+) -> Response:
     """POST /settings/jobber/disconnect (confirmed on its page): `appDisconnect`, tokens dropped, inactive."""
-    checked = await _session_and_form(request)
-    if isinstance(checked, Response):
-        return checked
-    session, form, _ = checked
     if form.get("confirm") != "1":
         return redirect(f"{settings_of(request).PUBLIC_URL}/settings/jobber/disconnect")
     try:
