@@ -15,7 +15,6 @@ from flows.vendors import jobber_for
 from store.activities import Activities, ActivityRecord
 from store.calls import CallStates
 from store.insights import InsightStore
-from store.phones import PhoneCache
 from store.queues import enqueue
 
 log = logging.getLogger(__name__)
@@ -48,20 +47,15 @@ def log_call(ctx: EventContext) -> str:
         # Re-read inside the lock: a concurrent event may have added a newer snapshot since ours, and the
         # last writer must render the complete state, never an older one. With it, in the same round trip,
         # the call's activity record and the cached match of the number the check saw.
-        pipe = ctx.r.pipeline(transaction=False)
-        CallStates.queue_all(pipe, scope, call_id)
-        Activities.queue_get(pipe, scope, "call", call_id)
-        PhoneCache.queue_get(pipe, ctx.account_id, check.external)
-        raw_states, raw_record, raw_cached = pipe.execute()
-        snapshots = CallStates.parse_all(raw_states)
-        record = Activities.parse(raw_record)
+        read = states.for_logging(scope, call_id, ctx.account_id, check.external)
+        snapshots, record = read.snapshots, read.record
         call = merge_call(snapshots)
         voice_agent = voice_agent_view(snapshots, call)
         if voice_agent is not None and not ctx.integration.settings.ai_voice_agent_logging:
             _withdraw(ctx, jobber, call_id, record)
             raise Skip("AI Voice Agent call, and ai_voice_agent_logging is off: not logged")
         external = call.external or check.external
-        cached = PhoneCache.parse(raw_cached) if external == check.external else None
+        cached = read.cached if external == read.number else None
         client_id = (
             record.client_id
             if record

@@ -50,11 +50,6 @@ class Activities:
         return self.parse(h)
 
     @staticmethod
-    def queue_get(pipe: Any, scope: Scope, resource: str, resource_id: str) -> None:
-        """`get`, as one command of the caller's pipeline."""
-        pipe.hgetall(keys.activity(scope, resource, resource_id))
-
-    @staticmethod
     def parse(h: dict[str, str]) -> ActivityRecord | None:
         if not h:
             return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import types
 import typing
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -19,9 +20,12 @@ from pydantic import BaseModel
 
 from config.settings import get_settings
 from domain.calls import Snapshot
+from domain.matching import ClientRef
 from domain.payloads import Call
 from domain.scope import Scope
 from store import keys
+from store.activities import Activities, ActivityRecord
+from store.phones import PhoneCache
 
 # Fields of voice-agent events (domain/voice_agent.py); `call_end_reason` is a Call field.
 VOICE_AGENT_FIELDS = frozenset({"ai_voice_agent_name", "summary", "extracted_data"})
@@ -30,6 +34,14 @@ VOICE_AGENT_FIELDS = frozenset({"ai_voice_agent_name", "summary", "extracted_dat
 def ttl_s() -> int:
     """As long as the ledger remembers the call's events, their snapshots are there to merge late ones."""
     return get_settings().event_ttl_s
+
+
+@dataclass(frozen=True)
+class CallForLogging:
+    snapshots: list[Snapshot]
+    record: ActivityRecord | None  # its activity in Jobber, once written
+    number: str  # the E.164 number whose cached match was read
+    cached: ClientRef | None  # that number's cached client, if any
 
 
 class CallStates:
@@ -48,16 +60,19 @@ class CallStates:
 
     def all(self, scope: Scope, call_id: int | str) -> list[Snapshot]:
         values: list[str] = self.r.hvals(keys.call_state(scope, call_id))  # type: ignore[assignment]
-        return self.parse_all(values)
-
-    @staticmethod
-    def queue_all(pipe: Any, scope: Scope, call_id: int | str) -> None:
-        """`all`, as one command of the caller's pipeline (several reads in one round trip)."""
-        pipe.hvals(keys.call_state(scope, call_id))
-
-    @staticmethod
-    def parse_all(values: list[str]) -> list[Snapshot]:
         return [_snapshot(v) for v in values]
+
+    def for_logging(self, scope: Scope, call_id: str, account_id: str, e164: str) -> CallForLogging:
+        """What writing a call's activity reads, in one round trip: the call's snapshots, its activity record,
+        and the cached match of `e164` in the Jobber account."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hvals(keys.call_state(scope, call_id))
+        pipe.hgetall(keys.activity(scope, "call", call_id))
+        pipe.get(keys.phone(account_id, e164))
+        states, record, cached = pipe.execute()
+        return CallForLogging(
+            [_snapshot(v) for v in states], Activities.parse(record), e164, PhoneCache.parse(cached)
+        )
 
     def snapshot(self, scope: Scope, call_id: int | str, event_id: str) -> Snapshot | None:
         """One event's snapshot: what the call flow reads of it, kept after its raw body was dropped."""

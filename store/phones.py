@@ -7,7 +7,6 @@ day in any case, so a missed webhook cannot pin a stale match for long.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import redis
 
@@ -24,11 +23,6 @@ class PhoneCache:
     def get(self, account_id: str, e164: str) -> ClientRef | None:
         raw: str | None = self.r.get(keys.phone(account_id, e164))  # type: ignore[assignment]
         return self.parse(raw)
-
-    @staticmethod
-    def queue_get(pipe: Any, account_id: str, e164: str) -> None:
-        """`get`, as one command of the caller's pipeline."""
-        pipe.get(keys.phone(account_id, e164))
 
     @staticmethod
     def parse(raw: str | None) -> ClientRef | None:

@@ -518,7 +518,7 @@ def test_log_lines_never_carry_a_callers_full_number(r, ingest_url, worker, jobb
 
     def written() -> str:
         text = log_lines.getvalue()
-        wanted = ("tasks.skipped", "flows.activity.client_created", "tasks.activity_logged")
+        wanted = ("tasks.skipped", "tasks.client_created", "tasks.activity_logged")
         return text if all(w in text for w in wanted) else ""
 
     text = until(written, timeout=30, what="the skip and the client-created lines")
