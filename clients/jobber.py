@@ -1,8 +1,11 @@
 """Jobber GraphQL adapter (https://developer.getjobber.com/docs/using_jobbers_api/api_queries_and_mutations).
 
-Documents are parsed and validated with `gql`; transport is plain `requests` so this adapter sees the raw
-status and the plain-JSON, non-GraphQL error bodies Jobber uses for disconnected or inactive accounts
-(jobber-api.md §1.3), which a GraphQL transport would hide behind a protocol error.
+Every document is parsed and validated by `gql`'s schema-aware client against Jobber's real schema (version
+2025-04-16, transcribed from an introspection: jobber-schema-2025-04-16.graphql next to this module) the first
+time it is used, so a document real Jobber would refuse fails before any request. The transport is our own
+(clients/http.py: urllib3's pool), not a GraphQL transport: this adapter must see the raw status and the
+plain-JSON, non-GraphQL error bodies Jobber uses for disconnected or inactive accounts (jobber-api.md §1.3),
+which a GraphQL transport would hide behind a protocol error.
 
 Errors: HTTP 429 and `THROTTLED` → RateLimited (THROTTLED waits (requested - available) / restoreRate);
 5xx, timeouts, "Service temporarily unavailable" → Transient; the app disconnected from the account →
@@ -20,11 +23,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
-from typing import Any, Protocol, cast
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any, Protocol
 
-from gql import gql
-from graphql import DocumentNode, print_ast
+from gql import Client, gql
+from graphql import print_ast
 
 from clients.errors import Disconnected, Permanent, RateLimited, Transient
 from clients.http import Reply, Transport, json_or_empty, send, shared_session
@@ -113,13 +117,22 @@ class Account:
     name: str
 
 
+SCHEMA = Path(__file__).with_name("jobber-schema-2025-04-16.graphql")
+
+
+@cache
+def schema_client() -> Client:
+    """gql's client with Jobber's schema and no transport: it validates documents locally."""
+    return Client(schema=SCHEMA.read_text(encoding="utf-8"))
+
+
 @lru_cache(maxsize=128)
 def document(source: str) -> str:
-    """Parse (syntax-check) a GraphQL document once and return its canonical text."""
-    parsed = gql(source)
-    # gql 4 wraps the document in a GraphQLRequest; gql 3 returned the DocumentNode itself.
-    node = cast(DocumentNode, getattr(parsed, "document", parsed))
-    return print_ast(node)
+    """Parse and validate a GraphQL document once (a GraphQLError for what Jobber's schema refuses), and
+    return its canonical text."""
+    request = gql(source)
+    schema_client().validate(request)
+    return print_ast(request.document)
 
 
 ACCOUNT = """query Account { account { id name } }"""

@@ -1,7 +1,9 @@
 """The event ledger: each received webhook once, with its outcome, attempts and skips.
 
-The ledger entry *is* the idempotency record: `claim` creates it and enqueues the router task in one
-atomic Lua call, so an event is either new-and-enqueued or a duplicate — never claimed-but-lost.
+The ledger entry *is* the idempotency record: the claim creates it and puts its flow's task (the event → task
+map, flows/routes.py, chosen by the ingest) into the tenant's lane of that task's queue, in one atomic Lua call
+per batch of claims: an event is either new-and-enqueued, a duplicate, skipped at the door or refused (a
+tenant over its limits: 429, nothing stored) -- never claimed-but-lost.
 
 What it keeps, for how long (issue 10; Redis runs with noeviction): the entry lives EVENT_TTL_DAYS, as the
 duplicate check and a compact record (event, resource, integration, times, outcome, reason) for `ajctl

@@ -48,6 +48,23 @@ def test_product_document_validates_against_the_real_schema(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_the_adapter_validates_each_document_with_gqls_schema_aware_client(name: str) -> None:
+    """What the adapter sends goes through `clients.jobber.document`: gql's client, given Jobber's schema."""
+    from clients.jobber import document
+
+    assert document(print_ast(DOCUMENTS[name]))
+
+
+def test_a_document_jobber_would_refuse_fails_in_the_adapter_before_any_request() -> None:
+    from graphql import GraphQLError
+
+    from clients.jobber import document
+
+    with pytest.raises(GraphQLError, match="Cannot query field 'nope' on type 'Account'"):
+        document("query Nope { account { nope } }")
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
 def test_product_document_is_served_by_the_sandbox(name: str) -> None:
     errors = validate(get_schema(), DOCUMENTS[name])
     assert [e.message for e in errors] == [], print_ast(DOCUMENTS[name])

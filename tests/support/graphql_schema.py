@@ -28,8 +28,8 @@ from graphql import (
 from graphql.pyutils import Undefined
 
 # A byte-for-byte copy of ../shared/reference/jobber-schema-2025-04-16.graphql (its header names the
-# introspection it was transcribed from), kept in the repo so a clean checkout tests against it.
-REFERENCE_SCHEMA = Path(__file__).resolve().parents[1] / "contract" / "jobber-schema-2025-04-16.graphql"
+# introspection it was transcribed from), shipped with the adapter that validates its documents against it.
+REFERENCE_SCHEMA = Path(__file__).resolve().parents[2] / "clients" / "jobber-schema-2025-04-16.graphql"
 PLACEHOLDER = (
     "_notCaptured"  # the reference's stand-in field for types it did not capture: not a Jobber field
 )
