@@ -16,6 +16,8 @@ from store.ledger import Ledger
 from tests.support.poll import until
 from tests.support.tenants import make_tenant
 
+pytestmark = pytest.mark.flow
+
 AGENT = p.user_object(456, name="Madelaine Dupont", email="madelaine@acme.com")
 CALLER = "+14155550100"
 _ids = itertools.count(9_800_000_001)

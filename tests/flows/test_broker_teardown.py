@@ -14,11 +14,14 @@ from __future__ import annotations
 import json
 
 import kombu
+import pytest
 from kombu.common import ignore_errors
 
 from config.celery import broker_transport_options
 from config.settings import Settings
 from sandbox.redis_server import RedisServer
+
+pytestmark = pytest.mark.flow
 
 
 def test_closing_a_collected_broker_connection_with_unacked_messages_is_not_fatal():

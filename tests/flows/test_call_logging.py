@@ -26,6 +26,8 @@ from tests.support.search_readings import (
 )
 from tests.support.tenants import make_tenant, scope_of
 
+pytestmark = pytest.mark.flow
+
 LINE = p.number_object(789, e164="+14155550199", name="Support line")
 OTHER_LINE = p.number_object(790, e164="+14155550198", name="Sales")
 AGENT = p.user_object(456, name="Madelaine Dupont", email="madelaine@acme.com")
@@ -431,6 +433,7 @@ def test_withheld_numbers_are_never_matched_or_created(r, ingest_url, worker, jo
 # ---- vendor trouble and economy -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_jobber_5xx_and_throttled_during_the_flow_still_give_exactly_one_activity(
     r, ingest_url, worker, jobber
 ):

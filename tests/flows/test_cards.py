@@ -16,6 +16,8 @@ from tests.support.poll import until
 from tests.support.search_readings import SEARCH_READING_IDS, SEARCH_READINGS, use_reading
 from tests.support.tenants import make_tenant
 
+pytestmark = pytest.mark.flow
+
 LINE = p.number_object(789, e164="+14155550199", name="Support line")
 AGENT = p.user_object(456, name="Madelaine Dupont", email="madelaine@acme.com")
 CALLER = "+14155550100"
@@ -219,6 +221,7 @@ def test_duplicate_and_out_of_order_ringing_events_post_one_card(r, ingest_url, 
     assert len(reasons) == 1 and reasons[0].startswith("one card per call: already handled by ev_")
 
 
+@pytest.mark.slow
 def test_budget_wait_inside_the_ringing_window_is_retried_then_posted(r, ingest_url, worker, world):
     from store.budgets import AircallBudget
 
@@ -251,6 +254,7 @@ def test_aircall_429_past_the_ringing_window_drops_the_card(r, ingest_url, worke
     )
 
 
+@pytest.mark.slow
 def test_aircall_5xx_is_retried_and_the_card_still_arrives_once(r, ingest_url, worker, world):
     add_client(world, firstName="Dana", lastName="Lopez", phones=[{"number": CALLER}])
     t = tenant(world)

@@ -11,6 +11,8 @@ from click.testing import CliRunner
 from cli import main as ajctl
 from store import keys
 
+pytestmark = pytest.mark.flow
+
 
 def run(*args: str, ok: bool = True):
     result = CliRunner().invoke(ajctl, list(args))

@@ -13,6 +13,8 @@ from store.contacts import ContactMap
 from tests.support.poll import until
 from tests.support.tenants import scope_of
 
+pytestmark = pytest.mark.flow
+
 
 @pytest.fixture
 def world(vendors, ingest_url, settings_env):

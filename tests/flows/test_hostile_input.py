@@ -23,6 +23,8 @@ from tests.support.poll import until
 from tests.support.queues import queued_count
 from tests.support.tenants import make_tenant
 
+pytestmark = pytest.mark.flow
+
 SECRET = "sandbox-client-secret"  # JOBBER_CLIENT_SECRET of the suite (tests/conftest.py)
 
 

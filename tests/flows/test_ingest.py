@@ -18,6 +18,8 @@ from tests.support.payloads import call_event
 from tests.support.queues import queued_messages
 from tests.support.tenants import AIRCALL_TOKEN, JOBBER_ACCESS, JOBBER_REFRESH, make_tenant
 
+pytestmark = pytest.mark.flow
+
 
 def post(url: str, body, **kw) -> requests.Response:
     data = body if isinstance(body, bytes | str) else json.dumps(body)
@@ -238,6 +240,7 @@ def test_no_token_reaches_the_logs(r, ingest_url, caplog):
         assert secret not in caplog.text
 
 
+@pytest.mark.slow
 def test_concurrent_claims_go_together_and_each_gets_its_own_answer(r):
     """Claims made while a batch is on its way share the next round trip; each still gets its own status, and
     when Redis cannot be reached every claim of the batch fails (so each webhook is answered 503)."""

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from ingest.tokens import KnownTokens
 from store import keys
+
+pytestmark = pytest.mark.flow
 
 
 class Clock:

@@ -16,6 +16,8 @@ from tests.support.tenants import make_tenant
 from worker.app import app
 from worker.schedule import BEAT_SCHEDULE
 
+pytestmark = pytest.mark.flow
+
 
 def test_every_beat_job_names_a_registered_task():
     app.loader.import_default_modules()  # what a worker does at start (alone, this test imported none)

@@ -27,6 +27,8 @@ from tests.support.admin import (
 )
 from tests.support.tenants import make_tenant
 
+pytestmark = pytest.mark.flow
+
 PENDING_COOKIE = "aj_jobber_pending"
 
 

@@ -7,6 +7,7 @@ import json
 import re
 import time
 
+import pytest
 import requests
 
 from config.queues import QUEUE_DEFAULT
@@ -14,6 +15,8 @@ from store import keys
 from store.messages import SENT_AT_HEADER, task_message
 from tests.support.metrics import scrape
 from worker.app import app
+
+pytestmark = pytest.mark.flow
 
 
 def metric(text: str, name: str, labels: str = "") -> float:

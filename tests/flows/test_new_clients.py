@@ -20,6 +20,8 @@ from tests.flows.test_call_logging import AGENT, LINE, T0, add_client, clients, 
 from tests.support.poll import until
 from tests.support.tenants import make_tenant
 
+pytestmark = pytest.mark.flow
+
 NEW_NUMBER = "+14155550177"
 LAG_S = 120  # longer than any test here: the search never shows the new client while they run
 _ids = itertools.count(7_300_000_001)

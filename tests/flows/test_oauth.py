@@ -7,10 +7,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 
 from store.integrations import IntegrationStore
 from tests.support.admin import csrf, hidden_fields, install
+
+pytestmark = pytest.mark.flow
 
 
 def store(r: Any) -> IntegrationStore:

@@ -18,6 +18,8 @@ import requests
 
 from tests.support.poll import until
 
+pytestmark = pytest.mark.flow
+
 ROOT = Path(__file__).resolve().parents[2]
 REMOTE = {"X-Forwarded-For": "203.0.113.7"}  # what a reverse proxy says for a visitor
 SPOOFED = {"X-Forwarded-For": "127.0.0.1"}  # what a visitor says to look local
@@ -222,6 +224,7 @@ def up(port: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_flower_without_credentials_listens_on_loopback_only(flower):
     _, port, _ = flower(FLOWER_HOST="0.0.0.0")  # what compose and a careless .env would say
 
@@ -231,6 +234,7 @@ def test_flower_without_credentials_listens_on_loopback_only(flower):
     assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
 
 
+@pytest.mark.slow
 def test_flower_with_credentials_asks_for_them_and_keeps_them_off_the_command_line(flower):
     proc, port, _ = flower(FLOWER_HOST="0.0.0.0", FLOWER_BASIC_AUTH="ops:flower-SECRET-7")
 

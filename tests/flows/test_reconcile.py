@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 import requests
 from click.testing import CliRunner
 
@@ -17,6 +18,8 @@ from store.backfill import ReconcileWatermark
 from store.ledger import Ledger
 from tests.support.poll import until
 from tests.support.queues import queued_messages
+
+pytestmark = pytest.mark.flow
 
 AGENT = p.user_object(456, name="Madelaine Dupont", email="madelaine@acme.com")
 CALLER = "+14155550100"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 import requests
 
 from config.queues import ALL_QUEUES, QUEUE_JOBBER
@@ -24,6 +25,8 @@ from store.messages import task_message
 from store.queues import FairQueues
 from tests.support.poll import until
 from tests.support.tenants import make_tenant
+
+pytestmark = pytest.mark.flow
 
 LINE = p.number_object(789, e164="+14155550199", name="Support line")
 AGENT = p.user_object(456, name="Madelaine Dupont", email="madelaine@acme.com")

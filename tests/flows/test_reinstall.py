@@ -27,6 +27,8 @@ from tests.support.purge import run_purge_to_the_end
 from tests.support.queues import queued_messages
 from tests.support.tenants import make_tenant
 
+pytestmark = pytest.mark.flow
+
 AGENT = p.user_object(456, name="Madelaine Dupont", email="madelaine@acme.com")
 CALLER = "+14155550100"
 _ids = itertools.count(9_900_000_001)

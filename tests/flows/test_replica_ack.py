@@ -28,6 +28,8 @@ from store.replication import NotReplicated, ReplicatedLedger
 from tests.flows.test_jobber_webhooks import signed, webhook
 from tests.support.payloads import call_event
 
+pytestmark = pytest.mark.flow
+
 TOKEN = "replica-ack-token"
 ACCOUNT = "replica-ack-account"
 
@@ -75,6 +77,7 @@ def test_a_200_means_the_replica_already_holds_the_event(pair, acking):
     assert replica.client().exists(keys.event(answer.json()["id"]))
 
 
+@pytest.mark.slow
 def test_no_replica_confirmation_means_503_and_the_retry_too_until_one_confirms(pair, acking):
     _, replica = pair
     body = call_event(TOKEN)

@@ -29,6 +29,8 @@ from tests.support.tenants import make_tenant, scope_of
 from worker.app import app
 from worker.retry import IntegrationTask
 
+pytestmark = pytest.mark.flow
+
 EVENT_TTL_S = 30 * 86400
 
 

@@ -23,6 +23,8 @@ from tests.support.tenants import make_tenant
 from worker.app import app
 from worker.retry import IntegrationTask
 
+pytestmark = pytest.mark.flow
+
 
 @app.task(name="tests.slow_backoff", base=IntegrationTask, bind=True)
 def slow_backoff(self, event_id: str) -> None:
@@ -72,6 +74,7 @@ def test_a_delayed_retry_waits_in_redis_not_in_a_worker(r, ingest_url, worker, h
     assert r.get(f"test:runs:{event_id}") == "2" and r.zcard(keys.DUE) == 0
 
 
+@pytest.mark.slow
 def test_waiting_for_rate_limits_has_a_budget(r, ingest_url, worker, handler, settings_env):
     settings_env.setenv("RATE_LIMIT_BUDGET_S", "1")
     handler("tests.throttled_forever", 0)

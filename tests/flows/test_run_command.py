@@ -7,6 +7,10 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
+pytestmark = [pytest.mark.flow, pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

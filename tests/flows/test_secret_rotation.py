@@ -18,6 +18,8 @@ from store.integrations import IntegrationStore
 from store.pending_jobber import PendingConnections, PendingJobber
 from tests.support.tenants import AIRCALL_TOKEN, JOBBER_ACCESS, JOBBER_REFRESH, make_tenant
 
+pytestmark = pytest.mark.flow
+
 OLD = "old-key-5N0pQ7rT2vX9zB4dF6hJ8kL1mW3yC0aE"
 NEW = "new-key-Gq8Rt3Yw6Ui1Op4As7Df0Gh2Jk5Lz9Xc"
 OTHER = "other-key-Vb2Nm5Qw8Er1Ty4Ui7Op0As3Df6G"

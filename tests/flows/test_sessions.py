@@ -12,6 +12,8 @@ from store.crypto import token_hash
 from store.pending_jobber import GRACE_S, PendingConnections, PendingJobber
 from store.sessions import SESSION_IDLE_S, SESSION_MAX_S, SessionStore
 
+pytestmark = pytest.mark.flow
+
 SECRET = "test-secret-key-for-the-suite"
 
 

@@ -27,6 +27,8 @@ from tests.support.admin import (
 from tests.support.poll import until
 from tests.support.tenants import make_tenant
 
+pytestmark = pytest.mark.flow
+
 
 def store(r: Any) -> IntegrationStore:
     return IntegrationStore(r, get_settings().secret_key())

@@ -13,6 +13,8 @@ from store.integrations import IntegrationStore
 from tests.support.admin import csrf, link_for, sign_in
 from tests.support.tenants import make_tenant
 
+pytestmark = pytest.mark.flow
+
 
 @pytest.mark.parametrize("number", ["²", "١٢", "--5", "1e3", "12 34"])
 def test_a_number_that_is_not_ascii_digits_is_refused_next_to_the_field(r, site, number):

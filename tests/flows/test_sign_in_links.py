@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import requests
 
 from config.settings import get_settings
@@ -14,6 +15,8 @@ from store.crypto import token_hash
 from store.sessions import SessionStore
 from tests.support.admin import hidden_fields, link_for, sign_in
 from tests.support.tenants import make_tenant
+
+pytestmark = pytest.mark.flow
 
 
 def sessions(r: Any) -> SessionStore:

@@ -12,6 +12,8 @@ import pytest
 
 from sandbox.fleet import Fleet
 
+pytestmark = pytest.mark.flow
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

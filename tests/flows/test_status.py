@@ -7,6 +7,7 @@ import itertools
 import json
 import time
 
+import pytest
 import requests
 from click.testing import CliRunner, Result
 
@@ -17,6 +18,8 @@ from store.ledger import Ledger
 from tests.support.metrics import scrape
 from tests.support.poll import until
 from tests.support.tenants import make_tenant
+
+pytestmark = pytest.mark.flow
 
 LINE = p.number_object(789, e164="+14155550199", name="Support line")
 AGENT = p.user_object(456, name="Madelaine Dupont", email="madelaine@acme.com")

@@ -13,6 +13,7 @@ import json
 import logging
 from typing import Any
 
+import pytest
 import requests
 
 from config.settings import Settings
@@ -24,6 +25,8 @@ from tests.support.metrics import scrape
 from tests.support.payloads import call_event
 from tests.support.queues import queued_messages
 from tests.support.tenants import make_tenant
+
+pytestmark = pytest.mark.flow
 
 
 def post(url: str, body: dict[str, Any]) -> requests.Response:

@@ -10,6 +10,7 @@ import json
 import time
 from typing import Any
 
+import pytest
 import requests
 from click.testing import CliRunner
 
@@ -26,6 +27,8 @@ from tests.flows.test_ai_insights import CALLER, CONTENT, a_call, generate, send
 from tests.support.payloads import call_event
 from tests.support.poll import until
 from tests.support.purge import run_purge_to_the_end
+
+pytestmark = pytest.mark.flow
 
 SECRET_TEXT = "Please come by Tuesday, the gate code is 4471"
 # Kept by design (README "Uninstall"): idempotency records a reinstall for the same Jobber account and Aircall

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import requests
 from click.testing import CliRunner
 
@@ -20,6 +21,8 @@ from tests.support.poll import until
 from tests.support.tenants import make_tenant
 from worker.app import app
 from worker.retry import IntegrationTask
+
+pytestmark = pytest.mark.flow
 
 
 def _fail_first(event_id: str, n: int, error: Exception) -> None:
@@ -93,6 +96,7 @@ def test_integration_deactivated_after_ingest_is_skipped_by_the_router(r, ingest
     assert r.get(f"test:runs:{event_id}") is None
 
 
+@pytest.mark.slow
 def test_transient_errors_are_retried_until_success(r, ingest_url, worker, handler):
     handler("tests.flaky", 2)
     event_id = send(ingest_url, make_tenant().webhook_token)
@@ -103,6 +107,7 @@ def test_transient_errors_are_retried_until_success(r, ingest_url, worker, handl
     assert DeadLetters(r).count() == 0
 
 
+@pytest.mark.slow
 def test_rate_limits_wait_without_spending_attempts(r, ingest_url, worker, handler, settings_env):
     settings_env.setenv("RETRY_MAX_ATTEMPTS", "2")
     handler("tests.throttled", 4)  # more waits than the attempt budget
@@ -113,6 +118,7 @@ def test_rate_limits_wait_without_spending_attempts(r, ingest_url, worker, handl
     assert DeadLetters(r).count() == 0
 
 
+@pytest.mark.slow
 def test_exhausted_retries_dead_letter_and_replay_does_not_duplicate(
     r, ingest_url, worker, handler, settings_env
 ):

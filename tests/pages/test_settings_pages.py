@@ -24,7 +24,7 @@ from tests.support.browser import click, click_and_load, screenshot, text_of, wa
 from tests.support.payloads import call_event
 from tests.support.poll import until
 
-pytestmark = [pytest.mark.flow, pytest.mark.browser]
+pytestmark = [pytest.mark.flow, pytest.mark.browser, pytest.mark.slow]
 
 NUMBERS = [
     {"name": "Support line", "e164": "+14155550199", "country": "US"},

@@ -8,12 +8,6 @@ import pytest
 from tests.support.accounting import RESULTS
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/reliability/" in str(item.fspath).replace("\\", "/"):
-            item.add_marker(pytest.mark.reliability)
-
-
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if not RESULTS:
         return

@@ -33,7 +33,7 @@ from tests.support.accounting import account_calls, scale
 from tests.support.poll import until
 from tests.support.queues import queued_count
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 FIRST_CALL = 8_400_000_000
 POSTERS = 4
 

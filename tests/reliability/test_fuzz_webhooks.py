@@ -34,6 +34,8 @@ from store.integrations import IntegrationStore, JobberAccount
 from tests.support.accounting import RESULTS, Accounting, scale
 from tests.support.queues import queued_count
 
+pytestmark = [pytest.mark.reliability, pytest.mark.slow]
+
 LIMIT = 1024 * 1024  # MAX_WEBHOOK_BYTES, the default
 JOBBER_SECRET = "fuzz-jobber-client-secret"
 TOKEN, INACTIVE_TOKEN, ACCOUNT = "fuzz-live-token", "fuzz-inactive-token", "fuzz-jobber-account"

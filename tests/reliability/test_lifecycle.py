@@ -24,7 +24,7 @@ from sandbox.scenarios.library import ScenarioContext, build, delivery_order
 from tests.support.accounting import account_calls, notes_per_call, scale
 from tests.support.poll import until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
 READINGS = {"consent-ends-old": True, "both-live": False}
 

@@ -18,6 +18,8 @@ from sandbox.fleet import Fleet
 from sandbox.soak import soak, start_fleet
 from tests.support.accounting import account_calls, scale
 
+pytestmark = [pytest.mark.reliability, pytest.mark.slow]
+
 EVENTS = scale(2_000, 30_000)
 RETENTION_S = scale(10, 60)
 BATCH = scale(100, 500)  # a batch settles well within the retention: no event expires while it waits
@@ -47,7 +49,6 @@ def fleet():
         sync_client.cache_clear()
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(scale(300, 3600))
 def test_redis_memory_levels_off_and_every_key_expires_or_has_an_owner(fleet):
     urls = start_fleet(fleet, retention_s=RETENTION_S)

@@ -22,7 +22,7 @@ from store.integrations import IntegrationStore, JobberAccount
 from tests.support.accounting import account_calls, scale
 from tests.support.poll import until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
 AGENT = p.user_object(456, name="Madelaine Dupont", email="madelaine@acme.com")
 

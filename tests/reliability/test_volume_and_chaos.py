@@ -22,7 +22,7 @@ from store.integrations import IntegrationStore, JobberAccount
 from tests.support.accounting import account_calls, scale
 from tests.support.poll import until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
 SHAPES = ("inbound_answered", "missed", "voicemail", "outbound", "transfer", "external_transfer", "assigned",
           "untagged", "anonymous")  # fmt: skip

@@ -22,6 +22,8 @@ from tests.support.accounting import account_calls
 from tests.support.poll import until
 from tests.support.queues import queued_count
 
+pytestmark = [pytest.mark.reliability, pytest.mark.slow]
+
 LINE = p.number_object(789, e164="+14155550199", name="Support line")
 AGENT = p.user_object(456, name="Madelaine Dupont", email="madelaine@acme.com")
 CALLER = "+14155550100"
