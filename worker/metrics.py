@@ -24,7 +24,7 @@ from store import keys
 from store.api_versions import JobberVersionNotices
 from store.redis import sync_client
 from store.stats import BeatJobs, bucket_of, queue_observation
-from worker.retry import RATE_LIMIT_OBSERVERS, Deferred
+from worker.retry import DEAD_LETTERED, RATE_LIMIT_OBSERVERS, Deferred
 from worker.schedule import BEAT_SCHEDULE
 
 BUCKETS = keys.TASK_SECONDS_BUCKETS
@@ -58,8 +58,8 @@ def _finish(
         return
     elapsed = time.monotonic() - began
     outcome = (state or "unknown").lower()
-    if outcome == "success" and retval == "skipped":
-        outcome = "skipped"
+    if outcome == "success" and retval in ("skipped", DEAD_LETTERED):
+        outcome = str(retval)
     elif outcome == "ignored" and isinstance(retval, Deferred):
         outcome = "retry"
     bucket = bucket_of(elapsed, BUCKETS)

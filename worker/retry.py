@@ -50,6 +50,10 @@ MAX_RATE_LIMIT_WAIT_S = 15 * 60
 RATE_LIMIT_OBSERVERS: list[Callable[[str, str], None]] = []
 
 
+# What a task returns when its work was dead-lettered: worker/metrics.py counts it as outcome "dead_lettered".
+DEAD_LETTERED = "dead_lettered"
+
+
 class Deferred(Ignore):  # type: ignore[misc]
     """This delivery is done; the work runs again later, from the delay set (metrics count it as a retry)."""
 
@@ -197,7 +201,7 @@ class IntegrationTask(Task):  # type: ignore[misc]
         if event_id:
             Ledger(sync_client()).record_skip(event_id, reason)
 
-    def _dead_letter(self, args: tuple[Any, ...], kwargs: dict[str, Any], error: str) -> None:
+    def _dead_letter(self, args: tuple[Any, ...], kwargs: dict[str, Any], error: str) -> str:
         r = sync_client()
         event_id = self._event_id(args)
         entry = Ledger(r).get(event_id) if event_id else None
@@ -223,4 +227,4 @@ class IntegrationTask(Task):  # type: ignore[misc]
         log.error(
             "tasks.dead_lettered task=%s id=%s error=%s", self.name, event_id or self.request.id, error[:200]
         )
-        return None
+        return DEAD_LETTERED
