@@ -223,6 +223,8 @@ _SLOW_TESTS = frozenset({
     "flows/test_replica_ack.py::test_no_replica_confirmation_means_503_and_the_retry_too_until_one_confirms",
     "flows/test_operator_surfaces.py::test_flower_with_credentials_asks_for_them_and_keeps_them_off_the_command_line",
     "flows/test_operator_surfaces.py::test_flower_without_credentials_listens_on_loopback_only",
+    # The fleet as the Procfile starts it (ingest, worker, beat processes), traffic, a scrape: ~10 s.
+    "flows/test_metrics_exported.py::test_every_metric_the_rules_and_the_dashboard_read_is_exported",
 })  # fmt: skip
 
 
