@@ -1,8 +1,9 @@
 """Prometheus metrics of the ingest process, plus fleet gauges read from Redis at scrape time.
 
-A scrape's Redis reads are bounded: a fixed number of round trips (five), reading fixed-size counters, one small
-read per integration (by status), and two per tenant lane that holds work; never a SCAN, a list of events,
-delayed retries or dead letters (tests/flows/test_metrics_cost.py)."""
+A scrape's Redis reads are bounded: a fixed number of round trips, reading counters of fixed size (or one field
+per integration that ever had a 429 or a rate-limit wait), one small read per integration (by status), and two per
+tenant lane that holds work; never a SCAN, nor the events, delayed retries or dead letters themselves
+(tests/flows/test_webhook_answers.py counts a scrape's commands)."""
 
 from __future__ import annotations
 
