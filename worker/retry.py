@@ -137,11 +137,11 @@ class IntegrationTask(Task):  # type: ignore[misc]
         self._ledger_attempt(args, "rate_limited", str(exc))
         countdown = wait + random.uniform(0.0, 1.0)  # spread the herd after a shared reset
         log.info("tasks.rate_limited task=%s wait_s=%.1f", self.name, countdown)
-        tenant = self._tenant_of(args)
         if exc.vendor:
+            tenant = self._tenant_of(args)  # the message's header says, almost always: no read
             for observer in RATE_LIMIT_OBSERVERS:
                 observer(tenant or "none", exc.vendor)
-        return self._later(countdown, args, kwargs, tenant)
+        return self._later(countdown, args, kwargs)
 
     def _retry_transient(self, exc: Transient, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         settings = get_settings()
@@ -155,13 +155,11 @@ class IntegrationTask(Task):  # type: ignore[misc]
         )
         return self._later(countdown, args, kwargs)
 
-    def _later(
-        self, countdown: float, args: tuple[Any, ...], kwargs: dict[str, Any], tenant: str | None = None
-    ) -> Any:
+    def _later(self, countdown: float, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run this task again in `countdown` seconds, from Redis, and let this delivery go (acknowledged)."""
         request = self.request
         queue = (request.delivery_info or {}).get("routing_key") or queue_for(self.name)
-        tenant = self._tenant_of(args) if tenant is None else tenant
+        tenant = self._tenant_of(args)
         due = time.time() + countdown  # also its sent time: the queue-age metric counts from when it is due
         message = task_message(self.name, list(args), queue, request.id, kwargs=kwargs, tenant=tenant,
                                retries=int(request.retries or 0) + 1, root_id=request.root_id, sent_at=due)  # fmt: skip

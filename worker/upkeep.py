@@ -122,6 +122,12 @@ class Upkeep(bootsteps.StartStopStep):  # type: ignore[misc]
             log.warning("upkeep.metrics_lost_at_shutdown")
         metrics.FLUSHING.clear()
 
+    def terminate(self, worker: Any) -> None:
+        # A cold shutdown (and the test suite's embedded workers) terminates steps instead of stopping them;
+        # StartStopStep's default does nothing without `obj`, which left this thread beating, releasing and
+        # flushing after its worker was gone.
+        self.stop(worker)
+
     def _run(self) -> None:
         last_beat, beat_every, last_flush = 0.0, heartbeat_every(), 0.0
         while not self._stop.wait(TICK_S):
