@@ -16,7 +16,8 @@ from flows.status import fleet_status
 @pass_ops
 @guarded
 def status(ops: Ops, as_json: bool) -> None:
-    """Queues, pending events, dead letters, integrations, throttled ones, workers, Jobber API version warnings."""
+    """Queues, pending events, dead letters, integrations, throttled ones, workers, beat's last runs, Jobber API
+    version warnings."""
     doc = fleet_status(ops.r, ops.settings)
     emit(as_json, doc, describe_status(doc))
 
@@ -50,6 +51,22 @@ def describe_status(doc: dict[str, Any]) -> str:
         )
         or "  none in the last day"
     )
+    beat = (
+        table(
+            [
+                (
+                    b["task"],
+                    _seconds(b["every_s"]),
+                    "never" if b["last_run_age_s"] is None else _seconds(b["last_run_age_s"]) + " ago",
+                    "OVERDUE: is beat running?" if b["overdue"] else "ok",
+                )
+                for b in doc["beat"]
+            ],
+            ["beat job", "every", "last run", "state"],
+        )
+        if doc["beat"]
+        else "Beat jobs: none known yet (a worker lists them when it starts)"
+    )
     version = doc["jobber_api_version"]
     if version["warnings"]:
         notices = "\n".join(
@@ -69,6 +86,7 @@ def describe_status(doc: dict[str, Any]) -> str:
             "Webhooks refused with 429 (tenant limits; Aircall disables a webhook after ~10 failures in a row):",
             throttled,
             "\n" + (workers if doc["workers"] else "Workers: no heartbeat in the last minute"),
+            "\n" + beat,
             f"\nJobber API version {version['configured']} warnings:",
             notices,
         ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -115,25 +116,26 @@ def shared_session(vendor: str) -> Transport:
 
 def send(transport: Transport, vendor: str, method: str, url: str, timeout: float, **kw: Any) -> Reply:
     """One request; a timeout or connection failure becomes `Transient` (the retry policy decides)."""
+    started = time.monotonic()
     try:
         reply = transport.request(method, url, timeout, **kw)
     except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:
         kind = type(exc).__name__.lower()
-        _observe(vendor, kind)
+        _observe(vendor, kind, time.monotonic() - started)
         raise Transient(f"{vendor} {method} {_path(url)}: {type(exc).__name__}", vendor=vendor) from None
-    _observe(vendor, str(reply.status_code))
+    _observe(vendor, str(reply.status_code), time.monotonic() - started)
     return reply
 
 
-# Observers of every vendor request (vendor, status or error kind): the worker counts them for /metrics.
-# A hook rather than a metrics call, so the adapters stay free of storage.
-REQUEST_OBSERVERS: list[Callable[[str, str], None]] = []
+# Observers of every vendor request (vendor, status or error kind, seconds it took): the worker counts them
+# for /metrics. A hook rather than a metrics call, so the adapters stay free of storage.
+REQUEST_OBSERVERS: list[Callable[[str, str, float], None]] = []
 
 
-def _observe(vendor: str, status: str) -> None:
+def _observe(vendor: str, status: str, elapsed_s: float) -> None:
     for observer in REQUEST_OBSERVERS:
         try:
-            observer(vendor, status)
+            observer(vendor, status, elapsed_s)
         except Exception:  # metrics must never break a vendor call
             log.debug("clients.http.observer_failed", exc_info=True)
 

@@ -80,10 +80,16 @@ def post_card(ctx: EventContext) -> str:
         raise
     except Permanent as exc:
         raise Skip(f"card refused by Aircall (the call has probably ended): {exc}") from None
-    claims.posted(ctx.scope, call.id, ctx.event_id)
+    # aj_card_seconds: from this event's webhook received (the ringing call's first, which claimed the card).
+    received = _received_at(ctx)
+    claims.posted(ctx.scope, call.id, ctx.event_id, None if received is None else time.time() - received)
     return "card posted"
 
 
+def _received_at(ctx: EventContext) -> float | None:
+    return datetime.fromisoformat(ctx.received_at).timestamp() if ctx.received_at else None
+
+
 def _deadline(ctx: EventContext) -> float:
-    received = datetime.fromisoformat(ctx.received_at).timestamp() if ctx.received_at else time.time()
-    return received + get_settings().CARD_WINDOW_S
+    received = _received_at(ctx)
+    return (time.time() if received is None else received) + get_settings().CARD_WINDOW_S

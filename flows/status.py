@@ -1,6 +1,7 @@
 """The fleet's health at a glance (`ajctl status`): what an operator wants first. Everything is read from Redis:
 queue backlogs, events pending, dead letters, integrations by status, those whose webhooks were refused with 429
-lately, worker heartbeats, and the Jobber API version warnings the workers met (jobber-api.md §1.2)."""
+lately, worker heartbeats, beat's jobs (when each last ran, and whether it is overdue), and the Jobber API version
+warnings the workers met (jobber-api.md §1.2)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,20 @@ from config.settings import Settings
 from store import keys
 from store.api_versions import JobberVersionNotices
 from store.dead_letters import DeadLetters
-from store.fleet import pending_events, queue_backlog, throttled
-from store.integrations import STATUSES
+from store.fleet import integrations_by_status, pending_events, queue_backlog, throttled
+from store.stats import BeatJobs
 from store.workers import WorkerBeats
 
 THROTTLED_SHOWN_S = 24 * 3600
+BEAT_LATE_INTERVALS = 3  # the AjBeatNotRunning alert's threshold (deploy/prometheus/rules.yml)
 
 
 def _age(now: float, since: float | None) -> float | None:
     return None if since is None else round(max(0.0, now - since), 1)
+
+
+def _iso(at: float | None) -> str | None:
+    return None if at is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 
 
 def fleet_status(r: redis.Redis, settings: Settings, now: float | None = None) -> dict[str, Any]:
@@ -33,14 +39,8 @@ def fleet_status(r: redis.Redis, settings: Settings, now: float | None = None) -
     pipe = r.pipeline(transaction=False)
     pipe.zcard(keys.DUE)
     pipe.hlen(keys.KOMBU_UNACKED)
-    pipe.smembers(keys.INTEGRATIONS)
-    due, unacked, integration_ids = pipe.execute()
-    pipe = r.pipeline(transaction=False)
-    for integration_id in sorted(integration_ids):
-        pipe.hget(keys.integration(integration_id), "status")
-    integrations: dict[str, int] = dict.fromkeys(STATUSES, 0)
-    for status in pipe.execute():
-        integrations[status if status in integrations else "inactive"] += 1
+    due, unacked = pipe.execute()
+    integrations = integrations_by_status(r)
     return {
         "queues": [
             {
@@ -64,7 +64,18 @@ def fleet_status(r: redis.Redis, settings: Settings, now: float | None = None) -
                 "last_beat_age_s": _age(now, w.beat_at),
                 "up_s": _age(now, w.started_at),
             }
-            for w in WorkerBeats(r).all()
+            for w in WorkerBeats(r).all(now)
+        ],
+        # Beat's jobs as the workers ran them: a job never run counts from when a worker first expected it.
+        "beat": [
+            {
+                "task": job.task,
+                "every_s": job.every_s,
+                "last_run_at": _iso(job.last_run_at),
+                "last_run_age_s": _age(now, job.last_run_at),
+                "overdue": now - job.last_or_expected > BEAT_LATE_INTERVALS * job.every_s,
+            }
+            for job in BeatJobs(r).all()
         ],
         # Integrations whose webhooks were refused with 429 in the last day (README, "One tenant never slows
         # another": Aircall disables a webhook after ~10 failed deliveries in a row).
@@ -86,7 +97,7 @@ def fleet_status(r: redis.Redis, settings: Settings, now: float | None = None) -
                     "answered": n.answered,
                     "warning": n.warning,
                     "count": n.count,
-                    "last_seen_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(n.last_seen)),
+                    "last_seen_at": _iso(n.last_seen),
                     "last_seen_age_s": _age(now, n.last_seen),
                 }
                 for n in JobberVersionNotices(r).all()

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 
+from redis.exceptions import RedisError
+
 from clients import jobber_oauth
 from clients.aircall import AircallClient
-from clients.errors import Disconnected, Permanent, Transient
+from clients.errors import Disconnected, Permanent, Transient, VendorError
 from clients.jobber import JobberClient
 from config.settings import Settings, get_settings
 from store import keys
@@ -17,6 +19,7 @@ from store.locks import hold
 from store.queues import enqueue
 from store.redis import sync_client
 from store.replication import NotReplicated
+from store.stats import JobberRefreshes, RefreshOutcome
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +113,15 @@ def mark_jobber_disconnected(
     return True
 
 
+def _count_refresh(settings: Settings, outcome: RefreshOutcome) -> None:
+    """aj_jobber_token_refreshes_total{outcome}: a refresh asked of Jobber (or impossible to ask). Counting
+    never stands in the way of saving a rotated pair."""
+    try:
+        JobberRefreshes(sync_client(settings.REDIS_URL)).count(outcome)
+    except RedisError as exc:
+        log.warning("jobber.refresh.not_counted outcome=%s error=%s", outcome, type(exc).__name__)
+
+
 def refresh_jobber(integration: Integration, *, stale: str, settings: Settings) -> str:
     """A new access token, refreshing at most once at a time per Jobber account.
 
@@ -130,6 +142,7 @@ def refresh_jobber(integration: Integration, *, stale: str, settings: Settings) 
         ):
             return secrets.jobber_access_token
         if not (settings.JOBBER_CLIENT_ID and settings.JOBBER_CLIENT_SECRET and secrets.jobber_refresh_token):
+            _count_refresh(settings, "failed")
             raise Permanent(
                 "cannot refresh the Jobber token: JOBBER_CLIENT_ID / JOBBER_CLIENT_SECRET not set",
                 vendor="jobber",
@@ -143,6 +156,7 @@ def refresh_jobber(integration: Integration, *, stale: str, settings: Settings) 
                 timeout=settings.HTTP_TIMEOUT_S,
             )
         except Disconnected:
+            _count_refresh(settings, "failed")
             # Only if the refused refresh token is still the current connection's: a reconnect (or a delete)
             # made while it was on its way is left as it is.
             store.set_status(
@@ -150,6 +164,11 @@ def refresh_jobber(integration: Integration, *, stale: str, settings: Settings) 
             )
             log.warning("jobber.refresh.rejected integration=%s", integration.id)
             raise
+        except VendorError as exc:  # Jobber unreachable, 5xx, an unexpected answer: retried by the caller
+            _count_refresh(settings, "failed")
+            log.warning("jobber.refresh.failed integration=%s error=%s", integration.id, exc)
+            raise
+        _count_refresh(settings, "ok")  # Jobber issued a new pair (saved next; a failed save is retried)
         # Saved (retried, and confirmed on replicas when REDIS_WAIT_REPLICAS is set) before it is used.
         try:
             saved = store.save_rotated_pair(

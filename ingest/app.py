@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from config.logging import configure as configure_logging
 from config.queues import FAIR_QUEUES, queue_depths
 from config.settings import Settings, get_settings, settings_or_exit
-from ingest import access, aircall, jobber, metrics, oauth, settings_page, signin
+from ingest import access, aircall, answers, jobber, metrics, oauth, settings_page, signin
 from store.ledger import AsyncLedger, TenantLimits
 from store.redis import async_client, sync_client
 from store.replication import ReplicatedLedger
@@ -56,7 +56,8 @@ async def metrics_endpoint(request: Request) -> Response:
 class Ingest:
     """The ASGI entry. Webhook POSTs go straight to their receivers, plain ASGI callables (the hot path:
     Starlette's router and middleware cost about a third of a webhook's CPU); everything else, lifespan
-    included, goes to the Starlette app. An error in a receiver is answered 500 by uvicorn and logged."""
+    included, goes to the Starlette app. An error in a receiver is answered 500 by uvicorn and logged. Every
+    answer of a receiver is counted (ingest/answers.py)."""
 
     def __init__(self, site: Starlette, hot: dict[str, ASGIApp]):
         self.site = site
@@ -147,7 +148,11 @@ def create_app(settings: Settings | None = None) -> Ingest:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    return Ingest(app, webhooks)
+    sources = {path: path.rsplit("/", 1)[-1] for path in webhooks}  # /webhooks/aircall -> aircall
+    answers.count_overload_answers(sources)
+    return Ingest(
+        app, {path: answers.Counted(sources[path], receiver) for path, receiver in webhooks.items()}
+    )
 
 
 def __getattr__(name: str) -> Ingest:

@@ -1,4 +1,9 @@
-"""Prometheus metrics of the ingest process, plus fleet gauges read from Redis at scrape time."""
+"""Prometheus metrics of the ingest process, plus fleet gauges read from Redis at scrape time.
+
+A scrape's Redis reads are bounded: a fixed number of round trips, reading counters of fixed size (or one field
+per integration that ever had a 429 or a rate-limit wait), one small read per integration (by status), and two per
+tenant lane that holds work; never a SCAN, nor the events, delayed retries or dead letters themselves
+(tests/flows/test_webhook_answers.py counts a scrape's commands)."""
 
 from __future__ import annotations
 
@@ -14,9 +19,10 @@ from config.queues import ALL_QUEUES
 from config.settings import get_settings
 from store import keys
 from store.api_versions import JobberVersionNotices
-from store.fleet import pending_events, queue_backlog, throttled
-from store.integrations import STATUSES
+from store.fleet import integrations_by_status, pending_events, queue_backlog, throttled
 from store.keys import TASK_SECONDS_BUCKETS as BUCKETS
+from store.stats import BeatJobs, JobberRefreshes, cumulative, rate_limit_waits
+from store.workers import WorkerBeats
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -28,6 +34,38 @@ WEBHOOKS_RECEIVED = Counter(
 )
 WEBHOOKS_REJECTED = Counter(
     "aj_webhooks_rejected", "Webhooks refused with a 4xx", ["reason"], registry=REGISTRY
+)
+# Answers of this process's webhook receivers: (source, HTTP status) -> count (ingest/answers.py). Plain ints,
+# written only by the event loop's thread (a prometheus_client Counter's lock costs the hot path ~0.7 µs more).
+WEBHOOK_ANSWERS: dict[tuple[str, int], int] = {}
+
+
+class AnswersCollector(Collector):
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "aj_webhook_responses",
+            "Answers of this process's webhook receivers, by HTTP status (500: a receiver crashed; 503: Redis "
+            "unreachable, no replica confirmed, or the process at its --limit-concurrency)",
+            labels=["source", "code"],
+        )
+        for (source, code), n in sorted(dict(WEBHOOK_ANSWERS).items()):  # a copy: the loop keeps counting
+            family.add_metric([source, str(code)], float(n))
+        yield family
+
+
+REGISTRY.register(AnswersCollector())
+
+
+# The fleet-wide counters and histograms (store/stats.py), read with one HGETALL each.
+_STAT_HASHES = (
+    keys.STAT_TASKS,
+    keys.STAT_TASK_SECONDS,
+    keys.STAT_VENDOR_REQUESTS,
+    keys.STAT_VENDOR_SECONDS,
+    keys.STAT_CARD_SECONDS,
+    keys.STAT_RATE_LIMIT_WAITS,
+    keys.STAT_JOBBER_REFRESHES,
+    keys.STAT_BEAT_JOBS,
 )
 
 
@@ -72,12 +110,8 @@ class FleetCollector(Collector):
                 last.add_metric([t.integration_id, t.reason], t.last_at)
         yield refused
         yield last
-        counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
-        for iid in self.r.smembers(keys.INTEGRATIONS):
-            status = str(self.r.hget(keys.integration(str(iid)), "status") or "inactive")
-            counts[status] = counts.get(status, 0) + 1
         gauge = GaugeMetricFamily("aj_integrations", "Integrations by status", labels=["status"])
-        for status, n in counts.items():
+        for status, n in integrations_by_status(self.r).items():
             gauge.add_metric([status], float(n))
         yield gauge
         yield from self._task_metrics()
@@ -111,6 +145,15 @@ class FleetCollector(Collector):
             sent = queue.oldest_sent_at
             age.add_metric([queue.queue], max(0.0, now - sent) if sent is not None else 0.0)
         yield age
+        lanes = GaugeMetricFamily(
+            "aj_tenant_backlog",
+            "Messages waiting in each tenant's lane in front of a queue (only tenants with waiting work)",
+            labels=["queue", "integration"],
+        )
+        for queue in backlog:
+            for tenant, n in sorted(queue.lanes.items()):
+                lanes.add_metric([queue.queue, tenant], float(n))
+        yield lanes
         yield GaugeMetricFamily(
             "aj_queue_unacked", "Messages delivered to workers and not yet acknowledged", value=float(unacked)
         )
@@ -145,16 +188,20 @@ class FleetCollector(Collector):
         yield seen
 
     def _task_metrics(self) -> Iterator[Metric]:
-        pipe = self.r.pipeline()
-        pipe.hgetall(keys.STAT_TASKS)
-        pipe.hgetall(keys.STAT_TASK_SECONDS)
-        pipe.hgetall(keys.STAT_VENDOR_REQUESTS)
-        tasks, seconds, vendor = pipe.execute()
+        """What the workers (and any process that refreshed a token or posted a card) counted in Redis."""
+        now = time.time()
+        pipe = self.r.pipeline(transaction=False)
+        for key in _STAT_HASHES:
+            pipe.hgetall(key)
+        WorkerBeats.queue_alive(pipe, now)
+        tasks, seconds, vendor, vendor_seconds, card_seconds, waits, refreshes, beat, alive = pipe.execute()
         total = CounterMetricFamily("aj_tasks", "Tasks run, by outcome", labels=["task", "outcome"])
         for field, n in sorted(tasks.items()):
             task, _, outcome = field.rpartition("|")
             total.add_metric([task, outcome], float(n))
         yield total
+        buckets, sum_value = cumulative(seconds, BUCKETS)
+        yield HistogramMetricFamily("aj_task_seconds", "Task duration", buckets=buckets, sum_value=sum_value)
         requests_total = CounterMetricFamily(
             "aj_vendor_requests", "Vendor requests, by status", labels=["vendor", "status"]
         )
@@ -162,13 +209,56 @@ class FleetCollector(Collector):
             name, _, status = field.partition("|")
             requests_total.add_metric([name, status], float(n))
         yield requests_total
-        cumulative, buckets = 0.0, []
-        for bound in (*(str(b) for b in BUCKETS), "+Inf"):
-            cumulative += float(seconds.get(f"bucket|{bound}", 0))
-            buckets.append((bound, cumulative))
-        yield HistogramMetricFamily(
-            "aj_task_seconds", "Task duration", buckets=buckets, sum_value=float(seconds.get("sum", 0))
+        latency = HistogramMetricFamily(
+            "aj_vendor_request_seconds", "Vendor requests' duration, answered or not", labels=["vendor"]
         )
+        for name in sorted({f.partition("|")[0] for f in vendor_seconds}):
+            buckets, sum_value = cumulative(vendor_seconds, keys.VENDOR_SECONDS_BUCKETS, f"{name}|")
+            latency.add_metric([name], buckets, sum_value)
+        yield latency
+        buckets, sum_value = cumulative(card_seconds, keys.CARD_SECONDS_BUCKETS)
+        yield HistogramMetricFamily(
+            "aj_card_seconds",
+            "A ringing call's webhook received (the event that claimed its card) to its insight card posted",
+            buckets=buckets,
+            sum_value=sum_value,
+        )
+        parked = CounterMetricFamily(
+            "aj_rate_limit_waits",
+            "Times an integration's work was parked to wait for a vendor's rate limit",
+            labels=["integration", "vendor"],
+        )
+        for (integration, name), n in sorted(rate_limit_waits(waits).items()):
+            parked.add_metric([integration, name], float(n))
+        yield parked
+        refreshed = CounterMetricFamily(
+            "aj_jobber_token_refreshes",
+            "Refreshes of integrations' Jobber tokens, by outcome",
+            labels=["outcome"],
+        )
+        for outcome, n in JobberRefreshes.read(refreshes).items():
+            refreshed.add_metric([outcome], float(n))
+        yield refreshed
+        yield GaugeMetricFamily(
+            "aj_workers_alive",
+            "Worker processes that sent a heartbeat within the last minute",
+            value=float(alive),
+        )
+        # `task`, not `job`: Prometheus gives every scraped series its own `job` label (the scrape job).
+        last_run = GaugeMetricFamily(
+            "aj_beat_job_last_run_timestamp_seconds",
+            "When the beat job last ran to completion (UNIX time); before its first run, when a worker first "
+            "expected it",
+            labels=["task"],
+        )
+        interval = GaugeMetricFamily(
+            "aj_beat_job_interval_seconds", "The beat job's interval in the schedule", labels=["task"]
+        )
+        for job in BeatJobs.read(beat):
+            last_run.add_metric([job.task], job.last_or_expected)
+            interval.add_metric([job.task], job.every_s)
+        yield last_run
+        yield interval
 
 
 def render(r: redis.Redis) -> bytes:

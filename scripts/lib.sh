@@ -57,6 +57,15 @@ ensure_browser() {
   command -v chromium >/dev/null && command -v chromedriver >/dev/null || die "chromium and chromedriver are required"
 }
 
+# promtool checks deploy/prometheus (rules, their unit tests, the scrape config) and the dashboard's queries in
+# make test (tests/unit/test_prometheus_rules.py). Debian's prometheus package provides /usr/bin/promtool; the
+# Prometheus server it also installs is not started here (no service manager in containers; and on a machine with
+# systemd, `systemctl disable --now prometheus` if you do not want it).
+ensure_promtool() {
+  command -v promtool >/dev/null || apt_install prometheus
+  command -v promtool >/dev/null || die "promtool is required (apt-get install prometheus)"
+}
+
 free_port() {
   "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

@@ -8,6 +8,7 @@ import redis
 
 from domain.scope import Scope
 from store import keys
+from store.stats import queue_observation
 
 CLAIM_TTL_S = 86400  # far longer than any ringing window; then the key goes
 
@@ -36,5 +37,11 @@ class CardClaims:
             mine=owner == event_id, posted=holder.startswith("posted:") and owner == event_id, holder=owner
         )
 
-    def posted(self, scope: Scope, call_id: int | str, event_id: str) -> None:
-        self.r.set(keys.card_claim(scope, call_id), f"posted:{event_id}", ex=CLAIM_TTL_S)
+    def posted(self, scope: Scope, call_id: int | str, event_id: str, seconds: float | None = None) -> None:
+        """The card is posted; `seconds`: since the claiming event's webhook was received (aj_card_seconds),
+        recorded in the same round trip."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.set(keys.card_claim(scope, call_id), f"posted:{event_id}", ex=CLAIM_TTL_S)
+        if seconds is not None:
+            queue_observation(pipe, keys.STAT_CARD_SECONDS, keys.CARD_SECONDS_BUCKETS, max(0.0, seconds))
+        pipe.execute()

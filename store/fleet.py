@@ -1,17 +1,18 @@
 """The fleet's backlog as Redis holds it, for /metrics (ingest/metrics.py) and `ajctl status`: per shared queue,
 the messages ready on it, those waiting in tenant lanes in front of it, and when the oldest of them was sent;
-the events received and not yet settled; the webhooks refused with 429 per integration."""
+the events received and not yet settled; the webhooks refused with 429 per integration; integrations by status."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 import orjson
 import redis
 
 from store import keys
+from store.integrations import STATUSES
 from store.messages import SENT_AT_HEADER
 
 
@@ -21,10 +22,12 @@ class QueueBacklog:
     ready: int  # on the Celery queue itself
     in_lanes: int  # in the tenants' lanes in front of it (store/queues.py)
     oldest_sent_at: float | None  # UNIX s; None: nothing waits (or only messages without a sent time)
+    lanes: dict[str, int] = field(default_factory=dict)  # tenant (integration id) -> messages in its lane
 
 
 def queue_backlog(r: redis.Redis, queues: Sequence[str], depth: int) -> list[QueueBacklog]:
-    """Two round trips whatever the number of queues and tenants. `depth`: the dispatch depth (FAIR_QUEUE_DEPTH).
+    """Two round trips whatever the number of queues and tenants; the reads grow with the tenants that have work
+    waiting in a lane (two each), nothing else. `depth`: the dispatch depth (FAIR_QUEUE_DEPTH).
 
     kombu LPUSHes and BRPOPs, so the oldest messages are at the end; but the dispatch LPUSHes a lane's waiting
     message after those already there, so the oldest may be anywhere in the fair queues' short lists (at most the
@@ -46,15 +49,16 @@ def queue_backlog(r: redis.Redis, queues: Sequence[str], depth: int) -> list[Que
     lanes = iter(cast(list[object], pipe.execute()))
     found = []
     for queue, ready, on_queue, tenants in zip(queues, lengths, listed, rings, strict=True):
-        in_lanes, waiting = 0, list(on_queue)
-        for _ in tenants:
-            in_lanes += cast(int, next(lanes))
+        per_lane, waiting = {}, list(on_queue)
+        for tenant in tenants:
+            per_lane[tenant] = cast(int, next(lanes))
             tail = cast(str | None, next(lanes))
             if tail is not None:
                 waiting.append(tail)
         # A message published before the header existed has no time: it counts for nothing, not a guess.
         sent = [t for t in (sent_at(m) for m in waiting) if t is not None]
-        found.append(QueueBacklog(queue, int(ready), in_lanes, min(sent) if sent else None))
+        in_lanes = sum(per_lane.values())
+        found.append(QueueBacklog(queue, int(ready), in_lanes, min(sent) if sent else None, per_lane))
     return found
 
 
@@ -94,9 +98,22 @@ def throttled(r: redis.Redis, integration_id: str | None = None) -> list[Throttl
     pipe.hgetall(keys.STAT_THROTTLED_AT)
     counts, lasts = cast(tuple[dict[str, str], dict[str, str]], pipe.execute())
     found = []
-    for field, n in counts.items():
-        iid, _, reason = str(field).rpartition("|")
+    for name, n in counts.items():
+        iid, _, reason = str(name).rpartition("|")
         if integration_id is None or iid == integration_id:
-            last = lasts.get(field)
+            last = lasts.get(name)
             found.append(Throttled(iid, reason, int(n), float(last) if last is not None else None))
     return sorted(found, key=lambda t: -(t.last_at or 0))
+
+
+def integrations_by_status(r: redis.Redis) -> dict[str, int]:
+    """How many integrations are in each status (SPEC's four), deleted ones' tombstones included: two round
+    trips, one small read per integration."""
+    ids = sorted(cast(set[str], r.smembers(keys.INTEGRATIONS)))
+    pipe = r.pipeline(transaction=False)
+    for integration_id in ids:
+        pipe.hget(keys.integration(integration_id), "status")
+    counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
+    for status in cast(list[str | None], pipe.execute()):
+        counts[status if status in counts else "inactive"] += 1
+    return counts

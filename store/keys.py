@@ -41,9 +41,10 @@ integration; their TTLs bound them.
 | `aj:purge`, `aj:purge:tombstones`, `aj:purge:pass` | zset, zset, hash | deleted integrations | owner: the purge (flows/purge.py): an entry leaves `aj:purge` when a pass purged it, `…:tombstones` when the tombstone goes (TOMBSTONE_DAYS); the pass is deleted when it ends |
 | `aj:contactsync:{int}`, `…:status`, `aj:reconcile:{int}` | string, hash | integrations | deleted with the integration |
 | `aj:contactsync:{int}:run` | hash | a sync in progress | TTL a day after its last page; deleted when it ends |
-| `aj:stat:*` | hash, string | task names by outcomes, vendors by statuses, Jobber API versions; webhooks refused with 429 per integration and reason (`aj:stat:throttled`, the last one's time in `aj:stat:throttled_at`) | fixed sets (counters, no TTL on purpose); throttled: two small fields per integration and reason that was ever refused |
+| `aj:stat:*` | hash, string | task names by outcomes, vendors by statuses, Jobber API versions; webhooks refused with 429 per integration and reason (`aj:stat:throttled`, the last one's time in `aj:stat:throttled_at`); histogram buckets (`task_seconds`, `vendor_seconds` per vendor, `card_seconds`); Jobber token refreshes by outcome; beat jobs' interval and last run (`aj:stat:beat_jobs`, store/stats.py); rate-limit waits per integration and vendor (`aj:stat:rate_limit_waits`) | fixed sets (counters, no TTL on purpose); beat jobs: the schedule's (a worker drops the jobs no longer in it when it starts); throttled and rate-limit waits: small fields per integration that ever had one, dropped by the purge with the integration |
 | `aj:jobber:version_notices` | hash | Jobber API versions answered with a warning or another version | TTL 30 days from the last one (store/api_versions.py) |
 | `aj:worker:{name}` | hash | running worker processes (their heartbeat) | TTL 60 s, renewed every few seconds; deleted at a clean stop |
+| `aj:workers` | zset | running worker processes: name -> last heartbeat (so /metrics and `ajctl status` find them without a SCAN) | TTL 60 s, renewed by every heartbeat; each heartbeat drops members older than 60 s; a clean stop removes its own |
 | `cards`, `default`, `jobber`, `aircall`, `sync` | list | the backlog | drained by workers; never capped (a cap would lose events): alert on aj_queue_oldest_message_age_seconds |
 | `aj:lane:{queue}:{int}`, `aj:ring:{queue}` | list | one tenant's backlog | owner: the dispatch (store/queues.py) empties them into the queue (an empty list is no key) |
 | `aj:due` | zset | retries and rate-limit waits | owner: the upkeep threads move each back when due |
@@ -91,12 +92,29 @@ TASK_SECONDS_BUCKETS = (
     60.0,
 )  # upper bounds of aj_task_seconds
 STAT_VENDOR_REQUESTS = f"{PREFIX}:stat:vendor_requests"  # hash "vendor|status" -> count
+# hash "vendor|bucket|<le>" -> count, "vendor|sum": how long vendor requests took (aj_vendor_request_seconds)
+STAT_VENDOR_SECONDS = f"{PREFIX}:stat:vendor_seconds"
+VENDOR_SECONDS_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# hash "bucket|<le>" -> count, "sum", "count": a ringing call's webhook received -> its card posted (aj_card_seconds)
+STAT_CARD_SECONDS = f"{PREFIX}:stat:card_seconds"
+CARD_SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)  # CARD_WINDOW_S is 60 s
+# hash "integration|vendor" -> times its work was parked for the vendor's rate limit (worker/retry.py)
+STAT_RATE_LIMIT_WAITS = f"{PREFIX}:stat:rate_limit_waits"
+STAT_JOBBER_REFRESHES = (
+    f"{PREFIX}:stat:jobber_refreshes"  # hash outcome (ok | failed) -> Jobber token refreshes
+)
+# hash "task|every" (the schedule's interval, s), "task|since" (when a worker first found it in the schedule),
+# "task|last_run" (when it last ran to completion): beat's jobs, by task name (store/stats.py BeatJobs)
+STAT_BEAT_JOBS = f"{PREFIX}:stat:beat_jobs"
 # hash "requested|answered" -> Jobber answers carrying a version warning or another version (store/api_versions.py)
 STAT_JOBBER_VERSION_NOTICES = f"{PREFIX}:stat:jobber_version_notices"
 JOBBER_VERSION_NOTICES = (
     f"{PREFIX}:jobber:version_notices"  # hash "requested|answered" -> the last one (JSON)
 )
 WORKER_PREFIX = f"{PREFIX}:worker:"
+WORKERS = (
+    f"{PREFIX}:workers"  # zset worker name -> its last heartbeat (UNIX s); TTL renewed by each heartbeat
+)
 KOMBU_UNACKED = "unacked"  # kombu's Redis transport: hash delivery tag -> message a worker holds
 KOMBU_UNACKED_INDEX = "unacked_index"  # kombu's zset delivery tag -> delivery time (`unacked_index_key`)
 

@@ -30,6 +30,7 @@ from store import keys
 from store.integrations import IntegrationStore
 from store.ledger import THROTTLE_REASONS
 from store.sessions import REVOKE_LUA, REVOKED_UNINSTALLED
+from store.stats import rate_limit_wait_fields
 
 PASS_BATCH = 1000  # keys read per SCAN step
 
@@ -231,6 +232,7 @@ class Purges:
             refused = [f"{iid}|{reason}" for reason in THROTTLE_REASONS]
             pipe.hdel(keys.STAT_THROTTLED, *refused)
             pipe.hdel(keys.STAT_THROTTLED_AT, *refused)
+            pipe.hdel(keys.STAT_RATE_LIMIT_WAITS, *rate_limit_wait_fields(iid))  # aj_rate_limit_waits_total
         if found.integrations:
             pipe.zrem(keys.PURGE_DUE, *found.integrations)
         pipe.delete(keys.PURGE_PASS)

@@ -17,6 +17,7 @@ import logging
 import random
 import time
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +44,14 @@ log = logging.getLogger(__name__)
 BACKOFF_BASE_S = 2.0
 # No single rate-limit wait is longer than this, whatever a vendor asked (clients bound header waits too).
 MAX_RATE_LIMIT_WAIT_S = 15 * 60
+
+# Told (integration id, vendor) each time work is parked for a vendor's rate limit: worker/metrics.py counts them
+# (aj_rate_limit_waits_total). A hook, since metrics imports this module.
+RATE_LIMIT_OBSERVERS: list[Callable[[str, str], None]] = []
+
+
+# What a task returns when its work was dead-lettered: worker/metrics.py counts it as outcome "dead_lettered".
+DEAD_LETTERED = "dead_lettered"
 
 
 class Deferred(Ignore):  # type: ignore[misc]
@@ -85,7 +94,8 @@ class IntegrationTask(Task):  # type: ignore[misc]
         except RateLimited as exc:
             return self._wait_for_rate_limit(exc, args, kwargs)
         except LockBusy as exc:
-            # Another worker is on the same call or number right now: wait for it, without spending an attempt.
+            # Another worker is on the same call or number right now: wait for it, without spending an attempt
+            # (no vendor: not counted as a rate-limit wait).
             return self._wait_for_rate_limit(RateLimited(f"busy: {exc}", retry_after=1.0), args, kwargs)
         except Transient as exc:
             return self._retry_transient(exc, args, kwargs)
@@ -127,6 +137,10 @@ class IntegrationTask(Task):  # type: ignore[misc]
         self._ledger_attempt(args, "rate_limited", str(exc))
         countdown = wait + random.uniform(0.0, 1.0)  # spread the herd after a shared reset
         log.info("tasks.rate_limited task=%s wait_s=%.1f", self.name, countdown)
+        if exc.vendor:
+            tenant = self._tenant_of(args)  # the message's header says, almost always: no read
+            for observer in RATE_LIMIT_OBSERVERS:
+                observer(tenant or "none", exc.vendor)
         return self._later(countdown, args, kwargs)
 
     def _retry_transient(self, exc: Transient, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -145,7 +159,7 @@ class IntegrationTask(Task):  # type: ignore[misc]
         """Run this task again in `countdown` seconds, from Redis, and let this delivery go (acknowledged)."""
         request = self.request
         queue = (request.delivery_info or {}).get("routing_key") or queue_for(self.name)
-        tenant = request.get("aj_tenant") or self._tenant(args)
+        tenant = self._tenant_of(args)
         due = time.time() + countdown  # also its sent time: the queue-age metric counts from when it is due
         message = task_message(self.name, list(args), queue, request.id, kwargs=kwargs, tenant=tenant,
                                retries=int(request.retries or 0) + 1, root_id=request.root_id, sent_at=due)  # fmt: skip
@@ -156,6 +170,10 @@ class IntegrationTask(Task):  # type: ignore[misc]
         """Attempts so far that failed transiently, this one included (rate-limit waits excluded)."""
         waited = int(sync_client().hget(keys.rate_limited(self.request.id), "waits") or 0)
         return int(self.request.retries) + 1 - waited
+
+    def _tenant_of(self, args: tuple[Any, ...]) -> str:
+        """The tenant (lane) this delivery works for: its message says, else its arguments tell."""
+        return str(self.request.get("aj_tenant") or "") or self._tenant(args)
 
     def _tenant(self, args: tuple[Any, ...]) -> str:
         """The integration a task works for: its event's, or its first argument when that is an integration id."""
@@ -181,7 +199,7 @@ class IntegrationTask(Task):  # type: ignore[misc]
         if event_id:
             Ledger(sync_client()).record_skip(event_id, reason)
 
-    def _dead_letter(self, args: tuple[Any, ...], kwargs: dict[str, Any], error: str) -> None:
+    def _dead_letter(self, args: tuple[Any, ...], kwargs: dict[str, Any], error: str) -> str:
         r = sync_client()
         event_id = self._event_id(args)
         entry = Ledger(r).get(event_id) if event_id else None
@@ -207,4 +225,4 @@ class IntegrationTask(Task):  # type: ignore[misc]
         log.error(
             "tasks.dead_lettered task=%s id=%s error=%s", self.name, event_id or self.request.id, error[:200]
         )
-        return None
+        return DEAD_LETTERED

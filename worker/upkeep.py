@@ -3,7 +3,8 @@
 - Delays (retries, rate-limit waits) live in Redis, not in the worker (store/queues.py): every worker releases
   due ones, atomically, so they come back whichever workers are alive.
 - Dispatch refills the shared queues from the tenant lanes after every finished task, and on a short timer.
-- Each worker says it is alive (store/workers.py) with the same heartbeat, for `ajctl status`.
+- Each worker says it is alive (store/workers.py) with the same heartbeat, for `ajctl status` and /metrics; at
+  start it says which beat jobs the fleet expects (worker/metrics.py `register_schedule`).
 - Heartbeats keep the visibility timeout short (config/celery.py): kombu hands a message to another worker
   once its delivery time in `unacked_index` is older than the timeout; a live worker moves that time forward
   for every message it holds, so only a dead worker's messages come back (after ~timeout + restore
@@ -102,6 +103,10 @@ class Upkeep(bootsteps.StartStopStep):  # type: ignore[misc]
 
     def start(self, worker: Any) -> None:
         metrics.FLUSHING.set()
+        try:
+            metrics.register_schedule()
+        except RedisError as exc:  # not worth failing a start over: the jobs' runs register them too
+            log.warning("upkeep.schedule_not_registered error=%s", type(exc).__name__)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="aj-upkeep", daemon=True)
         self._thread.start()
@@ -116,6 +121,12 @@ class Upkeep(bootsteps.StartStopStep):  # type: ignore[misc]
         except RedisError:
             log.warning("upkeep.metrics_lost_at_shutdown")
         metrics.FLUSHING.clear()
+
+    def terminate(self, worker: Any) -> None:
+        # A cold shutdown (and the test suite's embedded workers) terminates steps instead of stopping them;
+        # StartStopStep's default does nothing without `obj`, which left this thread beating, releasing and
+        # flushing after its worker was gone.
+        self.stop(worker)
 
     def _run(self) -> None:
         last_beat, beat_every, last_flush = 0.0, heartbeat_every(), 0.0

@@ -205,7 +205,7 @@ def test_metrics_show_task_outcomes_durations_and_vendor_requests(r, ingest_url,
     until(lambda: outcome(event_id) == "done", what="task")
     from clients.http import _observe
 
-    _observe("jobber", "200")  # what every adapter request reports
+    _observe("jobber", "200", 0.03)  # what every adapter request reports (status, seconds)
 
     def text() -> str:
         # Workers add their counts to Redis about once a second.

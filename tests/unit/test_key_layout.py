@@ -25,6 +25,7 @@ from store.crypto import token_hash
 from store.insights import InsightStore
 from store.pending_jobber import PendingConnections, PendingJobber
 from store.phones import PhoneCache
+from store.stats import BeatJobs, JobberRefreshes
 from store.workers import WorkerBeats
 
 INTEGRATION, ACCOUNT, CALL = "int_k", "acct_k", "42"
@@ -37,6 +38,7 @@ def write_everything(r: fakeredis.FakeRedis) -> str:
     Activities(r).put(SCOPE, "call", CALL, ActivityRecord(state="done", kind="note", client_id="c1"))
     CallStates(r).add(SCOPE, CALL, "ev_1", Snapshot("call.ended", 1, {"id": 42}))
     CardClaims(r).claim(SCOPE, CALL, "ev_1")
+    CardClaims(r).posted(SCOPE, CALL, "ev_1", seconds=0.2)
     ContactMap(r).open(SCOPE)
     ContactMap(r).put(SCOPE, "c1", Mapping(contact_id="9", digest="d"))
     InsightStore(r).put(SCOPE, CALL, "summary", {"content": "x"})
@@ -50,6 +52,8 @@ def write_everything(r: fakeredis.FakeRedis) -> str:
     ReconcileWatermark(r, INTEGRATION).set(1.0)
     JobberVersionNotices(r).record("2023-08-18", "2023-08-18", "Support has ended", 2, 1.0)
     WorkerBeats(r).beat("worker.host-1", 123, 0, 1.0)
+    BeatJobs(r).register({"maintenance.recover_lost_deliveries": 300.0}, 1.0)
+    JobberRefreshes(r).count("ok")
     return token_hash(PendingConnections(r, "secret").hold(CONSENT))
 
 
@@ -80,6 +84,7 @@ def test_every_key_is_one_that_store_keys_names(r: fakeredis.FakeRedis) -> None:
         keys.created_client(ACCOUNT, "+14155550111"), keys.created_client(ACCOUNT, "+14155550122"),
         keys.created_client_reverse(ACCOUNT, "c2"),
         keys.JOBBER_VERSION_NOTICES, keys.STAT_JOBBER_VERSION_NOTICES, keys.worker("worker.host-1"),
+        keys.WORKERS, keys.STAT_CARD_SECONDS, keys.STAT_BEAT_JOBS, keys.STAT_JOBBER_REFRESHES,
     }  # fmt: skip
     assert set(r.scan_iter()) <= named
     assert all(k.startswith(f"{keys.PREFIX}:") for k in r.scan_iter())
