@@ -44,7 +44,6 @@ from store.redis import sync_client
 
 log = logging.getLogger(__name__)
 
-WRITE_TASK = "ai.write_note"
 RECHECK_S = 3600  # how long after Aircall refused AI content the next AI event asks again
 
 

@@ -7,6 +7,7 @@ import logging
 
 from clients.errors import Permanent
 from clients.jobber import JobberClient
+from config.queues import Task
 from domain.activity import render_call
 from domain.calls import Snapshot, has_ended, line_region, merge_call
 from domain.voice_agent import voice_agent_view
@@ -67,7 +68,7 @@ def log_call(ctx: EventContext) -> str:
     # AI content that arrived before the call was logged (or a changed title): its note follows the call's.
     # Only stored when AI logging is on (flows/ai_insights.py), so otherwise there is nothing to look for.
     if ctx.integration.settings.ai_logging.enabled and InsightStore(ctx.r).all(scope, call_id):
-        enqueue("ai.write_note", [ctx.integration.id, call_id], tenant=ctx.integration.id)
+        enqueue(Task.WRITE_AI_NOTE, [ctx.integration.id, call_id], tenant=ctx.integration.id)
     return outcome
 
 

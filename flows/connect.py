@@ -25,6 +25,7 @@ from clients import jobber_oauth
 from clients.aircall import exchange_oauth_code
 from clients.errors import Disconnected, Transient, VendorError
 from clients.jobber import Unauthorized
+from config.queues import Task
 from config.settings import Settings, get_settings
 from flows.lifecycle import InstallError, Outcome, connect_jobber, install_with_oauth, jobber_account_of
 from flows.vendors import jobber_client, refresh_jobber, store_for
@@ -362,7 +363,7 @@ def _holder_state(pending: PendingJobber, settings: Settings) -> Literal["none",
         store.end_jobber_connection(
             holder.id, message, "jobber_disconnected", connection=secrets.jobber_connection
         )
-        enqueue("lifecycle.aircall_activation", [holder.id], tenant=holder.id)
+        enqueue(Task.AIRCALL_ACTIVATION, [holder.id], tenant=holder.id)
         log.warning("connect.jobber.holder_ended integration=%s account=%s", holder.id, pending.account_id)
         return "ended"
     return "live"

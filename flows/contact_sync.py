@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from clients.aircall import AircallClient
 from clients.errors import RateLimited
 from clients.jobber import JobberClient
+from config.queues import Task
 from config.settings import get_settings
 from domain.contacts import DesiredContact, desired_contact, information, is_ours, phone_plan
 from domain.scope import Scope
@@ -189,7 +190,7 @@ class Syncer:
         self.map.set_watermark(self.integration.id, newest)
         status.finished(self.integration.id, advanced.counts)
         if runs.finish(self.integration.id, run.run_id):
-            enqueue("sync.sweep", [self.integration.id], {"full": True}, tenant=self.integration.id)
+            enqueue(Task.SYNC_SWEEP, [self.integration.id], {"full": True}, tenant=self.integration.id)
         return None
 
     def sweep(self, full: bool = False, progress: Callable[[str], None] | None = None) -> dict[str, int]:
@@ -235,7 +236,7 @@ def sweep_integration(integration_id: str, full: bool = False) -> str:
     run = Syncer(integration).begin(full)
     if run is None:
         return "already running"
-    enqueue("sync.sweep_page", [integration_id, run.run_id], tenant=integration_id)
+    enqueue(Task.SYNC_SWEEP_PAGE, [integration_id, run.run_id], tenant=integration_id)
     return f"started {run.run_id}"
 
 
@@ -252,7 +253,7 @@ def sweep_page(integration_id: str, run_id: str) -> str:
         return "superseded"
     following = Syncer(integration).page(run)
     if following is not None:
-        enqueue("sync.sweep_page", [integration_id, run_id], tenant=integration_id)
+        enqueue(Task.SYNC_SWEEP_PAGE, [integration_id, run_id], tenant=integration_id)
         return f"page done, {following.counts}"
     return "sweep finished"
 
@@ -262,6 +263,6 @@ def sweep_all() -> int:
     started = 0
     for integration in store_for().all():
         if integration.is_active and integration.settings.contact_sync:
-            enqueue("sync.sweep", [integration.id], tenant=integration.id)
+            enqueue(Task.SYNC_SWEEP, [integration.id], tenant=integration.id)
             started += 1
     return started

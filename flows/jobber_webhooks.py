@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from clients.errors import Disconnected
 from clients.jobber import Unauthorized
+from config.queues import Task
 from domain.jobber_webhooks import JobberEvent, WebhookError, parse_webhook
 from domain.phone import to_e164
 from flows.activity import EventContext, run_flow
@@ -33,7 +34,7 @@ def forget_changed_client(ctx: EventContext) -> str:
     event = parse_webhook({"data": ctx.data})
     if ctx.integration.settings.contact_sync:
         # The client's Aircall contact follows (SPEC F8); its own task, so a spent Aircall budget delays only it.
-        enqueue("sync.client", [ctx.integration.id, event.item_id], tenant=ctx.integration.id)
+        enqueue(Task.SYNC_CLIENT, [ctx.integration.id, event.item_id], tenant=ctx.integration.id)
     account, client_id = event.account_id, event.item_id
     # Webhooks carry ids only, so the client is refetched: what numbers it has now, and whether it still counts.
     now = None if event.topic == "CLIENT_DESTROY" else jobber_for(ctx.integration).client_phones(client_id)

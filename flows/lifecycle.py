@@ -14,6 +14,7 @@ from clients.aircall import AircallClient
 from clients.errors import Disconnected, Permanent, VendorError
 from clients.jobber import Unauthorized
 from config.integration import IntegrationSettings
+from config.queues import Task
 from config.settings import Settings, get_settings
 from flows.vendors import aircall_for, jobber_client, jobber_for, mark_jobber_disconnected, store_for
 from store.backfill import ReconcileWatermark
@@ -181,12 +182,12 @@ def _connect(
         raise InstallError(f"integration {integration_id} was deleted") from None
     ReconcileWatermark(store.r, integration_id).start(time.time())  # reconciliation starts now, not before
     # Aircall shows the install as active again (it was disabled on a disconnect); the one it replaced, not.
-    enqueue("lifecycle.aircall_activation", [integration_id], tenant=integration_id)
+    enqueue(Task.AIRCALL_ACTIVATION, [integration_id], tenant=integration_id)
     if previous:
-        enqueue("lifecycle.aircall_activation", [previous], tenant=previous)
+        enqueue(Task.AIRCALL_ACTIVATION, [previous], tenant=previous)
     if store.require(integration_id).settings.contact_sync:
         # Connected with contact sync on: backfill every client (SPEC F8), in the background.
-        enqueue("sync.sweep", [integration_id], {"full": True}, tenant=integration_id)
+        enqueue(Task.SYNC_SWEEP, [integration_id], {"full": True}, tenant=integration_id)
     warnings = []
     if previous:
         warnings.append(
@@ -248,7 +249,7 @@ def delete_integration(integration_id: str, reason: str, settings: Settings | No
         except Disconnected as exc:
             warnings.append(f"Aircall webhook not deleted (credentials revoked): {exc}")
     if store.mark_deleted(integration_id, reason):
-        enqueue("lifecycle.purge", [], tenant="")  # the rest of its data, in the background (fleet-wide work)
+        enqueue(Task.PURGE, [], tenant="")  # the rest of its data, in the background (fleet-wide work)
     log.info("lifecycle.deleted integration=%s reason=%s", integration_id, reason)
     return Outcome(store.require(integration_id), warnings)
 
@@ -375,7 +376,7 @@ def apply_settings(
     client (SPEC F8), in the background."""
     store_for(settings or get_settings()).set_settings(integration_id, after)
     if after.contact_sync and not before.contact_sync:
-        enqueue("sync.sweep", [integration_id], {"full": True}, tenant=integration_id)
+        enqueue(Task.SYNC_SWEEP, [integration_id], {"full": True}, tenant=integration_id)
 
 
 def sign_in_link(integration_id: str, ttl_s: int, settings: Settings | None = None) -> tuple[str, float]:

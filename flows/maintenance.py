@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from clients import jobber_oauth
 from clients.errors import Permanent, VendorError
+from config.queues import Task
 from config.settings import get_settings
 from flows.lifecycle import WEBHOOK_NAME
 from flows.vendors import aircall_for, refresh_jobber, store_for
@@ -28,15 +29,15 @@ log = logging.getLogger(__name__)
 REFRESH_MARGIN_S = 15 * 60  # refresh tokens expiring within the next quarter hour (they live 60 min)
 
 
-def fan_out(task_name: str, wanted: Callable[[Integration], bool] = lambda i: True) -> int:
-    """Start `task_name(integration_id)` for every active integration (that `wanted` keeps), each in its tenant's
+def fan_out(task: Task, wanted: Callable[[Integration], bool] = lambda i: True) -> int:
+    """Start `task(integration_id)` for every active integration (that `wanted` keeps), each in its tenant's
     lane; returns how many were started."""
     started = 0
     for integration in store_for().all():
         if integration.is_active and wanted(integration):
-            enqueue(task_name, [integration.id], tenant=integration.id)
+            enqueue(task, [integration.id], tenant=integration.id)
             started += 1
-    log.info("maintenance.fanned_out task=%s integrations=%d", task_name, started)
+    log.info("maintenance.fanned_out task=%s integrations=%d", task, started)
     return started
 
 
@@ -114,7 +115,7 @@ def refresh_token(integration: Integration) -> str:
 def webhook_health() -> int:
     """Beat, every 5 minutes: every active integration's Aircall webhook exists and is enabled (one
     `maintenance.check_webhook` per integration)."""
-    return fan_out("maintenance.check_webhook")
+    return fan_out(Task.CHECK_WEBHOOK)
 
 
 def check_webhook_of(integration_id: str) -> str:
@@ -125,7 +126,7 @@ def check_webhook_of(integration_id: str) -> str:
 def refresh_jobber_tokens() -> int:
     """Beat, every 10 minutes: refresh Jobber access tokens that expire within 15 minutes (one
     `maintenance.refresh_jobber_token` per integration)."""
-    return fan_out("maintenance.refresh_jobber_token")
+    return fan_out(Task.RENEW_JOBBER_CONNECTION)
 
 
 def refresh_token_of(integration_id: str) -> str:

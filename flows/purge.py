@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from dataclasses import replace
 
+from config.queues import Task
 from config.settings import Settings, get_settings
 from flows.connect import pending_store
 from store import keys
@@ -42,7 +43,7 @@ def purge(
     except LockBusy:
         return {"busy": 1}
     if more:
-        enqueue("lifecycle.purge", [], tenant="")
+        enqueue(Task.PURGE, [], tenant="")
     if counts:
         log.info("purge.run %s", " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     return dict(counts)

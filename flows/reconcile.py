@@ -15,6 +15,7 @@ from typing import Any
 import redis
 
 from clients.errors import Permanent, VendorError
+from config.queues import Task
 from config.settings import get_settings
 from domain.scope import Scope
 from flows.activity import run_flow
@@ -152,7 +153,7 @@ def reconcile(integration: Integration, now: float | None = None) -> str:
         for call in recent_calls(aircall_for(integration), since, until):
             if _missed(r, integration, call, numbers):
                 event_id = _record(r, integration, call, now)
-                enqueue("calls.log_activity", [event_id], tenant=integration.id)
+                enqueue(Task.LOG_CALL, [event_id], tenant=integration.id)
                 found += 1
         # The next run starts OVERLAP_S before this one's end, never before this one's start.
         watermark.set(max(since, until - OVERLAP_S))
@@ -274,7 +275,7 @@ def _record(r: redis.Redis, integration: Integration, call: dict[str, Any], now:
 def reconcile_calls() -> int:
     """Beat, every 15 minutes: log the calls whose webhooks were missed, one `maintenance.reconcile_integration`
     task per active integration (flows/maintenance.py `fan_out`)."""
-    return fan_out("maintenance.reconcile_integration")
+    return fan_out(Task.RECONCILE_INTEGRATION)
 
 
 def reconcile_integration(integration_id: str) -> str:

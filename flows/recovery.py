@@ -32,12 +32,12 @@ from dataclasses import dataclass
 
 import redis
 
-from config.queues import ALL_QUEUES, FAIR_QUEUES, ROUTE_TASK, queue_for
+from config.queues import ALL_QUEUES, FAIR_QUEUES, Task, queue_for
 from flows.routes import task_for_event
 from store import keys
 from store.fleet import sent_at
 from store.ledger import Ledger
-from store.queues import enqueue
+from store.queues import resend
 from store.redis import sync_client
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ def _candidates(ledger: Ledger, page: list[tuple[str, float]], counts: Counter[s
             ledger.forget_pending(event_id)
             counts["forgotten"] += 1
             continue
-        task = task_for_event(entry.get("event", "")) or ROUTE_TASK
+        task = task_for_event(entry.get("event", "")) or Task.ROUTE
         found.append(_Candidate(event_id, handed_at, task, queue_for(task), entry.get("integration", "")))
     return found
 
@@ -130,7 +130,7 @@ def _look_beyond_lanes(
             counts["unchecked"] += 1
             left += 1
         else:
-            enqueue(c.task, [c.event_id], tenant=c.integration, queue=c.queue)
+            resend(c.task, [c.event_id], tenant=c.integration, queue=c.queue)
             ledger.touch_pending(c.event_id, now)
             counts["recovered"] += 1
             log.warning("recovery.resent event=%s integration=%s task=%s: its message was in no queue",

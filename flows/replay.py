@@ -6,14 +6,14 @@ import logging
 import secrets
 from datetime import UTC, datetime
 
-from config.queues import ROUTE_TASK
+from config.queues import Task
 from config.settings import get_settings
 from domain.scope import Scope
 from store.calls import CallStates
 from store.dead_letters import DeadLetters
 from store.integrations import IntegrationStore
 from store.ledger import Ledger
-from store.queues import enqueue
+from store.queues import enqueue, resend
 from store.redis import sync_client
 
 log = logging.getLogger(__name__)
@@ -80,9 +80,9 @@ def replay(dead_id: str) -> bool:
         ledger.set_outcome(dead_id, "pending", "replayed")
     tenant = (letter.integration if letter else None) or (entry or copy or {}).get("integration", "")
     if letter is not None:
-        enqueue(letter.task, letter.args, letter.kwargs, tenant=tenant)
+        resend(letter.task, letter.args, letter.kwargs, tenant=tenant)  # the name it failed under
         letters.release(dead_id, token)
     else:
-        enqueue(ROUTE_TASK, [dead_id], tenant=tenant)
-    log.info("events.replayed id=%s task=%s", dead_id, letter.task if letter else ROUTE_TASK)
+        enqueue(Task.ROUTE, [dead_id], tenant=tenant)
+    log.info("events.replayed id=%s task=%s", dead_id, letter.task if letter else Task.ROUTE)
     return True

@@ -8,7 +8,7 @@ replays of events whose task is unknown, and records "no handler" skips.
 
 from __future__ import annotations
 
-from config.queues import CALL_TASK, CARD_TASK
+from config.queues import Task
 from domain.envelope import AI_EVENTS
 
 _CALL_LOG_EVENTS = (
@@ -24,24 +24,24 @@ _CALL_LOG_EVENTS = (
     "call.answered",
     "call.hungup",
 )
-EVENT_TASKS: dict[str, str] = {
-    "call.created": CARD_TASK,
-    "call.ringing_on_agent": CARD_TASK,
-    **dict.fromkeys(_CALL_LOG_EVENTS, CALL_TASK),
-    "message.sent": "messages.log_activity",
-    "message.received": "messages.log_activity",
-    **dict.fromkeys(AI_EVENTS, "ai.fetch_insight"),
-    "integration.deleted": "lifecycle.integration_deleted",
-    "jobber.CLIENT_CREATE": "jobber.client_changed",
-    "jobber.CLIENT_UPDATE": "jobber.client_changed",
-    "jobber.CLIENT_DESTROY": "jobber.client_changed",
-    "jobber.APP_DISCONNECT": "lifecycle.jobber_disconnected",
+EVENT_TASKS: dict[str, Task] = {
+    "call.created": Task.POST_CARD,
+    "call.ringing_on_agent": Task.POST_CARD,
+    **dict.fromkeys(_CALL_LOG_EVENTS, Task.LOG_CALL),
+    "message.sent": Task.LOG_MESSAGE,
+    "message.received": Task.LOG_MESSAGE,
+    **dict.fromkeys(AI_EVENTS, Task.FETCH_AI_INSIGHT),
+    "integration.deleted": Task.INTEGRATION_DELETED,
+    "jobber.CLIENT_CREATE": Task.CLIENT_CHANGED,
+    "jobber.CLIENT_UPDATE": Task.CLIENT_CHANGED,
+    "jobber.CLIENT_DESTROY": Task.CLIENT_CHANGED,
+    "jobber.APP_DISCONNECT": Task.JOBBER_DISCONNECTED,
 }
 # Voice-agent data joins its call (SPEC F9), whatever the event's last part.
-EVENT_TASK_PREFIXES: dict[str, str] = {"ai_voice_agent.": CALL_TASK}
+EVENT_TASK_PREFIXES: dict[str, Task] = {"ai_voice_agent.": Task.LOG_CALL}
 
 
-def task_for_event(event: str) -> str | None:
+def task_for_event(event: str) -> Task | None:
     """The task an event runs, or None when no flow handles it."""
     found = EVENT_TASKS.get(event)
     if found is None:

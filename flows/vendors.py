@@ -11,6 +11,7 @@ from clients import jobber_oauth
 from clients.aircall import AircallClient
 from clients.errors import Disconnected, Permanent, Transient, VendorError
 from clients.jobber import JobberClient
+from config.queues import Task
 from config.settings import Settings, get_settings
 from store import keys
 from store.budgets import AircallBudget, JobberCostPacer
@@ -108,7 +109,7 @@ def mark_jobber_disconnected(
         return False
     if not (before.status == "inactive" and before.reason == "jobber_disconnected"):
         # The seed's lifecycle: the install shows as inactive in Aircall too, until Jobber is reconnected.
-        enqueue("lifecycle.aircall_activation", [integration_id], tenant=integration_id)
+        enqueue(Task.AIRCALL_ACTIVATION, [integration_id], tenant=integration_id)
         log.warning("lifecycle.jobber_disconnected integration=%s", integration_id)
     return True
 

@@ -21,7 +21,7 @@ import orjson
 from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 
-from config.queues import ROUTE_TASK, queue_for
+from config.queues import Task, queue_for
 from domain.envelope import (
     LIFECYCLE_EVENTS,
     EnvelopeError,
@@ -91,7 +91,7 @@ class AircallReceiver:
         except EnvelopeError as exc:
             return await reject(send, "aircall", 400, "bad_envelope", str(exc))
         task = (
-            task_for_event(env.event) or ROUTE_TASK
+            task_for_event(env.event) or Task.ROUTE
         )  # straight to its flow; the router only for the unknown
         queue = queue_for(task)
         claim = await claim_or_503(

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from config.queues import ROUTE_TASK, queue_for
+from config.queues import Task, queue_for
 from domain.envelope import LIFECYCLE_EVENTS
 from domain.jobber_webhooks import WebhookError, parse_webhook, signature_ok
 from flows.routes import task_for_event
@@ -64,7 +64,7 @@ class JobberReceiver:
             return await reject(send, "jobber", 400, "bad_envelope", str(exc))
 
         eid = event.event_id()
-        task = task_for_event(event.event) or ROUTE_TASK  # straight to its flow
+        task = task_for_event(event.event) or Task.ROUTE  # straight to its flow
         queue = queue_for(task)
         claim = await claim_or_503(
             ledger,

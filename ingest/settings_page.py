@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from config.integration import IntegrationSettings, SettingsError
+from config.queues import Task
 from config.settings import Settings
 from flows import connect
 from flows.errors import VendorError
@@ -355,7 +356,7 @@ async def sync_now(
     if not (integration.is_active and integration.settings.contact_sync):
         return message_page(request, "Contact sync is off", "Turn contact sync on first.", status=409,
                             back_to_settings=True)  # fmt: skip
-    await run_in_threadpool(enqueue, "sync.sweep", [integration.id], tenant=integration.id)
+    await run_in_threadpool(enqueue, Task.SYNC_SWEEP, [integration.id], tenant=integration.id)
     return _back(request, "sync")
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import redis
 
-from config.queues import FAIR_QUEUES, queue_depths, queue_for
+from config.queues import FAIR_QUEUES, Task, queue_depths, queue_for
 from config.settings import get_settings
 from store import keys
 from store.messages import event_of, task_message
@@ -191,6 +191,21 @@ def fair_queues(redis_url: str | None = None) -> FairQueues:
 
 
 def enqueue(
+    task: Task,
+    args: list[Any],
+    kwargs: dict[str, Any] | None = None,
+    *,
+    tenant: str,
+    queue: str | None = None,
+) -> str:
+    """Start `task(*args, **kwargs)` for `tenant` (an integration id; "" for fleet-wide work); returns the task
+    id. Every task the service starts goes through here, by tenant, so the fair queues see it: Celery's own
+    `apply_async` would push straight onto the shared list and let a flooding tenant's work overtake
+    everyone's. Typed on the registry (config/queues.py `Task`): an unknown name is a type error."""
+    return resend(task, args, kwargs, tenant=tenant, queue=queue)
+
+
+def resend(
     task_name: str,
     args: list[Any],
     kwargs: dict[str, Any] | None = None,
@@ -198,10 +213,8 @@ def enqueue(
     tenant: str,
     queue: str | None = None,
 ) -> str:
-    """Start `task_name(*args, **kwargs)` for `tenant` (an integration id; "" for fleet-wide work); returns
-    the task id. Every task the service starts goes through here, by tenant, so the fair queues see it:
-    Celery's own `apply_async` would push straight onto the shared list and let a flooding tenant's work
-    overtake everyone's."""
+    """`enqueue` for a task known by the name it was stored under (a dead letter's, a test's): replays send
+    again what was sent once, whichever release named it."""
     queue = queue or queue_for(task_name)
     task_id = str(uuid.uuid4())
     fair_queues().enqueue(

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from config.queues import Task
 from flows import reconcile
 from worker.app import app
 
 
-@app.task(name="maintenance.reconcile_calls")
+@app.task(name=Task.RECONCILE_CALLS)
 def reconcile_calls() -> int:
     """Celery entry of `flows.reconcile.reconcile_calls` (beat: fans out one task per integration)."""
     return reconcile.reconcile_calls()
 
 
-@app.task(name="maintenance.reconcile_integration")
+@app.task(name=Task.RECONCILE_INTEGRATION)
 def reconcile_integration(integration_id: str) -> str:
     """Celery entry of `flows.reconcile.reconcile_integration` (one integration; failures logged, never retried:
     the next beat run is the retry, from the saved watermark)."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from config.queues import ROUTE_TASK
+from config.queues import Task
 from flows import router
 from worker.app import app
 from worker.retry import IntegrationTask
 
 
-@app.task(name=ROUTE_TASK, base=IntegrationTask, bind=True)
+@app.task(name=Task.ROUTE, base=IntegrationTask, bind=True)
 def route_event(self: IntegrationTask, event_id: str) -> str | None:
     """Celery entry of `flows.router.route_event` (its docstring: trigger, idempotency, retries)."""
     return router.route_event(event_id)

@@ -27,14 +27,24 @@ def test_every_beat_job_names_a_registered_task():
         assert app.tasks[entry["task"]].__module__ in app.conf.include  # a worker imports it at start
 
 
-def test_every_event_task_is_registered_and_every_routed_event_has_one():
-    """The ingest enqueues events straight to their flow's task by name: a typo would strand them."""
+def test_every_task_name_is_in_the_registry_and_registered_with_its_queue():
+    """Task names live in one registry (config/queues.py `Task`): every task a worker registers is one of them,
+    every one of them is registered (a worker imports its module at start) and has a queue, and the event
+    routes, the beat schedule and Celery's routes use the registry's names only."""
+    from config.celery import celery_config
+    from config.queues import TASK_QUEUES, Task
     from domain.envelope import ROUTED_EVENTS
-    from flows.routes import EVENT_TASKS, task_for_event
+    from flows.routes import EVENT_TASK_PREFIXES, EVENT_TASKS, task_for_event
 
     app.loader.import_default_modules()
-    for task in {*EVENT_TASKS.values(), task_for_event("ai_voice_agent.anything")}:
-        assert task in app.tasks and app.tasks[task].__module__ in app.conf.include, task
+    ours = {name for name in app.tasks if not name.startswith(("celery.", "tests."))}
+    assert ours == {t.value for t in Task}
+    assert set(TASK_QUEUES) == set(Task)
+    for task in Task:
+        assert app.tasks[task].__module__ in app.conf.include, task
+        assert celery_config(get_settings())["task_routes"][task.value] == {"queue": TASK_QUEUES[task]}
+    assert all(isinstance(t, Task) for t in (*EVENT_TASKS.values(), *EVENT_TASK_PREFIXES.values()))
+    assert all(isinstance(entry["task"], Task) for entry in BEAT_SCHEDULE.values())
     unhandled = {e for e in ROUTED_EVENTS if task_for_event(e) is None}
     assert unhandled == {"call.unsuccessful_transfer"}  # accepted, recorded as skipped by the router
 
