@@ -197,14 +197,17 @@ def enqueue(
     *,
     tenant: str,
     queue: str | None = None,
+    traceparent: str | None = None,
 ) -> str:
     """Start `task_name(*args, **kwargs)` for `tenant` (an integration id; "" for fleet-wide work); returns
     the task id. Every task the service starts goes through here, by tenant, so the fair queues see it:
     Celery's own `apply_async` would push straight onto the shared list and let a flooding tenant's work
-    overtake everyone's."""
+    overtake everyone's. `traceparent`: the trace the task continues (store/messages.py), when not the current
+    span's."""
     queue = queue or queue_for(task_name)
     task_id = str(uuid.uuid4())
-    fair_queues().enqueue(
-        queue, tenant, task_message(task_name, args, queue, task_id, kwargs=kwargs, tenant=tenant)
+    message = task_message(
+        task_name, args, queue, task_id, kwargs=kwargs, tenant=tenant, traceparent=traceparent
     )
+    fair_queues().enqueue(queue, tenant, message)
     return task_id
