@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode, urlsplit
 
 import orjson
@@ -116,7 +116,7 @@ def shared_session(vendor: str) -> Transport:
     return Transport()
 
 
-SendFunction = Callable[..., Reply]
+SendFunction = TypeVar("SendFunction", bound=Callable[..., Reply])
 
 
 def traced(send: SendFunction) -> SendFunction:
@@ -151,7 +151,7 @@ def traced(send: SendFunction) -> SendFunction:
                 span.set_status(Status(StatusCode.ERROR, f"HTTP {reply.status_code}"))
             return reply
 
-    return traced_send
+    return cast(SendFunction, traced_send)
 
 
 @traced
