@@ -1,8 +1,8 @@
 """A stand-in OpenTelemetry collector: accepts OTLP/HTTP protobuf traces (`POST /v1/traces`) and keeps count.
 
 For the tests of the exporter set-up and for `bench e2e` with tracing on (OTEL_EXPORTER_OTLP_ENDPOINT pointed
-here): it decodes each export request as a collector would, counts the spans by service and keeps the last
-few hundred span names, and answers 200 with an empty ExportTraceServiceResponse.
+here): it decodes each export request as a collector would, counts the spans by service, keeps the last few
+hundred (service, span name, trace id), and answers 200 with an empty ExportTraceServiceResponse.
 """
 
 from __future__ import annotations
@@ -25,15 +25,16 @@ _EMPTY = ExportTraceServiceResponse().SerializeToString()
 
 
 class OtlpSink:
-    """The ASGI app; read `spans`, `by_service`, `names`, `requests` and `bytes` (thread-safe counters)."""
+    """The ASGI app; read `spans`, `by_service`, `seen`, `requests` and `bytes` (thread-safe counters)."""
 
     def __init__(self, keep_names: int = 500) -> None:
+        """`keep_names`: how many of the last spans `seen` keeps."""
         self._lock = threading.Lock()
         self.requests = 0
         self.bytes = 0
         self.spans = 0
         self.by_service: Counter[str] = Counter()
-        self.names: deque[str] = deque(maxlen=keep_names)
+        self.seen: deque[tuple[str, str, str]] = deque(maxlen=keep_names)  # (service, span name, trace id)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,7 +73,7 @@ class OtlpSink:
                 for scope_spans in resource_spans.scope_spans:
                     self.spans += len(scope_spans.spans)
                     self.by_service[service] += len(scope_spans.spans)
-                    self.names.extend(span.name for span in scope_spans.spans)
+                    self.seen.extend((service, s.name, s.trace_id.hex()) for s in scope_spans.spans)
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:

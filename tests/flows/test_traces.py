@@ -254,3 +254,62 @@ def test_a_replayed_dead_letter_continues_its_events_trace(
     assert replayed.context.trace_id == failed.context.trace_id
     assert parent_of(replayed, found) is failed
     assert_nothing_personal(found, secrets_of(tenant, jobber))
+
+
+@pytest.mark.slow
+def test_the_ingest_and_worker_processes_export_one_trace_per_call_over_otlp(vendors):
+    """The roles as the Procfile starts them, with OTEL_EXPORTER_OTLP_ENDPOINT set: each exports under its own
+    service name, and the call's spans from both processes share one trace id."""
+    import redis
+
+    from config.integration import IntegrationSettings
+    from sandbox.fleet import SECRET, Fleet
+    from sandbox.otlp_sink import serve
+    from store.integrations import IntegrationStore, JobberAccount
+
+    sink, collector = serve()
+    fleet = Fleet()
+    fleet.env |= {
+        "JOBBER_API_URL": f"{vendors.jobber}/api/graphql",
+        "JOBBER_OAUTH_URL": f"{vendors.jobber}/api/oauth",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+    }
+    try:
+        ingest_url = fleet.ingest()
+        fleet.worker(concurrency=4)
+        account = requests.post(
+            f"{vendors.jobber}/_sandbox/accounts", json={"name": "Acme"}, timeout=5
+        ).json()
+        requests.post(
+            f"{vendors.jobber}/_sandbox/accounts/{account['account']['id']}/clients",
+            json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": CALLER}]},
+            timeout=5,
+        ).raise_for_status()
+        store = IntegrationStore(redis.Redis.from_url(fleet.redis.url, decode_responses=True), SECRET)
+        integration = store.create(
+            aircall_api_id="a",
+            aircall_token="t",
+            aircall_auth="basic",
+            aircall_company_id="c",
+            settings=IntegrationSettings(numbers=[789]),
+        )
+        store.bind_webhook(integration.id, "w", "fleet-token")
+        store.set_jobber_tokens(integration.id, account["access_token"], account["refresh_token"])
+        store.connect_jobber_account(integration.id, JobberAccount(account["account"]["id"], "Acme"))
+
+        post(ingest_url, call_ended("fleet-token", next(_ids)))
+
+        def written() -> list[tuple[str, str, str]]:
+            seen = list(sink.seen)
+            return seen if any(name == "POST jobber LogOnClient" for _, name, _ in seen) else []
+
+        seen = until(written, timeout=60, what="the worker's spans at the collector")
+    finally:
+        fleet.stop()
+        collector.stop()
+    (trace_id,) = {t for _, name, t in seen if name == "POST jobber LogOnClient"}
+    services = {(service, name) for service, name, t in seen if t == trace_id}
+    assert ("aircall-jobber-ingest", "POST /webhooks/aircall") in services
+    assert ("aircall-jobber-worker", "calls.log_activity") in services
+    assert ("aircall-jobber-worker", "POST jobber FindByPhone") in services
