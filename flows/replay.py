@@ -76,7 +76,9 @@ def replay(dead_id: str) -> bool:
         ledger.set_outcome(dead_id, "pending", "replayed")
     tenant = (letter.integration if letter else None) or (entry or copy or {}).get("integration", "")
     if letter is not None:
-        enqueue(letter.task, letter.args, letter.kwargs, tenant=tenant, traceparent=letter.traceparent or None)
+        enqueue(
+            letter.task, letter.args, letter.kwargs, tenant=tenant, traceparent=letter.traceparent or None
+        )
         letters.release(dead_id, token)
     else:
         enqueue(ROUTE_TASK, [dead_id], tenant=tenant)

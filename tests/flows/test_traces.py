@@ -313,3 +313,16 @@ def test_the_ingest_and_worker_processes_export_one_trace_per_call_over_otlp(ven
     assert ("aircall-jobber-ingest", "POST /webhooks/aircall") in services
     assert ("aircall-jobber-worker", "calls.log_activity") in services
     assert ("aircall-jobber-worker", "POST jobber FindByPhone") in services
+
+
+def test_what_celery_itself_publishes_starts_a_trace_its_task_continues(r, worker, spans):
+    """Beat's jobs go out through Celery's own publish: a `send` span, and the task continues its trace."""
+    from worker.app import app
+
+    app.send_task("maintenance.check_webhook", ["int_nosuch"], queue="default")
+    until(lambda: named(spans.get_finished_spans(), "maintenance.check_webhook"), what="the task's span")
+    found = list(spans.get_finished_spans())
+    (task,) = named(found, "maintenance.check_webhook")
+    (sent,) = named(found, "send maintenance.check_webhook")
+    assert parent_of(task, found) is sent
+    assert (task.attributes or {})["aj.integration_id"] == "int_nosuch"
