@@ -13,6 +13,12 @@ Runs, each a burst of `--calls` `call.ended` posted at once:
 Per phase: calls/s (first received → last settled), latency p50/p95 (ledger settled_at - received_at), Jobber
 requests per logged call, CPU ms per logged call of the ingest + worker + Redis processes (psutil, children
 included; the sandbox's own CPU is reported apart), and the worker's peak RSS.
+
+Tracing (issue 17, `--tracing off,on`): the runs above are tracing off, as production runs without
+OTEL_EXPORTER_OTLP_ENDPOINT. `on` runs the first latency once more with the endpoint set to a stand-in collector
+in this process (sandbox/otlp_sink.py): spans made, propagated through the task messages and exported over
+OTLP/HTTP by the ingest and the worker. Its CPU per call is taken once the exporters have sent what the phase
+made (their batches leave every OTEL_BSP_SCHEDULE_DELAY ms), and reported next to the off run's in `tracing`.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from typing import Any
 import psutil
 import requests
 
+from sandbox import otlp_sink
 from sandbox.fleet import (
     SENDER_RETRIES,
     Fleet,
@@ -119,14 +126,34 @@ def redis_commands(client: Any) -> dict[str, int]:
     return {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in client.info("commandstats").items()}
 
 
+EXPORT_DELAY_MS = 1000  # OTEL_BSP_SCHEDULE_DELAY of a run with tracing on (the SDK's default is 5000)
+
+
+def exported(sink: otlp_sink.OtlpSink, quiet_s: float = 2 * EXPORT_DELAY_MS / 1000) -> int:
+    """The spans the sink holds once none came for `quiet_s` (the exporters have sent the phase's spans)."""
+    count, since = sink.spans, time.monotonic()
+    while time.monotonic() - since < quiet_s:
+        time.sleep(0.1)
+        if sink.spans != count:
+            count, since = sink.spans, time.monotonic()
+    return count
+
+
 def run_phase(
-    ingest_url: str, calls: list[dict[str, Any]], meter: Meter, jobber_url: str, redis_client: Any
+    ingest_url: str,
+    calls: list[dict[str, Any]],
+    meter: Meter,
+    jobber_url: str,
+    redis_client: Any,
+    sink: otlp_sink.OtlpSink | None = None,
 ) -> dict[str, Any]:
     before, requests_before = meter.snapshot(), graphql_requests(jobber_url)
     retried_before = SENDER_RETRIES["503"]
     commands_before = redis_commands(redis_client)
+    spans_before = sink.spans if sink is not None else 0
     ids = post_all(ingest_url, calls, 32)
     entries = settle(ids, 600, poll_s=0.2)
+    spans = exported(sink) - spans_before if sink is not None else None
     after = meter.snapshot()
     commands_after = redis_commands(redis_client)
     commands = {n: c - commands_before.get(n, 0) for n, c in commands_after.items()}
@@ -136,7 +163,9 @@ def run_phase(
     span = (max(settled) - min(received)) if settled else float("nan")
     cpu = {name: round((after[name] - before[name]) * 1000 / max(1, logged), 2) for name in after}
     service_cpu = round(sum(v for k, v in cpu.items() if k != "sandbox_jobber"), 2)
+    traced = {"spans_exported_per_call": round(spans / max(1, logged), 2)} if spans is not None else {}
     return {
+        **traced,
         "calls": len(ids),
         "logged": logged,
         "not_logged": len(ids) - logged,
@@ -164,6 +193,11 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--phases", default="cold,warm", help="phases to run (warm alone still starts cold caches)"
     )
+    ap.add_argument(
+        "--tracing",
+        default="off,on",
+        help="off: every latency without tracing; on: the first latency again, exporting traces to a local sink",
+    )
     return ap
 
 
@@ -179,11 +213,19 @@ def _tenants(f: Fleet, jobber_url: str, count: int, per_tenant: int) -> list[tup
     return tenants
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    per_tenant = max(1, args.calls // args.tenants)
-    results: dict[str, Any] = {}
-    for latency in [int(x) for x in args.latencies.split(",") if x.strip()]:
-        with fleet() as f:  # a fresh stack per latency: nothing cached from the previous run
+def run_fleet(
+    args: argparse.Namespace, latency: int, per_tenant: int, traced: bool = False
+) -> dict[str, Any]:
+    """One fresh stack (nothing cached from a previous run) at `latency`; `traced`: exporting its traces to a
+    stand-in collector in this process."""
+    sink = otlp_sink.serve() if traced else None
+    with fleet() as f:
+        if sink is not None:
+            f.env |= {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": sink[1].url,
+                "OTEL_BSP_SCHEDULE_DELAY": str(EXPORT_DELAY_MS),
+            }
+        try:
             jobber_url = f.jobber()
             f.point_at(jobber_url=jobber_url)
             ingest_url = f.ingest()
@@ -195,17 +237,47 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )
             meter = Meter({"ingest": f.procs[1].pid, "worker": worker.pid, "redis": f.redis.proc.pid},
                           f.procs[0].pid, worker.pid)  # fmt: skip
-            phases = {}
+            phases: dict[str, Any] = {}
             wanted = {x.strip() for x in args.phases.split(",")}
             for phase, first_id in (("cold", 7_000_000_000), ("warm", 8_000_000_000)):
                 if phase not in wanted:
                     continue
                 calls = [ended_event(token, first_id + t * 10_000 + i, n)
                          for t, (token, numbers) in enumerate(tenants) for i, n in enumerate(numbers)]  # fmt: skip
-                phases[phase] = run_phase(ingest_url, calls, meter, jobber_url, f.redis.client())
+                collector = sink[0] if sink else None
+                phases[phase] = run_phase(ingest_url, calls, meter, jobber_url, f.redis.client(), collector)
             meter.stop()
             phases["worker_peak_rss_mb"] = round(meter.peak_rss / 2**20, 1)
-            results[f"{latency}ms"] = phases
+            if sink is not None:
+                phases["exported"] = sink[0].snapshot()
+            return phases
+        finally:
+            if sink is not None:
+                sink[1].stop()
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    per_tenant = max(1, args.calls // args.tenants)
+    latencies = [int(x) for x in args.latencies.split(",") if x.strip()]
+    modes = {x.strip() for x in args.tracing.split(",")}
+    results: dict[str, Any] = {}
+    if "off" in modes:
+        for latency in latencies:
+            results[f"{latency}ms"] = run_fleet(args, latency, per_tenant)
+    tracing: dict[str, Any] = {}
+    if "on" in modes and latencies:
+        latency = latencies[0]
+        on = run_fleet(args, latency, per_tenant, traced=True)
+        off = results.get(f"{latency}ms", {})
+        tracing = {
+            "latency": f"{latency}ms",
+            "cpu_ms_per_call": {
+                mode: {p: got[p]["cpu_ms_per_call"]["service"] for p in ("cold", "warm") if p in got}
+                for mode, got in (("off", off), ("on", on))
+                if got
+            },
+            "on": on,
+        }
     return {
         "benchmark": "e2e_call_ended_to_note",
         "machine": {"cpus": os.cpu_count(), "load_1m": round(os.getloadavg()[0], 2)},
@@ -215,9 +287,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "worker": Fleet.procfile_worker_command(),
         },
         **results,
+        **({"tracing": tracing} if tracing else {}),
         "targets": TARGETS,
-        "meets_target": _meets(results),
+        "meets_target": _meets(results) and _nothing_lost(tracing.get("on", {})),
     }
+
+
+def _nothing_lost(phases: dict[str, Any]) -> bool:
+    return all(phases[p]["not_logged"] == 0 for p in ("cold", "warm") if p in phases)
 
 
 def _meets(results: dict[str, Any]) -> bool:

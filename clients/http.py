@@ -11,20 +11,23 @@ through a `requests` session instead, which honours HTTP(S)_PROXY and NO_PROXY.
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, TypeVar, cast
+from urllib.parse import urlencode, urlsplit
 
 import orjson
 import requests
 import urllib3
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from clients.errors import Transient
+from config import tracing
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +117,45 @@ def shared_session(vendor: str) -> Transport:
     return Transport()
 
 
+SendFunction = TypeVar("SendFunction", bound=Callable[..., Reply])
+
+
+def traced(send: SendFunction) -> SendFunction:
+    """With tracing on (config/tracing.py), each vendor request in a client span: vendor, method, host, path
+    (never the query string), GraphQL operation name, status. Never headers or bodies. Off: one check."""
+
+    @functools.wraps(send)
+    def traced_send(
+        transport: Transport, vendor: str, method: str, url: str, timeout: float, **kw: Any
+    ) -> Reply:
+        if not tracing.enabled():
+            return send(transport, vendor, method, url, timeout, **kw)
+        parts = urlsplit(url)
+        attributes: dict[str, str | int] = {
+            "aj.vendor": vendor,
+            "http.request.method": method,
+            "server.address": parts.hostname or "",
+            "url.path": parts.path,
+        }
+        if parts.port:
+            attributes["server.port"] = parts.port
+        name = f"{method} {vendor}"
+        payload = kw.get("json")
+        operation = tracing.graphql_operation(payload.get("query")) if isinstance(payload, dict) else None
+        if operation is not None:
+            attributes["graphql.operation.type"], attributes["graphql.operation.name"] = operation
+            name = f"{name} {operation[1]}"
+        with tracing.span(name, attributes, kind=SpanKind.CLIENT) as span:
+            reply = send(transport, vendor, method, url, timeout, **kw)
+            span.set_attribute("http.response.status_code", reply.status_code)
+            if reply.status_code >= 400:
+                span.set_status(Status(StatusCode.ERROR, f"HTTP {reply.status_code}"))
+            return reply
+
+    return cast(SendFunction, traced_send)
+
+
+@traced
 def send(transport: Transport, vendor: str, method: str, url: str, timeout: float, **kw: Any) -> Reply:
     """One request; a timeout or connection failure becomes `Transient` (the retry policy decides)."""
     started = time.monotonic()

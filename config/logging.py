@@ -4,7 +4,8 @@
 The code logs through the standard library with dotted event names (`log.info("tasks.calls.withdrawn
 integration=%s call=%s", …)`); structlog's ProcessorFormatter renders every record, adding the fields bound
 for the work in hand (`bind_ids`: integration, event, call, task), so a line can be found by id without
-parsing its text. Fields named like credentials are redacted whatever logs them; tokens are never logged.
+parsing its text; with tracing on (config/tracing.py), the `trace_id` and `span_id` it was logged in too. Fields
+named like credentials are redacted whatever logs them; tokens are never logged.
 
 Phone numbers in international form (`+14155550166`, `+1 415-555-0166`) are masked in every rendered line,
 whatever wrote them (a skip reason, an exception, a bound field): `+1415•••0166`. The ledger, `ajctl events
@@ -23,6 +24,8 @@ import structlog
 from structlog.contextvars import bound_contextvars
 from structlog.typing import EventDict, WrappedLogger
 
+from config import tracing
+
 SECRET_FIELDS = frozenset(
     {"token", "access_token", "refresh_token", "api_token", "password", "secret", "authorization"}
 )
@@ -34,6 +37,14 @@ def _redact(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     for key in event:
         if key.lower() in SECRET_FIELDS:
             event[key] = "[redacted]"
+    return event
+
+
+def _trace_ids(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    # With tracing on (config/tracing.py), a line logged inside a span names its trace: logs and traces meet.
+    found = tracing.current_ids()
+    if found is not None:
+        event["trace_id"], event["span_id"] = found
     return event
 
 
@@ -75,6 +86,7 @@ def configure(level: int = logging.INFO, fmt: str | None = None, stream: IO[str]
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _redact,
+        _trace_ids,
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)

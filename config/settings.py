@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # /metrics is closed.
     FLOWER_BASIC_AUTH: SecretStr | None = None  # "user:password" (several: comma-separated)
     METRICS_TOKEN: SecretStr | None = None  # bearer token GET /metrics requires
+    # OpenTelemetry traces exported there (OTLP over HTTP) when set; off otherwise (config/tracing.py). The SDK's
+    # own OTEL_* variables (service name, sampler, headers) are read from the environment by the SDK.
+    OTEL_EXPORTER_OTLP_ENDPOINT: str | None = None
 
     # Not part of the fixed contract: tuning knobs with safe defaults.
     # The largest webhook body accepted (413 above it). Aircall's largest real bodies are a few KB (a call.ended

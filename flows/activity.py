@@ -12,6 +12,7 @@ from typing import Any
 import redis
 
 from clients.jobber import JobberClient
+from config import tracing
 from config.logging import bind_ids
 from domain.activity import Activity
 from domain.matching import ClientRef
@@ -130,21 +131,35 @@ def _scope_or_none(integration: Integration | None) -> Scope | None:
 
 
 def run_flow(event_id: str, flow: Any) -> str:
-    """Run a flow for one event and record its outcome; `Skip` is an outcome, not a failure."""
+    """Run a flow for one event and record its outcome; `Skip` is an outcome, not a failure. With tracing on,
+    in a span of its own (config/tracing.py) with the event's ids and outcome, never the skip's reason."""
+    if tracing.enabled():
+        name = f"flow {flow.__module__.rsplit('.', 1)[-1]}.{flow.__name__}"
+        with tracing.span(name, tracing.ids(event_id=event_id)):
+            return _run_flow(event_id, flow)
+    return _run_flow(event_id, flow)
+
+
+def _run_flow(event_id: str, flow: Any) -> str:
     ledger = Ledger(sync_client())
     try:
         with bind_ids(event_id=event_id):
             ctx = load_event(event_id)
+            if tracing.enabled():
+                tracing.note(tracing.ids(integration_id=ctx.integration.id, resource_id=ctx.resource_id))
             with bind_ids(integration_id=ctx.integration.id, resource_id=ctx.resource_id):
                 result: str = flow(ctx)
     except Skip as skip:
         ledger.record_skip(event_id, str(skip))
         log.info("tasks.skipped event=%s reason=%s", event_id, skip)
+        tracing.note({"aj.outcome": "skipped"})
         return "skipped"
     except Settled as settled:
         log.info("tasks.already_settled event=%s outcome=%s", event_id, settled)
+        tracing.note({"aj.outcome": "already_settled"})
         return "already settled"
     ledger.set_outcome(event_id, "done", result)
+    tracing.note({"aj.outcome": "done"})
     return result
 
 

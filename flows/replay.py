@@ -80,7 +80,9 @@ def replay(dead_id: str) -> bool:
         ledger.set_outcome(dead_id, "pending", "replayed")
     tenant = (letter.integration if letter else None) or (entry or copy or {}).get("integration", "")
     if letter is not None:
-        resend(letter.task, letter.args, letter.kwargs, tenant=tenant)  # the name it failed under
+        resend(  # by the name it failed under, in the trace it was part of
+            letter.task, letter.args, letter.kwargs, tenant=tenant, traceparent=letter.traceparent or None
+        )
         letters.release(dead_id, token)
     else:
         enqueue(Task.ROUTE, [dead_id], tenant=tenant)

@@ -17,10 +17,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from config import tracing
 from config.logging import configure as configure_logging
 from config.queues import FAIR_QUEUES, queue_depths
 from config.settings import Settings, get_settings, settings_or_exit
 from ingest import access, aircall, answers, jobber, metrics, oauth, settings_page, signin
+from ingest.tracing import traced_webhook
 from store.ledger import AsyncLedger, TenantLimits
 from store.redis import async_client, sync_client
 from store.replication import ReplicatedLedger
@@ -72,6 +74,8 @@ class Ingest:
             receiver = self.hot.get(scope["path"])
             if receiver is not None:
                 scope["app"] = self.site  # the receivers read the ledger and Redis from its state
+                if tracing.enabled():  # off: this check is all tracing costs a webhook
+                    return await traced_webhook(receiver, scope, receive, send)
                 return await receiver(scope, receive, send)
         await self.site(scope, receive, send)
 
@@ -94,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Ingest:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         configure_logging()  # the ingest's own lines (uvicorn keeps its own handlers for its access/error logs)
+        tracing.configure("ingest", settings.OTEL_EXPORTER_OTLP_ENDPOINT or "")
         app.state.redis = async_client(settings=settings)
         app.state.ledger = AsyncLedger(
             app.state.redis,

@@ -12,7 +12,9 @@ from prometheus_client import Counter
 from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 
+from config import tracing
 from ingest.metrics import WEBHOOKS_RECEIVED, WEBHOOKS_REJECTED
+from ingest.tracing import traced_claim
 from store.ledger import AsyncLedger, Claim
 from store.replication import NotReplicated, ReplicatedLedger
 
@@ -96,6 +98,8 @@ async def claim_or_503(
     REDIS_WAIT_REPLICAS the ledger is a ReplicatedLedger: 503 also when no replica confirmed in time (the
     event may be stored; the retry is a duplicate, acknowledged once a replica holds it)."""
     try:
+        if tracing.enabled():
+            return await traced_claim(ledger, source, fields)
         return await ledger.claim(source=source, **fields)
     except NotReplicated as exc:
         log.warning("ingest.%s.not_replicated event=%s error=%s", source, fields.get("event_id"), exc)

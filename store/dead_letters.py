@@ -52,6 +52,8 @@ class DeadLetter:
     attempts: int
     first_failed_at: str
     last_failed_at: str
+    # The failed attempt's W3C trace context, when tracing was on: a replay continues that trace.
+    traceparent: str = ""
 
     def to_public(self) -> dict[str, Any]:
         return {
@@ -122,6 +124,7 @@ class DeadLetters:
             attempts=int(h.get("attempts") or 0),
             first_failed_at=h.get("first_failed_at", ""),
             last_failed_at=h.get("last_failed_at", ""),
+            traceparent=h.get("traceparent", ""),
         )
 
     def raw_copy(self, dead_id: str) -> str | None:

@@ -12,6 +12,10 @@ the queue name as routing key. tests/flows/test_ingest_to_worker.py proves a rea
 Every message, hand-built here or published by Celery, carries its publish time in the `aj_sent_at` header
 (UNIX seconds): neither Celery nor kombu stamps one, and /metrics reads the oldest message of each queue to
 export how long the backlog has waited (ingest/metrics.py); worker/sent_at.py stamps Celery's publishes.
+
+With tracing on (config/tracing.py), a message also carries the W3C `traceparent` (and `tracestate`) of the span
+current where it is built: the ingest's webhook span, the task that defers its own retry or starts follow-up
+work. The worker continues that trace (worker/tracing.py). Off, no trace header is written.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import uuid
 from typing import Any
 
 import orjson
+
+from config import tracing
 
 SENT_AT_HEADER = "aj_sent_at"
 
@@ -43,37 +49,44 @@ def task_message(
     retries: int = 0,
     root_id: str | None = None,
     sent_at: float | None = None,
+    traceparent: str | None = None,
 ) -> str:
     """One message for `task_name(*args, **kwargs)` on `queue`. `tenant` rides along as the `aj_tenant`
     header (the fair queues put a retry back in its tenant's lane); `retries` counts earlier attempts;
-    `sent_at` (default now) is when the message is ready to run: a deferred retry's due time."""
+    `sent_at` (default now) is when the message is ready to run: a deferred retry's due time; `traceparent`:
+    the trace to continue (a replayed dead letter's), else the current span's when tracing is on."""
     task_id = task_id or str(uuid.uuid4())
     kwargs = kwargs or {}
     body = orjson.dumps([args, kwargs, _EMBED])
+    headers: dict[str, Any] = {
+        "lang": "py",
+        "task": task_name,
+        "id": task_id,
+        "shadow": None,
+        "eta": None,
+        "expires": None,
+        "group": None,
+        "group_index": None,
+        "retries": retries,
+        "timelimit": [None, None],
+        "root_id": root_id or task_id,
+        "parent_id": None,
+        "argsrepr": repr(args),
+        "kwargsrepr": repr(kwargs),
+        "origin": _ORIGIN,
+        "ignore_result": True,
+        "aj_tenant": tenant,
+        SENT_AT_HEADER: time.time() if sent_at is None else sent_at,
+    }
+    if traceparent:
+        headers["traceparent"] = traceparent
+    elif tracing.enabled():
+        tracing.inject(headers)
     message = {
         "body": base64.b64encode(body).decode(),
         "content-encoding": "utf-8",
         "content-type": "application/json",
-        "headers": {
-            "lang": "py",
-            "task": task_name,
-            "id": task_id,
-            "shadow": None,
-            "eta": None,
-            "expires": None,
-            "group": None,
-            "group_index": None,
-            "retries": retries,
-            "timelimit": [None, None],
-            "root_id": root_id or task_id,
-            "parent_id": None,
-            "argsrepr": repr(args),
-            "kwargsrepr": repr(kwargs),
-            "origin": _ORIGIN,
-            "ignore_result": True,
-            "aj_tenant": tenant,
-            SENT_AT_HEADER: time.time() if sent_at is None else sent_at,
-        },
+        "headers": headers,
         "properties": {
             "correlation_id": task_id,
             "reply_to": "",

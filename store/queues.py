@@ -212,12 +212,15 @@ def resend(
     *,
     tenant: str,
     queue: str | None = None,
+    traceparent: str | None = None,
 ) -> str:
     """`enqueue` for a task known by the name it was stored under (a dead letter's, a test's): replays send
-    again what was sent once, whichever release named it."""
+    again what was sent once, whichever release named it. `traceparent`: the trace the task continues
+    (store/messages.py), when not the current span's."""
     queue = queue or queue_for(task_name)
     task_id = str(uuid.uuid4())
-    fair_queues().enqueue(
-        queue, tenant, task_message(task_name, args, queue, task_id, kwargs=kwargs, tenant=tenant)
+    message = task_message(
+        task_name, args, queue, task_id, kwargs=kwargs, tenant=tenant, traceparent=traceparent
     )
+    fair_queues().enqueue(queue, tenant, message)
     return task_id

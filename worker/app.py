@@ -12,6 +12,7 @@ from config.logging import configure as configure_logging
 from config.settings import settings_or_exit
 from worker import metrics as _metrics  # noqa: F401  (registers the task/vendor metric hooks)
 from worker import sent_at as _sent_at  # noqa: F401  (stamps every publish with its sent time)
+from worker import tracing as _tracing  # noqa: F401  (task spans when OTEL_EXPORTER_OTLP_ENDPOINT is set)
 from worker.schedule import BEAT_SCHEDULE
 from worker.upkeep import Upkeep
 

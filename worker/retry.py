@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from clients.errors import Disconnected, Permanent, RateLimited, Transient
+from config import tracing
 from config.logging import bind_ids
 from config.queues import queue_for
 from config.settings import get_settings
@@ -163,7 +164,8 @@ class IntegrationTask(Task):  # type: ignore[misc]
         due = time.time() + countdown  # also its sent time: the queue-age metric counts from when it is due
         message = task_message(self.name, list(args), queue, request.id, kwargs=kwargs, tenant=tenant,
                                retries=int(request.retries or 0) + 1, root_id=request.root_id, sent_at=due)  # fmt: skip
-        fair_queues().defer(queue, tenant, message, due)
+        fair_queues().defer(queue, tenant, message, due)  # with this attempt's trace (store/messages.py)
+        tracing.note({"aj.outcome": "retry", "aj.retry_in_s": round(countdown, 3)})
         raise Deferred()
 
     def transient_attempts(self) -> int:
@@ -217,8 +219,10 @@ class IntegrationTask(Task):  # type: ignore[misc]
                 attempts=int(self.request.retries) + 1,
                 first_failed_at=stamp,
                 last_failed_at=stamp,
+                traceparent=tracing.traceparent(),  # a replay continues this trace
             )
         )
+        tracing.failed("dead_lettered")
         if event_id:
             Ledger(r).record_attempt(event_id, task=self.name, kind="dead_letter", error=error[:500])
             Ledger(r).set_outcome(event_id, "failed", error.splitlines()[0][:200])

@@ -61,7 +61,12 @@ def imports_of(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
+            # `from config import tracing` imports the module config.tracing, not all of config/
+            package = ROOT / node.module.replace(".", "/")
+            submodules = [a.name for a in node.names if (package / f"{a.name}.py").exists()]
+            found.update(f"{node.module}.{name}" for name in submodules)
+            if len(submodules) < len(node.names):
+                found.add(node.module)
     return found
 
 
