@@ -26,6 +26,8 @@ from store.ledger import Ledger
 from tests.support.poll import until
 from tests.support.tenants import make_tenant
 
+pytestmark = pytest.mark.flow
+
 LINE = p.number_object(789, e164="+14155550199", name="Support line")
 AGENT = p.user_object(456, name="Madelaine Dupont", email="madelaine@acme.com")
 CALLER = "+14155550100"
