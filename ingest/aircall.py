@@ -44,7 +44,7 @@ from ingest.asgi import (
 )
 from ingest.tokens import KnownTokens
 from store.crypto import token_hash
-from store.ledger import AsyncLedger
+from store.ledger import AsyncLedger, Inbound
 from store.messages import task_message
 
 log = logging.getLogger(__name__)
@@ -94,10 +94,8 @@ class AircallReceiver:
             task_for_event(env.event) or Task.ROUTE
         )  # straight to its flow; the router only for the unknown
         queue = queue_for(task)
-        claim = await claim_or_503(
-            ledger,
-            send,
-            "aircall",
+        inbound = Inbound(
+            source="aircall",
             tenant_key=tenant,
             event_id=eid,
             event=env.event,
@@ -110,6 +108,7 @@ class AircallReceiver:
             lifecycle=env.event in LIFECYCLE_EVENTS,
             limited=True,
         )
+        claim = await claim_or_503(ledger, send, inbound)
         if claim is None:
             return None
         if claim.status == "unknown":

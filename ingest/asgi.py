@@ -15,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 from config import tracing
 from ingest.metrics import WEBHOOKS_RECEIVED, WEBHOOKS_REJECTED
 from ingest.tracing import traced_claim
-from store.ledger import AsyncLedger, Claim
+from store.ledger import AsyncLedger, Claim, Inbound
 from store.replication import NotReplicated, ReplicatedLedger
 
 log = logging.getLogger(__name__)
@@ -90,23 +90,21 @@ async def reject(send: Send, source: str, status: int, reason: str, message: str
     await respond(send, status, {"error": message})
 
 
-async def claim_or_503(
-    ledger: AsyncLedger | ReplicatedLedger, send: Send, source: str, **fields: Any
-) -> Claim | None:
+async def claim_or_503(ledger: AsyncLedger | ReplicatedLedger, send: Send, inbound: Inbound) -> Claim | None:
     """Store and enqueue (store.ledger); None after answering 503 when Redis cannot be reached — nothing was
     stored, so the sender's retry is the right remedy, and this process keeps serving. With
     REDIS_WAIT_REPLICAS the ledger is a ReplicatedLedger: 503 also when no replica confirmed in time (the
     event may be stored; the retry is a duplicate, acknowledged once a replica holds it)."""
     try:
         if tracing.enabled():
-            return await traced_claim(ledger, source, fields)
-        return await ledger.claim(source=source, **fields)
+            return await traced_claim(ledger, inbound)
+        return await ledger.claim(inbound)
     except NotReplicated as exc:
-        log.warning("ingest.%s.not_replicated event=%s error=%s", source, fields.get("event_id"), exc)
+        log.warning("ingest.%s.not_replicated event=%s error=%s", inbound.source, inbound.event_id, exc)
         await respond(send, 503, {"error": "not yet on a replica, retry later"})
         return None
     except RedisError as exc:
-        log.error("ingest.%s.storage_unavailable error=%s", source, type(exc).__name__)
+        log.error("ingest.%s.storage_unavailable error=%s", inbound.source, type(exc).__name__)
         await respond(send, 503, {"error": "storage unavailable, retry later"})
         return None
 

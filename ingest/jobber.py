@@ -32,7 +32,7 @@ from ingest.asgi import (
     respond,
 )
 from store import keys
-from store.ledger import AsyncLedger
+from store.ledger import AsyncLedger, Inbound
 from store.messages import task_message
 
 log = logging.getLogger(__name__)
@@ -66,10 +66,8 @@ class JobberReceiver:
         eid = event.event_id()
         task = task_for_event(event.event) or Task.ROUTE  # straight to its flow
         queue = queue_for(task)
-        claim = await claim_or_503(
-            ledger,
-            send,
-            "jobber",
+        inbound = Inbound(
+            source="jobber",
             tenant_key=event.account_id,
             tenant_index=keys.JOBBER_ACCOUNTS,
             event_id=eid,
@@ -82,6 +80,7 @@ class JobberReceiver:
             routed=event.routed,
             lifecycle=event.event in LIFECYCLE_EVENTS,
         )
+        claim = await claim_or_503(ledger, send, inbound)
         if claim is None:
             return None
         count_received("jobber", event.label)

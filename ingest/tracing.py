@@ -4,13 +4,11 @@ as a child span and the event's ids as attributes. Reached only when `tracing.en
 
 from __future__ import annotations
 
-from typing import Any
-
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config import tracing
-from store.ledger import AsyncLedger, Claim
+from store.ledger import AsyncLedger, Claim, Inbound
 from store.replication import ReplicatedLedger
 
 
@@ -29,12 +27,12 @@ async def traced_webhook(receiver: ASGIApp, scope: Scope, receive: Receive, send
         await receiver(scope, receive, answer)
 
 
-async def traced_claim(ledger: AsyncLedger | ReplicatedLedger, source: str, fields: dict[str, Any]) -> Claim:
+async def traced_claim(ledger: AsyncLedger | ReplicatedLedger, inbound: Inbound) -> Claim:
     """The claim in its own span; the event's ids and the claim's answer on the webhook's span."""
-    ids = tracing.ids(event_id=fields.get("event_id"), resource_id=str(fields.get("resource_id") or "")[:80])
-    attributes = {**ids, "aj.source": source, "aj.event": str(fields.get("event") or "")[:80]}
+    ids = tracing.ids(event_id=inbound.event_id, resource_id=inbound.resource_id[:80])
+    attributes = {**ids, "aj.source": inbound.source, "aj.event": inbound.event[:80]}
     tracing.note(attributes)
     with tracing.span("ingest.claim", attributes):
-        claim = await ledger.claim(source=source, **fields)
+        claim = await ledger.claim(inbound)
     tracing.note({**tracing.ids(integration_id=claim.integration_id), "aj.claim": claim.status})
     return claim

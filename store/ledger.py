@@ -268,6 +268,29 @@ class _Waiting(NamedTuple):
     answer: asyncio.Future[list[str]]
 
 
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One webhook as the ingest hands it to the claim."""
+
+    source: str  # "aircall" | "jobber"
+    # Looked up in the hash `tenant_index`: the SHA-256 of an Aircall webhook token in WEBHOOK_TOKENS, or a
+    # Jobber account id in JOBBER_ACCOUNTS.
+    tenant_key: str
+    event_id: str
+    event: str
+    resource_id: str
+    received_at: str  # ISO 8601
+    raw: str  # the body to keep while the event is pending (the Aircall token redacted)
+    task_message: str  # its flow's task message ("" for an event no flow handles)
+    queue: str
+    routed: bool  # a flow handles it
+    lifecycle: bool = False  # it also runs for an inactive integration (uninstalling it is still wanted)
+    tenant_index: str = keys.WEBHOOK_TOKENS
+    limited: bool = (
+        False  # the tenant limits apply (a refusal: `rate_limited` / `backlog_full`, nothing stored)
+    )
+
+
 class AsyncLedger:
     """The ingest side: one Lua call per webhook. Claims made while an earlier batch is on its way to Redis
     wait and go together, in one call of the claim script: under load a round trip carries many webhooks
@@ -295,35 +318,35 @@ class AsyncLedger:
         self._waiting: list[_Waiting] = []
         self._sending = False
 
-    async def claim(
-        self,
-        *,
-        tenant_key: str,
-        event_id: str,
-        source: str,
-        event: str,
-        resource_id: str,
-        received_at: str,
-        raw: str,
-        task_message: str,
-        queue: str,
-        routed: bool,
-        lifecycle: bool = False,
-        tenant_index: str = keys.WEBHOOK_TOKENS,
-        limited: bool = False,
-    ) -> Claim:
-        """`tenant_key` is looked up in the hash `tenant_index`: the SHA-256 of an Aircall webhook token in
-        WEBHOOK_TOKENS, or a Jobber account id in JOBBER_ACCOUNTS. `limited`: the tenant limits apply (a
-        refusal is the status `rate_limited` or `backlog_full`, and nothing is stored)."""
-        script_keys = (tenant_index, keys.event(""), keys.STAT_DUPLICATES, keys.integration(""), keys.PENDING)
-        limits = self._limits if limited else NO_LIMITS
+    async def claim(self, inbound: Inbound) -> Claim:
+        """Store the event once and enqueue its task (see `Inbound`); claims arriving while a batch is in flight
+        go together in the next call of the script."""
+        script_keys = (
+            inbound.tenant_index,
+            keys.event(""),
+            keys.STAT_DUPLICATES,
+            keys.integration(""),
+            keys.PENDING,
+        )
+        limits = self._limits if inbound.limited else NO_LIMITS
         args = [
-            tenant_key, event_id, source, event, resource_id, received_at, raw,
-            task_message, queue, self._ttl, "1" if routed else "0", "1" if lifecycle else "0",
-            self._depths.get(queue, 0),
-        ]  # fmt: skip
+            inbound.tenant_key,
+            inbound.event_id,
+            inbound.source,
+            inbound.event,
+            inbound.resource_id,
+            inbound.received_at,
+            inbound.raw,
+            inbound.task_message,
+            inbound.queue,
+            self._ttl,
+            "1" if inbound.routed else "0",
+            "1" if inbound.lifecycle else "0",
+            self._depths.get(inbound.queue, 0),
+        ]
         answer: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Waiting((script_keys, limits), args, len(raw) + len(task_message), answer))
+        size = len(inbound.raw) + len(inbound.task_message)
+        self._waiting.append(_Waiting((script_keys, limits), args, size, answer))
         if not self._sending:
             self._sending = True
             asyncio.get_running_loop().create_task(self._send())

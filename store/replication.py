@@ -13,14 +13,12 @@ webhook whose original was never replicated is not acknowledged either until a r
 
 from __future__ import annotations
 
-from typing import Any
-
 import redis
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from store import keys
-from store.ledger import AsyncLedger, Claim
+from store.ledger import AsyncLedger, Claim, Inbound
 
 # Claims that stored (or found) an event: only these have something a replica must hold.
 STORED = frozenset({"enqueued", "duplicate", "skipped"})
@@ -39,10 +37,10 @@ class ReplicatedLedger:
         self._replicas = replicas
         self._timeout_ms = timeout_ms
 
-    async def claim(self, **fields: Any) -> Claim:
-        claim = await self._ledger.claim(**fields)
+    async def claim(self, inbound: Inbound) -> Claim:
+        claim = await self._ledger.claim(inbound)
         if claim.status in STORED:
-            await self.confirm(keys.event(fields["event_id"]), claim.integration_id)
+            await self.confirm(keys.event(inbound.event_id), claim.integration_id)
         return claim
 
     async def confirm(self, event_key: str, integration_id: str | None = None) -> None:

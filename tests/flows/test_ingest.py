@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from store import keys
-from store.ledger import Ledger
+from store.ledger import Inbound, Ledger
 from tests.support.metrics import scrape
 from tests.support.payloads import call_event
 from tests.support.queues import queued_messages
@@ -276,7 +276,7 @@ def test_concurrent_claims_go_together_and_each_gets_its_own_answer(r):
         ledger._send_batch = counted  # type: ignore[method-assign]
         known = token_hash(tenant.webhook_token)
         claims = [fields(n % 40, known) for n in range(60)] + [fields(99, "not-a-tenant")]
-        answers = await asyncio.gather(*(ledger.claim(**f) for f in claims))
+        answers = await asyncio.gather(*(ledger.claim(Inbound(**f)) for f in claims))
         await client.aclose()
         return [a.status for a in answers], len(batches)
 
@@ -291,7 +291,7 @@ def test_concurrent_claims_go_together_and_each_gets_its_own_answer(r):
         down = aioredis.Redis(port=1, socket_connect_timeout=0.2)  # nothing listens on port 1
         ledger = AsyncLedger(down, ttl_days=1)
         answers = await asyncio.gather(
-            *(ledger.claim(**fields(n, "x")) for n in range(5)), return_exceptions=True
+            *(ledger.claim(Inbound(**fields(n, "x"))) for n in range(5)), return_exceptions=True
         )
         await down.aclose()
         return answers

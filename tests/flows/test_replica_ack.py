@@ -22,7 +22,7 @@ from sandbox.redis_server import RedisServer
 from store import keys
 from store.crypto import token_hash
 from store.integrations import IntegrationStore, JobberAccount
-from store.ledger import AsyncLedger
+from store.ledger import AsyncLedger, Inbound
 from store.redis import async_client
 from store.replication import NotReplicated, ReplicatedLedger
 from tests.flows.test_jobber_webhooks import signed, webhook
@@ -141,11 +141,19 @@ def test_an_event_missing_where_the_wait_runs_is_not_confirmed(pair):
         old, new = async_client(settings=settings), async_client(elsewhere.url, settings=settings)
         ledger = ReplicatedLedger(AsyncLedger(old, ttl_days=1), new, replicas=0, timeout_ms=100)
         try:
-            await ledger.claim(
-                tenant_key=token_hash(TOKEN), event_id=f"ev_missing_{body['data']['id']}", source="aircall",
-                event="call.ended", resource_id=str(body["data"]["id"]), received_at="2026-01-01T00:00:00",
-                raw="{}", task_message="{}", queue="replica-ack-test", routed=True,
-            )  # fmt: skip
+            missing = Inbound(
+                source="aircall",
+                tenant_key=token_hash(TOKEN),
+                event_id=f"ev_missing_{body['data']['id']}",
+                event="call.ended",
+                resource_id=str(body["data"]["id"]),
+                received_at="2026-01-01T00:00:00",
+                raw="{}",
+                task_message="{}",
+                queue="replica-ack-test",
+                routed=True,
+            )
+            await ledger.claim(missing)
         finally:
             await old.aclose()
             await new.aclose()

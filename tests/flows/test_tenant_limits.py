@@ -19,7 +19,7 @@ import requests
 from config.settings import Settings
 from flows.status import fleet_status
 from store import keys
-from store.ledger import AsyncLedger, Ledger
+from store.ledger import AsyncLedger, Inbound, Ledger
 from store.messages import task_message
 from tests.support.metrics import scrape
 from tests.support.payloads import call_event
@@ -193,7 +193,7 @@ def test_a_claim_batch_never_carries_more_than_the_byte_cap(r):
         ledger._send_batch = counted  # type: ignore[method-assign]
         raw = "b" * 100_000
         answers = await asyncio.gather(
-            *(ledger.claim(**claim(n, raw * 4 if n == 7 else raw)) for n in range(30))
+            *(ledger.claim(Inbound(**claim(n, raw * 4 if n == 7 else raw))) for n in range(30))
         )
         await client.aclose()
         return [a.status for a in answers], sent
