@@ -25,17 +25,15 @@ and outcome (never the raw body); and it never reads a tenant lane or the delaye
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections import Counter
 from dataclasses import dataclass
 
 import redis
 
-from config.queues import ALL_QUEUES, FAIR_QUEUES, Task, queue_for
+from config.queues import Task, queue_for
 from flows.routes import task_for_event
-from store import keys
-from store.fleet import sent_at
+from store.deliveries import LaneOldest, held_messages
 from store.ledger import Ledger
 from store.queues import resend
 from store.redis import sync_client
@@ -49,10 +47,6 @@ PAGE = 200  # stale events read per round trip
 MAX_PER_RUN = (
     2_000  # stale events looked at per sweep; the oldest first (a lost message is older than its lane)
 )
-LANE_MARGIN_S = 60.0  # clock skew between the ingest or workers (publish times) and Redis (pending index)
-QUEUE_READ_MAX = 512  # messages read from a Celery queue list (they hold ~FAIR_QUEUE_DEPTH)
-UNACKED_READ_MAX = 8_192  # messages held by workers read (the fleet's concurrency)
-EVENT_ID = re.compile(r"ev_[A-Za-z0-9_]+")
 
 
 @dataclass(frozen=True)
@@ -74,7 +68,7 @@ def recover_lost_deliveries(
     ledger = Ledger(r)
     now = time.time() if now is None else now
     counts: Counter[str] = Counter()
-    lanes = _Lanes(r)
+    lanes = LaneOldest(r)
     offset = examined = (
         0  # offset: stale events left as they were by earlier pages (all but resent, forgotten)
     )
@@ -115,7 +109,7 @@ def _look_beyond_lanes(
 ) -> int:
     """Candidates whose message left their lane: on a queue or held by a worker (in flight), else sent again
     (and handed to its lane now). Returns how many stay in the index as they were (in flight, unchecked)."""
-    held, unread = _held_messages(r)
+    held, unread = held_messages(r)
     # Read after the snapshot: an event settled since its message left the snapshot is not sent again.
     outcomes = ledger.outcomes([c.event_id for c in candidates])
     left = 0
@@ -140,52 +134,3 @@ def _look_beyond_lanes(
             "recovery.unchecked lists=%s: too long to read; the next sweep looks again", sorted(unread)
         )
     return left
-
-
-def _held_messages(r: redis.Redis) -> tuple[set[str], set[str]]:
-    """Event ids named by the messages on the Celery queue lists and held by workers, in one atomic snapshot,
-    each list read up to its cap; and the lists too long to read whole ("unacked" for the held messages)."""
-    pipe = r.pipeline(transaction=True)
-    for queue in ALL_QUEUES:
-        pipe.llen(queue)
-        pipe.lrange(queue, 0, QUEUE_READ_MAX - 1)
-    pipe.hlen(keys.KOMBU_UNACKED)
-    pipe.hscan(keys.KOMBU_UNACKED, 0, count=UNACKED_READ_MAX)
-    *lists, unacked_len, (cursor, unacked) = pipe.execute()
-    found: set[str] = set()
-    unread: set[str] = set()
-    for queue, length, messages in zip(ALL_QUEUES, lists[0::2], lists[1::2], strict=True):
-        if int(length) > len(messages):
-            unread.add(queue)
-        for message in messages:
-            found.update(EVENT_ID.findall(message))
-    if int(cursor) != 0 or int(unacked_len) > len(unacked):
-        unread.add("unacked")
-    for message in unacked.values():
-        found.update(EVENT_ID.findall(message))
-    return found, unread
-
-
-class _Lanes:
-    """The oldest message's publish time of each tenant lane a sweep meets (one LINDEX per lane per run)."""
-
-    def __init__(self, r: redis.Redis):
-        self.r = r
-        self.oldest: dict[tuple[str, str], float | None] = {}  # None: empty
-
-    def read(self, lanes: set[tuple[str, str]]) -> None:
-        new = sorted(lane for lane in lanes if lane not in self.oldest and lane[0] in FAIR_QUEUES and lane[1])
-        if not new:
-            return
-        pipe = self.r.pipeline(transaction=False)
-        for queue, tenant in new:
-            pipe.lindex(keys.lane(queue, tenant), -1)  # a lane's oldest is last (LPUSH, RPOP)
-        for lane, message in zip(new, pipe.execute(), strict=True):
-            # A message without a publish time (an older release's) may be older than anything: assume it is.
-            self.oldest[lane] = None if message is None else (sent_at(message) or float("-inf"))
-
-    def may_hold(self, queue: str, tenant: str, handed_at: float) -> bool:
-        """Whether a message handed to the lane at `handed_at` may still be in it: the lane is first in, first
-        out, so everything handed in since its oldest message was is still there."""
-        oldest = self.oldest.get((queue, tenant))
-        return oldest is not None and oldest <= handed_at + LANE_MARGIN_S

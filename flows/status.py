@@ -12,10 +12,9 @@ import redis
 
 from config.queues import ALL_QUEUES
 from config.settings import Settings
-from store import keys
 from store.api_versions import JobberVersionNotices
 from store.dead_letters import DeadLetters
-from store.fleet import integrations_by_status, pending_events, queue_backlog, throttled
+from store.fleet import delayed_and_held, integrations_by_status, pending_events, queue_backlog, throttled
 from store.stats import BeatJobs
 from store.workers import WorkerBeats
 
@@ -36,10 +35,7 @@ def fleet_status(r: redis.Redis, settings: Settings, now: float | None = None) -
     now = time.time() if now is None else now
     backlog = queue_backlog(r, ALL_QUEUES, settings.FAIR_QUEUE_DEPTH)
     pending, oldest_pending = pending_events(r)
-    pipe = r.pipeline(transaction=False)
-    pipe.zcard(keys.DUE)
-    pipe.hlen(keys.KOMBU_UNACKED)
-    due, unacked = pipe.execute()
+    due, unacked = delayed_and_held(r)
     integrations = integrations_by_status(r)
     return {
         "queues": [

@@ -117,3 +117,12 @@ def integrations_by_status(r: redis.Redis) -> dict[str, int]:
     for status in cast(list[str | None], pipe.execute()):
         counts[status if status in counts else "inactive"] += 1
     return counts
+
+
+def delayed_and_held(r: redis.Redis) -> tuple[int, int]:
+    """Messages parked until due (retries, rate-limit waits) and messages workers hold now, in one round trip."""
+    pipe = r.pipeline(transaction=False)
+    pipe.zcard(keys.DUE)
+    pipe.hlen(keys.KOMBU_UNACKED)
+    due, held = pipe.execute()
+    return int(due), int(held)
