@@ -115,8 +115,8 @@ def test_every_metric_the_rules_and_the_dashboard_read_is_exported(fleet, vendor
         flushed = (
             value(text, "aj_card_seconds_count")
             and value(text, "aj_workers_alive")
-            and value(text, "aj_vendor_request_seconds_count", vendor="jobber") >= 2
-            and value(text, "aj_vendor_request_seconds_count", vendor="aircall") >= 1
+            and (value(text, "aj_vendor_request_seconds_count", vendor="jobber") or 0) >= 2
+            and (value(text, "aj_vendor_request_seconds_count", vendor="aircall") or 0) >= 1
         )
         return text if flushed else ""
 
