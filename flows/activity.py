@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import redis
-
 from clients.jobber import JobberClient
 from config import tracing
 from config.logging import bind_ids
@@ -27,7 +25,7 @@ from store.integrations import Integration, IntegrationStore
 from store.ledger import Ledger
 from store.locks import Held, hold
 from store.phones import PhoneCache
-from store.redis import sync_client
+from store.redis import RedisClient, sync_client
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +46,7 @@ class EventContext:
     received_at: str
     resource_id: str
     integration: Integration
-    r: redis.Redis
+    r: RedisClient
     ledger: Ledger
 
     @property
@@ -103,7 +101,7 @@ def load_event(event_id: str) -> EventContext:
 
 
 def _body(
-    r: redis.Redis, entry: dict[str, str], event_id: str, integration: Integration | None
+    r: RedisClient, entry: dict[str, str], event_id: str, integration: Integration | None
 ) -> tuple[dict[str, Any], int]:
     """The event's `data` and `timestamp`: from the raw body while the ledger keeps it, else (a call event
     that settled) from the call's snapshot, which holds every field the call flows read."""
@@ -237,7 +235,7 @@ class Tenant:
     """What writing an activity needs: the integration and Redis."""
 
     integration: Integration
-    r: redis.Redis
+    r: RedisClient
 
     @property
     def scope(self) -> Scope:

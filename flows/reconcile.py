@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import redis
-
 from clients.errors import Permanent, VendorError
 from config.queues import Task
 from config.settings import get_settings
@@ -29,7 +27,7 @@ from store.calls import CallStates
 from store.integrations import Integration
 from store.ledger import Ledger
 from store.queues import enqueue
-from store.redis import sync_client
+from store.redis import RedisClient, sync_client
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +228,7 @@ def _patiently(run: Callable[[], str], attempts: int = 5) -> str:
         return "failed"
 
 
-def _missed(r: redis.Redis, integration: Integration, call: dict[str, Any], numbers: set[int]) -> bool:
+def _missed(r: RedisClient, integration: Integration, call: dict[str, Any], numbers: set[int]) -> bool:
     if call.get("status") != "done" or not call.get("ended_at"):
         return False
     number = call.get("number") or {}
@@ -239,7 +237,7 @@ def _missed(r: redis.Redis, integration: Integration, call: dict[str, Any], numb
     return not _dealt_with(r, integration, str(call["id"]))
 
 
-def _dealt_with(r: redis.Redis, integration: Integration, call_id: str) -> bool:
+def _dealt_with(r: RedisClient, integration: Integration, call_id: str) -> bool:
     """The call has an activity, or its call.ended went through the flow (logged, or skipped on purpose), by
     this integration or an earlier one of the same scope (a reinstall)."""
     scope = Scope.of(integration)
@@ -255,7 +253,7 @@ def _created(integration: Integration) -> float:
         return 0.0
 
 
-def _record(r: redis.Redis, integration: Integration, call: dict[str, Any], now: float) -> str:
+def _record(r: RedisClient, integration: Integration, call: dict[str, Any], now: float) -> str:
     """A ledger entry for a `call.ended` built from the API's call object: it then goes through the same flow
     and idempotency as webhooks (each reconciliation re-enqueues it until logged; repeats are harmless)."""
     event_id = f"ev_reconcile_{integration.id}_{call['id']}"
