@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from clients.errors import Permanent, VendorError
 from config.queues import Task
@@ -45,7 +45,13 @@ PER_PAGE = 50
 PAGING_CEILING = 10_000
 
 
-def recent_calls(aircall: Any, since: float, until: float) -> Iterator[dict[str, Any]]:
+class CallLister(Protocol):
+    """What listing calls needs of Aircall: `AircallClient.list_calls`, one page of a window."""
+
+    def list_calls(self, since: float, until: float, page: int = 1, per_page: int = 50) -> dict[str, Any]: ...
+
+
+def recent_calls(aircall: CallLister, since: float, until: float) -> Iterator[dict[str, Any]]:
     """Every call started in [since, until], each exactly once (`GET /v1/calls`, page by page).
 
     Aircall stops paging a list at 10,000 items. A window whose `meta.total` is over the ceiling is halved
@@ -111,7 +117,7 @@ class _Listing:
 
 
 def _page_through(
-    aircall: Any, lo: int, hi: int, ceiling: int | None, listing: _Listing
+    aircall: CallLister, lo: int, hi: int, ceiling: int | None, listing: _Listing
 ) -> Iterator[dict[str, Any]]:
     """The calls of [lo, hi] as far as Aircall pages; `listing` says how it went. `ceiling`: a window whose
     total is over it is not paged at all (it is split first)."""

@@ -23,12 +23,13 @@ from store.redis import RedisClient, Value
 TTL_S = 180 * 86400
 
 State = Literal["creating", "done"]
+Kind = Literal["note", "request"]  # a note on the client, or a request with the note on it
 
 
 @dataclass(frozen=True)
 class ActivityRecord:
     state: State
-    kind: Literal["note", "request"]
+    kind: Kind
     client_id: str
     note_id: str | None = None
     request_id: str | None = None
