@@ -10,7 +10,6 @@ from functools import cached_property
 from typing import Any
 
 import click
-import redis
 
 from config.integration import IntegrationSettings, SettingsError
 from config.settings import ConfigError, Settings, get_settings
@@ -18,7 +17,7 @@ from flows.errors import VendorError
 from flows.lifecycle import InstallError
 from flows.vendors import store_for
 from store.integrations import Integration, IntegrationStore
-from store.redis import sync_client
+from store.redis import RedisClient, sync_client
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 
@@ -31,7 +30,7 @@ class Ops:
         return get_settings()
 
     @cached_property
-    def r(self) -> redis.Redis:
+    def r(self) -> RedisClient:
         return sync_client(self.settings.REDIS_URL)
 
     @cached_property

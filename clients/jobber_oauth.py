@@ -42,9 +42,11 @@ def token_expiry(token: str, expires_in: object = None, now: float | None = None
     expiry = access_token_expiry(token)
     if expiry is not None:
         return expiry
+    if not isinstance(expires_in, str | int | float):  # JSON: a number, maybe as text; else unknown
+        return None
     try:
-        seconds = float(expires_in)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        seconds = float(expires_in)
+    except ValueError:
         return None
     return (time.time() if now is None else now) + seconds if seconds > 0 else None
 

@@ -73,7 +73,7 @@ class _MaskPhones:
         return mask_phones(str(self.renderer(logger, name, event)))
 
 
-class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+class _Handler(logging.StreamHandler[IO[str]]):
     """Ours, so configuring twice (an embedded worker in a test, then the CLI) does not add a second one."""
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import redis
 
 from clients.jobber import JobberClient
 from config import tracing
@@ -20,14 +20,14 @@ from domain.phone import same_number
 from domain.scope import NoScope, Scope
 from flows.client_search import search_client
 from store import keys
-from store.activities import Activities, ActivityRecord, text_hash
+from store.activities import Activities, ActivityRecord, Kind, text_hash
 from store.calls import CallStates
 from store.created_clients import CreatedClients
 from store.integrations import Integration, IntegrationStore
 from store.ledger import Ledger
 from store.locks import Held, hold
 from store.phones import PhoneCache
-from store.redis import sync_client
+from store.redis import RedisClient, sync_client
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class EventContext:
     received_at: str
     resource_id: str
     integration: Integration
-    r: redis.Redis
+    r: RedisClient
     ledger: Ledger
 
     @property
@@ -74,6 +74,10 @@ def scope_of(integration: Integration) -> Scope:
 class Settled(Exception):
     """The event settled earlier and its raw body was dropped (a message redelivered after the ack was lost):
     its outcome stands."""
+
+
+# A flow: what runs for one event, given its loaded context; returns its outcome (recorded in the ledger).
+Flow = Callable[[EventContext], str]
 
 
 def load_event(event_id: str) -> EventContext:
@@ -103,7 +107,7 @@ def load_event(event_id: str) -> EventContext:
 
 
 def _body(
-    r: redis.Redis, entry: dict[str, str], event_id: str, integration: Integration | None
+    r: RedisClient, entry: dict[str, str], event_id: str, integration: Integration | None
 ) -> tuple[dict[str, Any], int]:
     """The event's `data` and `timestamp`: from the raw body while the ledger keeps it, else (a call event
     that settled) from the call's snapshot, which holds every field the call flows read."""
@@ -130,7 +134,7 @@ def _scope_or_none(integration: Integration | None) -> Scope | None:
         return None
 
 
-def run_flow(event_id: str, flow: Any) -> str:
+def run_flow(event_id: str, flow: Flow) -> str:
     """Run a flow for one event and record its outcome; `Skip` is an outcome, not a failure. With tracing on,
     in a span of its own (config/tracing.py) with the event's ids and outcome, never the skip's reason."""
     if tracing.enabled():
@@ -140,7 +144,7 @@ def run_flow(event_id: str, flow: Any) -> str:
     return _run_flow(event_id, flow)
 
 
-def _run_flow(event_id: str, flow: Any) -> str:
+def _run_flow(event_id: str, flow: Flow) -> str:
     ledger = Ledger(sync_client())
     try:
         with bind_ids(event_id=event_id):
@@ -148,7 +152,7 @@ def _run_flow(event_id: str, flow: Any) -> str:
             if tracing.enabled():
                 tracing.note(tracing.ids(integration_id=ctx.integration.id, resource_id=ctx.resource_id))
             with bind_ids(integration_id=ctx.integration.id, resource_id=ctx.resource_id):
-                result: str = flow(ctx)
+                result = flow(ctx)
     except Skip as skip:
         ledger.record_skip(event_id, str(skip))
         log.info("tasks.skipped event=%s reason=%s", event_id, skip)
@@ -237,14 +241,16 @@ class Tenant:
     """What writing an activity needs: the integration and Redis."""
 
     integration: Integration
-    r: redis.Redis
+    r: RedisClient
 
     @property
     def scope(self) -> Scope:
         return scope_of(self.integration)
 
 
-def activity_lock(ctx: EventContext | Tenant, resource: str, resource_id: str) -> Any:
+def activity_lock(
+    ctx: EventContext | Tenant, resource: str, resource_id: str
+) -> AbstractContextManager[Held]:
     # Inside: match, maybe create the client, adopt or create or edit the note (at most ~5 requests). Renewed
     # while held (store/locks.py); a killed holder frees it within seconds. Per scope, like the records it
     # guards: an integration and its reinstall never write the same activity at once.
@@ -283,21 +289,21 @@ def upsert_activity(
             jobber.edit_request_note(str(record.note_id), activity.text)
         else:
             jobber.edit_client_note(str(record.note_id), activity.text)
-        activities.put(scope, resource, resource_id, _with(record, text_hash=digest))
+        activities.put(scope, resource, resource_id, replace(record, text_hash=digest))
         return "updated"
 
     if record is not None:  # interrupted earlier: keep its choice of kind and any request it created
         pending = record
     else:
-        kind = "request" if ctx.integration.settings.log_activity_as == "request" else "note"
-        pending = ActivityRecord("creating", kind, client_id, started_at=now_iso())  # type: ignore[arg-type]
+        kind: Kind = "request" if ctx.integration.settings.log_activity_as == "request" else "note"
+        pending = ActivityRecord("creating", kind, client_id, started_at=now_iso())
         activities.put(scope, resource, resource_id, pending)
     client_id = pending.client_id
     lock.check()
     if pending.kind == "request":
         title = f"{activity.title} {title_marker(resource, resource_id)}"
         request_id = pending.request_id or jobber.create_request(client_id, title)
-        activities.put(scope, resource, resource_id, _with(pending, request_id=request_id))
+        activities.put(scope, resource, resource_id, replace(pending, request_id=request_id))
         lock.check()
         note_id = jobber.create_request_note(request_id, activity.text)
         done = ActivityRecord("done", "request", client_id, note_id, request_id, digest)
@@ -313,10 +319,6 @@ def upsert_activity(
         done.kind,
     )
     return "logged"
-
-
-def _with(record: ActivityRecord, **changes: Any) -> ActivityRecord:
-    return ActivityRecord(**{**record.__dict__, **changes})
 
 
 AI_NOTE_PREFIX = "AI insights — "
@@ -363,14 +365,14 @@ def _adopt(
         )  # fmt: skip
         if found is None:
             return None  # requestCreate never ran
-        record = _with(record, request_id=str(found))
+        record = replace(record, request_id=str(found))
     if record.kind == "request" and record.request_id:
         notes = jobber.request_notes_since(record.request_id, since)
     else:
         notes = jobber.client_notes_since(record.client_id, since)
     for note_id, message in notes:
         if _carries(message, marker) and message.startswith(AI_NOTE_PREFIX) == ai:
-            return _with(record, state="done", note_id=note_id, text_hash=None)
+            return replace(record, state="done", note_id=note_id, text_hash=None)
     if record.kind == "request":
         return record  # the request exists without its note: create only the note
     return None

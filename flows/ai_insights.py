@@ -17,8 +17,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-import redis
-
 from clients.aircall import FeatureUnavailable
 from clients.jobber import JobberClient
 from domain.activity import Activity, call_title
@@ -40,7 +38,7 @@ from store.activities import Activities
 from store.calls import CallStates
 from store.insights import InsightStore
 from store.integrations import Integration
-from store.redis import sync_client
+from store.redis import RedisClient, sync_client
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +123,7 @@ def write_insights(integration: Integration, call_id: str) -> str:
 
 
 def _tasks(
-    r: redis.Redis, jobber: JobberClient, ctx: Tenant, call_id: str, client_id: str, items: list[ActionItem],
+    r: RedisClient, jobber: JobberClient, ctx: Tenant, call_id: str, client_id: str, items: list[ActionItem],
     link: str,
 ) -> None:  # fmt: skip
     """One open Jobber task per action item, never two: the item → task map, checked under the AI lock. An item

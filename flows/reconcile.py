@@ -10,9 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-import redis
+from typing import Any, Protocol
 
 from clients.errors import Permanent, VendorError
 from config.queues import Task
@@ -29,7 +27,7 @@ from store.calls import CallStates
 from store.integrations import Integration
 from store.ledger import Ledger
 from store.queues import enqueue
-from store.redis import sync_client
+from store.redis import RedisClient, sync_client
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +45,13 @@ PER_PAGE = 50
 PAGING_CEILING = 10_000
 
 
-def recent_calls(aircall: Any, since: float, until: float) -> Iterator[dict[str, Any]]:
+class CallLister(Protocol):
+    """What listing calls needs of Aircall: `AircallClient.list_calls`, one page of a window."""
+
+    def list_calls(self, since: float, until: float, page: int = 1, per_page: int = 50) -> dict[str, Any]: ...
+
+
+def recent_calls(aircall: CallLister, since: float, until: float) -> Iterator[dict[str, Any]]:
     """Every call started in [since, until], each exactly once (`GET /v1/calls`, page by page).
 
     Aircall stops paging a list at 10,000 items. A window whose `meta.total` is over the ceiling is halved
@@ -113,7 +117,7 @@ class _Listing:
 
 
 def _page_through(
-    aircall: Any, lo: int, hi: int, ceiling: int | None, listing: _Listing
+    aircall: CallLister, lo: int, hi: int, ceiling: int | None, listing: _Listing
 ) -> Iterator[dict[str, Any]]:
     """The calls of [lo, hi] as far as Aircall pages; `listing` says how it went. `ceiling`: a window whose
     total is over it is not paged at all (it is split first)."""
@@ -230,7 +234,7 @@ def _patiently(run: Callable[[], str], attempts: int = 5) -> str:
         return "failed"
 
 
-def _missed(r: redis.Redis, integration: Integration, call: dict[str, Any], numbers: set[int]) -> bool:
+def _missed(r: RedisClient, integration: Integration, call: dict[str, Any], numbers: set[int]) -> bool:
     if call.get("status") != "done" or not call.get("ended_at"):
         return False
     number = call.get("number") or {}
@@ -239,7 +243,7 @@ def _missed(r: redis.Redis, integration: Integration, call: dict[str, Any], numb
     return not _dealt_with(r, integration, str(call["id"]))
 
 
-def _dealt_with(r: redis.Redis, integration: Integration, call_id: str) -> bool:
+def _dealt_with(r: RedisClient, integration: Integration, call_id: str) -> bool:
     """The call has an activity, or its call.ended went through the flow (logged, or skipped on purpose), by
     this integration or an earlier one of the same scope (a reinstall)."""
     scope = Scope.of(integration)
@@ -255,7 +259,7 @@ def _created(integration: Integration) -> float:
         return 0.0
 
 
-def _record(r: redis.Redis, integration: Integration, call: dict[str, Any], now: float) -> str:
+def _record(r: RedisClient, integration: Integration, call: dict[str, Any], now: float) -> str:
     """A ledger entry for a `call.ended` built from the API's call object: it then goes through the same flow
     and idempotency as webhooks (each reconciliation re-enqueues it until logged; repeats are harmless)."""
     event_id = f"ev_reconcile_{integration.id}_{call['id']}"

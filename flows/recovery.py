@@ -29,14 +29,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-import redis
-
 from config.queues import Task, queue_for
 from flows.routes import task_for_event
 from store.deliveries import LaneOldest, held_messages
 from store.ledger import Ledger
 from store.queues import resend
-from store.redis import sync_client
+from store.redis import RedisClient, sync_client
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +103,7 @@ def _candidates(ledger: Ledger, page: list[tuple[str, float]], counts: Counter[s
 
 
 def _look_beyond_lanes(
-    r: redis.Redis, ledger: Ledger, candidates: list[_Candidate], now: float, counts: Counter[str]
+    r: RedisClient, ledger: Ledger, candidates: list[_Candidate], now: float, counts: Counter[str]
 ) -> int:
     """Candidates whose message left their lane: on a queue or held by a worker (in flight), else sent again
     (and handed to its lane now). Returns how many stay in the index as they were (in flight, unchecked)."""

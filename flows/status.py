@@ -8,13 +8,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import redis
-
 from config.queues import ALL_QUEUES
 from config.settings import Settings
 from store.api_versions import JobberVersionNotices
 from store.dead_letters import DeadLetters
 from store.fleet import delayed_and_held, integrations_by_status, pending_events, queue_backlog, throttled
+from store.redis import RedisClient
 from store.stats import BeatJobs
 from store.workers import WorkerBeats
 
@@ -30,7 +29,7 @@ def _iso(at: float | None) -> str | None:
     return None if at is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 
 
-def fleet_status(r: redis.Redis, settings: Settings, now: float | None = None) -> dict[str, Any]:
+def fleet_status(r: RedisClient, settings: Settings, now: float | None = None) -> dict[str, Any]:
     """One JSON-ready document; ages in seconds (None: nothing waits)."""
     now = time.time() if now is None else now
     backlog = queue_backlog(r, ALL_QUEUES, settings.FAIR_QUEUE_DEPTH)

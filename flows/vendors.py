@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import logging
 
-from redis.exceptions import RedisError
-
 from clients import jobber_oauth
 from clients.aircall import AircallClient
 from clients.errors import Disconnected, Permanent, Transient, VendorError
@@ -18,7 +16,7 @@ from store.budgets import AircallBudget, JobberCostPacer
 from store.integrations import Integration, IntegrationStore
 from store.locks import hold
 from store.queues import enqueue
-from store.redis import sync_client
+from store.redis import RedisError, sync_client
 from store.replication import NotReplicated
 from store.stats import JobberRefreshes, RefreshOutcome
 

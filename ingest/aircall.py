@@ -18,7 +18,6 @@ import logging
 from datetime import UTC, datetime
 
 import orjson
-from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 
 from config.queues import Task, queue_for
@@ -46,6 +45,7 @@ from ingest.tokens import KnownTokens
 from store.crypto import token_hash
 from store.ledger import AsyncLedger, Inbound
 from store.messages import task_message
+from store.redis import RedisError
 
 log = logging.getLogger(__name__)
 

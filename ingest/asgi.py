@@ -9,13 +9,13 @@ from typing import Any
 
 import orjson
 from prometheus_client import Counter
-from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 
 from config import tracing
 from ingest.metrics import WEBHOOKS_RECEIVED, WEBHOOKS_REJECTED
 from ingest.tracing import traced_claim
 from store.ledger import AsyncLedger, Claim, Inbound
+from store.redis import RedisError
 from store.replication import NotReplicated, ReplicatedLedger
 
 log = logging.getLogger(__name__)

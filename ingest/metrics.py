@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-import redis
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -21,6 +20,7 @@ from store import keys
 from store.api_versions import JobberVersionNotices
 from store.fleet import integrations_by_status, pending_events, queue_backlog, throttled
 from store.keys import TASK_SECONDS_BUCKETS as BUCKETS
+from store.redis import RedisClient
 from store.stats import BeatJobs, JobberRefreshes, cumulative, rate_limit_waits
 from store.workers import WorkerBeats
 
@@ -72,7 +72,7 @@ _STAT_HASHES = (
 class FleetCollector(Collector):
     """Gauges that describe the whole fleet, so any ingest process can answer for it."""
 
-    def __init__(self, r: redis.Redis):
+    def __init__(self, r: RedisClient):
         self.r = r
 
     def collect(self) -> Iterator[Metric]:
@@ -261,7 +261,7 @@ class FleetCollector(Collector):
         yield interval
 
 
-def render(r: redis.Redis) -> bytes:
+def render(r: RedisClient) -> bytes:
     registry = CollectorRegistry()
     registry.register(FleetCollector(r))
     return generate_latest(REGISTRY) + generate_latest(registry)

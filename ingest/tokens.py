@@ -12,9 +12,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import redis.asyncio as aioredis
-
 from store import keys
+from store.redis import AsyncRedisClient
 
 KNOWN_TTL_S = 30.0  # how stale "this token is bound" may be; the claim re-checks every time anyway
 KNOWN_MAX = 10_000  # tokens remembered per process; the oldest is dropped first
@@ -33,7 +32,7 @@ class KnownTokens:
         self.ttl_s, self.max_size, self.clock = ttl_s, max_size, clock
         self._expires: dict[str, float] = {}  # insertion order = age
 
-    async def is_known(self, r: aioredis.Redis, token_hash: str) -> bool:
+    async def is_known(self, r: AsyncRedisClient, token_hash: str) -> bool:
         """True when the token is bound (from memory, else one HGET). Raises RedisError when Redis is down."""
         expires = self._expires.get(token_hash)
         if expires is not None:

@@ -14,22 +14,22 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import redis
+from typing import Literal
 
 from domain.scope import Scope
 from store import keys
+from store.redis import RedisClient, Value
 
 TTL_S = 180 * 86400
 
 State = Literal["creating", "done"]
+Kind = Literal["note", "request"]  # a note on the client, or a request with the note on it
 
 
 @dataclass(frozen=True)
 class ActivityRecord:
     state: State
-    kind: Literal["note", "request"]
+    kind: Kind
     client_id: str
     note_id: str | None = None
     request_id: str | None = None
@@ -42,11 +42,11 @@ def text_hash(text: str) -> str:
 
 
 class Activities:
-    def __init__(self, r: redis.Redis):
+    def __init__(self, r: RedisClient):
         self.r = r
 
     def get(self, scope: Scope, resource: str, resource_id: str) -> ActivityRecord | None:
-        h: dict[str, str] = self.r.hgetall(keys.activity(scope, resource, resource_id))  # type: ignore[assignment]
+        h = self.r.hgetall(keys.activity(scope, resource, resource_id))
         return self.parse(h)
 
     @staticmethod
@@ -68,7 +68,7 @@ class Activities:
 
     def put(self, scope: Scope, resource: str, resource_id: str, record: ActivityRecord) -> None:
         key = keys.activity(scope, resource, resource_id)
-        fields: dict[Any, Any] = {k: v for k, v in record.__dict__.items() if v is not None}
+        fields: dict[str, Value] = {k: v for k, v in record.__dict__.items() if v is not None}
         pipe = self.r.pipeline()
         pipe.delete(key)
         pipe.hset(key, mapping=fields)

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, cast
-
-import redis
+from typing import Any
 
 from store import keys
+from store.redis import RedisClient
 
 TTL_S = 30 * 86400  # a notice not seen for a month is history: the key goes with the last one
 
@@ -25,7 +24,7 @@ class SeenNotice:
 
 
 class JobberVersionNotices:
-    def __init__(self, r: redis.Redis):
+    def __init__(self, r: RedisClient):
         self.r = r
 
     @staticmethod
@@ -69,7 +68,7 @@ class JobberVersionNotices:
 
     def counts(self) -> dict[tuple[str, str], int]:
         """(requested, answered) -> answers so far: the /metrics counter."""
-        raw = cast(dict[str, str], self.r.hgetall(keys.STAT_JOBBER_VERSION_NOTICES))
+        raw = self.r.hgetall(keys.STAT_JOBBER_VERSION_NOTICES)
         found: dict[tuple[str, str], int] = {}
         for field, n in raw.items():
             requested, _, answered = field.partition("|")

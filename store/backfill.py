@@ -3,21 +3,20 @@ watermark). `ajctl backfill calls` keeps nothing of its own: a call is dealt wit
 
 from __future__ import annotations
 
-import redis
-
 from store import keys
+from store.redis import RedisClient
 
 
 class ReconcileWatermark:
     """Where the integration's next reconciliation starts listing its Aircall calls (UNIX seconds): its
     Jobber connect time at first, then a little before the end of the window the last run read."""
 
-    def __init__(self, r: redis.Redis, integration_id: str):
+    def __init__(self, r: RedisClient, integration_id: str):
         self.r = r
         self.key = keys.reconcile_watermark(integration_id)
 
     def get(self) -> float | None:
-        found: str | None = self.r.get(self.key)  # type: ignore[assignment]
+        found = self.r.get(self.key)
         return float(found) if found else None
 
     def set(self, since: float) -> None:

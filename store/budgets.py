@@ -6,9 +6,8 @@ from __future__ import annotations
 import secrets
 import time
 
-import redis
-
 from store import keys
+from store.redis import RedisClient
 
 
 class JobberCostPacer:
@@ -25,7 +24,7 @@ class JobberCostPacer:
         str, tuple[float, float, float, float, float]
     ] = {}  # key -> (available, max, rate, at, seen)
 
-    def __init__(self, r: redis.Redis, account_id: str):
+    def __init__(self, r: RedisClient, account_id: str):
         self.r = r
         self.key = keys.jobber_bucket(account_id)
 
@@ -34,7 +33,7 @@ class JobberCostPacer:
         now = time.time()
         if local is not None and now - local[4] < self.LOCAL_FRESH_S:
             return local[:4]
-        state: dict[str, str] = self.r.hgetall(self.key)  # type: ignore[assignment]
+        state = self.r.hgetall(self.key)
         if not state:
             return None
         found = (
@@ -91,7 +90,7 @@ class AircallBudget:
 
     def __init__(
         self,
-        r: redis.Redis,
+        r: RedisClient,
         company_id: str,
         per_minute: int,
         *,

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import redis
 from pydantic import BaseModel
 
 from config.settings import get_settings
@@ -26,6 +25,7 @@ from domain.scope import Scope
 from store import keys
 from store.activities import Activities, ActivityRecord
 from store.phones import PhoneCache
+from store.redis import RedisClient
 
 # Fields of voice-agent events (domain/voice_agent.py); `call_end_reason` is a Call field.
 VOICE_AGENT_FIELDS = frozenset({"ai_voice_agent_name", "summary", "extracted_data"})
@@ -45,7 +45,7 @@ class CallForLogging:
 
 
 class CallStates:
-    def __init__(self, r: redis.Redis):
+    def __init__(self, r: RedisClient):
         self.r = r
 
     def add(self, scope: Scope, call_id: int | str, event_id: str, snapshot: Snapshot) -> list[Snapshot]:
@@ -59,7 +59,7 @@ class CallStates:
         return [_snapshot(v) for v in values]
 
     def all(self, scope: Scope, call_id: int | str) -> list[Snapshot]:
-        values: list[str] = self.r.hvals(keys.call_state(scope, call_id))  # type: ignore[assignment]
+        values = self.r.hvals(keys.call_state(scope, call_id))
         return [_snapshot(v) for v in values]
 
     def for_logging(self, scope: Scope, call_id: str, account_id: str, e164: str) -> CallForLogging:
@@ -76,7 +76,7 @@ class CallStates:
 
     def snapshot(self, scope: Scope, call_id: int | str, event_id: str) -> Snapshot | None:
         """One event's snapshot: what the call flow reads of it, kept after its raw body was dropped."""
-        found: str | None = self.r.hget(keys.call_state(scope, call_id), event_id)  # type: ignore[assignment]
+        found = self.r.hget(keys.call_state(scope, call_id), event_id)
         return _snapshot(found) if found else None
 
 

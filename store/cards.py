@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis
-
 from domain.scope import Scope
 from store import keys
+from store.redis import RedisClient
 from store.stats import queue_observation
 
 CLAIM_TTL_S = 86400  # far longer than any ringing window; then the key goes
@@ -21,15 +20,13 @@ class Claim:
 
 
 class CardClaims:
-    def __init__(self, r: redis.Redis):
+    def __init__(self, r: RedisClient):
         self.r = r
 
     def claim(self, scope: Scope, call_id: int | str, event_id: str) -> Claim:
         """Claim the call's card for `event_id` unless another event has (call.created and
         call.ringing_on_agent race: the first wins, a retry of the winner finds its own claim)."""
-        holder: str | None = self.r.set(  # type: ignore[assignment]
-            keys.card_claim(scope, call_id), event_id, nx=True, ex=CLAIM_TTL_S, get=True
-        )
+        holder = self.r.set(keys.card_claim(scope, call_id), event_id, nx=True, ex=CLAIM_TTL_S, get=True)
         if holder is None or holder == event_id:
             return Claim(mine=True, posted=False, holder=event_id)
         owner = holder.removeprefix("posted:")

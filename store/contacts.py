@@ -16,12 +16,10 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-import redis
 
 from domain.scope import Scope
 from store import keys
+from store.redis import RedisClient, Value
 
 STALE_RUN_S = 15 * 60  # a "running" sync not heard from for this long was interrupted (its worker died)
 CONTACT_MAP_TTL_S = 180 * 86400
@@ -40,7 +38,7 @@ class Mapping:
 
 
 class ContactMap:
-    def __init__(self, r: redis.Redis):
+    def __init__(self, r: RedisClient):
         self.r = r
 
     def open(self, scope: Scope) -> bool:
@@ -64,7 +62,7 @@ class ContactMap:
         return complete == "1"
 
     def get(self, scope: Scope, client_id: str) -> Mapping | None:
-        raw: str | None = self.r.hget(keys.contact_map(scope), client_id)  # type: ignore[assignment]
+        raw = self.r.hget(keys.contact_map(scope), client_id)
         if not raw:
             return None
         doc = json.loads(raw)
@@ -91,8 +89,7 @@ class ContactMap:
         return int(size) - int(bool(marked))
 
     def watermark(self, integration_id: str) -> str | None:
-        found: str | None = self.r.get(keys.contact_sync_watermark(integration_id))  # type: ignore[assignment]
-        return found
+        return self.r.get(keys.contact_sync_watermark(integration_id))
 
     def set_watermark(self, integration_id: str, updated_at: str) -> None:
         self.r.set(keys.contact_sync_watermark(integration_id), updated_at)
@@ -114,27 +111,27 @@ class SyncRun:
 class SyncStatus:
     """What the admin's page shows about contact sync, written by the sweep as it goes."""
 
-    def __init__(self, r: redis.Redis):
+    def __init__(self, r: RedisClient):
         self.r = r
 
     def started(self, integration_id: str, full: bool) -> None:
         now = repr(time.time())
-        fields: dict[Any, Any] = {"state": "running", "full": "1" if full else "0", "started_at": now,
+        fields: dict[str, Value] = {"state": "running", "full": "1" if full else "0", "started_at": now,
                                   "updated_at": now, "finished_at": "", "counts": "{}", "error": ""}  # fmt: skip
         self.r.hset(keys.contact_sync_status(integration_id), mapping=fields)
 
     def progress(self, integration_id: str, counts: dict[str, int]) -> None:
-        fields: dict[Any, Any] = {"updated_at": repr(time.time()), "counts": json.dumps(counts)}
+        fields: dict[str, Value] = {"updated_at": repr(time.time()), "counts": json.dumps(counts)}
         self.r.hset(keys.contact_sync_status(integration_id), mapping=fields)
 
     def finished(self, integration_id: str, counts: dict[str, int], error: str = "") -> None:
         now = repr(time.time())
-        fields: dict[Any, Any] = {"state": "failed" if error else "finished", "updated_at": now,
+        fields: dict[str, Value] = {"state": "failed" if error else "finished", "updated_at": now,
                                   "finished_at": now, "counts": json.dumps(counts), "error": error[:300]}  # fmt: skip
         self.r.hset(keys.contact_sync_status(integration_id), mapping=fields)
 
     def latest(self, integration_id: str, now: float | None = None) -> SyncRun | None:
-        h: dict[str, str] = self.r.hgetall(keys.contact_sync_status(integration_id))  # type: ignore[assignment]
+        h = self.r.hgetall(keys.contact_sync_status(integration_id))
         if not h:
             return None
         now = time.time() if now is None else now
@@ -201,7 +198,7 @@ return 1
 class SweepRuns:
     """Single-flight contact-sync runs with a saved cursor: a crash or a rate limit resumes, never restarts."""
 
-    def __init__(self, r: redis.Redis):
+    def __init__(self, r: RedisClient):
         self.r = r
 
     def start(self, integration_id: str, run_id: str, full: bool, since: str, newest: str) -> bool:
@@ -210,7 +207,7 @@ class SweepRuns:
                                 since, newest, repr(time.time()), RUN_STALE_S, RUN_TTL_S))  # fmt: skip
 
     def get(self, integration_id: str) -> SweepRun | None:
-        h: dict[str, str] = self.r.hgetall(keys.contact_sync_run(integration_id))  # type: ignore[assignment]
+        h = self.r.hgetall(keys.contact_sync_run(integration_id))
         if not h.get("run_id"):
             return None
         return SweepRun(run_id=h["run_id"], full=h.get("full") == "1", since=h.get("since", ""),

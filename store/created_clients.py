@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-import redis
-
 from domain.matching import ClientRef
 from store import keys
+from store.redis import RedisClient
 
 DONE_TTL_S = 86400
 CREATING_TTL_S = 31 * 86400  # DEAD_LETTER_RETENTION_DAYS (30) and a day of retries
@@ -36,11 +35,11 @@ class CreatedClient:
 
 
 class CreatedClients:
-    def __init__(self, r: redis.Redis):
+    def __init__(self, r: RedisClient):
         self.r = r
 
     def get(self, account_id: str, e164: str) -> CreatedClient | None:
-        raw: str | None = self.r.get(keys.created_client(account_id, e164))  # type: ignore[assignment]
+        raw = self.r.get(keys.created_client(account_id, e164))
         if not raw:
             return None
         doc = json.loads(raw)
@@ -73,7 +72,7 @@ class CreatedClients:
     ) -> None:
         """Drop the records of a client we created, but those of the numbers in `keep` (it still has them)."""
         reverse = keys.created_client_reverse(account_id, client_id)
-        numbers: set[str] = self.r.smembers(reverse)  # type: ignore[assignment]
+        numbers = self.r.smembers(reverse)
         for e164 in numbers - set(keep):
             record = self.get(account_id, e164)
             if record is not None and record.client is not None and record.client.id == client_id:

@@ -12,10 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import redis
-
 from config.settings import get_settings
 from store import keys
+from store.redis import RedisClient
 
 # KEYS: the letter, the index, the event's ledger entry
 # ARGV: id, now (UNIX s), retention (s), then field / value pairs of the letter
@@ -93,7 +92,7 @@ return 1
 
 
 class DeadLetters:
-    def __init__(self, r: redis.Redis, retention_s: int | None = None):
+    def __init__(self, r: RedisClient, retention_s: int | None = None):
         self.r = r
         self.retention_s = retention_s or get_settings().dead_letter_retention_s
         self._add = r.register_script(ADD_LUA)
@@ -109,7 +108,7 @@ class DeadLetters:
         )
 
     def get(self, dead_id: str) -> DeadLetter | None:
-        h: dict[str, str] = self.r.hgetall(keys.dead_letter(dead_id))  # type: ignore[assignment]
+        h = self.r.hgetall(keys.dead_letter(dead_id))
         if not h:
             return None
         return DeadLetter(
@@ -129,12 +128,11 @@ class DeadLetters:
 
     def raw_copy(self, dead_id: str) -> str | None:
         """The dead letter's own copy of the raw event (JSON), if it is an event's."""
-        found: str | None = self.r.hget(keys.dead_letter(dead_id), "raw")  # type: ignore[assignment]
-        return found
+        return self.r.hget(keys.dead_letter(dead_id), "raw")
 
     def event_copy(self, dead_id: str) -> dict[str, str] | None:
         """What re-creates the event's ledger entry for a replay: its raw body and fields, or None."""
-        values: list[str | None] = self.r.hmget(keys.dead_letter(dead_id), ["raw", *EVENT_FIELDS])  # type: ignore[assignment]
+        values = self.r.hmget(keys.dead_letter(dead_id), ["raw", *EVENT_FIELDS])
         if not values[0]:
             return None
         return {k: v or "" for k, v in zip(("raw", *EVENT_FIELDS), values, strict=True)}
@@ -143,7 +141,7 @@ class DeadLetters:
         return time.time() - self.retention_s
 
     def list(self, integration: str | None = None) -> list[DeadLetter]:
-        ids: list[str] = self.r.zrangebyscore(keys.DEAD_LETTERS, self._oldest_kept(), "+inf")  # type: ignore[assignment]
+        ids = self.r.zrangebyscore(keys.DEAD_LETTERS, self._oldest_kept(), "+inf")
         letters = [d for d in (self.get(i) for i in ids) if d is not None]
         return [d for d in letters if integration is None or d.integration == integration]
 

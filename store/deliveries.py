@@ -7,11 +7,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-import redis
-
 from config.queues import ALL_QUEUES, FAIR_QUEUES
 from store import keys
 from store.fleet import sent_at
+from store.redis import RedisClient
 
 LANE_MARGIN_S = 60.0  # clock skew between the ingest or workers (publish times) and Redis (pending index)
 QUEUE_READ_MAX = 512  # messages read from a Celery queue list (they hold ~FAIR_QUEUE_DEPTH)
@@ -19,7 +18,7 @@ UNACKED_READ_MAX = 8_192  # messages held by workers read (the fleet's concurren
 EVENT_ID = re.compile(r"ev_[A-Za-z0-9_]+")
 
 
-def held_messages(r: redis.Redis) -> tuple[set[str], set[str]]:
+def held_messages(r: RedisClient) -> tuple[set[str], set[str]]:
     """Event ids named by the messages on the Celery queue lists and held by workers, in one atomic snapshot,
     each list read up to its cap; and the lists too long to read whole ("unacked" for the held messages)."""
     pipe = r.pipeline(transaction=True)
@@ -46,7 +45,7 @@ def held_messages(r: redis.Redis) -> tuple[set[str], set[str]]:
 class LaneOldest:
     """The oldest message's publish time of each tenant lane a sweep meets (one LINDEX per lane per run)."""
 
-    def __init__(self, r: redis.Redis):
+    def __init__(self, r: RedisClient):
         self.r = r
         self.oldest: dict[tuple[str, str], float | None] = {}  # None: empty
 

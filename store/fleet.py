@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from typing import cast
 
 import orjson
-import redis
 
 from store import keys
 from store.integrations import STATUSES
 from store.messages import SENT_AT_HEADER
+from store.redis import RedisClient
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class QueueBacklog:
     lanes: dict[str, int] = field(default_factory=dict)  # tenant (integration id) -> messages in its lane
 
 
-def queue_backlog(r: redis.Redis, queues: Sequence[str], depth: int) -> list[QueueBacklog]:
+def queue_backlog(r: RedisClient, queues: Sequence[str], depth: int) -> list[QueueBacklog]:
     """Two round trips whatever the number of queues and tenants; the reads grow with the tenants that have work
     waiting in a lane (two each), nothing else. `depth`: the dispatch depth (FAIR_QUEUE_DEPTH).
 
@@ -71,7 +71,7 @@ def sent_at(message: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def pending_events(r: redis.Redis) -> tuple[int, float | None]:
+def pending_events(r: RedisClient) -> tuple[int, float | None]:
     """How many events are received and not yet settled, and when the longest-pending one was last handed to
     the queues (UNIX s; the recovery sweep resends one whose message is lost after 10 minutes)."""
     pipe = r.pipeline(transaction=False)
@@ -91,7 +91,7 @@ class Throttled:
     last_at: float | None  # UNIX s of the last refusal
 
 
-def throttled(r: redis.Redis, integration_id: str | None = None) -> list[Throttled]:
+def throttled(r: RedisClient, integration_id: str | None = None) -> list[Throttled]:
     """Refusals per integration and reason (of one integration, when given), the most recent first."""
     pipe = r.pipeline(transaction=False)
     pipe.hgetall(keys.STAT_THROTTLED)
@@ -106,10 +106,10 @@ def throttled(r: redis.Redis, integration_id: str | None = None) -> list[Throttl
     return sorted(found, key=lambda t: -(t.last_at or 0))
 
 
-def integrations_by_status(r: redis.Redis) -> dict[str, int]:
+def integrations_by_status(r: RedisClient) -> dict[str, int]:
     """How many integrations are in each status (SPEC's four), deleted ones' tombstones included: two round
     trips, one small read per integration."""
-    ids = sorted(cast(set[str], r.smembers(keys.INTEGRATIONS)))
+    ids = sorted(r.smembers(keys.INTEGRATIONS))
     pipe = r.pipeline(transaction=False)
     for integration_id in ids:
         pipe.hget(keys.integration(integration_id), "status")
@@ -119,7 +119,7 @@ def integrations_by_status(r: redis.Redis) -> dict[str, int]:
     return counts
 
 
-def delayed_and_held(r: redis.Redis) -> tuple[int, int]:
+def delayed_and_held(r: RedisClient) -> tuple[int, int]:
     """Messages parked until due (retries, rate-limit waits) and messages workers hold now, in one round trip."""
     pipe = r.pipeline(transaction=False)
     pipe.zcard(keys.DUE)

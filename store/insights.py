@@ -9,17 +9,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import redis
-
 from domain.scope import Scope
 from store import keys
+from store.redis import RedisClient
 
 TTL_S = 30 * 86400
 TASKS_TTL_S = 180 * 86400  # as long as the call's activity record
 
 
 class InsightStore:
-    def __init__(self, r: redis.Redis):
+    def __init__(self, r: RedisClient):
         self.r = r
 
     def put(self, scope: Scope, call_id: str, kind: str, body: dict[str, Any]) -> None:
@@ -30,12 +29,11 @@ class InsightStore:
         pipe.execute()
 
     def all(self, scope: Scope, call_id: str) -> dict[str, Any]:
-        raw: dict[str, str] = self.r.hgetall(keys.ai_content(scope, call_id))  # type: ignore[assignment]
+        raw = self.r.hgetall(keys.ai_content(scope, call_id))
         return {kind: json.loads(body) for kind, body in raw.items()}
 
     def task_for(self, scope: Scope, call_id: str, item_id: str) -> str | None:
-        found: str | None = self.r.hget(keys.ai_tasks(scope, call_id), item_id)  # type: ignore[assignment]
-        return found
+        return self.r.hget(keys.ai_tasks(scope, call_id), item_id)
 
     def task_attempt(self, scope: Scope, call_id: str, item_id: str, now_iso: str) -> tuple[str, bool]:
         """When the item's task was first attempted (ISO 8601), and whether that is now: a later attempt may

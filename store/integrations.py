@@ -9,9 +9,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
-import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -19,6 +18,7 @@ from config.integration import IntegrationSettings
 from domain.scope import Scope
 from store import keys
 from store.crypto import Keys, decrypt, encrypt, token_hash
+from store.redis import RedisClient, Value
 from store.replication import confirm_field
 from store.reseal import Outcome, reseal_hash
 
@@ -147,7 +147,7 @@ class Secrets:
 
 @dataclass
 class IntegrationStore:
-    r: redis.Redis
+    r: RedisClient
     secret_key: Keys
     # REDIS_WAIT_REPLICAS / REDIS_WAIT_TIMEOUT_MS: a rotated token pair is confirmed on this many replicas before
     # its access token is used (save_rotated_pair).
@@ -157,7 +157,7 @@ class IntegrationStore:
     # ---- reads -----------------------------------------------------------------------------
 
     def get(self, integration_id: str) -> Integration | None:
-        h: dict[str, str] = self.r.hgetall(keys.integration(integration_id))  # type: ignore[assignment]
+        h = self.r.hgetall(keys.integration(integration_id))
         return _from_hash(h) if h else None
 
     @staticmethod
@@ -172,13 +172,13 @@ class IntegrationStore:
         return found
 
     def all(self) -> list[Integration]:
-        ids: set[str] = self.r.smembers(keys.INTEGRATIONS)  # type: ignore[assignment]
+        ids = self.r.smembers(keys.INTEGRATIONS)
         found = (self.get(i) for i in sorted(ids))
         return sorted((i for i in found if i is not None), key=lambda i: i.created_at)
 
     def secrets(self, integration_id: str) -> Secrets:
         """The integration's tokens as stored now (one read)."""
-        values: list[str | None] = self.r.hmget(  # type: ignore[assignment]
+        values = self.r.hmget(
             keys.integration(integration_id),
             [*(f"{f}_enc" for f in _SECRET_FIELDS), "jobber_access_expires_at", "jobber_connection"],
         )
@@ -206,12 +206,10 @@ class IntegrationStore:
         )
 
     def id_for_jobber_account(self, account_id: str) -> str | None:
-        found: str | None = self.r.hget(keys.JOBBER_ACCOUNTS, account_id)  # type: ignore[assignment]
-        return found
+        return self.r.hget(keys.JOBBER_ACCOUNTS, account_id)
 
     def id_for_webhook_token(self, token: str) -> str | None:
-        found: str | None = self.r.hget(keys.WEBHOOK_TOKENS, token_hash(token))  # type: ignore[assignment]
-        return found
+        return self.r.hget(keys.WEBHOOK_TOKENS, token_hash(token))
 
     # ---- writes ----------------------------------------------------------------------------
 
@@ -227,7 +225,7 @@ class IntegrationStore:
     ) -> Integration:
         integration_id = "int_" + secrets.token_hex(6)
         stamp = now_iso()
-        mapping: dict[Any, Any] = {
+        mapping: dict[str, Value] = {
             "id": integration_id,
             "status": "inactive",
             "message": "Jobber is not connected yet",
@@ -469,7 +467,7 @@ class IntegrationStore:
 
     def ids(self) -> list[str]:
         """Every integration id, deleted ones included."""
-        return sorted(cast("set[str]", self.r.smembers(keys.INTEGRATIONS)))
+        return sorted(self.r.smembers(keys.INTEGRATIONS))
 
     def counts_by_status(self) -> dict[str, int]:
         counts: dict[str, int] = dict.fromkeys(STATUSES, 0)

@@ -21,14 +21,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple, cast
 
-import redis
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from config.settings import get_settings
 from store import keys
 from store.dead_letters import DeadLetters
 from store.queues import FAIR_LUA_FUNCTIONS
+from store.redis import AsyncRedisClient, RedisClient, Value
 
 Outcome = Literal["pending", "done", "skipped", "failed"]
 
@@ -299,7 +298,7 @@ class AsyncLedger:
 
     def __init__(
         self,
-        r: aioredis.Redis,
+        r: AsyncRedisClient,
         ttl_days: float,
         fair_depth: int = 0,
         fair: frozenset[str] = frozenset(),
@@ -425,12 +424,12 @@ def _pairs(flat: list[str]) -> dict[str, str]:
 class Ledger:
     """The worker / CLI side."""
 
-    def __init__(self, r: redis.Redis):
+    def __init__(self, r: RedisClient):
         self.r = r
         self._note = r.register_script(NOTE_LUA)
 
     def get(self, event_id: str) -> dict[str, str] | None:
-        h: dict[str, str] = self.r.hgetall(keys.event(event_id))  # type: ignore[assignment]
+        h = self.r.hgetall(keys.event(event_id))
         return h or None
 
     def get_with_integration(self, event_id: str) -> tuple[dict[str, str] | None, dict[str, str]]:
@@ -442,7 +441,7 @@ class Ledger:
 
     def raw(self, event_id: str) -> dict[str, Any]:
         """The raw event, while the ledger keeps it (KeyError once the event settled or expired)."""
-        body: str | None = self.r.hget(keys.event(event_id), "raw")  # type: ignore[assignment]
+        body = self.r.hget(keys.event(event_id), "raw")
         if body is None:
             raise KeyError(f"no raw body for event {event_id}")
         payload: dict[str, Any] = json.loads(body)
@@ -452,7 +451,7 @@ class Ledger:
         """Make the event pending again with its raw body, from a dead letter's copy (`ajctl events replay`):
         the flow reads it exactly as at the first delivery, even after the ledger forgot the event."""
         key = keys.event(event_id)
-        fields: dict[Any, Any] = {
+        fields: dict[str, Value] = {
             **copy,
             "id": event_id,
             "outcome": "pending",
@@ -476,7 +475,7 @@ class Ledger:
     ) -> None:
         """A pending entry for an event that no webhook brought (reconciliation rebuilds a missed `call.ended`
         from the API), so it goes through the same flow and idempotency; writing it again is harmless."""
-        entry: dict[Any, Any] = {
+        entry: dict[str, Value] = {
             "id": event_id, "integration": integration_id, "source": source, "event": event,
             "resource_id": resource_id, "received_at": _now(), "raw": json.dumps(raw), "outcome": "pending",
             "reason": "",
@@ -491,9 +490,8 @@ class Ledger:
     def stale_page(self, older_than: float, offset: int, limit: int) -> list[tuple[str, float]]:
         """Pending events last handed to the queues before `older_than` (UNIX s), oldest first, from `offset`:
         (event id, when)."""
-        found = cast(
-            list[tuple[str, float]],
-            self.r.zrangebyscore(keys.PENDING, "-inf", older_than, start=offset, num=limit, withscores=True),
+        found = self.r.zrangebyscore(
+            keys.PENDING, "-inf", older_than, start=offset, num=limit, withscores=True
         )
         return [(str(event_id), float(at)) for event_id, at in found]
 
@@ -535,7 +533,7 @@ class Ledger:
 
     def recent(self, integration_id: str, limit: int = 25) -> list[dict[str, str]]:
         """The integration's latest events, newest first, as ledger entries (expired ones left out)."""
-        ids: list[str] = self.r.lrange(keys.recent_events(integration_id), 0, keys.RECENT_EVENTS_KEPT - 1)  # type: ignore[assignment]
+        ids = self.r.lrange(keys.recent_events(integration_id), 0, keys.RECENT_EVENTS_KEPT - 1)
         unique = list(dict.fromkeys(ids))  # a reconciled call may be listed again: once is enough
         pipe = self.r.pipeline()
         fields = (
@@ -587,7 +585,7 @@ class Ledger:
         self._write(event_id, {"kind": kind, "task": task, "error": error})
 
     def history(self, event_id: str) -> list[dict[str, Any]]:
-        entries: list[str] = self.r.lrange(keys.event_log(event_id), 0, -1)  # type: ignore[assignment]
+        entries = self.r.lrange(keys.event_log(event_id), 0, -1)
         return [json.loads(x) for x in entries]
 
     def show(self, event_id: str) -> dict[str, Any] | None:

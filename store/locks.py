@@ -14,9 +14,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import redis
 from redis.exceptions import LockError, LockNotOwnedError, RedisError
 from redis.lock import Lock
+
+from store.redis import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def _ensure_renewer() -> None:
 
 
 @contextmanager
-def hold(r: redis.Redis, key: str, ttl_s: float = LOCK_TTL_S, wait_s: float = 5.0) -> Iterator[Held]:
+def hold(r: RedisClient, key: str, ttl_s: float = LOCK_TTL_S, wait_s: float = 5.0) -> Iterator[Held]:
     """Hold `key` while the block runs (renewed); wait up to `wait_s` for it, else raise LockBusy."""
     lock = r.lock(key, timeout=ttl_s, sleep=0.02, blocking=True, blocking_timeout=wait_s, thread_local=False)
     if not lock.acquire():

@@ -5,26 +5,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Literal
-
-import redis
+from typing import Literal, TypeVar
 
 from store import keys
+from store.redis import RedisClient
 
 TTL_S = 300
 What = Literal["numbers", "client"]
+T = TypeVar(
+    "T"
+)  # what `load` reads: JSON-shaped (lists, dicts, strings, numbers), so the cache keeps it as is
 
 
 class PageCache:
-    def __init__(self, r: redis.Redis):
+    def __init__(self, r: RedisClient):
         self.r = r
 
-    def get_or_load(self, integration_id: str, what: What, load: Callable[[], Any]) -> Any:
+    def get_or_load(self, integration_id: str, what: What, load: Callable[[], T]) -> T:
         """The cached value, or `load()` stored for TTL_S (a vendor error from `load` is not cached)."""
         key = keys.page_cache(integration_id, what)
-        hit: str | None = self.r.get(key)  # type: ignore[assignment]
+        hit = self.r.get(key)
         if hit is not None:
-            return json.loads(hit)
+            cached: T = json.loads(hit)
+            return cached
         value = load()
         self.r.set(key, json.dumps(value), ex=TTL_S)
         return value

@@ -20,11 +20,10 @@ import secrets
 import time
 from dataclasses import asdict, dataclass, replace
 
-import redis
-
 from store import keys
 from store.crypto import Keys, decrypt, encrypt, token_hash
 from store.integrations import JobberAccount
+from store.redis import RedisClient
 from store.reseal import Outcome, reseal_string
 
 GRACE_S = 24 * 3600  # how long an expired record stays for the sweep to disconnect it
@@ -60,7 +59,7 @@ class PendingJobber:
 class PendingConnections:
     """Waiting Jobber grants, by the digest of the browser's reference (`hold` returns the reference once)."""
 
-    def __init__(self, r: redis.Redis, secret_key: Keys):
+    def __init__(self, r: RedisClient, secret_key: Keys):
         self.r = r
         self.secret_key = secret_key
 
@@ -103,13 +102,11 @@ class PendingConnections:
     def due(self, now: float | None = None, limit: int = 100) -> list[str]:
         """Digests of the grants whose hold has run out (oldest first), for the sweep to `take_by_digest`."""
         now = time.time() if now is None else now
-        found = self.r.zrangebyscore(keys.PENDING_JOBBER_DUE, "-inf", now, start=0, num=limit)
-        return [str(d) for d in found] if isinstance(found, list) else []
+        return self.r.zrangebyscore(keys.PENDING_JOBBER_DUE, "-inf", now, start=0, num=limit)
 
     def digests(self) -> list[str]:
         """Every waiting grant's digest (expired ones too, until the sweep takes them)."""
-        found = self.r.zrange(keys.PENDING_JOBBER_DUE, 0, -1)
-        return [str(d) for d in found] if isinstance(found, list) else []
+        return self.r.zrange(keys.PENDING_JOBBER_DUE, 0, -1)
 
     def reseal(self, digest: str) -> Outcome:
         """Seal a waiting grant with the current SECRET_KEY (store/reseal.py); its time to live is kept."""

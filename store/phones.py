@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import json
 
-import redis
-
 from domain.matching import ClientRef
 from store import keys
+from store.redis import RedisClient
 
 TTL_S = 86400
 
 
 class PhoneCache:
-    def __init__(self, r: redis.Redis):
+    def __init__(self, r: RedisClient):
         self.r = r
 
     def get(self, account_id: str, e164: str) -> ClientRef | None:
-        raw: str | None = self.r.get(keys.phone(account_id, e164))  # type: ignore[assignment]
+        raw = self.r.get(keys.phone(account_id, e164))
         return self.parse(raw)
 
     @staticmethod
@@ -51,7 +50,7 @@ class PhoneCache:
     ) -> int:
         """Drop the client's cached numbers (its phones changed, or it was deleted), but those in `keep`."""
         reverse = keys.phone_reverse(account_id, client_id)
-        numbers: set[str] = self.r.smembers(reverse)  # type: ignore[assignment]
+        numbers = self.r.smembers(reverse)
         gone = numbers - set(keep)
         if not gone:
             return 0

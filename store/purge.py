@@ -21,14 +21,12 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import cast
-
-import redis
 
 from domain.scope import Scope
 from store import keys
 from store.integrations import IntegrationStore
 from store.ledger import THROTTLE_REASONS
+from store.redis import RedisClient
 from store.sessions import REVOKE_LUA, REVOKED_UNINSTALLED
 from store.stats import rate_limit_wait_fields
 
@@ -92,19 +90,17 @@ class Batch:
 
 
 class Purges:
-    def __init__(self, r: redis.Redis):
+    def __init__(self, r: RedisClient):
         self.r = r
 
     # ---- which integrations ------------------------------------------------------------------------
 
     def due(self, now: float | None = None) -> list[str]:
         """Deleted integrations whose data is still to purge."""
-        found = self.r.zrangebyscore(keys.PURGE_DUE, "-inf", time.time() if now is None else now)
-        return [str(i) for i in found] if isinstance(found, list) else []
+        return self.r.zrangebyscore(keys.PURGE_DUE, "-inf", time.time() if now is None else now)
 
     def tombstones_due(self, now: float | None = None) -> list[str]:
-        found = self.r.zrangebyscore(keys.TOMBSTONES, "-inf", time.time() if now is None else now)
-        return [str(i) for i in found] if isinstance(found, list) else []
+        return self.r.zrangebyscore(keys.TOMBSTONES, "-inf", time.time() if now is None else now)
 
     def held_accounts(self, accounts: list[str]) -> set[str]:
         """Those of `accounts` some integration holds now (its phone cache is that integration's too)."""
@@ -116,7 +112,7 @@ class Purges:
     # ---- the pass ----------------------------------------------------------------------------------
 
     def current(self) -> PurgePass | None:
-        h: dict[str, str] = self.r.hgetall(keys.PURGE_PASS)  # type: ignore[assignment]
+        h = self.r.hgetall(keys.PURGE_PASS)
         if not h:
             return None
         return PurgePass(
@@ -154,7 +150,7 @@ class Purges:
         for holder in holders:
             if not holder:
                 continue
-            h = cast("dict[str, str]", self.r.hgetall(keys.integration(str(holder))))
+            h = self.r.hgetall(keys.integration(holder))
             integration = IntegrationStore.from_record(h)
             if integration is not None and integration.status != "deleted" and integration.jobber_account:
                 live.add(Scope.of(integration).key)

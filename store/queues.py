@@ -28,13 +28,11 @@ import uuid
 from functools import lru_cache
 from typing import Any
 
-import redis
-
 from config.queues import FAIR_QUEUES, Task, queue_depths, queue_for
 from config.settings import get_settings
 from store import keys
 from store.messages import event_of, task_message
-from store.redis import sync_client
+from store.redis import RedisClient, sync_client
 
 # fair_push(queue, tenant, message, depth): into the tenant's lane, the tenant onto the ring if its lane was
 # empty, then a dispatch. dispatch(queue, depth, budget): round-robin moves while the queue is short.
@@ -111,7 +109,7 @@ class FairQueues:
     """Enqueue by tenant, dispatch, and delay: the one way tenant work reaches the shared Celery queues."""
 
     def __init__(
-        self, r: redis.Redis, depth: int, fair: frozenset[str], depths: dict[str, int] | None = None
+        self, r: RedisClient, depth: int, fair: frozenset[str], depths: dict[str, int] | None = None
     ):
         """`depth`: messages kept ready on each fair queue; `depths`: per queue, where it differs."""
         self.r = r
@@ -172,7 +170,7 @@ class FairQueues:
 
     def backlog(self, queue: str) -> dict[str, int]:
         """Messages waiting per tenant lane (operators: who is flooding)."""
-        tenants: list[str] = self.r.lrange(keys.ring(queue), 0, -1)  # type: ignore[assignment]
+        tenants = self.r.lrange(keys.ring(queue), 0, -1)
         pipe = self.r.pipeline()
         for tenant in tenants:
             pipe.llen(keys.lane(queue, tenant))

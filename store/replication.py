@@ -13,12 +13,11 @@ webhook whose original was never replicated is not acknowledged either until a r
 
 from __future__ import annotations
 
-import redis
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from store import keys
 from store.ledger import AsyncLedger, Claim, Inbound
+from store.redis import AsyncRedisClient, RedisClient
 
 # Claims that stored (or found) an event: only these have something a replica must hold.
 STORED = frozenset({"enqueued", "duplicate", "skipped"})
@@ -31,7 +30,7 @@ class NotReplicated(RedisError):
 class ReplicatedLedger:
     """AsyncLedger's `claim`, confirmed on `replicas` replicas within `timeout_ms` (else NotReplicated)."""
 
-    def __init__(self, ledger: AsyncLedger, r: aioredis.Redis, replicas: int, timeout_ms: int):
+    def __init__(self, ledger: AsyncLedger, r: AsyncRedisClient, replicas: int, timeout_ms: int):
         self._ledger = ledger
         self._r = r
         self._replicas = replicas
@@ -59,7 +58,7 @@ class ReplicatedLedger:
 
 
 def confirm_field(
-    r: redis.Redis, key: str, field: str, expected: str, replicas: int, timeout_ms: int, attempts: int = 3
+    r: RedisClient, key: str, field: str, expected: str, replicas: int, timeout_ms: int, attempts: int = 3
 ) -> None:
     """The synchronous twin of `ReplicatedLedger.confirm`, for a worker's write that must survive a failover
     (a rotated Jobber token pair): `key`'s `field` holds `expected` on the server this pipeline reaches, and

@@ -9,11 +9,10 @@ A record deleted meanwhile is not written back. Rerunning is safe: what the curr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, cast
-
-import redis
+from typing import Literal
 
 from store.crypto import DecryptError, Keys, reseal
+from store.redis import RedisClient
 
 # "resealed": now sealed with the current key; "current": it already was; "empty": nothing sealed there (gone,
 # or never had secrets); "unreadable": neither SECRET_KEY nor SECRET_KEY_PREVIOUS opens it.
@@ -44,10 +43,10 @@ class Changing(RuntimeError):
     """The record kept changing under the reseal: run the command again."""
 
 
-def reseal_hash(r: redis.Redis, key: str, fields: Sequence[str], keys: Keys) -> Outcome:
+def reseal_hash(r: RedisClient, key: str, fields: Sequence[str], keys: Keys) -> Outcome:
     """Reseal the sealed `fields` of the hash at `key`."""
     for _ in range(ATTEMPTS):
-        values = cast("list[str | None]", r.hmget(key, list(fields)))
+        values = r.hmget(key, list(fields))
         present = [(f, v) for f, v in zip(fields, values, strict=True) if v]
         if not present:
             return "empty"
@@ -66,11 +65,11 @@ def reseal_hash(r: redis.Redis, key: str, fields: Sequence[str], keys: Keys) -> 
     raise Changing(f"{key} kept changing while it was resealed: run the command again")
 
 
-def reseal_string(r: redis.Redis, key: str, keys: Keys) -> Outcome:
+def reseal_string(r: RedisClient, key: str, keys: Keys) -> Outcome:
     """Reseal the sealed string at `key`."""
     for _ in range(ATTEMPTS):
         value = r.get(key)
-        if not isinstance(value, str) or not value:
+        if not value:
             return "empty"
         try:
             new = reseal(keys, value)

@@ -14,10 +14,9 @@ import secrets
 import time
 from dataclasses import dataclass
 
-import redis
-
 from store import keys
 from store.crypto import Keys, token_hash
+from store.redis import RedisClient
 
 SESSION_IDLE_S = 2 * 3600
 SESSION_MAX_S = 12 * 3600
@@ -46,7 +45,7 @@ class Session:
 
 
 class SessionStore:
-    def __init__(self, r: redis.Redis, secret_key: Keys):
+    def __init__(self, r: RedisClient, secret_key: Keys):
         self.r = r
         self.secret_key = secret_key
 
@@ -69,7 +68,7 @@ class SessionStore:
         if not cookie or len(cookie) > 256:
             return None
         digest = token_hash(cookie)
-        h: dict[str, str] = self.r.hgetall(keys.session(digest))  # type: ignore[assignment]
+        h = self.r.hgetall(keys.session(digest))
         if not h or "integration" not in h:
             return None
         created = float(h.get("created_at") or 0)
@@ -120,12 +119,10 @@ class SessionStore:
         """The integration a sign-in token opens, without using it; None when unknown, expired or used."""
         if not token or len(token) > 256:
             return None
-        found = self.r.get(keys.signin_link(token_hash(token)))
-        return found if isinstance(found, str) else None
+        return self.r.get(keys.signin_link(token_hash(token)))
 
     def redeem_link(self, token: str | None) -> str | None:
         """The integration a sign-in token opens, consuming it; None when unknown, expired or used."""
         if not token or len(token) > 256:
             return None
-        found: str | None = self.r.getdel(keys.signin_link(token_hash(token)))  # type: ignore[assignment]
-        return found
+        return self.r.getdel(keys.signin_link(token_hash(token)))

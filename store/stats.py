@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, cast
-
-import redis
+from typing import Any, Literal
 
 from store import keys
+from store.redis import RedisClient
 
 RefreshOutcome = Literal["ok", "failed"]
 REFRESH_OUTCOMES: tuple[RefreshOutcome, ...] = ("ok", "failed")
@@ -45,7 +44,7 @@ class JobberRefreshes:
     """Refreshes of integrations' Jobber tokens, by outcome: rare (about one an hour per integration), so each
     is one HINCRBY, from whichever process refreshed (a worker, the ingest's settings page)."""
 
-    def __init__(self, r: redis.Redis):
+    def __init__(self, r: RedisClient):
         self.r = r
 
     def count(self, outcome: RefreshOutcome) -> None:
@@ -87,16 +86,14 @@ class BeatJobs:
     """When each beat job last ran (worker/metrics.py records it as the task finishes, beat being the only
     sender of these tasks on a schedule), and its interval, so "beat is not running" shows as jobs overdue."""
 
-    def __init__(self, r: redis.Redis):
+    def __init__(self, r: RedisClient):
         self.r = r
 
     def register(self, schedule: Mapping[str, float], now: float) -> None:
         """A worker starts with `schedule` (task -> interval): every job is expected from now on (unless it was
         already), and jobs no longer scheduled are forgotten (they would look overdue forever)."""
         stale = [
-            field
-            for field in cast(list[str], self.r.hkeys(keys.STAT_BEAT_JOBS))
-            if field.rpartition("|")[0] not in schedule
+            field for field in self.r.hkeys(keys.STAT_BEAT_JOBS) if field.rpartition("|")[0] not in schedule
         ]
         pipe = self.r.pipeline(transaction=False)
         if stale:
@@ -128,4 +125,4 @@ class BeatJobs:
         return jobs
 
     def all(self) -> list[BeatJob]:
-        return self.read(cast(dict[str, str], self.r.hgetall(keys.STAT_BEAT_JOBS)))
+        return self.read(self.r.hgetall(keys.STAT_BEAT_JOBS))

@@ -11,9 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, cast
 
-import redis
-
 from store import keys
+from store.redis import RedisClient, Value
 
 TTL_S = 60
 
@@ -28,13 +27,13 @@ class WorkerBeat:
 
 
 class WorkerBeats:
-    def __init__(self, r: redis.Redis):
+    def __init__(self, r: RedisClient):
         self.r = r
 
     def beat(self, name: str, pid: int, held: int, started_at: float, now: float | None = None) -> None:
         key = keys.worker(name)
         beat_at = time.time() if now is None else now
-        fields: dict[Any, Any] = {
+        fields: dict[str, Value] = {
             "name": name,
             "pid": pid,
             "held": held,
@@ -68,7 +67,7 @@ class WorkerBeats:
     def all(self, now: float | None = None) -> list[WorkerBeat]:
         """The workers that beat within the last minute, by name."""
         since = (time.time() if now is None else now) - TTL_S
-        names = cast(list[str], self.r.zrangebyscore(keys.WORKERS, f"({since}", "+inf"))
+        names = self.r.zrangebyscore(keys.WORKERS, f"({since}", "+inf")
         pipe = self.r.pipeline(transaction=False)
         for name in sorted(names):
             pipe.hgetall(keys.worker(name))

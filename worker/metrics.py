@@ -22,7 +22,7 @@ from clients.http import REQUEST_OBSERVERS
 from clients.jobber import VERSION_OBSERVERS, VersionNotice
 from store import keys
 from store.api_versions import JobberVersionNotices
-from store.redis import sync_client
+from store.redis import RedisClient, sync_client
 from store.stats import BeatJobs, bucket_of, queue_observation
 from worker.retry import DEAD_LETTERED, RATE_LIMIT_OBSERVERS, Deferred
 from worker.schedule import BEAT_SCHEDULE
@@ -152,7 +152,7 @@ def _take() -> _Counts:
     return taken
 
 
-def flush(r: redis.Redis | None = None) -> int:
+def flush(r: RedisClient | None = None) -> int:
     """Add this process's counts since the last flush to Redis; returns how many counters were written."""
     counts = _take()
     if not len(counts):
@@ -202,7 +202,7 @@ def _restore(counts: _Counts) -> None:
             _versions[notice] = (count + more, max(last_seen, latest))
 
 
-def register_schedule(r: redis.Redis | None = None) -> None:
+def register_schedule(r: RedisClient | None = None) -> None:
     """A worker starts: beat's jobs are expected from now on (aj_beat_job_*, `ajctl status`), even before
     their first run, so a beat that never started shows as jobs overdue."""
     BeatJobs(r or sync_client()).register(BEAT_JOBS, time.time())
