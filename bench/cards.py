@@ -31,8 +31,9 @@ def burst(
 
     events = []
     for i, number in enumerate(numbers):
-        created = p.inbound_answered_call(first_id + i, token=token, number=LINE, external=number, agent=AGENT,
-                                          started_at=int(time.time()))[0]  # fmt: skip
+        created = p.inbound_answered_call(
+            first_id + i, token=token, number=LINE, external=number, agent=AGENT, started_at=int(time.time())
+        )[0]
         requests.post(
             f"{aircall_url}/_sandbox/calls",
             json={"call": created["data"], "company_id": company_id},
@@ -84,8 +85,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         numbers = [f"+1415555{i:04d}" for i in range(args.calls)]
         session = requests.Session()
         for i, number in enumerate(numbers):
-            body = {"firstName": f"Client{i}", "lastName": "Bench", "companyName": "Bench Co",
-                    "phones": [{"number": number}], "emails": [{"address": f"c{i}@bench.test"}]}  # fmt: skip
+            body = {
+                "firstName": f"Client{i}",
+                "lastName": "Bench",
+                "companyName": "Bench Co",
+                "phones": [{"number": number}],
+                "emails": [{"address": f"c{i}@bench.test"}],
+            }
             session.post(
                 f"{jobber_url}/_sandbox/accounts/{account['account']['id']}/clients", json=body, timeout=10
             ).raise_for_status()

@@ -28,8 +28,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         f.env["AIRCALL_RATE_LIMIT_PER_MIN"] = "100000"
         f.point_at(jobber_url=jobber_url, aircall_url=aircall_url)
         account = requests.post(f"{jobber_url}/_sandbox/accounts", json={"name": "Bench"}, timeout=10).json()
-        company = requests.post(f"{aircall_url}/_sandbox/companies", json={"name": "Bench", "rate_limit_per_min": 100000},
-                                timeout=10).json()  # fmt: skip
+        company = requests.post(
+            f"{aircall_url}/_sandbox/companies",
+            json={"name": "Bench", "rate_limit_per_min": 100000},
+            timeout=10,
+        ).json()
         session = requests.Session()
         ids = []
         for i in range(args.clients):
@@ -38,8 +41,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "lastName": "Bench",
                 "phones": [{"number": f"+1415555{i:04d}"}],
             }
-            ids.append(session.post(f"{jobber_url}/_sandbox/accounts/{account['account']['id']}/clients", json=body,
-                                    timeout=10).json()["id"])  # fmt: skip
+            ids.append(
+                session.post(
+                    f"{jobber_url}/_sandbox/accounts/{account['account']['id']}/clients",
+                    json=body,
+                    timeout=10,
+                ).json()["id"]
+            )
         provision_tenant(account, aircall_company=company, contact_sync=True)
 
         from flows.contact_sync import Syncer
@@ -62,9 +70,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             counts = Syncer(integration, wait_for_budget=True).sweep(full=True)
             seconds = time.monotonic() - started
             used = aircall_requests() - before
-            phases[phase] = {**counts, "aircall_requests": used,
-                             "aircall_requests_per_client": round(used / args.clients, 2),
-                             "clients_per_s": round(args.clients / seconds, 1)}  # fmt: skip
+            phases[phase] = {
+                **counts,
+                "aircall_requests": used,
+                "aircall_requests_per_client": round(used / args.clients, 2),
+                "clients_per_s": round(args.clients / seconds, 1),
+            }
         return {
             "benchmark": "contact_sync",
             "clients": args.clients,

@@ -77,8 +77,16 @@ def graphql_requests(jobber_url: str) -> int:
 
 
 def ended_event(token: str, call_id: int, external: str) -> dict[str, Any]:
-    events = p.inbound_answered_call(call_id, token=token, number=LINE, external=external, agent=AGENT,
-                                     started_at=int(time.time()) - 300, comments=(), tags=())  # fmt: skip
+    events = p.inbound_answered_call(
+        call_id,
+        token=token,
+        number=LINE,
+        external=external,
+        agent=AGENT,
+        started_at=int(time.time()) - 300,
+        comments=(),
+        tags=(),
+    )
     return next(e for e in events if e["event"] == "call.ended")
 
 
@@ -235,15 +243,21 @@ def run_fleet(
             requests.post(
                 f"{jobber_url}/_sandbox/faults", json={"reset": True, "latency_s": latency / 1000}, timeout=10
             )
-            meter = Meter({"ingest": f.procs[1].pid, "worker": worker.pid, "redis": f.redis.proc.pid},
-                          f.procs[0].pid, worker.pid)  # fmt: skip
+            meter = Meter(
+                {"ingest": f.procs[1].pid, "worker": worker.pid, "redis": f.redis.proc.pid},
+                f.procs[0].pid,
+                worker.pid,
+            )
             phases: dict[str, Any] = {}
             wanted = {x.strip() for x in args.phases.split(",")}
             for phase, first_id in (("cold", 7_000_000_000), ("warm", 8_000_000_000)):
                 if phase not in wanted:
                     continue
-                calls = [ended_event(token, first_id + t * 10_000 + i, n)
-                         for t, (token, numbers) in enumerate(tenants) for i, n in enumerate(numbers)]  # fmt: skip
+                calls = [
+                    ended_event(token, first_id + t * 10_000 + i, n)
+                    for t, (token, numbers) in enumerate(tenants)
+                    for i, n in enumerate(numbers)
+                ]
                 collector = sink[0] if sink else None
                 phases[phase] = run_phase(ingest_url, calls, meter, jobber_url, f.redis.client(), collector)
             meter.stop()

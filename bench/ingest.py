@@ -37,10 +37,23 @@ def run_wrk(url: str, token: str, connections: int, duration_s: int, threads: in
     if wrk is None:
         raise RuntimeError("wrk not found (scripts/bench.sh installs it)")
     out = subprocess.run(
-        [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration_s}s", "--timeout", "5s",
-         "-s", str(HERE / "wrk_webhooks.lua"), f"{url}/webhooks/aircall"],
-        env=os.environ | {"AJ_BENCH_TOKEN": token}, capture_output=True, text=True, check=True, timeout=duration_s + 60,
-    ).stdout  # fmt: skip
+        [
+            wrk,
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{duration_s}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(HERE / "wrk_webhooks.lua"),
+            f"{url}/webhooks/aircall",
+        ],
+        env=os.environ | {"AJ_BENCH_TOKEN": token},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=duration_s + 60,
+    ).stdout
     match = re.search(r"WRK_JSON (\{.*\})", out)
     if not match:
         raise RuntimeError(f"unexpected wrk output:\n{out}")
@@ -53,8 +66,12 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--no-replica-ack", dest="replica_ack", action="store_false",
-                    help="skip the second run with a replica and REDIS_WAIT_REPLICAS=1")  # fmt: skip
+    ap.add_argument(
+        "--no-replica-ack",
+        dest="replica_ack",
+        action="store_false",
+        help="skip the second run with a replica and REDIS_WAIT_REPLICAS=1",
+    )
     return ap
 
 

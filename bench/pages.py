@@ -34,8 +34,12 @@ def timed(
         response = call()
         times.append((time.perf_counter() - started) * 1000)
         assert response.status_code < 400, (response.status_code, response.text[:300])
-    return {"samples": samples, "p50_ms": round(percentile(times, 50), 1), "p95_ms": round(percentile(times, 95), 1),
-            "max_ms": round(max(times), 1)}  # fmt: skip
+    return {
+        "samples": samples,
+        "p50_ms": round(percentile(times, 50), 1),
+        "p95_ms": round(percentile(times, 95), 1),
+        "max_ms": round(max(times), 1),
+    }
 
 
 def parser() -> argparse.ArgumentParser:
@@ -54,12 +58,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         jobber_url, aircall_url = f.jobber(), f.aircall()
         f.point_at(jobber_url=jobber_url, aircall_url=aircall_url)
         ingest_url = f.ingest()
-        company = requests.post(f"{aircall_url}/_sandbox/companies", json={"name": "Bench", "numbers": NUMBERS},
-                                timeout=10).json()  # fmt: skip
-        account = requests.post(f"{jobber_url}/_sandbox/accounts", json={"name": "Bench", "seed_clients": 50},
-                                timeout=10).json()  # fmt: skip
-        provision_tenant(account, numbers=[n["id"] for n in company["numbers"][:2]], aircall_company=company,
-                         insight_card={"custom": True, "fields": ["email", "phone", "tags", "balance"]})  # fmt: skip
+        company = requests.post(
+            f"{aircall_url}/_sandbox/companies", json={"name": "Bench", "numbers": NUMBERS}, timeout=10
+        ).json()
+        account = requests.post(
+            f"{jobber_url}/_sandbox/accounts", json={"name": "Bench", "seed_clients": 50}, timeout=10
+        ).json()
+        provision_tenant(
+            account,
+            numbers=[n["id"] for n in company["numbers"][:2]],
+            aircall_company=company,
+            insight_card={"custom": True, "fields": ["email", "phone", "tags", "balance"]},
+        )
         r = sync_client()
         integration_id = sorted(r.smembers(keys.INTEGRATIONS))[0]
         token, _ = SessionStore(r, get_settings().secret_key()).issue_link(integration_id, 600)
@@ -74,8 +84,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         def forget() -> None:
             r.delete(keys.page_cache(integration_id, "numbers"), keys.page_cache(integration_id, "client"))
 
-        form = {"csrf_token": csrf, "numbers": [n["id"] for n in company["numbers"][:3]], "log_activity_as": "note",
-                "card_mode": "custom", "card_field": ["email", "phone", "tags"]}  # fmt: skip
+        form = {
+            "csrf_token": csrf,
+            "numbers": [n["id"] for n in company["numbers"][:3]],
+            "log_activity_as": "note",
+            "card_mode": "custom",
+            "card_field": ["email", "phone", "tags"],
+        }
         results = {
             "get_settings_cold": timed(max(5, args.samples // 4), page, before=forget),
             "get_settings_warm": timed(args.samples, page),

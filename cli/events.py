@@ -31,8 +31,18 @@ def events_failed(ops: Ops, integration_id: str | None, as_json: bool) -> None:
     """Dead-lettered events: retries exhausted or a permanent error."""
 
     letters = [d.to_public() for d in DeadLetters(ops.r).list(integration_id)]
-    rows = [(d["id"], d["integration"], d["event"], d["resource_id"], d["attempts"], d["last_failed_at"],
-             (d["error"] or "").splitlines()[0][:60]) for d in letters]  # fmt: skip
+    rows = [
+        (
+            d["id"],
+            d["integration"],
+            d["event"],
+            d["resource_id"],
+            d["attempts"],
+            d["last_failed_at"],
+            (d["error"] or "").splitlines()[0][:60],
+        )
+        for d in letters
+    ]
     emit(
         as_json,
         letters,
@@ -51,9 +61,12 @@ def events_show(ops: Ops, event_id: str, as_json: bool) -> None:
     doc = Ledger(ops.r).show(event_id)
     if doc is None:
         raise KeyError(f"no event {event_id} (unknown, or older than the retention window)")
-    lines = [f"Event {doc['id']}  {doc['event']}  resource {doc['resource_id']}",
-             f"  integration: {doc['integration']}", f"  received:    {doc['received_at']}",
-             f"  outcome:     {doc['outcome']}" + (f" — {doc['reason']}" if doc.get("reason") else "")]  # fmt: skip
+    lines = [
+        f"Event {doc['id']}  {doc['event']}  resource {doc['resource_id']}",
+        f"  integration: {doc['integration']}",
+        f"  received:    {doc['received_at']}",
+        f"  outcome:     {doc['outcome']}" + (f" — {doc['reason']}" if doc.get("reason") else ""),
+    ]
     lines += [
         f"  attempt {a['at']} {a.get('task', '')} {a['kind']}: {a.get('error', '')}" for a in doc["attempts"]
     ]

@@ -126,8 +126,13 @@ def integrations_settings(
 
 @integrations.command("link")
 @click.argument("integration_id")
-@click.option("--ttl-minutes", default=60, show_default=True, type=click.IntRange(1, 7 * 24 * 60),
-              help="How long the link works (it works once).")  # fmt: skip
+@click.option(
+    "--ttl-minutes",
+    default=60,
+    show_default=True,
+    type=click.IntRange(1, 7 * 24 * 60),
+    help="How long the link works (it works once).",
+)
 @json_option
 @pass_ops
 @guarded

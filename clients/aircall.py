@@ -220,9 +220,10 @@ class AircallClient:
     def list_calls(self, since: float, until: float, page: int = 1, per_page: int = 50) -> dict[str, Any]:
         """One page of the calls started in [since, until], oldest first (`GET /v1/calls`): `{calls, meta}`."""
         body: dict[str, Any] = self.request(
-            "GET", "/v1/calls",
+            "GET",
+            "/v1/calls",
             params={"from": int(since), "to": int(until), "order": "asc", "per_page": per_page, "page": page},
-        )  # fmt: skip
+        )
         return body
 
     # ---- contacts (aircall-api.md §5) ---------------------------------------------------------------------
@@ -300,8 +301,14 @@ class AircallClient:
         for page in range(1, max_pages + 1):
             body = self.request("GET", "/v1/numbers", params={"page": page, "per_page": 50, "order": "asc"})
             for n in body.get("numbers") or []:
-                found.append(Number(id=int(n["id"]), name=str(n.get("name") or ""),
-                                    digits=str(n.get("digits") or ""), country=str(n.get("country") or "")))  # fmt: skip
+                found.append(
+                    Number(
+                        id=int(n["id"]),
+                        name=str(n.get("name") or ""),
+                        digits=str(n.get("digits") or ""),
+                        country=str(n.get("country") or ""),
+                    )
+                )
             if not (body.get("meta") or {}).get("next_page_link"):
                 break
         return found
@@ -332,8 +339,13 @@ def exchange_oauth_code(
 ) -> str:
     """POST /v1/oauth/token (aircall-api.md §8.2): client credentials in the JSON body; the access token is
     permanent (no refresh token). Fields beyond `access_token` are UNCONFIRMED and not read."""
-    body = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-            "client_id": client_id, "client_secret": client_secret}  # fmt: skip
+    body = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "client_id": client_id,
+        "client_secret": client_secret,
+    }
     response = send(
         new_session(), VENDOR, "POST", f"{api_url.rstrip('/')}/v1/oauth/token", timeout, json=body
     )

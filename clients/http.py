@@ -68,8 +68,17 @@ class Transport:
         auth: tuple[str, str] | None = None,
     ) -> Reply:
         if self._proxied is not None:
-            return _via_requests(self._proxied, method, url, timeout, json=json, data=data, params=params,
-                                 headers=headers, auth=auth)  # fmt: skip
+            return _via_requests(
+                self._proxied,
+                method,
+                url,
+                timeout,
+                json=json,
+                data=data,
+                params=params,
+                headers=headers,
+                auth=auth,
+            )
         sent = dict(headers or {})
         body: bytes | None = None
         if json is not None:
@@ -82,8 +91,14 @@ class Transport:
             sent["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
         if params:
             url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
-        answer = self._pool.request(method, url, body=body, headers=sent, redirect=False,
-                                    timeout=urllib3.Timeout(connect=timeout, read=timeout))  # fmt: skip
+        answer = self._pool.request(
+            method,
+            url,
+            body=body,
+            headers=sent,
+            redirect=False,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+        )
         return Reply(answer.status, answer.headers, answer.data, answer.reason or "")
 
 

@@ -71,8 +71,11 @@ def _token_request(
         )
     if response.status_code in (400, 401, 403):
         # invalid_grant: the refresh token was rotated away, revoked or the app was disconnected.
-        raise Disconnected(f"jobber oauth: {body.get('error') or response.status_code}", vendor=VENDOR,
-                           status=response.status_code)  # fmt: skip
+        raise Disconnected(
+            f"jobber oauth: {body.get('error') or response.status_code}",
+            vendor=VENDOR,
+            status=response.status_code,
+        )
     if response.status_code >= 300 or not body.get("access_token") or not body.get("refresh_token"):
         raise Permanent(f"jobber oauth: unexpected answer HTTP {response.status_code}", vendor=VENDOR)
     access = str(body["access_token"])
@@ -80,17 +83,37 @@ def _token_request(
 
 
 def refresh(
-    oauth_url: str, client_id: str, client_secret: str, refresh_token: str, *, timeout: float = 10.0,
+    oauth_url: str,
+    client_id: str,
+    client_secret: str,
+    refresh_token: str,
+    *,
+    timeout: float = 10.0,
     session: Transport | None = None,
-) -> TokenPair:  # fmt: skip
-    form = {"client_id": client_id, "client_secret": client_secret, "grant_type": "refresh_token",
-            "refresh_token": refresh_token}  # fmt: skip
+) -> TokenPair:
+    form = {
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+    }
     return _token_request(oauth_url, form, timeout, session)
 
 
 def exchange_code(
-    oauth_url: str, client_id: str, client_secret: str, code: str, redirect_uri: str, *, timeout: float = 10.0,
-) -> TokenPair:  # fmt: skip
-    form = {"client_id": client_id, "client_secret": client_secret, "grant_type": "authorization_code",
-            "code": code, "redirect_uri": redirect_uri}  # fmt: skip
+    oauth_url: str,
+    client_id: str,
+    client_secret: str,
+    code: str,
+    redirect_uri: str,
+    *,
+    timeout: float = 10.0,
+) -> TokenPair:
+    form = {
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+    }
     return _token_request(oauth_url, form, timeout, None)

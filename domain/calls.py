@@ -16,11 +16,22 @@ from domain.phone import region_of, to_e164
 
 # Lifecycle rank breaks ties between snapshots built in the same second.
 _RANK = {
-    "call.created": 0, "call.ringing_on_agent": 1, "call.agent_declined": 2, "call.answered": 3,
-    "call.transferred": 4, "call.external_transferred": 4, "call.unsuccessful_transfer": 4,
-    "call.hungup": 5, "call.voicemail_left": 6, "call.ended": 7, "call.assigned": 8, "call.commented": 8,
-    "call.tagged": 8, "call.untagged": 8, "call.comm_assets_generated": 9,
-}  # fmt: skip
+    "call.created": 0,
+    "call.ringing_on_agent": 1,
+    "call.agent_declined": 2,
+    "call.answered": 3,
+    "call.transferred": 4,
+    "call.external_transferred": 4,
+    "call.unsuccessful_transfer": 4,
+    "call.hungup": 5,
+    "call.voicemail_left": 6,
+    "call.ended": 7,
+    "call.assigned": 8,
+    "call.commented": 8,
+    "call.tagged": 8,
+    "call.untagged": 8,
+    "call.comm_assets_generated": 9,
+}
 
 Kind = Literal["answered", "missed", "voicemail", "outbound"]
 

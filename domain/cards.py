@@ -47,8 +47,12 @@ def card_for(client: dict[str, Any], card: InsightCard) -> list[dict[str, Any]]:
     """The card a client's `ClientCard` query result gives under these settings (the settings page preview)."""
     if card.custom and card.fields:
         return custom_card(client, card)
-    return default_card(client.get("name") or "", client.get("jobberWebUri") or "",
-                        field_value(client, "email") or "", client.get("companyName") or "")  # fmt: skip
+    return default_card(
+        client.get("name") or "",
+        client.get("jobberWebUri") or "",
+        field_value(client, "email") or "",
+        client.get("companyName") or "",
+    )
 
 
 def custom_labels(client: dict[str, Any]) -> list[str]:

@@ -12,11 +12,22 @@ import orjson
 # event type never trips Aircall's auto-disable counter (aircall-api.md §1.3).
 CALL_EVENTS = frozenset(
     {
-        "call.created", "call.ringing_on_agent", "call.answered", "call.hungup", "call.ended",
-        "call.transferred", "call.external_transferred", "call.unsuccessful_transfer", "call.assigned",
-        "call.voicemail_left", "call.comm_assets_generated", "call.commented", "call.tagged", "call.untagged",
+        "call.created",
+        "call.ringing_on_agent",
+        "call.answered",
+        "call.hungup",
+        "call.ended",
+        "call.transferred",
+        "call.external_transferred",
+        "call.unsuccessful_transfer",
+        "call.assigned",
+        "call.voicemail_left",
+        "call.comm_assets_generated",
+        "call.commented",
+        "call.tagged",
+        "call.untagged",
     }
-)  # fmt: skip
+)
 MESSAGE_EVENTS = frozenset({"message.sent", "message.received"})
 AI_EVENTS = frozenset(
     {"transcription.created", "summary.created", "topics.created", "sentiment.created", "action_item.created"}

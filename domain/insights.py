@@ -19,8 +19,13 @@ EVENT_KINDS = {
     "sentiment.created": "sentiments",
     "action_item.created": "action_items",
 }
-SETTING_OF_KIND = {"transcription": "transcription", "summary": "summary", "topics": "topics",
-                   "sentiments": "sentiment", "action_items": "action_items"}  # fmt: skip
+SETTING_OF_KIND = {
+    "transcription": "transcription",
+    "summary": "summary",
+    "topics": "topics",
+    "sentiments": "sentiment",
+    "action_items": "action_items",
+}
 SENTIMENT = {"POSITIVE": "Positive", "NEUTRAL": "Neutral", "NEGATIVE": "Negative"}
 
 

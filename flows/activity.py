@@ -266,9 +266,16 @@ UNREAD = Unread()
 
 
 def upsert_activity(
-    ctx: EventContext | Tenant, jobber: JobberClient, resource: str, resource_id: str, client_id: str, activity: Activity,
-    marker: str, lock: Held, record: ActivityRecord | Unread | None = UNREAD,
-) -> str:  # fmt: skip
+    ctx: EventContext | Tenant,
+    jobber: JobberClient,
+    resource: str,
+    resource_id: str,
+    client_id: str,
+    activity: Activity,
+    marker: str,
+    lock: Held,
+    record: ActivityRecord | Unread | None = UNREAD,
+) -> str:
     """Create the activity once, then only edit it. Call inside `activity_lock` (its `lock`: every Jobber
     write first checks it is still held); `record`: the activity record, if the caller read it inside the same
     lock. Returns what happened."""
@@ -359,10 +366,14 @@ def _adopt(
     if record.kind == "request" and not record.request_id:
         created = jobber.requests_created_since(record.client_id, since)
         found = next(
-            (r["id"] for r in created
-             if (r.get("title") or "").endswith(title_end) and (r.get("title") or "").startswith(AI_NOTE_PREFIX) == ai),
+            (
+                r["id"]
+                for r in created
+                if (r.get("title") or "").endswith(title_end)
+                and (r.get("title") or "").startswith(AI_NOTE_PREFIX) == ai
+            ),
             None,
-        )  # fmt: skip
+        )
         if found is None:
             return None  # requestCreate never ran
         record = replace(record, request_id=str(found))

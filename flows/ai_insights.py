@@ -113,8 +113,16 @@ def write_insights(integration: Integration, call_id: str) -> str:
         text = render(call_title(call, voice_agent_view(snapshots, call)), insights, ai, call.link)
         if text is None:
             return "nothing switched on to show yet"
-        outcome = upsert_activity(ctx, jobber, "ai", call_id, record.client_id, Activity(text.splitlines()[0], text),
-                                  marker=f"Aircall: {call.link}", lock=lock)  # fmt: skip
+        outcome = upsert_activity(
+            ctx,
+            jobber,
+            "ai",
+            call_id,
+            record.client_id,
+            Activity(text.splitlines()[0], text),
+            marker=f"Aircall: {call.link}",
+            lock=lock,
+        )
         if ai.topics and ai.topics_as_tags and insights.topics:
             jobber.add_tags(record.client_id, insights.topics)
         if ai.action_items and ai.action_items_as_tasks:
@@ -123,9 +131,14 @@ def write_insights(integration: Integration, call_id: str) -> str:
 
 
 def _tasks(
-    r: RedisClient, jobber: JobberClient, ctx: Tenant, call_id: str, client_id: str, items: list[ActionItem],
+    r: RedisClient,
+    jobber: JobberClient,
+    ctx: Tenant,
+    call_id: str,
+    client_id: str,
+    items: list[ActionItem],
     link: str,
-) -> None:  # fmt: skip
+) -> None:
     """One open Jobber task per action item, never two: the item → task map, checked under the AI lock. An item
     attempted before may have had its task created with the answer lost: it is looked for among the tasks
     created since that attempt, by its instructions (they carry the item id). Real Jobber lists tasks by start

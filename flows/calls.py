@@ -63,8 +63,17 @@ def log_call(ctx: EventContext) -> str:
             else ensure_client(ctx, jobber, external, line_region(call.line), cached=cached).id
         )
         activity = render_call(call, voice_agent)
-        outcome = upsert_activity(ctx, jobber, "call", call_id, client_id, activity, marker=f"Aircall: {call.link}",
-                                  lock=lock, record=record)  # fmt: skip
+        outcome = upsert_activity(
+            ctx,
+            jobber,
+            "call",
+            call_id,
+            client_id,
+            activity,
+            marker=f"Aircall: {call.link}",
+            lock=lock,
+            record=record,
+        )
     # AI content that arrived before the call was logged (or a changed title): its note follows the call's.
     # Only stored when AI logging is on (flows/ai_insights.py), so otherwise there is nothing to look for.
     if ctx.integration.settings.ai_logging.enabled and InsightStore(ctx.r).all(scope, call_id):
@@ -83,5 +92,8 @@ def _withdraw(ctx: EventContext, jobber: JobberClient, call_id: str, record: Act
         Activities(ctx.r).remove(ctx.scope, "call", call_id)
         log.info("tasks.calls.withdrawn integration=%s call=%s", ctx.integration.id, call_id)
     else:
-        log.warning("tasks.calls.request_kept integration=%s call=%s (voice-agent call; requests cannot be deleted)",
-                    ctx.integration.id, call_id)  # fmt: skip
+        log.warning(
+            "tasks.calls.request_kept integration=%s call=%s (voice-agent call; requests cannot be deleted)",
+            ctx.integration.id,
+            call_id,
+        )

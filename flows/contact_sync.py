@@ -131,8 +131,12 @@ class Syncer:
             if found is not None:
                 changed = self._update(found, desired)
                 self.map.put(self.scope, client_id, Mapping(str(found["id"]), desired.digest(), read_at))
-                log.info("tasks.contact_sync.adopted integration=%s client=%s contact=%s",
-                         self.integration.id, client_id, found["id"])  # fmt: skip
+                log.info(
+                    "tasks.contact_sync.adopted integration=%s client=%s contact=%s",
+                    self.integration.id,
+                    client_id,
+                    found["id"],
+                )
                 return "updated" if changed else "unchanged"
         self.map.put(self.scope, client_id, Mapping("", "", read_at))
         fields = {**desired.fields(), "information": information(client_id)}

@@ -144,18 +144,27 @@ def _jobber_account(access_token: str, settings: Settings) -> JobberAccount:
 
 
 def _install_aircall(
-    aircall: AircallClient, api_id: str | None, token: str, auth: Literal["basic", "bearer"],
-    integration_settings: IntegrationSettings, settings: Settings,
-) -> Integration:  # fmt: skip
+    aircall: AircallClient,
+    api_id: str | None,
+    token: str,
+    auth: Literal["basic", "bearer"],
+    integration_settings: IntegrationSettings,
+    settings: Settings,
+) -> Integration:
     store = store_for(settings)
     try:
         company = aircall.company_identity(api_id)
     except VendorError as exc:
         raise InstallError(f"Aircall rejected the credentials: {exc}") from None
     company_id = company.company_id
-    integration = store.create(aircall_api_id=api_id, aircall_token=token, aircall_auth=auth,
-                               aircall_company_id=company_id, settings=integration_settings,
-                               aircall_budget_key=company.budget_key)  # fmt: skip
+    integration = store.create(
+        aircall_api_id=api_id,
+        aircall_token=token,
+        aircall_auth=auth,
+        aircall_company_id=company_id,
+        settings=integration_settings,
+        aircall_budget_key=company.budget_key,
+    )
     try:
         webhook = aircall.create_webhook(f"{settings.PUBLIC_URL}/webhooks/aircall", WEBHOOK_NAME)
     except VendorError as exc:
@@ -171,9 +180,13 @@ def _install_aircall(
 
 
 def _connect(
-    integration_id: str, account: JobberAccount, access: str, refresh: str, settings: Settings,
+    integration_id: str,
+    account: JobberAccount,
+    access: str,
+    refresh: str,
+    settings: Settings,
     expires_at: float | None = None,
-) -> Outcome:  # fmt: skip
+) -> Outcome:
     store = store_for(settings)
     try:
         # One step: the pair saved (before any use), the account taken, the previous holder's tokens dropped.

@@ -125,8 +125,12 @@ def _look_beyond_lanes(
             resend(c.task, [c.event_id], tenant=c.integration, queue=c.queue)
             ledger.touch_pending(c.event_id, now)
             counts["recovered"] += 1
-            log.warning("recovery.resent event=%s integration=%s task=%s: its message was in no queue",
-                        c.event_id, c.integration, c.task)  # fmt: skip
+            log.warning(
+                "recovery.resent event=%s integration=%s task=%s: its message was in no queue",
+                c.event_id,
+                c.integration,
+                c.task,
+            )
     if unread:
         log.warning(
             "recovery.unchecked lists=%s: too long to read; the next sweep looks again", sorted(unread)

@@ -43,14 +43,23 @@ def aircall_for(
     (AIRCALL_RATE_LIMIT_PER_MIN). Only insight cards are high priority; everything else leaves them a reserve."""
     settings = settings or get_settings()
     token = store_for(settings).secrets_of(integration).aircall_token or ""
-    budget = AircallBudget(sync_client(settings.REDIS_URL), integration.budget_key,
-                           settings.AIRCALL_RATE_LIMIT_PER_MIN, high_priority=high_priority)  # fmt: skip
+    budget = AircallBudget(
+        sync_client(settings.REDIS_URL),
+        integration.budget_key,
+        settings.AIRCALL_RATE_LIMIT_PER_MIN,
+        high_priority=high_priority,
+    )
     if integration.aircall_auth == "bearer":
         return AircallClient(
             settings.AIRCALL_API_URL, bearer_token=token, timeout=settings.HTTP_TIMEOUT_S, budget=budget
         )
-    return AircallClient(settings.AIRCALL_API_URL, api_id=integration.aircall_api_id, api_token=token,
-                         timeout=settings.HTTP_TIMEOUT_S, budget=budget)  # fmt: skip
+    return AircallClient(
+        settings.AIRCALL_API_URL,
+        api_id=integration.aircall_api_id,
+        api_token=token,
+        timeout=settings.HTTP_TIMEOUT_S,
+        budget=budget,
+    )
 
 
 def jobber_client(access_token: str, settings: Settings) -> JobberClient:

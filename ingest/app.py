@@ -112,8 +112,12 @@ def create_app(settings: Settings | None = None) -> Ingest:
             batch_max_bytes=settings.CLAIM_BATCH_MAX_BYTES,
         )
         if settings.REDIS_WAIT_REPLICAS:  # acknowledge only what a replica holds (README "High availability")
-            app.state.ledger = ReplicatedLedger(app.state.ledger, app.state.redis,
-                                                settings.REDIS_WAIT_REPLICAS, settings.REDIS_WAIT_TIMEOUT_MS)  # fmt: skip
+            app.state.ledger = ReplicatedLedger(
+                app.state.ledger,
+                app.state.redis,
+                settings.REDIS_WAIT_REPLICAS,
+                settings.REDIS_WAIT_TIMEOUT_MS,
+            )
         # Long-lived objects out of the collector's way, and fewer gen-0 passes: the hot path allocates many
         # short-lived dicts, and collector pauses show up directly as p99 latency.
         gc.freeze()

@@ -63,15 +63,31 @@ async def install_aircall(request: Request) -> Response:
     """GET /install/aircall: Aircall opens this when an admin clicks Install; send them to the consent page."""
     settings = settings_of(request)
     if not settings.AIRCALL_CLIENT_ID:
-        return message_page(request, "Aircall install is not configured",
-                            "AIRCALL_CLIENT_ID is not set on this service.", status=503)  # fmt: skip
+        return message_page(
+            request,
+            "Aircall install is not configured",
+            "AIRCALL_CLIENT_ID is not set on this service.",
+            status=503,
+        )
     nonce = secrets.token_urlsafe(16)
     state = seal_state(settings.secret_key(), {"kind": "aircall", "browser": token_hash(nonce)})
-    query = {"client_id": settings.AIRCALL_CLIENT_ID, "redirect_uri": f"{settings.PUBLIC_URL}/oauth/aircall/callback",
-             "response_type": "code", "scope": "public_api", "state": state}  # fmt: skip
+    query = {
+        "client_id": settings.AIRCALL_CLIENT_ID,
+        "redirect_uri": f"{settings.PUBLIC_URL}/oauth/aircall/callback",
+        "response_type": "code",
+        "scope": "public_api",
+        "state": state,
+    }
     response = RedirectResponse(f"{settings.AIRCALL_OAUTH_URL}/authorize?{urlencode(query)}", 302)
-    response.set_cookie(INSTALL_COOKIE, nonce, max_age=STATE_MAX_AGE_S, path="/oauth/aircall", httponly=True,
-                        samesite="lax", secure=is_https(settings))  # fmt: skip
+    response.set_cookie(
+        INSTALL_COOKIE,
+        nonce,
+        max_age=STATE_MAX_AGE_S,
+        path="/oauth/aircall",
+        httponly=True,
+        samesite="lax",
+        secure=is_https(settings),
+    )
     return response
 
 
@@ -114,11 +130,19 @@ async def jobber_connect(request: Request) -> Response:
     asked = request.query_params.get("integration")
     if asked is not None and asked != session.integration_id:
         log.warning("oauth.jobber.connect_refused reason=integration_mismatch")
-        return message_page(request, "Not your integration",
-                            "You are signed in to another integration. Nothing was changed.", status=403)  # fmt: skip
+        return message_page(
+            request,
+            "Not your integration",
+            "You are signed in to another integration. Nothing was changed.",
+            status=403,
+        )
     if not settings.JOBBER_CLIENT_ID:
-        return message_page(request, "Jobber connect is not configured",
-                            "JOBBER_CLIENT_ID is not set on this service.", status=503)  # fmt: skip
+        return message_page(
+            request,
+            "Jobber connect is not configured",
+            "JOBBER_CLIENT_ID is not set on this service.",
+            status=503,
+        )
     integration = await run_in_threadpool(store_for(settings).get, session.integration_id)
     if integration is None or integration.status == "deleted":
         return message_page(
@@ -132,8 +156,12 @@ async def jobber_connect(request: Request) -> Response:
     state = seal_state(
         settings.secret_key(), {"kind": "jobber", "integration": session.integration_id, "nonce": nonce}
     )
-    query = {"response_type": "code", "client_id": settings.JOBBER_CLIENT_ID,
-             "redirect_uri": f"{settings.PUBLIC_URL}/oauth/jobber/callback", "state": state}  # fmt: skip
+    query = {
+        "response_type": "code",
+        "client_id": settings.JOBBER_CLIENT_ID,
+        "redirect_uri": f"{settings.PUBLIC_URL}/oauth/jobber/callback",
+        "state": state,
+    }
     return RedirectResponse(f"{settings.JOBBER_OAUTH_URL}/authorize?{urlencode(query)}", 302)
 
 
@@ -144,9 +172,13 @@ async def jobber_callback(request: Request) -> Response:
     settings = settings_of(request)
     if not request.query_params.get("code"):
         # A user who denies comes back with no parameters at all (jobber-api.md §2.2).
-        return message_page(request, "Jobber connection cancelled",
-                            "Nothing was changed. You can connect Jobber again any time.", status=400,
-                            back_to_settings=True)  # fmt: skip
+        return message_page(
+            request,
+            "Jobber connection cancelled",
+            "Nothing was changed. You can connect Jobber again any time.",
+            status=400,
+            back_to_settings=True,
+        )
     if not request.query_params.get("state"):
         return await _from_marketplace(request, settings, request.query_params["code"])
     state = _state(settings, request, "jobber")
@@ -159,11 +191,18 @@ async def jobber_callback(request: Request) -> Response:
     if state.get("integration") != session.integration_id or not await run_in_threadpool(
         sessions.take_oauth_nonce, session, state.get("nonce", "")
     ):
-        log.warning("oauth.jobber.callback_refused integration=%s reason=state_not_for_this_session",
-                    session.integration_id)  # fmt: skip
-        return message_page(request, "This link has expired",
-                            "It was used already, or started in another session. Start the connection again "
-                            "from the settings page.", status=400, back_to_settings=True)  # fmt: skip
+        log.warning(
+            "oauth.jobber.callback_refused integration=%s reason=state_not_for_this_session",
+            session.integration_id,
+        )
+        return message_page(
+            request,
+            "This link has expired",
+            "It was used already, or started in another session. Start the connection again "
+            "from the settings page.",
+            status=400,
+            back_to_settings=True,
+        )
     integration_id = session.integration_id
     try:
         reference, pending = await run_in_threadpool(

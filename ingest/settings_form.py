@@ -13,8 +13,15 @@ from typing import Any, Protocol
 
 from config.integration import INSIGHT_FIELDS, MAX_INSIGHT_FIELDS, IntegrationSettings
 
-AI_FLAGS = ("transcription", "summary", "topics", "topics_as_tags", "action_items", "action_items_as_tasks",
-            "sentiment")  # fmt: skip
+AI_FLAGS = (
+    "transcription",
+    "summary",
+    "topics",
+    "topics_as_tags",
+    "action_items",
+    "action_items_as_tasks",
+    "sentiment",
+)
 SWITCHES = ("create_missing_clients", "contact_sync", "ai_voice_agent_logging", "aircall_plan_ai_assist")
 
 

@@ -134,8 +134,15 @@ async def _page(
             _pending_notes, page.pending, integration.id, settings
         )
     fields = (page.values.get("insight_card") or {}).get("fields") or []
-    return render(request, "settings.html", status, page=page, slots=card_slots(fields),
-                  choices=card_choices(preview.custom_labels, fields), since=view.since)  # fmt: skip
+    return render(
+        request,
+        "settings.html",
+        status,
+        page=page,
+        slots=card_slots(fields),
+        choices=card_choices(preview.custom_labels, fields),
+        since=view.since,
+    )
 
 
 def _pending_notes(pending: PendingJobber, integration_id: str, settings: Settings) -> list[str]:
@@ -143,9 +150,11 @@ def _pending_notes(pending: PendingJobber, integration_id: str, settings: Settin
     change = connection_change(integration_id, pending.account, settings)
     notes = []
     if change.replaces is not None:
-        notes.append(f"This integration logs to the Jobber account “{change.replaces.name}” today. Using "
-                     f"{pending.account_name} instead sends future calls and texts there; what was already "
-                     f"logged stays in {change.replaces.name}.")  # fmt: skip
+        notes.append(
+            f"This integration logs to the Jobber account “{change.replaces.name}” today. Using "
+            f"{pending.account_name} instead sends future calls and texts there; what was already "
+            f"logged stays in {change.replaces.name}."
+        )
     if change.takes_over:
         notes.append(
             f"{pending.account_name} is connected to another Aircall integration. Jobber allows one "
@@ -354,8 +363,9 @@ async def sync_now(
 ) -> Response:
     """POST /settings/sync: a contact sync of what changed since the last one, in the background."""
     if not (integration.is_active and integration.settings.contact_sync):
-        return message_page(request, "Contact sync is off", "Turn contact sync on first.", status=409,
-                            back_to_settings=True)  # fmt: skip
+        return message_page(
+            request, "Contact sync is off", "Turn contact sync on first.", status=409, back_to_settings=True
+        )
     await run_in_threadpool(enqueue, Task.SYNC_SWEEP, [integration.id], tenant=integration.id)
     return _back(request, "sync")
 

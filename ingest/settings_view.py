@@ -22,18 +22,32 @@ from store.redis import sync_client
 log = logging.getLogger(__name__)
 
 EVENT_LABELS = {
-    "call.created": "Incoming call (caller card)", "call.ringing_on_agent": "Call ringing (caller card)",
-    "call.ended": "Call", "call.commented": "Call note added", "call.tagged": "Call tagged",
-    "call.untagged": "Call untagged", "call.comm_assets_generated": "Call recording ready",
-    "call.answered": "Call answered", "call.hungup": "Call hung up", "call.transferred": "Call transferred",
-    "call.external_transferred": "Call transferred out", "call.assigned": "Call assigned",
-    "call.voicemail_left": "Voicemail left", "message.sent": "Text sent", "message.received": "Text received",
-    "transcription.created": "AI transcription", "summary.created": "AI summary", "topics.created": "AI topics",
-    "sentiment.created": "AI sentiment", "action_item.created": "AI action items",
-    "integration.deleted": "Uninstalled from Aircall", "jobber.APP_DISCONNECT": "Disconnected in Jobber",
-    "jobber.CLIENT_CREATE": "Jobber client created", "jobber.CLIENT_UPDATE": "Jobber client updated",
+    "call.created": "Incoming call (caller card)",
+    "call.ringing_on_agent": "Call ringing (caller card)",
+    "call.ended": "Call",
+    "call.commented": "Call note added",
+    "call.tagged": "Call tagged",
+    "call.untagged": "Call untagged",
+    "call.comm_assets_generated": "Call recording ready",
+    "call.answered": "Call answered",
+    "call.hungup": "Call hung up",
+    "call.transferred": "Call transferred",
+    "call.external_transferred": "Call transferred out",
+    "call.assigned": "Call assigned",
+    "call.voicemail_left": "Voicemail left",
+    "message.sent": "Text sent",
+    "message.received": "Text received",
+    "transcription.created": "AI transcription",
+    "summary.created": "AI summary",
+    "topics.created": "AI topics",
+    "sentiment.created": "AI sentiment",
+    "action_item.created": "AI action items",
+    "integration.deleted": "Uninstalled from Aircall",
+    "jobber.APP_DISCONNECT": "Disconnected in Jobber",
+    "jobber.CLIENT_CREATE": "Jobber client created",
+    "jobber.CLIENT_UPDATE": "Jobber client updated",
     "jobber.CLIENT_DESTROY": "Jobber client deleted",
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
@@ -87,29 +101,55 @@ def status_of(integration: Integration) -> Status:
     if integration.status == "active":
         account = integration.jobber_account.name if integration.jobber_account else "Jobber"
         if not integration.settings.numbers:
-            return Status("warn", "Connected, but nothing is logged yet",
-                          f"Connected to {account}. Choose at least one Aircall number below: calls and texts "
-                          "are logged only for connected numbers.", None)  # fmt: skip
+            return Status(
+                "warn",
+                "Connected, but nothing is logged yet",
+                f"Connected to {account}. Choose at least one Aircall number below: calls and texts "
+                "are logged only for connected numbers.",
+                None,
+            )
         return Status(
             "ok", "Active", f"Calls and texts on the connected numbers are logged to {account}.", None
         )
     if integration.status == "deleted":
-        return Status("bad", "Uninstalled", integration.message or "This integration was removed from Aircall.",
-                      "reinstall")  # fmt: skip
+        return Status(
+            "bad",
+            "Uninstalled",
+            integration.message or "This integration was removed from Aircall.",
+            "reinstall",
+        )
     if integration.status == "needs_reconnect":
-        return Status("bad", "Jobber needs to be reconnected",
-                      integration.message or "The Jobber connection expired.", "reconnect", TAKEOVER_WARNING)  # fmt: skip
+        return Status(
+            "bad",
+            "Jobber needs to be reconnected",
+            integration.message or "The Jobber connection expired.",
+            "reconnect",
+            TAKEOVER_WARNING,
+        )
     if integration.reason == "jobber_disconnected":
-        return Status("bad", "Inactive", integration.message or "Disconnected from Jobber.", "reconnect",
-                      TAKEOVER_WARNING)  # fmt: skip
+        return Status(
+            "bad",
+            "Inactive",
+            integration.message or "Disconnected from Jobber.",
+            "reconnect",
+            TAKEOVER_WARNING,
+        )
     if integration.reason == "jobber_account_moved":
-        return Status("bad", "Deactivated: the Jobber account was connected elsewhere",
-                      integration.message or "", "reconnect",
-                      "Reconnecting here takes the Jobber connection back: the other Aircall integration using "
-                      "that Jobber account stops logging.")  # fmt: skip
-    return Status("warn", "Next step: connect Jobber",
-                  "Aircall is installed. Connect your Jobber account so calls and texts can be logged.", "connect",
-                  TAKEOVER_WARNING)  # fmt: skip
+        return Status(
+            "bad",
+            "Deactivated: the Jobber account was connected elsewhere",
+            integration.message or "",
+            "reconnect",
+            "Reconnecting here takes the Jobber connection back: the other Aircall integration using "
+            "that Jobber account stops logging.",
+        )
+    return Status(
+        "warn",
+        "Next step: connect Jobber",
+        "Aircall is installed. Connect your Jobber account so calls and texts can be logged.",
+        "connect",
+        TAKEOVER_WARNING,
+    )
 
 
 def forget_vendor_cache(integration_id: str) -> None:
@@ -130,8 +170,11 @@ def preview(integration: Integration, card_settings: IntegrationSettings, settin
     client, unavailable = page_reads.preview_client(integration, settings)
     if not client:
         return Preview(unavailable=unavailable)
-    return Preview(client_name=client.get("name") or "", items=card_for(client, card_settings.insight_card),
-                   custom_labels=custom_labels(client))  # fmt: skip
+    return Preview(
+        client_name=client.get("name") or "",
+        items=card_for(client, card_settings.insight_card),
+        custom_labels=custom_labels(client),
+    )
 
 
 def _when(iso: str) -> str:
@@ -145,8 +188,15 @@ def _when(iso: str) -> str:
 
 CARD_EVENTS = {"call.created", "call.ringing_on_agent"}
 # Call events before `call.ended` only build up the call's state: done, but nothing is written yet.
-STATE_EVENTS = {"call.answered", "call.hungup", "call.transferred", "call.external_transferred", "call.assigned",
-                "call.voicemail_left", "call.unsuccessful_transfer"}  # fmt: skip
+STATE_EVENTS = {
+    "call.answered",
+    "call.hungup",
+    "call.transferred",
+    "call.external_transferred",
+    "call.assigned",
+    "call.voicemail_left",
+    "call.unsuccessful_transfer",
+}
 
 
 def _label(event: str) -> str:
@@ -165,8 +215,15 @@ def recent_activity(integration_id: str, limit: int = 25) -> list[ActivityRow]:
     rows = []
     for entry in Ledger(sync_client()).recent(integration_id, limit):
         outcome = _done_as(entry["event"]) if entry["outcome"] == "done" else entry["outcome"] or "pending"
-        rows.append(ActivityRow(when=_when(entry["received_at"]), what=_label(entry["event"]),
-                                resource=entry["resource_id"], outcome=outcome, detail=entry["reason"]))  # fmt: skip
+        rows.append(
+            ActivityRow(
+                when=_when(entry["received_at"]),
+                what=_label(entry["event"]),
+                resource=entry["resource_id"],
+                outcome=outcome,
+                detail=entry["reason"],
+            )
+        )
     return rows
 
 

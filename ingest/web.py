@@ -66,8 +66,15 @@ def is_https(settings: Settings) -> bool:
 
 
 def set_session_cookie(response: Response, settings: Settings, cookie: str) -> None:
-    response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_MAX_S, path="/", httponly=True,
-                        samesite="lax", secure=is_https(settings))  # fmt: skip
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=SESSION_MAX_S,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=is_https(settings),
+    )
 
 
 def set_pending_cookie(response: Response, settings: Settings, reference: str, max_age: int) -> None:

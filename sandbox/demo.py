@@ -117,8 +117,14 @@ def run_demo(settings: Settings, settle_timeout_s: float = 60.0) -> dict[str, An
     token = next(w["token"] for w in me["webhooks"] if w["active"])
 
     externals = known_callers(jobber_base, account["account"]["id"]) + UNKNOWN_CALLERS
-    ctx = ScenarioContext(token=token, externals=externals, numbers=me["numbers"], users=me["users"],
-                          company_id=me["id"], seed=7)  # fmt: skip
+    ctx = ScenarioContext(
+        token=token,
+        externals=externals,
+        numbers=me["numbers"],
+        users=me["users"],
+        company_id=me["id"],
+        seed=7,
+    )
     events = delivery_order(build("demo", ctx), duplicates=1, shuffle=False, seed=7)
     # Paced like real traffic, so insight cards land while their calls still ring in the emulator.
     played = play(events, settings.PUBLIC_URL, rate=25.0, aircall_url=settings.AIRCALL_API_URL)

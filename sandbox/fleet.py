@@ -81,8 +81,22 @@ class Fleet:
 
     def tutorial_receiver(self) -> str:
         """bench/tutorial_receiver.py under the ingest's uvicorn settings: the baseline of `bench ingest`."""
-        return self._serve("/health", "uvicorn", "bench.tutorial_receiver:app", "--host", "127.0.0.1", "--no-access-log",
-                           "--loop", "uvloop", "--http", "httptools", "--limit-concurrency", "512", "--log-level", "warning")  # fmt: skip
+        return self._serve(
+            "/health",
+            "uvicorn",
+            "bench.tutorial_receiver:app",
+            "--host",
+            "127.0.0.1",
+            "--no-access-log",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--limit-concurrency",
+            "512",
+            "--log-level",
+            "warning",
+        )
 
     def jobber(self) -> str:
         return self._serve("/_sandbox/accounts", "sandbox.jobber")
@@ -93,8 +107,22 @@ class Fleet:
     def worker(
         self, concurrency: int = 16, queues: str = "cards,default,jobber,aircall,sync"
     ) -> subprocess.Popen[bytes]:
-        return self.spawn("celery", "-A", "worker.app", "worker", "--queues", queues, "--pool", "threads",
-                   "--concurrency", str(concurrency), "--loglevel", "INFO" if os.environ.get("AJ_FLEET_LOG_DIR") else "WARNING", "--without-mingle", "--without-gossip")  # fmt: skip
+        return self.spawn(
+            "celery",
+            "-A",
+            "worker.app",
+            "worker",
+            "--queues",
+            queues,
+            "--pool",
+            "threads",
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "INFO" if os.environ.get("AJ_FLEET_LOG_DIR") else "WARNING",
+            "--without-mingle",
+            "--without-gossip",
+        )
 
     @staticmethod
     def procfile_command(role: str, env: dict[str, str] | None = None) -> list[str]:
@@ -121,8 +149,12 @@ class Fleet:
 
     def point_at(self, jobber_url: str | None = None, aircall_url: str | None = None) -> None:
         if jobber_url:
-            self.env |= {"JOBBER_API_URL": f"{jobber_url}/api/graphql", "JOBBER_OAUTH_URL": f"{jobber_url}/api/oauth",
-                         "JOBBER_CLIENT_ID": "sandbox-client-id", "JOBBER_CLIENT_SECRET": "sandbox-client-secret"}  # fmt: skip
+            self.env |= {
+                "JOBBER_API_URL": f"{jobber_url}/api/graphql",
+                "JOBBER_OAUTH_URL": f"{jobber_url}/api/oauth",
+                "JOBBER_CLIENT_ID": "sandbox-client-id",
+                "JOBBER_CLIENT_SECRET": "sandbox-client-secret",
+            }
         if aircall_url:
             self.env |= {"AIRCALL_API_URL": aircall_url}
         os.environ.update(self.env)  # this process's store/ledger clients read the same settings

@@ -61,8 +61,17 @@ class RedisServer:
     """One redis-server. `replica_of`: start it as a replica of that server (and wait for the link)."""
 
     def __init__(self, appendonly: bool = False, replica_of: RedisServer | None = None) -> None:
-        self.args = [_binary(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes" if appendonly else "no",
-                     "--maxmemory-policy", "noeviction"]  # fmt: skip
+        self.args = [
+            _binary(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if appendonly else "no",
+            "--maxmemory-policy",
+            "noeviction",
+        ]
         if appendonly:
             self.args += ["--appendfsync", "everysec"]  # the README's production setting
         # A replica's first sync starts at once (Redis waits 5 s by default for more replicas to share it).
@@ -159,8 +168,9 @@ class SentinelGroup:
             f"sentinel failover-timeout {self.master_name} {max(3 * down_after_ms, 3000)}\n"
             f"sentinel parallel-syncs {self.master_name} 1\n"
         )
-        proc = subprocess.Popen([_binary(), str(conf), "--sentinel"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [_binary(), str(conf), "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
         return proc
 
     def _sentinel(self, port: int) -> redis.Redis:

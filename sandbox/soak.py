@@ -85,8 +85,11 @@ class Soak:
         young = [i for i, c in enumerate(self.checkpoints) if i and c["t"] <= (self.retention_s or 0)]
         first_end = max(2, young[-1] if young else n // 3)
         first, last = self.growth_per_1k(1, first_end), self.growth_per_1k(n - n // 3, n)
-        return {"first_bytes_per_1k": round(first), "last_third_bytes_per_1k": round(last),
-                "ratio": round(last / first, 3) if first > 0 else float("nan")}  # fmt: skip
+        return {
+            "first_bytes_per_1k": round(first),
+            "last_third_bytes_per_1k": round(last),
+            "ratio": round(last / first, 3) if first > 0 else float("nan"),
+        }
 
     def summary(self) -> dict[str, Any]:
         step = max(1, (len(self.checkpoints) - 1) // 10)
@@ -137,10 +140,16 @@ def traffic(world: list[tuple[str, list[str]]], seed: int = 7) -> Iterator[dict[
     """The demo mix, one round after another (a demo per tenant, in Aircall's time order), without end."""
     start = int(time.time())
     contexts = [
-        ScenarioContext(token=token, externals=callers, numbers=[LINE], seed=seed + t, start=start,
-                        first_call_id=1_800_000_000 + t * 10_000_000)
+        ScenarioContext(
+            token=token,
+            externals=callers,
+            numbers=[LINE],
+            seed=seed + t,
+            start=start,
+            first_call_id=1_800_000_000 + t * 10_000_000,
+        )
         for t, (token, callers) in enumerate(world)
-    ]  # fmt: skip
+    ]
     while True:
         yield from sorted((e for ctx in contexts for e in build("demo", ctx)), key=lambda e: e["timestamp"])
 
@@ -303,8 +312,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         urls = start_fleet(f, args.retention_s)
         result = soak(f, urls, args.events, args.batch, args.min_seconds, retention_s=args.retention_s)
         clean = not (result.unsettled or result.raw_bodies_kept or result.without_ttl_or_owner)
-        return {"benchmark": "soak", "retention_s": args.retention_s or "EVENT_TTL_DAYS",
-                **result.summary(), "meets_target": clean}  # fmt: skip
+        return {
+            "benchmark": "soak",
+            "retention_s": args.retention_s or "EVENT_TTL_DAYS",
+            **result.summary(),
+            "meets_target": clean,
+        }
 
 
 if __name__ == "__main__":

@@ -116,8 +116,15 @@ class SyncStatus:
 
     def started(self, integration_id: str, full: bool) -> None:
         now = repr(time.time())
-        fields: dict[str, Value] = {"state": "running", "full": "1" if full else "0", "started_at": now,
-                                  "updated_at": now, "finished_at": "", "counts": "{}", "error": ""}  # fmt: skip
+        fields: dict[str, Value] = {
+            "state": "running",
+            "full": "1" if full else "0",
+            "started_at": now,
+            "updated_at": now,
+            "finished_at": "",
+            "counts": "{}",
+            "error": "",
+        }
         self.r.hset(keys.contact_sync_status(integration_id), mapping=fields)
 
     def progress(self, integration_id: str, counts: dict[str, int]) -> None:
@@ -126,8 +133,13 @@ class SyncStatus:
 
     def finished(self, integration_id: str, counts: dict[str, int], error: str = "") -> None:
         now = repr(time.time())
-        fields: dict[str, Value] = {"state": "failed" if error else "finished", "updated_at": now,
-                                  "finished_at": now, "counts": json.dumps(counts), "error": error[:300]}  # fmt: skip
+        fields: dict[str, Value] = {
+            "state": "failed" if error else "finished",
+            "updated_at": now,
+            "finished_at": now,
+            "counts": json.dumps(counts),
+            "error": error[:300],
+        }
         self.r.hset(keys.contact_sync_status(integration_id), mapping=fields)
 
     def latest(self, integration_id: str, now: float | None = None) -> SyncRun | None:
@@ -203,21 +215,50 @@ class SweepRuns:
 
     def start(self, integration_id: str, run_id: str, full: bool, since: str, newest: str) -> bool:
         """True when `run_id` now owns the integration's run (new, or a stale one resumed)."""
-        return bool(self.r.eval(_START_LUA, 1, keys.contact_sync_run(integration_id), run_id, "1" if full else "0",
-                                since, newest, repr(time.time()), RUN_STALE_S, RUN_TTL_S))  # fmt: skip
+        return bool(
+            self.r.eval(
+                _START_LUA,
+                1,
+                keys.contact_sync_run(integration_id),
+                run_id,
+                "1" if full else "0",
+                since,
+                newest,
+                repr(time.time()),
+                RUN_STALE_S,
+                RUN_TTL_S,
+            )
+        )
 
     def get(self, integration_id: str) -> SweepRun | None:
         h = self.r.hgetall(keys.contact_sync_run(integration_id))
         if not h.get("run_id"):
             return None
-        return SweepRun(run_id=h["run_id"], full=h.get("full") == "1", since=h.get("since", ""),
-                        after=h.get("after", ""), newest=h.get("newest", ""),
-                        counts=json.loads(h.get("counts") or "{}"), updated_at=float(h.get("updated_at") or 0),
-                        pending_full=h.get("pending_full") == "1")  # fmt: skip
+        return SweepRun(
+            run_id=h["run_id"],
+            full=h.get("full") == "1",
+            since=h.get("since", ""),
+            after=h.get("after", ""),
+            newest=h.get("newest", ""),
+            counts=json.loads(h.get("counts") or "{}"),
+            updated_at=float(h.get("updated_at") or 0),
+            pending_full=h.get("pending_full") == "1",
+        )
 
     def advance(self, integration_id: str, run: SweepRun) -> bool:
-        return bool(self.r.eval(_ADVANCE_LUA, 1, keys.contact_sync_run(integration_id), run.run_id, run.after,
-                                run.newest, json.dumps(run.counts), repr(time.time()), RUN_TTL_S))  # fmt: skip
+        return bool(
+            self.r.eval(
+                _ADVANCE_LUA,
+                1,
+                keys.contact_sync_run(integration_id),
+                run.run_id,
+                run.after,
+                run.newest,
+                json.dumps(run.counts),
+                repr(time.time()),
+                RUN_TTL_S,
+            )
+        )
 
     def finish(self, integration_id: str, run_id: str) -> bool:
         """End the run (if still ours); True when a full sweep was asked for meanwhile."""

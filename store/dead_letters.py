@@ -99,8 +99,13 @@ class DeadLetters:
 
     def add(self, letter: DeadLetter) -> None:
         # A new failure clears any replay claim: the letter is an unclaimed failure again.
-        record = {**letter.__dict__, "args": json.dumps(letter.args), "kwargs": json.dumps(letter.kwargs),
-                  "replay_claim": "", "replay_claimed_at": ""}  # fmt: skip
+        record = {
+            **letter.__dict__,
+            "args": json.dumps(letter.args),
+            "kwargs": json.dumps(letter.kwargs),
+            "replay_claim": "",
+            "replay_claimed_at": "",
+        }
         pairs = [x for k, v in record.items() for x in (k, "" if v is None else str(v))]
         self._add(
             keys=[keys.dead_letter(letter.id), keys.DEAD_LETTERS, keys.event(letter.id)],

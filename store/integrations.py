@@ -324,8 +324,15 @@ class IntegrationStore:
     def bind_webhook(self, integration_id: str, webhook_id: str, webhook_token: str) -> None:
         """Remember the Aircall webhook and route its token to this integration (hash only, never the token).
         A rebind (the webhook re-created) retires the previous token: two live tokens would deliver twice."""
-        self.r.eval(_BIND_LUA, 2, keys.WEBHOOK_TOKENS, keys.integration(integration_id), integration_id,
-                    webhook_id, token_hash(webhook_token))  # fmt: skip
+        self.r.eval(
+            _BIND_LUA,
+            2,
+            keys.WEBHOOK_TOKENS,
+            keys.integration(integration_id),
+            integration_id,
+            webhook_id,
+            token_hash(webhook_token),
+        )
 
     def _sealed_pair(self, access_token: str, refresh_token: str, expires_at: float | None) -> dict[str, str]:
         return {

@@ -121,12 +121,32 @@ KOMBU_UNACKED_INDEX = "unacked_index"  # kombu's zset delivery tag -> delivery t
 # Keys without a TTL, each with the owner that deletes it (see the table above). Anything else must expire:
 # tests/reliability/test_memory_soak.py checks every key of a soak run against this list.
 PERSISTENT = (
-    INTEGRATIONS, WEBHOOK_TOKENS, JOBBER_ACCOUNTS, DEAD_LETTERS, f"{PREFIX}:int:*", f"{PREFIX}:stat:*",
-    CONTACT_SCOPES, f"{PREFIX}:contactsync:*", f"{PREFIX}:reconcile:*",
-    "cards", "default", "jobber", "aircall", "sync", f"{PREFIX}:lane:*", f"{PREFIX}:ring:*", f"{PREFIX}:due",
-    f"{PREFIX}:pending", PENDING_JOBBER_DUE, f"{PREFIX}:purge", f"{PREFIX}:purge:*",
-    "unacked", "unacked_index", "unacked_mutex", "_kombu.*",
-)  # fmt: skip
+    INTEGRATIONS,
+    WEBHOOK_TOKENS,
+    JOBBER_ACCOUNTS,
+    DEAD_LETTERS,
+    f"{PREFIX}:int:*",
+    f"{PREFIX}:stat:*",
+    CONTACT_SCOPES,
+    f"{PREFIX}:contactsync:*",
+    f"{PREFIX}:reconcile:*",
+    "cards",
+    "default",
+    "jobber",
+    "aircall",
+    "sync",
+    f"{PREFIX}:lane:*",
+    f"{PREFIX}:ring:*",
+    f"{PREFIX}:due",
+    f"{PREFIX}:pending",
+    PENDING_JOBBER_DUE,
+    f"{PREFIX}:purge",
+    f"{PREFIX}:purge:*",
+    "unacked",
+    "unacked_index",
+    "unacked_mutex",
+    "_kombu.*",
+)
 
 
 def integration(integration_id: str) -> str:

@@ -476,10 +476,16 @@ class Ledger:
         """A pending entry for an event that no webhook brought (reconciliation rebuilds a missed `call.ended`
         from the API), so it goes through the same flow and idempotency; writing it again is harmless."""
         entry: dict[str, Value] = {
-            "id": event_id, "integration": integration_id, "source": source, "event": event,
-            "resource_id": resource_id, "received_at": _now(), "raw": json.dumps(raw), "outcome": "pending",
+            "id": event_id,
+            "integration": integration_id,
+            "source": source,
+            "event": event,
+            "resource_id": resource_id,
+            "received_at": _now(),
+            "raw": json.dumps(raw),
+            "outcome": "pending",
             "reason": "",
-        }  # fmt: skip
+        }
         pipe = self.r.pipeline()
         pipe.hset(keys.event(event_id), mapping=entry)
         pipe.expire(keys.event(event_id), get_settings().event_ttl_s)

@@ -57,8 +57,14 @@ class SessionStore:
         session = Session(token_hash(cookie), integration_id, secrets.token_urlsafe(24), time.time())
         key = keys.session(session.key)
         pipe = self.r.pipeline()
-        pipe.hset(key, mapping={"integration": integration_id, "csrf": session.csrf_token,
-                                "created_at": repr(session.created_at)})  # fmt: skip
+        pipe.hset(
+            key,
+            mapping={
+                "integration": integration_id,
+                "csrf": session.csrf_token,
+                "created_at": repr(session.created_at),
+            },
+        )
         pipe.expire(key, SESSION_IDLE_S)
         pipe.execute()
         return cookie, session

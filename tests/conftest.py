@@ -140,8 +140,14 @@ def worker() -> Iterator[object]:
     from config.queues import ALL_QUEUES
     from worker.app import app
 
-    with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, queues=list(ALL_QUEUES),
-                      shutdown_timeout=20) as w:  # fmt: skip
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=4,
+        perform_ping_check=False,
+        queues=list(ALL_QUEUES),
+        shutdown_timeout=20,
+    ) as w:
         yield w
 
 

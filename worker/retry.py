@@ -162,8 +162,17 @@ class IntegrationTask(Task):  # type: ignore[misc]
         queue = (request.delivery_info or {}).get("routing_key") or queue_for(self.name)
         tenant = self._tenant_of(args)
         due = time.time() + countdown  # also its sent time: the queue-age metric counts from when it is due
-        message = task_message(self.name, list(args), queue, request.id, kwargs=kwargs, tenant=tenant,
-                               retries=int(request.retries or 0) + 1, root_id=request.root_id, sent_at=due)  # fmt: skip
+        message = task_message(
+            self.name,
+            list(args),
+            queue,
+            request.id,
+            kwargs=kwargs,
+            tenant=tenant,
+            retries=int(request.retries or 0) + 1,
+            root_id=request.root_id,
+            sent_at=due,
+        )
         fair_queues().defer(queue, tenant, message, due)  # with this attempt's trace (store/messages.py)
         tracing.note({"aj.outcome": "retry", "aj.retry_in_s": round(countdown, 3)})
         raise Deferred()

@@ -36,26 +36,34 @@ def _consent_page(state: State, params: dict[str, str], company: Company | None)
     """Aircall's install consent (sandbox): the admin picks the company's numbers to connect, then allows."""
     hidden = "".join(f'<input type="hidden" name="{k}" value="{escape(v)}">' for k, v in params.items() if v)
     if company is None:  # first step: which company installs (the real Dashboard knows it from the login)
-        options = "".join(f'<option value="{c.id}">{escape(c.name)} (#{c.id})</option>'
-                          for c in sorted(state.companies.values(), key=lambda c: -c.created_at))  # fmt: skip
-        body = (f'<form method="get" action="/oauth/authorize">{hidden}<p><label>Company '
-                f'<select name="company_id" id="company">{options}</select></label></p>'
-                f'<button type="submit" id="next">Continue</button></form>')  # fmt: skip
+        options = "".join(
+            f'<option value="{c.id}">{escape(c.name)} (#{c.id})</option>'
+            for c in sorted(state.companies.values(), key=lambda c: -c.created_at)
+        )
+        body = (
+            f'<form method="get" action="/oauth/authorize">{hidden}<p><label>Company '
+            f'<select name="company_id" id="company">{options}</select></label></p>'
+            f'<button type="submit" id="next">Continue</button></form>'
+        )
     else:
         numbers = "".join(
             f'<li><label><input type="checkbox" name="number_ids" value="{n["id"]}"> {escape(n["name"])} '
             f'<span class="muted">{escape(n["digits"])}</span></label></li>'
             for n in company.numbers.values()
         )
-        body = (f'<p>Installing for <strong>{escape(company.name)}</strong>. Which numbers should the app '
-                f'connect?</p><form method="post" action="/oauth/authorize">{hidden}'
-                f'<input type="hidden" name="company_id" value="{company.id}"><ul id="numbers">{numbers}</ul>'
-                f'<button type="submit" name="decision" value="allow" id="authorize">Authorize</button> '
-                f'<button type="submit" name="decision" value="deny" id="cancel">Cancel</button></form>')  # fmt: skip
-    page = (f"<!doctype html><meta charset=utf-8><title>Install app · Aircall sandbox</title><style>{_STYLE}</style>"
-            f"<main><h1>Install “{escape(params['client_id'])}” in Aircall</h1>"
-            f"<p class=muted>The app asks for access to your company's calls, contacts and numbers "
-            f"(scope {escape(params['scope'] or 'public_api')}).</p>{body}</main>")  # fmt: skip
+        body = (
+            f"<p>Installing for <strong>{escape(company.name)}</strong>. Which numbers should the app "
+            f'connect?</p><form method="post" action="/oauth/authorize">{hidden}'
+            f'<input type="hidden" name="company_id" value="{company.id}"><ul id="numbers">{numbers}</ul>'
+            f'<button type="submit" name="decision" value="allow" id="authorize">Authorize</button> '
+            f'<button type="submit" name="decision" value="deny" id="cancel">Cancel</button></form>'
+        )
+    page = (
+        f"<!doctype html><meta charset=utf-8><title>Install app · Aircall sandbox</title><style>{_STYLE}</style>"
+        f"<main><h1>Install “{escape(params['client_id'])}” in Aircall</h1>"
+        f"<p class=muted>The app asks for access to your company's calls, contacts and numbers "
+        f"(scope {escape(params['scope'] or 'public_api')}).</p>{body}</main>"
+    )
     return HTMLResponse(page)
 
 
@@ -108,9 +116,14 @@ async def authorize(request: Request) -> Response:
         if (form or {}).get("decision") != "allow":
             return _back(params, {"error": "access_denied"})
         code = secrets.token_urlsafe(24)
-        state.oauth_codes[code] = OAuthCode(code, params["client_id"], params["redirect_uri"], company.id,
-                                            time.time() + CODE_TTL_S,
-                                            number_ids=[n for n in picked if n in company.numbers])  # fmt: skip
+        state.oauth_codes[code] = OAuthCode(
+            code,
+            params["client_id"],
+            params["redirect_uri"],
+            company.id,
+            time.time() + CODE_TTL_S,
+            number_ids=[n for n in picked if n in company.numbers],
+        )
     return _back(params, {"code": code})
 
 

@@ -110,8 +110,11 @@ def _blank_values(input: dict[str, Any]) -> list[dict[str, Any]]:
     address is refused (the exact message is UNCONFIRMED)."""
     errors = []
     lists = [(key, input.get(key)) for key in ("phones", "phonesToAdd", "emails", "emailsToAdd")]
-    lists += [(f"contacts.{i}.{key}", c.get(key)) for i, c in enumerate(input.get("contacts") or [])
-              for key in ("phones", "emails")]  # fmt: skip
+    lists += [
+        (f"contacts.{i}.{key}", c.get(key))
+        for i, c in enumerate(input.get("contacts") or [])
+        for key in ("phones", "emails")
+    ]
     for key, items in lists:
         field = "address" if key.endswith(("emails", "emailsToAdd")) else "number"
         for i, item in enumerate(items or []):

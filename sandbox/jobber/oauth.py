@@ -55,11 +55,13 @@ def _consent_page(sandbox: Sandbox, params: dict[str, str]) -> Response:
             f"{escape(a.name)}</label>"
             for i, a in enumerate(accounts)
         )
-    page = (f"<!doctype html><meta charset=utf-8><title>Connect app · Jobber sandbox</title><style>{_STYLE}</style>"
-            f"<main><h1>Allow access to your Jobber account?</h1><p>The app will read and write clients, notes, "
-            f'requests and tasks.</p><form method="post" action="/api/oauth/authorize">{hidden}{choices}'
-            f'<p><button type="submit" name="decision" value="allow" id="allow">Allow access</button> '
-            f'<button type="submit" name="decision" value="deny" id="deny">Cancel</button></p></form></main>')  # fmt: skip
+    page = (
+        f"<!doctype html><meta charset=utf-8><title>Connect app · Jobber sandbox</title><style>{_STYLE}</style>"
+        f"<main><h1>Allow access to your Jobber account?</h1><p>The app will read and write clients, notes, "
+        f'requests and tasks.</p><form method="post" action="/api/oauth/authorize">{hidden}{choices}'
+        f'<p><button type="submit" name="decision" value="allow" id="allow">Allow access</button> '
+        f'<button type="submit" name="decision" value="deny" id="deny">Cancel</button></p></form></main>'
+    )
     return HTMLResponse(page)
 
 

@@ -450,8 +450,14 @@ def cf_dropdown_options(cf: CustomFieldValue, info: GraphQLResolveInfo) -> Any:
     return _ctx(info).store.cf_configs[cf.config_id].dropdown_options
 
 
-_VALUE_TYPES = {"text": "TEXT", "link": "LINK", "area": "AREA", "true_false": "TRUE_FALSE",
-                "numeric": "NUMERIC", "dropdown": "DROPDOWN"}  # fmt: skip
+_VALUE_TYPES = {
+    "text": "TEXT",
+    "link": "LINK",
+    "area": "AREA",
+    "true_false": "TRUE_FALSE",
+    "numeric": "NUMERIC",
+    "dropdown": "DROPDOWN",
+}
 
 
 def cf_value_type(config: Any, info: GraphQLResolveInfo) -> Any:

@@ -129,8 +129,11 @@ def test_aircall_ai_403_is_the_plan_lacking_the_feature_unless_the_credentials_f
 @pytest.mark.parametrize("unit", ["s", "ms"])
 def test_aircall_429_is_rate_limited_until_the_reset(aircall_server, aircall, unit):
     company_id = aircall.company["id"]
-    requests.post(f"{aircall_server}/_sandbox/companies/{company_id}",
-                  json={"rate_limit_per_min": 5, "rate_reset_unit": unit}, timeout=5)  # fmt: skip
+    requests.post(
+        f"{aircall_server}/_sandbox/companies/{company_id}",
+        json={"rate_limit_per_min": 5, "rate_reset_unit": unit},
+        timeout=5,
+    )
     for _ in range(5):
         aircall.ping()
     with pytest.raises(RateLimited) as excinfo:
@@ -264,10 +267,14 @@ def test_jobber_user_errors_are_permanent(jobber):
 
 @pytest.mark.parametrize(
     ("knobs", "expiry_from"),
-    [({}, "jwt"), ({"expires_in": True}, "jwt"), ({"expires_in": True, "opaque": True}, "expires_in"),
-     ({"opaque": True}, None)],
+    [
+        ({}, "jwt"),
+        ({"expires_in": True}, "jwt"),
+        ({"expires_in": True, "opaque": True}, "expires_in"),
+        ({"opaque": True}, None),
+    ],
     ids=["jwt-only", "jwt-and-expires_in", "opaque-with-expires_in", "opaque-without"],
-)  # fmt: skip
+)
 def test_jobber_token_expiry_from_exp_or_expires_in(jobber_server, jobber, knobs, expiry_from):
     import time
 
@@ -279,8 +286,13 @@ def test_jobber_token_expiry_from_exp_or_expires_in(jobber_server, jobber, knobs
     first = requests.post(
         f"{jobber_server}/_sandbox/tokens", json={"account_id": jobber.account_id}, timeout=5
     ).json()
-    pair = jobber_oauth.refresh(f"{jobber_server}/api/oauth", "sandbox-client-id", "sandbox-client-secret",
-                                first["refresh_token"], timeout=5)  # fmt: skip
+    pair = jobber_oauth.refresh(
+        f"{jobber_server}/api/oauth",
+        "sandbox-client-id",
+        "sandbox-client-secret",
+        first["refresh_token"],
+        timeout=5,
+    )
     assert JobberClient(f"{jobber_server}/api/graphql", pair.access_token, api_version="2025-04-16").account()
     if expiry_from is None:
         assert pair.expires_at is None and not jobber_oauth.expires_soon(pair.access_token, margin_s=3600)

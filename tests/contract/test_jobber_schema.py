@@ -77,24 +77,43 @@ def test_the_sandbox_schema_is_a_faithful_subset_of_the_real_one() -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (("deletedNote: ClientNote\n", "deletedNoteId: EncodedId\n"),
-         "field ClientDeleteNotePayload.deletedNoteId does not exist in the real schema"),
-        (("notes(sort: [NotesSortInput!], filter: NoteFilterAttributes, after: String, before: String, first: Int, last: Int): RequestNoteUnionConnection!",
-          "notes(first: Int): RequestNoteUnionConnection"),
-         "field Request.notes is RequestNoteUnionConnection, really RequestNoteUnionConnection!"),
-        (("input RequestCreateInput {\n  clientId: EncodedId!", "input RequestCreateInput {\n  clientId: EncodedId"),
-         "input field RequestCreateInput.clientId is EncodedId, really EncodedId!"),
-        (("enum SortDirectionEnum {\n  ASCENDING", "enum SortDirectionEnum {\n  ASC\n  ASCENDING"),
-         "enum SortDirectionEnum has no value ASC in the real schema"),
-        (("type Tag {\n  id: EncodedId!", "type Tag {\n  _notCaptured: Boolean\n  id: EncodedId!"),
-         "field Tag._notCaptured does not exist in the real schema"),
-        (("clientCreateNote(clientId: EncodedId!, input", "clientCreateNote(input"),
-         "argument Mutation.clientCreateNote(clientId) is required by the real schema but missing"),
-        (("scalar Minutes\n", "scalar Minutes\ntype Users { id: EncodedId! }\n"),
-         "type Users does not exist in the real schema"),
+        (
+            ("deletedNote: ClientNote\n", "deletedNoteId: EncodedId\n"),
+            "field ClientDeleteNotePayload.deletedNoteId does not exist in the real schema",
+        ),
+        (
+            (
+                "notes(sort: [NotesSortInput!], filter: NoteFilterAttributes, after: String, before: String, first: Int, last: Int): RequestNoteUnionConnection!",
+                "notes(first: Int): RequestNoteUnionConnection",
+            ),
+            "field Request.notes is RequestNoteUnionConnection, really RequestNoteUnionConnection!",
+        ),
+        (
+            (
+                "input RequestCreateInput {\n  clientId: EncodedId!",
+                "input RequestCreateInput {\n  clientId: EncodedId",
+            ),
+            "input field RequestCreateInput.clientId is EncodedId, really EncodedId!",
+        ),
+        (
+            ("enum SortDirectionEnum {\n  ASCENDING", "enum SortDirectionEnum {\n  ASC\n  ASCENDING"),
+            "enum SortDirectionEnum has no value ASC in the real schema",
+        ),
+        (
+            ("type Tag {\n  id: EncodedId!", "type Tag {\n  _notCaptured: Boolean\n  id: EncodedId!"),
+            "field Tag._notCaptured does not exist in the real schema",
+        ),
+        (
+            ("clientCreateNote(clientId: EncodedId!, input", "clientCreateNote(input"),
+            "argument Mutation.clientCreateNote(clientId) is required by the real schema but missing",
+        ),
+        (
+            ("scalar Minutes\n", "scalar Minutes\ntype Users { id: EncodedId! }\n"),
+            "type Users does not exist in the real schema",
+        ),
     ],
     ids=["field", "field-type", "input-type", "enum", "placeholder", "required-arg", "type"],
-)  # fmt: skip
+)
 def test_the_comparison_catches_a_sandbox_that_drifts(change: tuple[str, str], expected: str) -> None:
     sdl = SDL_PATH.read_text()
     assert change[0] in sdl

@@ -500,13 +500,20 @@ def test_oauth_authorize_and_token_exchange(server: str, company: dict[str, Any]
         f"{server}/_sandbox/oauth_clients", json={"client_id": "cid", "client_secret": "sec"}, timeout=5
     )
     redirect = "https://svc.example.com/oauth/aircall/callback"
-    consent = {"client_id": "cid", "redirect_uri": redirect, "response_type": "code", "scope": "public_api",
-               "state": "xyz", "company_id": company["id"]}  # fmt: skip
+    consent = {
+        "client_id": "cid",
+        "redirect_uri": redirect,
+        "response_type": "code",
+        "scope": "public_api",
+        "state": "xyz",
+        "company_id": company["id"],
+    }
     page = requests.get(f"{server}/oauth/authorize", params=consent, timeout=5)
     assert page.status_code == 200 and 'name="number_ids"' in page.text  # the admin picks the numbers
     chosen = sorted(company["numbers"], key=lambda n: n["id"])[:1]
-    denied = requests.post(f"{server}/oauth/authorize", data={**consent, "decision": "deny"},
-                           allow_redirects=False, timeout=5)  # fmt: skip
+    denied = requests.post(
+        f"{server}/oauth/authorize", data={**consent, "decision": "deny"}, allow_redirects=False, timeout=5
+    )
     assert parse_qs(urlparse(denied.headers["location"]).query) == {
         "error": ["access_denied"],
         "state": ["xyz"],

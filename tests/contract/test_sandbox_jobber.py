@@ -375,8 +375,12 @@ def test_notes_requests_and_tasks(base: str, account: dict[str, Any]) -> None:
     assert sorted(
         (n["__typename"], n["message"]) for n in data["client"]["requests"]["nodes"][0]["notes"]["nodes"]
     ) == [("ClientNote", "Call 1 (edited)"), ("RequestNote", "more")]
-    unfragmented = gql_post(base, token, "query($id: EncodedId!) { request(id: $id) { notes(first: 5) "
-                            "{ nodes { id message } } } }", {"id": req["id"]}).json()  # fmt: skip
+    unfragmented = gql_post(
+        base,
+        token,
+        "query($id: EncodedId!) { request(id: $id) { notes(first: 5) { nodes { id message } } } }",
+        {"id": req["id"]},
+    ).json()
     assert "Cannot query field 'id' on type 'RequestNoteUnion'" in unfragmented["errors"][0]["message"]
     page = requests.get(f"{base}/", timeout=5)
     assert (
@@ -391,8 +395,11 @@ def test_notes_requests_and_tasks(base: str, account: dict[str, Any]) -> None:
         client { id } deletedNote { id message } userErrors { message path } } }""",
         {"n": note["id"]},
     )["clientDeleteNote"]
-    assert deleted == {"client": {"id": client["id"]}, "deletedNote": {"id": note["id"], "message": "Call 1 (edited)"},
-                       "userErrors": []}  # fmt: skip
+    assert deleted == {
+        "client": {"id": client["id"]},
+        "deletedNote": {"id": note["id"], "message": "Call 1 (edited)"},
+        "userErrors": [],
+    }
 
 
 # ----- pagination, search ---------------------------------------------------------------------------------

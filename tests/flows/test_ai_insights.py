@@ -21,10 +21,16 @@ pytestmark = pytest.mark.flow
 AGENT = p.user_object(456, name="Madelaine Dupont", email="madelaine@acme.com")
 CALLER = "+14155550100"
 _ids = itertools.count(9_800_000_001)
-CONTENT = {"summary": "Burst pipe under the sink; wants a visit tomorrow.", "topics": ["plumbing", "urgent"],
-           "sentiment": "NEGATIVE", "action_items": ["Book a visit for tomorrow 9am", "Send a quote"],
-           "utterances": [{"text": "My pipe burst.", "participant_type": "external"},
-                          {"text": "We'll be there tomorrow.", "participant_type": "internal", "user_id": 456}]}  # fmt: skip
+CONTENT = {
+    "summary": "Burst pipe under the sink; wants a visit tomorrow.",
+    "topics": ["plumbing", "urgent"],
+    "sentiment": "NEGATIVE",
+    "action_items": ["Book a visit for tomorrow 9am", "Send a quote"],
+    "utterances": [
+        {"text": "My pipe burst.", "participant_type": "external"},
+        {"text": "We'll be there tomorrow.", "participant_type": "internal", "user_id": 456},
+    ],
+}
 
 
 @pytest.fixture
@@ -33,21 +39,46 @@ def world(vendors):
         f"{vendors.aircall}/_sandbox/companies", json={"name": "Acme", "ai_assist": True}, timeout=5
     ).json()
     account = requests.post(f"{vendors.jobber}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
-    client = requests.post(f"{vendors.jobber}/_sandbox/accounts/{account['account']['id']}/clients",
-                           json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": CALLER}]}, timeout=5).json()  # fmt: skip
-    return type("World", (), {"aircall": vendors.aircall, "jobber": vendors.jobber, "company": company,
-                              "account": account, "client_id": client["id"]})  # fmt: skip
+    client = requests.post(
+        f"{vendors.jobber}/_sandbox/accounts/{account['account']['id']}/clients",
+        json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": CALLER}]},
+        timeout=5,
+    ).json()
+    return type(
+        "World",
+        (),
+        {
+            "aircall": vendors.aircall,
+            "jobber": vendors.jobber,
+            "company": company,
+            "account": account,
+            "client_id": client["id"],
+        },
+    )
 
 
 def tenant(world, **ai):
-    return make_tenant(jobber=world.account, aircall=world.company, numbers=[world.company["numbers"][0]["id"]],
-                       aircall_plan_ai_assist=True, ai_logging={"enabled": True, **ai})  # fmt: skip
+    return make_tenant(
+        jobber=world.account,
+        aircall=world.company,
+        numbers=[world.company["numbers"][0]["id"]],
+        aircall_plan_ai_assist=True,
+        ai_logging={"enabled": True, **ai},
+    )
 
 
 def a_call(world, token: str) -> tuple[list[dict], list[dict]]:
     line = {**world.company["numbers"][0], "e164_digits": "+14155550199"}
-    events = p.inbound_answered_call(next(_ids), token=token, number=line, external=CALLER, agent=AGENT,
-                                     started_at=int(time.time()) - 600, comments=(), tags=())  # fmt: skip
+    events = p.inbound_answered_call(
+        next(_ids),
+        token=token,
+        number=line,
+        external=CALLER,
+        agent=AGENT,
+        started_at=int(time.time()) - 600,
+        comments=(),
+        tags=(),
+    )
     final = events[-1]["data"]
     requests.post(
         f"{world.aircall}/_sandbox/calls", json={"call": final, "company_id": world.company["id"]}, timeout=5
@@ -127,8 +158,10 @@ def test_content_not_generated_yet_is_retried_until_it_is(r, ingest_url, worker,
     until(
         lambda: Ledger(r).get(event_id)["outcome"] == "done", timeout=30, what="the summary after generation"
     )
-    assert ai_notes(world) == [f"AI insights — Inbound call answered by Madelaine Dupont\nSummary: {CONTENT['summary']}\n"
-                               f"Aircall: https://api.aircall.io/v1/calls/{calls[0]['data']['id']}"]  # fmt: skip
+    assert ai_notes(world) == [
+        f"AI insights — Inbound call answered by Madelaine Dupont\nSummary: {CONTENT['summary']}\n"
+        f"Aircall: https://api.aircall.io/v1/calls/{calls[0]['data']['id']}"
+    ]
 
 
 def test_topics_as_tags_and_action_items_as_tasks_once(r, ingest_url, worker, world):

@@ -160,15 +160,30 @@ def test_inbound_answered_call_with_notes_tags_and_recording(r, ingest_url, work
 @pytest.mark.parametrize(
     ("build", "title", "direction"),
     [
-        (lambda t, cid: p.missed_call(cid, token=t, number=LINE, external=CALLER, agent=AGENT, started_at=T0),
-         "Missed inbound call", "Missed"),
-        (lambda t, cid: p.voicemail_call(cid, token=t, number=LINE, external=CALLER, agent=AGENT, started_at=T0),
-         "Voicemail from +14155550100", "Voicemail"),
-        (lambda t, cid: p.outbound_call(cid, token=t, number=LINE, external=CALLER, agent=AGENT2, started_at=T0),
-         "Outbound call by Joe Bloggs", "Outbound"),
+        (
+            lambda t, cid: p.missed_call(
+                cid, token=t, number=LINE, external=CALLER, agent=AGENT, started_at=T0
+            ),
+            "Missed inbound call",
+            "Missed",
+        ),
+        (
+            lambda t, cid: p.voicemail_call(
+                cid, token=t, number=LINE, external=CALLER, agent=AGENT, started_at=T0
+            ),
+            "Voicemail from +14155550100",
+            "Voicemail",
+        ),
+        (
+            lambda t, cid: p.outbound_call(
+                cid, token=t, number=LINE, external=CALLER, agent=AGENT2, started_at=T0
+            ),
+            "Outbound call by Joe Bloggs",
+            "Outbound",
+        ),
     ],
     ids=["missed", "voicemail", "outbound"],
-)  # fmt: skip
+)
 def test_missed_voicemail_and_outbound_calls(r, ingest_url, worker, jobber, build, title, direction):
     dana = add_client(jobber, "Dana", "Lopez", [CALLER])
     tenant = make_tenant(jobber=jobber)
@@ -190,10 +205,24 @@ def test_missed_voicemail_and_outbound_calls(r, ingest_url, worker, jobber, buil
 def test_internal_and_external_transfers(r, ingest_url, worker, jobber):
     dana = add_client(jobber, "Dana", "Lopez", [CALLER])
     tenant = make_tenant(jobber=jobber)
-    internal = p.transferred_call(next(_ids), token=tenant.webhook_token, number=LINE, external=CALLER, agent=AGENT,
-                                  to_agent=AGENT2, started_at=T0)  # fmt: skip
-    external = p.external_transferred_call(next(_ids), token=tenant.webhook_token, number=LINE, external=CALLER,
-                                           agent=AGENT, to_number="+33612345678", started_at=T0 + 600)  # fmt: skip
+    internal = p.transferred_call(
+        next(_ids),
+        token=tenant.webhook_token,
+        number=LINE,
+        external=CALLER,
+        agent=AGENT,
+        to_agent=AGENT2,
+        started_at=T0,
+    )
+    external = p.external_transferred_call(
+        next(_ids),
+        token=tenant.webhook_token,
+        number=LINE,
+        external=CALLER,
+        agent=AGENT,
+        to_number="+33612345678",
+        started_at=T0 + 600,
+    )
 
     log_and_wait(ingest_url, internal + external)
 
@@ -218,8 +247,12 @@ def test_late_comments_and_tags_update_the_same_activity(r, ingest_url, worker, 
 
     text = only_note(client_named(jobber, dana["id"]))
     assert "- First note.\n- Second note." in text and "Tags: Quote" in text
-    untagged = p.envelope("call.untagged", {**events[-1]["data"], "tags": []}, token=tenant.webhook_token,
-                          timestamp=events[-1]["timestamp"] + 60)  # fmt: skip
+    untagged = p.envelope(
+        "call.untagged",
+        {**events[-1]["data"], "tags": []},
+        token=tenant.webhook_token,
+        timestamp=events[-1]["timestamp"] + 60,
+    )
     log_and_wait(ingest_url, [untagged])
     assert "Tags:" not in only_note(client_named(jobber, dana["id"]))
 
@@ -256,12 +289,31 @@ def test_sms_sent_and_received_and_media(r, ingest_url, worker, jobber):
         created_at=T0 + 60,
         user=AGENT,
     )
-    mms = p.message_object("SMm1", direction="inbound", number=LINE, external=CALLER, body="The leak", created_at=T0 + 120,
-                           media=[p.media_item("leak.jpg")])  # fmt: skip
-    whatsapp = p.message_object("SMw1", direction="inbound", number=LINE, external=CALLER, body="Thanks!", created_at=T0 + 180,
-                                channel="whatsapp", media=[p.media_item("a.pdf", "application/pdf")])  # fmt: skip
-    events = [p.message_event(received, token=t, timestamp=T0), p.envelope("message.sent", sent, token=t, timestamp=T0 + 60),
-              p.message_event(mms, token=t, timestamp=T0 + 120), p.message_event(whatsapp, token=t, timestamp=T0 + 180)]  # fmt: skip
+    mms = p.message_object(
+        "SMm1",
+        direction="inbound",
+        number=LINE,
+        external=CALLER,
+        body="The leak",
+        created_at=T0 + 120,
+        media=[p.media_item("leak.jpg")],
+    )
+    whatsapp = p.message_object(
+        "SMw1",
+        direction="inbound",
+        number=LINE,
+        external=CALLER,
+        body="Thanks!",
+        created_at=T0 + 180,
+        channel="whatsapp",
+        media=[p.media_item("a.pdf", "application/pdf")],
+    )
+    events = [
+        p.message_event(received, token=t, timestamp=T0),
+        p.envelope("message.sent", sent, token=t, timestamp=T0 + 60),
+        p.message_event(mms, token=t, timestamp=T0 + 120),
+        p.message_event(whatsapp, token=t, timestamp=T0 + 180),
+    ]
     events[0]["event"] = "message.received"
 
     log_and_wait(ingest_url, events, duplicates=2, shuffle=True)
@@ -302,8 +354,17 @@ def test_unknown_number_with_creation_on_creates_one_client_even_when_events_rac
 ):
     tenant = make_tenant(jobber=jobber, create_missing_clients=True)
     new_number = "+14155550177"
-    calls = [p.missed_call(next(_ids), token=tenant.webhook_token, number=LINE, external=new_number, agent=None,
-                           started_at=T0 + i) for i in range(4)]  # fmt: skip
+    calls = [
+        p.missed_call(
+            next(_ids),
+            token=tenant.webhook_token,
+            number=LINE,
+            external=new_number,
+            agent=None,
+            started_at=T0 + i,
+        )
+        for i in range(4)
+    ]
     ended = [next(e for e in c if e["event"] == "call.ended") for c in calls]
 
     with ThreadPoolExecutor(4) as pool:
@@ -334,8 +395,13 @@ def test_unknown_number_with_creation_off_writes_nothing_and_records_the_skip(
 
 
 def test_secondary_contact_phone_matches_the_client(r, ingest_url, worker, jobber, search_reading):
-    household = add_client(jobber, "Sam", "Rivera", ["+14155550111"],
-                           contacts=[{"firstName": "Ava", "lastName": "Rivera", "phones": [{"number": "415.555.0100"}]}])  # fmt: skip
+    household = add_client(
+        jobber,
+        "Sam",
+        "Rivera",
+        ["+14155550111"],
+        contacts=[{"firstName": "Ava", "lastName": "Rivera", "phones": [{"number": "415.555.0100"}]}],
+    )
     tenant = make_tenant(jobber=jobber)
 
     log_and_wait(ingest_url, answered(tenant.webhook_token))
@@ -362,8 +428,20 @@ def test_shared_number_goes_to_the_most_recently_updated_client(
 
 
 # The same caller's number as Jobber users type it; each client below has one of these (other last digits).
-TYPED = ["(415) 555-0101", "415.555.0102", "415-555-0103", "+1 415 555 0104", "14155550105", "1-415-555-0106",
-         "+1 (415) 555-0107", "4155550108", "415 555 0109", "+14155550110", "1 (415) 555-0111", "415-555-0112 x3"]  # fmt: skip
+TYPED = [
+    "(415) 555-0101",
+    "415.555.0102",
+    "415-555-0103",
+    "+1 415 555 0104",
+    "14155550105",
+    "1-415-555-0106",
+    "+1 (415) 555-0107",
+    "4155550108",
+    "415 555 0109",
+    "+14155550110",
+    "1 (415) 555-0111",
+    "415-555-0112 x3",
+]
 
 
 def test_the_client_is_found_whatever_format_its_number_was_typed_in(
@@ -405,8 +483,9 @@ def test_a_match_beyond_the_first_page_of_hits_is_found(r, ingest_url, worker, j
 def test_unconnected_number_and_inactive_integration_write_nothing(r, ingest_url, worker, jobber):
     dana = add_client(jobber, "Dana", "Lopez", [CALLER])
     tenant = make_tenant(jobber=jobber)
-    other = p.inbound_answered_call(next(_ids), token=tenant.webhook_token, number=OTHER_LINE, external=CALLER,
-                                    agent=AGENT, started_at=T0)  # fmt: skip
+    other = p.inbound_answered_call(
+        next(_ids), token=tenant.webhook_token, number=OTHER_LINE, external=CALLER, agent=AGENT, started_at=T0
+    )
     ids = log_and_wait(ingest_url, other)
     ended = next(i for i in ids if Ledger(r).get(i)["event"] == "call.ended")
     assert (
@@ -669,8 +748,11 @@ def test_an_expired_jobber_token_is_refreshed_once_and_the_new_pair_saved(r, ing
     from store.integrations import IntegrationStore
 
     dana = add_client(jobber, "Dana", "Lopez", [CALLER])
-    expired = requests.post(f"{jobber['base']}/_sandbox/tokens",
-                            json={"account_id": jobber["account"]["id"], "access_token_ttl_s": -5}, timeout=5).json()  # fmt: skip
+    expired = requests.post(
+        f"{jobber['base']}/_sandbox/tokens",
+        json={"account_id": jobber["account"]["id"], "access_token_ttl_s": -5},
+        timeout=5,
+    ).json()
     tenant = make_tenant(jobber={**jobber, **expired})
     calls = [
         next(e for e in answered(tenant.webhook_token, comments=[], tags=[]) if e["event"] == "call.ended")
@@ -719,8 +801,12 @@ def test_a_request_note_created_just_before_a_crash_is_adopted_not_duplicated(r,
     client.create_request_note(
         request_id, f"half-written\nAircall: https://api.aircall.io/v1/calls/{call_id}"
     )
-    Activities(r).put(scope_of(tenant.id), "call", str(call_id),
-                      ActivityRecord(state="creating", kind="request", client_id=dana["id"], request_id=request_id))  # fmt: skip
+    Activities(r).put(
+        scope_of(tenant.id),
+        "call",
+        str(call_id),
+        ActivityRecord(state="creating", kind="request", client_id=dana["id"], request_id=request_id),
+    )
 
     [event_id] = log_and_wait(ingest_url, [e for e in events if e["event"] == "call.ended"])
 

@@ -111,18 +111,26 @@ def tenant(world, **settings):
 def test_default_card_shows_name_email_and_company(r, ingest_url, worker, world, search_reading):
     # Under every reading of Jobber's phone search (jobber-api.md §5.3), the ringing caller is found.
     use_reading(world.jobber, search_reading)
-    dana = add_client(world, firstName="Dana", lastName="Lopez", companyName="Lopez Landscaping",
-                      phones=[{"number": "(415) 555-0100"}], emails=[{"address": "dana@lopez.test", "primary": True}])  # fmt: skip
+    dana = add_client(
+        world,
+        firstName="Dana",
+        lastName="Lopez",
+        companyName="Lopez Landscaping",
+        phones=[{"number": "(415) 555-0100"}],
+        emails=[{"address": "dana@lopez.test", "primary": True}],
+    )
     t = tenant(world)
     events = ringing(world, t.webhook_token)
 
     settle(r, send(ingest_url, events))
 
-    assert cards(world, events[0]["data"]["id"]) == [[
-        {"type": "title", "text": "Dana Lopez", "link": dana_uri(world, dana["id"])},
-        {"type": "shortText", "label": "Email", "text": "dana@lopez.test"},
-        {"type": "shortText", "label": "Company", "text": "Lopez Landscaping"},
-    ]]  # fmt: skip
+    assert cards(world, events[0]["data"]["id"]) == [
+        [
+            {"type": "title", "text": "Dana Lopez", "link": dana_uri(world, dana["id"])},
+            {"type": "shortText", "label": "Email", "text": "dana@lopez.test"},
+            {"type": "shortText", "label": "Company", "text": "Lopez Landscaping"},
+        ]
+    ]
 
 
 def dana_uri(world, client_id: str) -> str:
@@ -134,18 +142,45 @@ def dana_uri(world, client_id: str) -> str:
 def test_custom_card_with_five_fields_including_a_custom_field_and_open_requests(
     r, ingest_url, worker, world
 ):
-    dana = add_client(world, firstName="Dana", lastName="Lopez", phones=[{"number": CALLER}],
-                      emails=[{"address": "dana@lopez.test"}], billingAddress={"street1": "1 Main St", "city": "Springfield"})  # fmt: skip
-    config = gql(world, """mutation($input: CustomFieldConfigurationCreateTextInput!) {
+    dana = add_client(
+        world,
+        firstName="Dana",
+        lastName="Lopez",
+        phones=[{"number": CALLER}],
+        emails=[{"address": "dana@lopez.test"}],
+        billingAddress={"street1": "1 Main St", "city": "Springfield"},
+    )
+    config = gql(
+        world,
+        """mutation($input: CustomFieldConfigurationCreateTextInput!) {
         customFieldConfigurationCreateText(input: $input) { customFieldConfiguration { id } userErrors { message } } }""",
-        {"input": {"appliesTo": "ALL_CLIENTS", "name": "Gate code", "readOnly": False, "transferable": False}},
-    )["customFieldConfigurationCreateText"]["customFieldConfiguration"]["id"]  # fmt: skip
-    gql(world, """mutation($id: EncodedId!, $input: ClientEditInput!) { clientEdit(clientId: $id, input: $input) {
+        {
+            "input": {
+                "appliesTo": "ALL_CLIENTS",
+                "name": "Gate code",
+                "readOnly": False,
+                "transferable": False,
+            }
+        },
+    )["customFieldConfigurationCreateText"]["customFieldConfiguration"]["id"]
+    gql(
+        world,
+        """mutation($id: EncodedId!, $input: ClientEditInput!) { clientEdit(clientId: $id, input: $input) {
         client { id } userErrors { message } } }""",
-        {"id": dana["id"], "input": {"customFields": [{"customFieldConfigurationId": config, "valueText": "4321#"}], "tagsToAdd": ["VIP"]}})  # fmt: skip
+        {
+            "id": dana["id"],
+            "input": {
+                "customFields": [{"customFieldConfigurationId": config, "valueText": "4321#"}],
+                "tagsToAdd": ["VIP"],
+            },
+        },
+    )
     for title in ("Spring cleanup", "Gutter repair"):
-        gql(world, "mutation($c: EncodedId!, $t: String!) { requestCreate(input: {clientId: $c, title: $t}) { request { id } userErrors { message } } }",
-            {"c": dana["id"], "t": title})  # fmt: skip
+        gql(
+            world,
+            "mutation($c: EncodedId!, $t: String!) { requestCreate(input: {clientId: $c, title: $t}) { request { id } userErrors { message } } }",
+            {"c": dana["id"], "t": title},
+        )
     fields = ["email", "custom:Gate code", "open_requests", "billing_address", "lead_status"]
     t = tenant(world, insight_card={"custom": True, "fields": fields})
     events = ringing(world, t.webhook_token)
@@ -292,8 +327,14 @@ def test_outbound_and_unconnected_calls_get_no_card(r, ingest_url, worker, world
         started_at=int(time.time()),
     )
     other_line = p.number_object(999, e164="+14155550197")
-    unconnected = p.inbound_answered_call(next(_ids), token=t.webhook_token, number=other_line, external=CALLER, agent=AGENT,
-                                          started_at=int(time.time()))  # fmt: skip
+    unconnected = p.inbound_answered_call(
+        next(_ids),
+        token=t.webhook_token,
+        number=other_line,
+        external=CALLER,
+        agent=AGENT,
+        started_at=int(time.time()),
+    )
     ids = send(ingest_url, [outbound[0], unconnected[0]])
     settle(r, ids)
     reasons = [Ledger(r).show(i)["skips"][-1]["reason"] for i in ids]

@@ -160,9 +160,22 @@ def test_bad_aircall_credentials_store_nothing(r, vendors):
 
 def test_bad_jobber_token_stores_nothing_and_registers_no_webhook(r, vendors):
     company = aircall_company(vendors)
-    out = CliRunner().invoke(ajctl, ["integrations", "create", "--aircall-api-id", company["api_id"],
-                                     "--aircall-api-token", company["api_token"], "--jobber-access-token", "bogus",
-                                     "--jobber-refresh-token", "bogus", "--json"])  # fmt: skip
+    out = CliRunner().invoke(
+        ajctl,
+        [
+            "integrations",
+            "create",
+            "--aircall-api-id",
+            company["api_id"],
+            "--aircall-api-token",
+            company["api_token"],
+            "--jobber-access-token",
+            "bogus",
+            "--jobber-refresh-token",
+            "bogus",
+            "--json",
+        ],
+    )
     assert out.exit_code == 1 and "Jobber rejected the access token" in out.stderr
     assert r.smembers(keys.INTEGRATIONS) == set()
     assert aircall_state(vendors, company["id"])["webhooks"] == []
@@ -176,8 +189,19 @@ def test_invalid_settings_file_is_refused_before_anything_happens(r, vendors, tm
             {"insight_card": {"fields": ["email", "phone", "tags", "balance", "lead_status", "client_since"]}}
         )
     )
-    out = CliRunner().invoke(ajctl, ["integrations", "create", "--aircall-api-id", company["api_id"],
-                                     "--aircall-api-token", company["api_token"], "--settings", str(bad)])  # fmt: skip
+    out = CliRunner().invoke(
+        ajctl,
+        [
+            "integrations",
+            "create",
+            "--aircall-api-id",
+            company["api_id"],
+            "--aircall-api-token",
+            company["api_token"],
+            "--settings",
+            str(bad),
+        ],
+    )
     assert out.exit_code == 1 and "at most 5 insight card fields" in out.stderr
     assert aircall_state(vendors, company["id"])["webhooks"] == []
 

@@ -68,8 +68,15 @@ def numbers(contact: dict) -> set[str]:
 
 
 def test_full_sync_creates_one_contact_per_client_with_a_phone_and_is_idempotent(r, world):
-    add_client(world, firstName="Dana", lastName="Lopez", phones=[{"number": "(415) 555-0100", "description": "MOBILE"},
-                                                                   {"number": "415.555.0101", "description": "WORK"}])  # fmt: skip
+    add_client(
+        world,
+        firstName="Dana",
+        lastName="Lopez",
+        phones=[
+            {"number": "(415) 555-0100", "description": "MOBILE"},
+            {"number": "415.555.0101", "description": "WORK"},
+        ],
+    )
     add_client(world, companyName="Lakeside Office Park", isCompany=True, phones=[{"number": "+14155550102"}])
     add_client(
         world, firstName="Gone", lastName="Client", phones=[{"number": "+14155550103"}], isArchived=True
@@ -105,10 +112,19 @@ def test_changes_and_deletions_in_jobber_follow_through_webhooks(r, world, worke
     run("sync", "contacts", integration_id, "--full")
     [contact] = contacts(world)
 
-    requests.patch(f"{world.jobber}/_sandbox/clients/{dana['id']}",
-                   json={"lastName": "Lopez-Garcia", "phones": [{"number": "+14155550109"}]}, timeout=5)  # fmt: skip
-    until(lambda: contacts(world) and contacts(world)[0]["last_name"] == "Lopez-Garcia"
-          and numbers(contacts(world)[0]) == {"+14155550109"}, what="the contact to follow the edit")  # fmt: skip
+    requests.patch(
+        f"{world.jobber}/_sandbox/clients/{dana['id']}",
+        json={"lastName": "Lopez-Garcia", "phones": [{"number": "+14155550109"}]},
+        timeout=5,
+    )
+    until(
+        lambda: (
+            contacts(world)
+            and contacts(world)[0]["last_name"] == "Lopez-Garcia"
+            and numbers(contacts(world)[0]) == {"+14155550109"}
+        ),
+        what="the contact to follow the edit",
+    )
     assert contacts(world)[0]["id"] == contact["id"]  # updated in place, not recreated
 
     requests.delete(f"{world.jobber}/_sandbox/clients/{dana['id']}", timeout=5)
@@ -131,8 +147,11 @@ def test_a_sweep_page_read_before_a_newer_change_never_undoes_it(r, world):
     page_read_at = time.time()
     stale_page = Syncer(integration).jobber.client_for_sync(dana["id"])  # what a sweep page read
 
-    requests.patch(f"{world.jobber}/_sandbox/clients/{dana['id']}", timeout=5,
-                   json={"lastName": "Lopez-Garcia", "phones": [{"number": "+14155550109"}]})  # fmt: skip
+    requests.patch(
+        f"{world.jobber}/_sandbox/clients/{dana['id']}",
+        timeout=5,
+        json={"lastName": "Lopez-Garcia", "phones": [{"number": "+14155550109"}]},
+    )
     assert Syncer(integration).sync_client(dana["id"]) == "updated"  # the webhook's sync
     outcome = Syncer(integration).sync_client(dana["id"], stale_page, fetched=True, read_at=page_read_at)
 
@@ -180,9 +199,20 @@ def test_installing_with_contact_sync_on_backfills(r, world, worker, tmp_path):
     add_client(world, firstName="Dana", lastName="Lopez", phones=[{"number": "+14155550100"}])
     settings_file = tmp_path / "s.json"
     settings_file.write_text(json.dumps({"contact_sync": True}))
-    run("integrations", "create", "--aircall-api-id", world.company["api_id"], "--aircall-api-token",
-        world.company["api_token"], "--jobber-access-token", world.account["access_token"],
-        "--jobber-refresh-token", world.account["refresh_token"], "--settings", str(settings_file))  # fmt: skip
+    run(
+        "integrations",
+        "create",
+        "--aircall-api-id",
+        world.company["api_id"],
+        "--aircall-api-token",
+        world.company["api_token"],
+        "--jobber-access-token",
+        world.account["access_token"],
+        "--jobber-refresh-token",
+        world.account["refresh_token"],
+        "--settings",
+        str(settings_file),
+    )
     until(lambda: len(contacts(world)) == 1, timeout=30, what="the install's backfill")
 
 
@@ -225,8 +255,11 @@ def test_sweeps_are_single_flight_page_sized_tasks_that_wait_outside_the_worker(
 
     settings_env.setenv("AIRCALL_RATE_LIMIT_PER_MIN", "6000")
     get_settings.cache_clear()
-    requests.post(f"{world.aircall}/_sandbox/companies/{world.company['id']}", json={"rate_limit_per_min": 6000},
-                  timeout=5)  # fmt: skip
+    requests.post(
+        f"{world.aircall}/_sandbox/companies/{world.company['id']}",
+        json={"rate_limit_per_min": 6000},
+        timeout=5,
+    )
     r.delete(f"aj:aircall:blocked:{world.company['id']}")
     for member in r.zrange(keys.DUE, 0, -1):
         r.zadd(keys.DUE, {member: 0})  # as if the minute were over

@@ -251,8 +251,15 @@ def test_a_body_cut_short_by_a_hang_up_is_never_acted_on(r, ingest_url, route):
     )
     signature = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest())
     host = urlsplit(ingest_url)
-    head = (f"POST /webhooks/{route} HTTP/1.1\r\nHost: {host.netloc}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body) + 10}\r\n").encode() + b"X-Jobber-Hmac-SHA256: " + signature + b"\r\n\r\n"  # fmt: skip
+    head = (
+        (
+            f"POST /webhooks/{route} HTTP/1.1\r\nHost: {host.netloc}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body) + 10}\r\n"
+        ).encode()
+        + b"X-Jobber-Hmac-SHA256: "
+        + signature
+        + b"\r\n\r\n"
+    )
     writes_before = int(r.info("persistence")["rdb_changes_since_last_save"])
     abandoned_before = abandoned(ingest_url)
 

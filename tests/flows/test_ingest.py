@@ -76,7 +76,12 @@ def test_distinct_events_for_one_call_are_each_enqueued(r, ingest_url):
     first = call_event(
         tenant.webhook_token, "call.commented", call_id=5, comments=[{"id": 1, "content": "a"}]
     )
-    second = call_event(tenant.webhook_token, "call.commented", call_id=5, comments=[{"id": 1, "content": "a"}, {"id": 2, "content": "b"}])  # fmt: skip
+    second = call_event(
+        tenant.webhook_token,
+        "call.commented",
+        call_id=5,
+        comments=[{"id": 1, "content": "a"}, {"id": 2, "content": "b"}],
+    )
     assert post(ingest_url, first).json()["status"] == "enqueued"
     assert post(ingest_url, second).json()["status"] == "enqueued"
     assert len(queued(r)) == 2
@@ -195,8 +200,14 @@ def test_health_and_readiness(ingest_url):
 def test_metrics_expose_the_contract_names(r, ingest_url):
     make_tenant()
     text = scrape(ingest_url)
-    for name in ("aj_webhooks_received_total", "aj_webhooks_rejected_total", "aj_events_duplicate_total",
-                 'aj_queue_depth{queue="default"}', "aj_dead_letters", 'aj_integrations{status="active"} 1.0'):  # fmt: skip
+    for name in (
+        "aj_webhooks_received_total",
+        "aj_webhooks_rejected_total",
+        "aj_events_duplicate_total",
+        'aj_queue_depth{queue="default"}',
+        "aj_dead_letters",
+        'aj_integrations{status="active"} 1.0',
+    ):
         assert name in text
 
 
@@ -258,10 +269,18 @@ def test_concurrent_claims_go_together_and_each_gets_its_own_answer(r):
 
     def fields(n: int, tenant_key: str) -> dict:
         eid = f"ev_batch{n}"
-        return {"tenant_key": tenant_key, "event_id": eid, "source": "aircall", "event": "call.ended",
-                "resource_id": str(n), "received_at": "2026-12-04T08:00:00.000+00:00", "raw": "{}",
-                "task_message": task_message("calls.log_activity", [eid], "jobber"), "queue": "jobber",
-                "routed": True}  # fmt: skip
+        return {
+            "tenant_key": tenant_key,
+            "event_id": eid,
+            "source": "aircall",
+            "event": "call.ended",
+            "resource_id": str(n),
+            "received_at": "2026-12-04T08:00:00.000+00:00",
+            "raw": "{}",
+            "task_message": task_message("calls.log_activity", [eid], "jobber"),
+            "queue": "jobber",
+            "routed": True,
+        }
 
     async def scenario() -> tuple[list[str], int]:
         client = aioredis.Redis(port=port, decode_responses=True)

@@ -39,8 +39,19 @@ def webhook(
     item: str = "Z2lkOi8vSm9iYmVyL0NsaWVudC8x",
     occurred: str = "2026-01-01T00:00:00Z",
 ) -> bytes:
-    return json.dumps({"data": {"webHookEvent": {"topic": topic, "appId": "app", "accountId": account,
-                                                  "itemId": item, "occurredAt": occurred}}}).encode()  # fmt: skip
+    return json.dumps(
+        {
+            "data": {
+                "webHookEvent": {
+                    "topic": topic,
+                    "appId": "app",
+                    "accountId": account,
+                    "itemId": item,
+                    "occurredAt": occurred,
+                }
+            }
+        }
+    ).encode()
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> requests.Response:
@@ -110,15 +121,33 @@ def test_redeliveries_are_claimed_once_and_occuredAt_is_accepted(r, ingest_url):
     r.hset(
         keys.integration(tenant.id), "status", "inactive"
     )  # nothing runs: the ledger alone shows the claims
-    body = json.dumps({"data": {"webHookEvent": {"topic": "CLIENT_UPDATE", "accountId": account, "itemId": "c1",
-                                                  "occuredAt": "2025-06-01T16:31:36-06:00"}}}).encode()  # fmt: skip
+    body = json.dumps(
+        {
+            "data": {
+                "webHookEvent": {
+                    "topic": "CLIENT_UPDATE",
+                    "accountId": account,
+                    "itemId": "c1",
+                    "occuredAt": "2025-06-01T16:31:36-06:00",
+                }
+            }
+        }
+    ).encode()
     statuses = [post(ingest_url, body, signed(body)).json()["status"] for _ in range(3)]
     assert statuses == ["skipped", "duplicate", "duplicate"]
 
 
 def call_ended(token: str, external: str = CALLER) -> list[dict]:
-    events = p.inbound_answered_call(next(_ids), token=token, number=LINE, external=external, agent=AGENT,
-                                     started_at=int(time.time()), comments=(), tags=())  # fmt: skip
+    events = p.inbound_answered_call(
+        next(_ids),
+        token=token,
+        number=LINE,
+        external=external,
+        agent=AGENT,
+        started_at=int(time.time()),
+        comments=(),
+        tags=(),
+    )
     return [e for e in events if e["event"] == "call.ended"]
 
 
@@ -139,14 +168,20 @@ def notes(jobber, client_id) -> int:
 
 def test_a_new_client_with_a_cached_number_takes_over_its_calls(r, ingest_url, worker, jobber):
     base, account_id = jobber["base"], jobber["account"]["id"]
-    old = requests.post(f"{base}/_sandbox/accounts/{account_id}/clients", json={"firstName": "Old", "lastName": "Owner",
-                        "phones": [{"number": CALLER}]}, timeout=5).json()  # fmt: skip
+    old = requests.post(
+        f"{base}/_sandbox/accounts/{account_id}/clients",
+        json={"firstName": "Old", "lastName": "Owner", "phones": [{"number": CALLER}]},
+        timeout=5,
+    ).json()
     tenant = make_tenant(jobber=jobber)
     log_call(ingest_url, r, tenant.webhook_token)
     assert r.exists(f"aj:phone:{account_id}:{CALLER}")
 
-    new = requests.post(f"{base}/_sandbox/accounts/{account_id}/clients", json={"firstName": "New", "lastName": "Owner",
-                        "phones": [{"number": "415-555-0100"}]}, timeout=5).json()  # fmt: skip
+    new = requests.post(
+        f"{base}/_sandbox/accounts/{account_id}/clients",
+        json={"firstName": "New", "lastName": "Owner", "phones": [{"number": "415-555-0100"}]},
+        timeout=5,
+    ).json()
     until(
         lambda: not r.exists(f"aj:phone:{account_id}:{CALLER}"), what="CLIENT_CREATE to drop the cached match"
     )
@@ -163,8 +198,11 @@ def _settled(r, event: str) -> bool:  # type: ignore[no-untyped-def]
 def test_editing_or_deleting_a_client_in_jobber_drops_its_cached_numbers(r, ingest_url, worker, jobber):
     base, account_id = jobber["base"], jobber["account"]["id"]
     tenant = make_tenant(jobber=jobber)
-    client = requests.post(f"{base}/_sandbox/accounts/{account_id}/clients", json={"firstName": "Dana", "lastName": "Lopez",
-                           "phones": [{"number": CALLER}]}, timeout=5).json()  # fmt: skip
+    client = requests.post(
+        f"{base}/_sandbox/accounts/{account_id}/clients",
+        json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": CALLER}]},
+        timeout=5,
+    ).json()
     # The client's own CLIENT_CREATE is handled first, so it cannot drop the match the call below caches.
     until(lambda: _settled(r, "jobber.CLIENT_CREATE"), what="CLIENT_CREATE handled")
     log_call(ingest_url, r, tenant.webhook_token)
@@ -194,8 +232,11 @@ def test_an_update_keeps_the_clients_own_numbers_cached_unless_it_was_archived(
     created stays its number's match while Jobber's search does not show it yet), unless it no longer counts."""
     base, account_id = jobber["base"], jobber["account"]["id"]
     tenant = make_tenant(jobber=jobber)
-    client = requests.post(f"{base}/_sandbox/accounts/{account_id}/clients", json={"firstName": "Dana", "lastName": "Lopez",
-                           "phones": [{"number": CALLER}]}, timeout=5).json()  # fmt: skip
+    client = requests.post(
+        f"{base}/_sandbox/accounts/{account_id}/clients",
+        json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": CALLER}]},
+        timeout=5,
+    ).json()
     until(lambda: _settled(r, "jobber.CLIENT_CREATE"), what="CLIENT_CREATE handled")
     log_call(ingest_url, r, tenant.webhook_token)
     cached = f"aj:phone:{account_id}:{CALLER}"

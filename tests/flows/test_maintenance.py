@@ -56,9 +56,22 @@ def install(vendors):
 
     company = requests.post(f"{vendors.aircall}/_sandbox/companies", json={"name": "Acme"}, timeout=5).json()
     account = requests.post(f"{vendors.jobber}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
-    out = CliRunner().invoke(ajctl, ["integrations", "create", "--aircall-api-id", company["api_id"],
-                                     "--aircall-api-token", company["api_token"], "--jobber-access-token", account["access_token"],
-                                     "--jobber-refresh-token", account["refresh_token"], "--json"])  # fmt: skip
+    out = CliRunner().invoke(
+        ajctl,
+        [
+            "integrations",
+            "create",
+            "--aircall-api-id",
+            company["api_id"],
+            "--aircall-api-token",
+            company["api_token"],
+            "--jobber-access-token",
+            account["access_token"],
+            "--jobber-refresh-token",
+            account["refresh_token"],
+            "--json",
+        ],
+    )
     import json
 
     return company, account, json.loads(out.stdout)["id"]
@@ -104,8 +117,11 @@ def test_tokens_close_to_expiry_are_refreshed_and_fresh_ones_left_alone(r, vendo
     store = IntegrationStore(r, get_settings().secret_key())
     assert maintenance.refresh_token_of(integration_id) == "fresh"
 
-    soon = requests.post(f"{vendors.jobber}/_sandbox/tokens",
-                         json={"account_id": account["account"]["id"], "access_token_ttl_s": 300}, timeout=5).json()  # fmt: skip
+    soon = requests.post(
+        f"{vendors.jobber}/_sandbox/tokens",
+        json={"account_id": account["account"]["id"], "access_token_ttl_s": 300},
+        timeout=5,
+    ).json()
     store.set_jobber_tokens(integration_id, soon["access_token"], soon["refresh_token"])
     assert maintenance.refresh_token_of(integration_id) == "refreshed"
     assert store.secrets(integration_id).jobber_access_token != soon["access_token"]

@@ -55,14 +55,27 @@ def with_number(jobber, e164: str) -> list[dict]:
 
 
 def missed(tenant, i: int) -> dict:
-    events = p.missed_call(next(_ids), token=tenant.webhook_token, number=LINE, external=NEW_NUMBER, agent=None,
-                           started_at=T0 + i)  # fmt: skip
+    events = p.missed_call(
+        next(_ids),
+        token=tenant.webhook_token,
+        number=LINE,
+        external=NEW_NUMBER,
+        agent=None,
+        started_at=T0 + i,
+    )
     return next(e for e in events if e["event"] == "call.ended")
 
 
 def text(tenant, i: int, direction: str) -> dict:
-    message = p.message_object(f"SM{next(_ids)}", direction=direction, number=LINE, external=NEW_NUMBER,
-                               body=f"text {i}", created_at=T0 + i, user=AGENT if direction == "outbound" else None)  # fmt: skip
+    message = p.message_object(
+        f"SM{next(_ids)}",
+        direction=direction,
+        number=LINE,
+        external=NEW_NUMBER,
+        body=f"text {i}",
+        created_at=T0 + i,
+        user=AGENT if direction == "outbound" else None,
+    )
     event = p.message_event(message, token=tenant.webhook_token, timestamp=T0 + i)
     event["event"] = "message.received" if direction == "inbound" else "message.sent"
     return event

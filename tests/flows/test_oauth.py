@@ -25,8 +25,11 @@ def store(r: Any) -> IntegrationStore:
 def consent_jobber(site: Any, browser: requests.Session, account_id: str) -> requests.Response:
     consent = browser.get(f"{site.url}/oauth/jobber/connect", timeout=10)
     assert consent.url.startswith(f"{site.jobber}/api/oauth/authorize?"), consent.text
-    return browser.post(f"{site.jobber}/api/oauth/authorize", timeout=10,
-                        data={**hidden_fields(consent.text), "account_id": account_id, "decision": "allow"})  # fmt: skip
+    return browser.post(
+        f"{site.jobber}/api/oauth/authorize",
+        timeout=10,
+        data={**hidden_fields(consent.text), "account_id": account_id, "decision": "allow"},
+    )
 
 
 def test_install_from_aircall_then_connect_jobber(r, site):
@@ -73,8 +76,12 @@ def test_a_stolen_aircall_callback_installs_nothing_in_another_browser(r, site):
     requests.post(f"{site.aircall}/_sandbox/companies", json={"name": "Mallory Inc"}, timeout=5)
     attacker = requests.Session()
     consent = attacker.get(f"{site.url}/install/aircall", timeout=10)
-    callback = attacker.post(f"{site.aircall}/oauth/authorize", allow_redirects=False, timeout=10,
-                             data={**hidden_fields(consent.text), "decision": "allow"})  # fmt: skip
+    callback = attacker.post(
+        f"{site.aircall}/oauth/authorize",
+        allow_redirects=False,
+        timeout=10,
+        data={**hidden_fields(consent.text), "decision": "allow"},
+    )
     # The victim's browser opens the attacker's callback URL: it has no install cookie for that state.
     victim = requests.get(callback.headers["location"], allow_redirects=False, timeout=10)
     assert victim.status_code == 400 and "aj_session" not in victim.headers.get("set-cookie", "")
@@ -87,8 +94,12 @@ def test_the_jobber_state_is_bound_to_the_session_and_works_once(r, site):
     admin = requests.Session()
     integration_id, _ = install(site, admin)
     consent = admin.get(f"{site.url}/oauth/jobber/connect", timeout=10)
-    back = admin.post(f"{site.jobber}/api/oauth/authorize", allow_redirects=False, timeout=10,
-                      data={**hidden_fields(consent.text), "account_id": account["account"]["id"], "decision": "allow"})  # fmt: skip
+    back = admin.post(
+        f"{site.jobber}/api/oauth/authorize",
+        allow_redirects=False,
+        timeout=10,
+        data={**hidden_fields(consent.text), "account_id": account["account"]["id"], "decision": "allow"},
+    )
     callback = back.headers["location"]
 
     # Another session (someone else's browser, signed in to its own integration) cannot use this state.
@@ -122,11 +133,17 @@ def test_one_session_sees_and_changes_only_its_own_integration(r, site):
     assert refused.status_code == 403
     before = store(r).require(second_id).settings
     # The second session's CSRF token does not work with the first session's cookie.
-    forged = first.post(f"{site.url}/settings", data={"csrf_token": csrf(second_page), "integration": second_id,
-                                                     "log_activity_as": "request"}, timeout=5)  # fmt: skip
+    forged = first.post(
+        f"{site.url}/settings",
+        data={"csrf_token": csrf(second_page), "integration": second_id, "log_activity_as": "request"},
+        timeout=5,
+    )
     assert forged.status_code == 403
-    saved = first.post(f"{site.url}/settings", data={"csrf_token": csrf(first_page), "integration": second_id,
-                                                    "log_activity_as": "request"}, timeout=5)  # fmt: skip
+    saved = first.post(
+        f"{site.url}/settings",
+        data={"csrf_token": csrf(first_page), "integration": second_id, "log_activity_as": "request"},
+        timeout=5,
+    )
     assert saved.status_code == 200 and saved.url.endswith("?saved=1")
     assert store(r).require(first_id).settings.log_activity_as == "request"
     assert store(r).require(second_id).settings == before
@@ -141,8 +158,12 @@ def test_the_session_cookie_is_httponly_samesite_and_secure_on_https(r, site, se
     requests.post(f"{site.aircall}/_sandbox/companies", json={"name": "A"}, timeout=5)
     browser = requests.Session()
     consent = browser.get(f"{site.url}/install/aircall", timeout=10)
-    back = browser.post(f"{site.aircall}/oauth/authorize", allow_redirects=False, timeout=10,
-                        data={**hidden_fields(consent.text), "decision": "allow"})  # fmt: skip
+    back = browser.post(
+        f"{site.aircall}/oauth/authorize",
+        allow_redirects=False,
+        timeout=10,
+        data={**hidden_fields(consent.text), "decision": "allow"},
+    )
     landed = browser.get(back.headers["location"], allow_redirects=False, timeout=10)
     cookie = landed.headers["set-cookie"]
     assert "aj_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie

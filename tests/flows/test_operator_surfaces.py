@@ -69,8 +69,14 @@ def test_without_a_token_metrics_are_closed_to_everyone_loopback_included(r, ing
 def test_with_a_token_metrics_need_it_from_everyone(r, ingest_with):
     url = ingest_with(METRICS_TOKEN="scrape-SECRET-42")
 
-    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic scrape-SECRET-42"},
-                    {"Authorization": "Bearer scrape-SECRET-42x"}, {"Authorization": "Bearer é"}, SPOOFED):  # fmt: skip
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": "Basic scrape-SECRET-42"},
+        {"Authorization": "Bearer scrape-SECRET-42x"},
+        {"Authorization": "Bearer é"},
+        SPOOFED,
+    ):
         refused = scrape(url, **headers)
         assert refused.status_code == 401, headers
         assert refused.headers["WWW-Authenticate"] == "Bearer"
@@ -201,8 +207,14 @@ def flower(tmp_path) -> Iterator[object]:
             **env,
         }
         with output.open("wb") as sink:
-            proc = subprocess.Popen(["bash", "-c", procfile_command("flower")], cwd=ROOT, env=full, stdout=sink,
-                                    stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+            proc = subprocess.Popen(
+                ["bash", "-c", procfile_command("flower")],
+                cwd=ROOT,
+                env=full,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         started.append(proc)
         return proc, port, output
 

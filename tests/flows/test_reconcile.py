@@ -30,14 +30,35 @@ def test_missed_webhooks_are_logged_once_and_known_calls_left_alone(r, ingest_ur
     line = company["numbers"][0]
     other_line = {**line, "id": line["id"] + 1000}
     account = requests.post(f"{vendors.jobber}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
-    dana = requests.post(f"{vendors.jobber}/_sandbox/accounts/{account['account']['id']}/clients",
-                         json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": CALLER}]}, timeout=5).json()  # fmt: skip
+    dana = requests.post(
+        f"{vendors.jobber}/_sandbox/accounts/{account['account']['id']}/clients",
+        json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": CALLER}]},
+        timeout=5,
+    ).json()
     settings_file = tmp_path / "s.json"
     settings_file.write_text(json.dumps({"numbers": [line["id"]]}))
-    created = json.loads(CliRunner().invoke(ajctl, [
-        "integrations", "create", "--aircall-api-id", company["api_id"], "--aircall-api-token", company["api_token"],
-        "--jobber-access-token", account["access_token"], "--jobber-refresh-token", account["refresh_token"],
-        "--settings", str(settings_file), "--json"]).stdout)  # fmt: skip
+    created = json.loads(
+        CliRunner()
+        .invoke(
+            ajctl,
+            [
+                "integrations",
+                "create",
+                "--aircall-api-id",
+                company["api_id"],
+                "--aircall-api-token",
+                company["api_token"],
+                "--jobber-access-token",
+                account["access_token"],
+                "--jobber-refresh-token",
+                account["refresh_token"],
+                "--settings",
+                str(settings_file),
+                "--json",
+            ],
+        )
+        .stdout
+    )
     token = next(
         w["token"]
         for w in requests.get(f"{vendors.aircall}/_sandbox/state", timeout=5).json()["companies"][0][
@@ -47,8 +68,16 @@ def test_missed_webhooks_are_logged_once_and_known_calls_left_alone(r, ingest_ur
     an_hour_ago = int(time.time()) - 3600
 
     def ended_call(call_id: int, number: dict, started: int) -> dict:
-        events = p.inbound_answered_call(call_id, token=token, number=number, external=CALLER, agent=AGENT,
-                                         started_at=started, comments=(), tags=())  # fmt: skip
+        events = p.inbound_answered_call(
+            call_id,
+            token=token,
+            number=number,
+            external=CALLER,
+            agent=AGENT,
+            started_at=started,
+            comments=(),
+            tags=(),
+        )
         call = next(e for e in events if e["event"] == "call.ended")
         requests.post(
             f"{vendors.aircall}/_sandbox/calls",
@@ -96,8 +125,11 @@ def test_backfill_run_again_counts_honestly(r, ingest_url, worker, vendors):
     line = company["numbers"][0]
     other_line = {**line, "id": line["id"] + 1}
     account = requests.post(f"{vendors.jobber}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
-    requests.post(f"{vendors.jobber}/_sandbox/accounts/{account['account']['id']}/clients",
-                  json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": CALLER}]}, timeout=5)  # fmt: skip
+    requests.post(
+        f"{vendors.jobber}/_sandbox/accounts/{account['account']['id']}/clients",
+        json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": CALLER}]},
+        timeout=5,
+    )
     tenant = make_tenant(jobber=account, aircall=company, numbers=[line["id"]])
     day_ago = int(time.time()) - 86400
 

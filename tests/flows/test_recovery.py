@@ -34,12 +34,19 @@ AGENT = p.user_object(456, name="Madelaine Dupont", email="madelaine@acme.com")
 
 def lost(r, tenant, call_id: int, caller: str = "+14155550100") -> str:
     """A `call.ended` whose delivery was lost: pending in the ledger, in no queue."""
-    events = p.inbound_answered_call(call_id, token=tenant.webhook_token, number=LINE, external=caller,
-                                     agent=AGENT, started_at=1_790_000_000)  # fmt: skip
+    events = p.inbound_answered_call(
+        call_id,
+        token=tenant.webhook_token,
+        number=LINE,
+        external=caller,
+        agent=AGENT,
+        started_at=1_790_000_000,
+    )
     ended = next(e for e in events if e["event"] == "call.ended")
     event_id = f"ev_lost{call_id}"
-    Ledger(r).record_synthetic(event_id, tenant.id, source="aircall", event="call.ended",
-                               resource_id=str(call_id), raw=ended)  # fmt: skip
+    Ledger(r).record_synthetic(
+        event_id, tenant.id, source="aircall", event="call.ended", resource_id=str(call_id), raw=ended
+    )
     return event_id
 
 
@@ -63,7 +70,7 @@ def test_events_whose_message_still_waits_are_left_alone(r):
         "tag-1",
         json.dumps([json.loads(task_message("calls.log_activity", [held], QUEUE_JOBBER)), "", QUEUE_JOBBER]),
     )
-    Ledger(r).set_outcome(gone, "done")  # settled meanwhile: leaves the index  # fmt: skip
+    Ledger(r).set_outcome(gone, "done")  # settled meanwhile: leaves the index
     # The held one left the lane minutes before the one still in it was handed in (the lane is first in, first out).
     r.zadd(keys.PENDING, {held: time.time() - 300})
 
@@ -84,9 +91,20 @@ def backlog(r, tenant, n: int, handed_at: float, body_bytes: int) -> list[str]:
     ids, pipe = [], r.pipeline(transaction=False)
     for i in range(n):
         event_id = f"ev_backlog{i}"
-        pipe.hset(keys.event(event_id), mapping={"id": event_id, "integration": tenant.id, "source": "aircall",
-                  "event": "call.ended", "resource_id": str(i), "received_at": "2026-12-01T00:00:00+00:00",
-                  "raw": "x" * body_bytes, "outcome": "pending", "reason": ""})  # fmt: skip
+        pipe.hset(
+            keys.event(event_id),
+            mapping={
+                "id": event_id,
+                "integration": tenant.id,
+                "source": "aircall",
+                "event": "call.ended",
+                "resource_id": str(i),
+                "received_at": "2026-12-01T00:00:00+00:00",
+                "raw": "x" * body_bytes,
+                "outcome": "pending",
+                "reason": "",
+            },
+        )
         pipe.zadd(keys.PENDING, {event_id: handed_at + i / 1000})
         ids.append(event_id)
     pipe.execute()
@@ -109,8 +127,12 @@ def test_the_sweep_costs_what_it_looks_at_not_the_backlog(r):
     waiting = backlog(r, tenant, 3_000, now - 3600, body_bytes=4_096)
     queues = FairQueues(r, depth=64, fair=frozenset({QUEUE_JOBBER}))
     for i in range(1_000):
-        queues.defer(QUEUE_JOBBER, tenant.id, task_message("calls.log_activity", [f"ev_retry{i}"], QUEUE_JOBBER,
-                                                            kwargs={"pad": "y" * 1_000}), now + 600)  # fmt: skip
+        queues.defer(
+            QUEUE_JOBBER,
+            tenant.id,
+            task_message("calls.log_activity", [f"ev_retry{i}"], QUEUE_JOBBER, kwargs={"pad": "y" * 1_000}),
+            now + 600,
+        )
     held_in_redis = sum(int(r.memory_usage(k) or 0) for k in (keys.lane(QUEUE_JOBBER, tenant.id), keys.DUE))
     held_in_redis += 3_000 * 4_096
     r.config_resetstat()
@@ -133,9 +155,11 @@ def test_the_sweep_costs_what_it_looks_at_not_the_backlog(r):
 
 def test_a_lost_delivery_is_sent_again_and_logged_once(r, vendors, worker):
     account = requests.post(f"{vendors.jobber}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
-    client = requests.post(f"{vendors.jobber}/_sandbox/accounts/{account['account']['id']}/clients",
-                           json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": "(415) 555-0100"}]},
-                           timeout=5).json()  # fmt: skip
+    client = requests.post(
+        f"{vendors.jobber}/_sandbox/accounts/{account['account']['id']}/clients",
+        json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": "(415) 555-0100"}]},
+        timeout=5,
+    ).json()
     tenant = make_tenant(jobber=account)
     event_id = lost(r, tenant, 6_100_000_001)
 
@@ -144,8 +168,9 @@ def test_a_lost_delivery_is_sent_again_and_logged_once(r, vendors, worker):
         lambda: (Ledger(r).get(event_id) or {}).get("outcome") == "done", timeout=30, what="the resent call"
     )
 
-    state = requests.get(f"{vendors.jobber}/_sandbox/state", params={"account_id": account["account"]["id"]},
-                         timeout=5).json()  # fmt: skip
+    state = requests.get(
+        f"{vendors.jobber}/_sandbox/state", params={"account_id": account["account"]["id"]}, timeout=5
+    ).json()
     [dana] = [c for c in state["accounts"][0]["clients"] if c["id"] == client["id"]]
     assert len(dana["notes"]) == 1
     assert r.zscore(keys.PENDING, event_id) is None  # settled: out of the index
@@ -154,10 +179,19 @@ def test_a_lost_delivery_is_sent_again_and_logged_once(r, vendors, worker):
 
 def test_settling_an_event_the_ingest_enqueued_removes_it_from_the_index(r, ingest_url, worker, vendors):
     tenant = make_tenant()  # (tests/flows/test_ingest.py shows the claim putting it in the index)
-    events = p.inbound_answered_call(6_200_000_001, token=tenant.webhook_token, number=LINE, external="+14155550100",
-                                     agent=AGENT, started_at=1_790_000_000)  # fmt: skip
+    events = p.inbound_answered_call(
+        6_200_000_001,
+        token=tenant.webhook_token,
+        number=LINE,
+        external="+14155550100",
+        agent=AGENT,
+        started_at=1_790_000_000,
+    )
     ended = next(e for e in events if e["event"] == "call.ended")
     event_id = requests.post(f"{ingest_url}/webhooks/aircall", json=ended, timeout=5).json()["id"]
-    until(lambda: (Ledger(r).get(event_id) or {}).get("outcome") not in (None, "pending"), timeout=60,
-          what="the event to settle")  # fmt: skip
+    until(
+        lambda: (Ledger(r).get(event_id) or {}).get("outcome") not in (None, "pending"),
+        timeout=60,
+        what="the event to settle",
+    )
     assert r.zscore(keys.PENDING, event_id) is None

@@ -39,8 +39,13 @@ def pair() -> Iterator[tuple[RedisServer, RedisServer]]:
     master = RedisServer(appendonly=True)
     replica = RedisServer(appendonly=True, replica_of=master)
     store = IntegrationStore(master.client(), os.environ["SECRET_KEY"])
-    integration = store.create(aircall_api_id="a", aircall_token="t", aircall_auth="basic", aircall_company_id="1",
-                               settings=IntegrationSettings(numbers=[789]))  # fmt: skip
+    integration = store.create(
+        aircall_api_id="a",
+        aircall_token="t",
+        aircall_auth="basic",
+        aircall_company_id="1",
+        settings=IntegrationSettings(numbers=[789]),
+    )
     store.bind_webhook(integration.id, "w", TOKEN)
     store.set_jobber_tokens(integration.id, "access", "refresh")
     store.connect_jobber_account(integration.id, JobberAccount(ACCOUNT, "Acme"))

@@ -98,8 +98,10 @@ def test_a_settled_event_keeps_a_compact_record_and_show_says_the_raw_body_was_d
     entry = r.hgetall(keys.event(event_id))
     assert "raw" not in entry
     assert {k: entry[k] for k in ("integration", "event", "outcome")} == {
-        "integration": tenant.id, "event": "call.ended", "outcome": "done",
-    }  # fmt: skip
+        "integration": tenant.id,
+        "event": "call.ended",
+        "outcome": "done",
+    }
     assert 0 < r.ttl(keys.event(event_id)) <= EVENT_TTL_S
     assert (
         r.object("encoding", keys.event(event_id)) == "listpack"
@@ -136,8 +138,13 @@ def test_a_redelivered_task_of_a_settled_event_changes_nothing(r, ingest_url, wo
     """A message redelivered after its event settled (a worker lost before the ack) finds no raw body: the
     recorded outcome stands, nothing is dead-lettered."""
     tenant = make_tenant()
-    body = {"resource": "message", "event": "message.received", "timestamp": 1732622990,
-            "token": tenant.webhook_token, "data": {"id": "SM1", "direction": "inbound", "body": "hi"}}  # fmt: skip
+    body = {
+        "resource": "message",
+        "event": "message.received",
+        "timestamp": 1732622990,
+        "token": tenant.webhook_token,
+        "data": {"id": "SM1", "direction": "inbound", "body": "hi"},
+    }
     event_id = send(ingest_url, body)
     until(lambda: outcome(r, event_id) == "done", what="the event to settle")
     before = r.hgetall(keys.event(event_id))
@@ -206,9 +213,19 @@ def test_dead_letters_expire_after_their_own_retention(r, settings_env):
     get_settings.cache_clear()
     dead = DeadLetters(r)
     stamp = "2026-11-24T09:15:00+00:00"
-    letter = DeadLetter(id="ev_a", integration="int_1", event="call.ended", resource_id="1", task="t",
-                        args=["ev_a"], kwargs={}, error="boom", attempts=1, first_failed_at=stamp,
-                        last_failed_at=stamp)  # fmt: skip
+    letter = DeadLetter(
+        id="ev_a",
+        integration="int_1",
+        event="call.ended",
+        resource_id="1",
+        task="t",
+        args=["ev_a"],
+        kwargs={},
+        error="boom",
+        attempts=1,
+        first_failed_at=stamp,
+        last_failed_at=stamp,
+    )
     dead.add(letter)
     assert 0 < r.ttl(keys.dead_letter("ev_a")) <= 2 * 86400
     # An index entry whose letter is older than the retention (its hash expired) is no longer listed or

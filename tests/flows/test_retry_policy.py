@@ -158,9 +158,19 @@ def _letter(event_id: str, task: str):  # type: ignore[no-untyped-def]
     from store.dead_letters import DeadLetter
 
     entry = Ledger(sync_client()).get(event_id) or {}
-    return DeadLetter(id=event_id, integration=entry.get("integration"), event="call.ended", resource_id="1",
-                      task=task, args=[event_id], kwargs={}, error="x", attempts=1, first_failed_at="t",
-                      last_failed_at="t")  # fmt: skip
+    return DeadLetter(
+        id=event_id,
+        integration=entry.get("integration"),
+        event="call.ended",
+        resource_id="1",
+        task=task,
+        args=[event_id],
+        kwargs={},
+        error="x",
+        attempts=1,
+        first_failed_at="t",
+        last_failed_at="t",
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -25,8 +25,11 @@ _ids = itertools.count(9_700_000_001)
 @pytest.fixture
 def jobber(vendors):
     account = requests.post(f"{vendors.jobber}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
-    client = requests.post(f"{vendors.jobber}/_sandbox/accounts/{account['account']['id']}/clients",
-                           json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": CALLER}]}, timeout=5).json()  # fmt: skip
+    client = requests.post(
+        f"{vendors.jobber}/_sandbox/accounts/{account['account']['id']}/clients",
+        json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": CALLER}]},
+        timeout=5,
+    ).json()
     return {**account, "base": vendors.jobber, "client_id": client["id"]}
 
 
@@ -56,8 +59,15 @@ def deliver(ingest_url, r, events, *, seed: int = 3, duplicates: int = 2) -> lis
 
 
 def aiva(token: str, path: str) -> list[dict]:
-    return p.aiva_call(next(_ids), token=token, number=LINE, external=CALLER, started_at=int(time.time()) - 600,
-                       path=path, agent=AGENT if path == "transfer_answered" else None)  # fmt: skip
+    return p.aiva_call(
+        next(_ids),
+        token=token,
+        number=LINE,
+        external=CALLER,
+        started_at=int(time.time()) - 600,
+        path=path,
+        agent=AGENT if path == "transfer_answered" else None,
+    )
 
 
 @pytest.mark.parametrize("path", ["agent_only", "transfer_answered", "transfer_missed", "voicemail"])
@@ -83,11 +93,22 @@ def test_a_note_written_before_the_voice_agent_events_arrived_is_taken_back(r, i
 
 EXPECTED = {
     "agent_only": ("Inbound call handled by Ava (AI Voice Agent)", "Direction: Inbound", None),
-    "transfer_answered": ("Inbound call transferred by Ava (AI Voice Agent), answered by Madelaine Dupont",
-                          "Direction: Inbound", "Agent: Madelaine Dupont <madelaine@acme.com>"),
-    "transfer_missed": ("Missed call transferred by Ava (AI Voice Agent)", "Direction: Missed", "Recording: "),
-    "voicemail": ("Voicemail from +14155550100 after an escalation by Ava (AI Voice Agent)", "Direction: Voicemail", "Voicemail: "),
-}  # fmt: skip
+    "transfer_answered": (
+        "Inbound call transferred by Ava (AI Voice Agent), answered by Madelaine Dupont",
+        "Direction: Inbound",
+        "Agent: Madelaine Dupont <madelaine@acme.com>",
+    ),
+    "transfer_missed": (
+        "Missed call transferred by Ava (AI Voice Agent)",
+        "Direction: Missed",
+        "Recording: ",
+    ),
+    "voicemail": (
+        "Voicemail from +14155550100 after an escalation by Ava (AI Voice Agent)",
+        "Direction: Voicemail",
+        "Voicemail: ",
+    ),
+}
 
 
 @pytest.mark.parametrize("path", list(EXPECTED))
@@ -113,17 +134,30 @@ def test_with_voice_agent_logging_each_path_has_its_own_activity(r, ingest_url, 
 @pytest.mark.parametrize(
     ("shape", "expected"),
     [
-        ({"extracted_data": p.parallel_answers(), "summary": {"content": "Burst pipe; tomorrow morning."}},
-         ["- Burst pipe; tomorrow morning.", "- What is your name?: Pat Doe", "- What is the problem?: Burst pipe",
-          "- When can we come?: Tomorrow 9am"]),
+        (
+            {"extracted_data": p.parallel_answers(), "summary": {"content": "Burst pipe; tomorrow morning."}},
+            [
+                "- Burst pipe; tomorrow morning.",
+                "- What is your name?: Pat Doe",
+                "- What is the problem?: Burst pipe",
+                "- When can we come?: Tomorrow 9am",
+            ],
+        ),
         ({"summary": None}, ["- name: Pat Doe", "- issue: Burst pipe", "- preferred_time: Tomorrow 9am"]),
     ],
     ids=["parallel-arrays-and-summary-object", "no-summary"],
-)  # fmt: skip
+)
 def test_other_summary_payload_shapes_give_readable_notes(r, ingest_url, worker, jobber, shape, expected):
     tenant = make_tenant(jobber=jobber, ai_voice_agent_logging=True)
-    events = p.aiva_call(next(_ids), token=tenant.webhook_token, number=LINE, external=CALLER,
-                         started_at=int(time.time()) - 600, path="agent_only", **shape)  # fmt: skip
+    events = p.aiva_call(
+        next(_ids),
+        token=tenant.webhook_token,
+        number=LINE,
+        external=CALLER,
+        started_at=int(time.time()) - 600,
+        path="agent_only",
+        **shape,
+    )
     deliver(ingest_url, r, events)
 
     [text] = notes(jobber)

@@ -197,14 +197,27 @@ def test_every_setting_saved_and_read_back_on_the_page_and_in_ajctl(r, site, wor
     wait_for(browser, "#flash")
     assert text_of(browser, "#flash") == "Settings saved."
 
-    expected = IntegrationSettings.parse({
-        "numbers": [ids[0], ids[1]], "log_activity_as": "request", "create_missing_clients": True,
-        "contact_sync": True, "insight_card": {"custom": True, "fields": ["phone", "balance", "tags"]},
-        "ai_logging": {"enabled": True, "transcription": False, "summary": True, "topics": True,
-                       "topics_as_tags": True, "action_items": True, "action_items_as_tasks": True,
-                       "sentiment": True},
-        "ai_voice_agent_logging": True, "aircall_plan_ai_assist": True,
-    })  # fmt: skip
+    expected = IntegrationSettings.parse(
+        {
+            "numbers": [ids[0], ids[1]],
+            "log_activity_as": "request",
+            "create_missing_clients": True,
+            "contact_sync": True,
+            "insight_card": {"custom": True, "fields": ["phone", "balance", "tags"]},
+            "ai_logging": {
+                "enabled": True,
+                "transcription": False,
+                "summary": True,
+                "topics": True,
+                "topics_as_tags": True,
+                "action_items": True,
+                "action_items_as_tasks": True,
+                "sentiment": True,
+            },
+            "ai_voice_agent_logging": True,
+            "aircall_plan_ai_assist": True,
+        }
+    )
     assert ajctl("integrations", "show", tenant.id)["settings"] == expected.model_dump()
     # Read back on the page, after a reload.
     browser.get(f"{site.url}/settings")
@@ -277,8 +290,11 @@ def test_app_disconnect_shows_the_message_disables_in_aircall_and_reconnecting_r
 
     requests.post(f"{site.jobber}/_sandbox/accounts/{account['account']['id']}/disconnect", timeout=5)
     until(lambda: store().require(integration_id).status == "inactive", 15, what="inactive")
-    until(lambda: aircall_company_state(site, company["id"])["integration"]["active"] is False, 15,
-          what="disabled in Aircall")  # fmt: skip
+    until(
+        lambda: aircall_company_state(site, company["id"])["integration"]["active"] is False,
+        15,
+        what="disabled in Aircall",
+    )
 
     browser.get(f"{site.url}/settings")
     assert (
@@ -291,8 +307,11 @@ def test_app_disconnect_shows_the_message_disables_in_aircall_and_reconnecting_r
 
     connect_jobber(browser, "Acme Plumbing")
     assert text_of(browser, "#status-title") == "Active"
-    until(lambda: aircall_company_state(site, company["id"])["integration"]["active"] is True, 15,
-          what="re-enabled in Aircall")  # fmt: skip
+    until(
+        lambda: aircall_company_state(site, company["id"])["integration"]["active"] is True,
+        15,
+        what="re-enabled in Aircall",
+    )
     requests.post(f"{site.jobber}/_sandbox/webhooks", json={"url": None}, timeout=5)
 
 

@@ -119,8 +119,11 @@ def test_the_master_killed_under_load_loses_no_acknowledged_webhook(fleet, vendo
 
         until(lambda: group.master_port() not in (None, old_master.port), timeout=30, what="a promotion")
         promoted_s = time.monotonic() - killed_at
-        until(lambda: load.acked_since(killed_at) >= scale(10, 300), timeout=scale(60, 120),
-              what="the ingest acknowledging again")  # fmt: skip
+        until(
+            lambda: load.acked_since(killed_at) >= scale(10, 300),
+            timeout=scale(60, 120),
+            what="the ingest acknowledging again",
+        )
     finally:
         load.stop.set()
         for poster in posters:
@@ -143,11 +146,17 @@ def test_the_master_killed_under_load_loses_no_acknowledged_webhook(fleet, vendo
 
     resumed = min(t for t in load.acked_at if t > killed_at)
     result = account_calls(
-        "Redis master SIGKILLed under load (Sentinel)", r, vendors.jobber, load.accepted,
-        promoted_s=round(promoted_s, 1), ingest_resumed_s=round(resumed - killed_at, 1),
-        acked_before_kill=acked_before, refused_503=load.refused, unanswered=load.unanswered,
+        "Redis master SIGKILLed under load (Sentinel)",
+        r,
+        vendors.jobber,
+        load.accepted,
+        promoted_s=round(promoted_s, 1),
+        ingest_resumed_s=round(resumed - killed_at, 1),
+        acked_before_kill=acked_before,
+        refused_503=load.refused,
+        unanswered=load.unanswered,
         lost_in_delivery_recovered=len(lost_in_delivery),
-    )  # fmt: skip
+    )
     _close(r)
     assert result.ok and result.logged_once == len(load.accepted)
 
@@ -158,8 +167,9 @@ def recover(fleet: Fleet) -> dict[str, int]:
         "import json, time; from flows.recovery import STALE_S, recover_lost_deliveries; "
         "print(json.dumps(recover_lost_deliveries(now=time.time() + STALE_S + 1)))"
     )
-    done = subprocess.run([sys.executable, "-c", code], env=fleet.env, check=True, capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=fleet.env, check=True, capture_output=True, text=True, timeout=60
+    )
     counts: dict[str, int] = json.loads(done.stdout.strip().splitlines()[-1])
     return counts
 

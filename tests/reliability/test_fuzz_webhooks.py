@@ -147,12 +147,18 @@ def aircall_envelope(draw: st.DrawFn, tags: dict[str, str], token: str | None = 
     event_kind = pick(draw, tags, "event", {"known": 4, "voice-agent": 1, "unknown": 1, "odd": 1})
     doc: dict[str, Any] = {
         "resource": "call",
-        "event": draw({"known": st.sampled_from(KNOWN_EVENTS), "voice-agent": st.text(max_size=30).map("ai_voice_agent.".__add__),
-                       "unknown": st.text(max_size=30), "odd": json_values}[event_kind]),
+        "event": draw(
+            {
+                "known": st.sampled_from(KNOWN_EVENTS),
+                "voice-agent": st.text(max_size=30).map("ai_voice_agent.".__add__),
+                "unknown": st.text(max_size=30),
+                "odd": json_values,
+            }[event_kind]
+        ),
         "timestamp": 1732622990,
         "token": token if token is not None else draw(st.one_of(st.text(max_size=40), json_values)),
         "data": data,
-    }  # fmt: skip
+    }
     if pick(draw, tags, "fields", {"all": 5, "dropped": 1}) == "dropped":
         for key in draw(st.sets(st.sampled_from(sorted(doc)), min_size=1, max_size=2)):
             del doc[key]
@@ -218,8 +224,21 @@ header_values = st.one_of(
 
 
 def signatures(draw: st.DrawFn, tags: dict[str, str], body: bytes, usual: int = 1) -> list[bytes]:
-    kind = pick(draw, tags, "signature", {"valid": usual, "other-body": 1, "wrong-secret": 1, "random": 1,
-                                          "huge": 1, "non-ascii": 2, "several": 1, "none": 1})  # fmt: skip
+    kind = pick(
+        draw,
+        tags,
+        "signature",
+        {
+            "valid": usual,
+            "other-body": 1,
+            "wrong-secret": 1,
+            "random": 1,
+            "huge": 1,
+            "non-ascii": 2,
+            "several": 1,
+            "none": 1,
+        },
+    )
     if kind == "random":
         return [draw(header_values)]
     if kind == "huge":
@@ -230,8 +249,13 @@ def signatures(draw: st.DrawFn, tags: dict[str, str], body: bytes, usual: int = 
                 "utf-8", "surrogateescape"
             )
         ]
-    return {"valid": [sign(body)], "other-body": [sign(body + b" ")], "wrong-secret": [sign(body, "not-it")],
-            "several": [sign(body), b"x"], "none": []}[kind]  # fmt: skip
+    return {
+        "valid": [sign(body)],
+        "other-body": [sign(body + b" ")],
+        "wrong-secret": [sign(body, "not-it")],
+        "several": [sign(body), b"x"],
+        "none": [],
+    }[kind]
 
 
 def framing(draw: st.DrawFn, tags: dict[str, str], body: bytes) -> tuple[Any, ...]:
@@ -244,8 +268,15 @@ def framing(draw: st.DrawFn, tags: dict[str, str], body: bytes) -> tuple[Any, ..
     return (kind,)
 
 
-CONTENT_TYPES = [b"application/json", b"application/json; charset=utf-16", b"text/plain",
-                 b"application/x-www-form-urlencoded", b"multipart/form-data; boundary=x", b"\xff\xfe", b""]  # fmt: skip
+CONTENT_TYPES = [
+    b"application/json",
+    b"application/json; charset=utf-16",
+    b"text/plain",
+    b"application/x-www-form-urlencoded",
+    b"multipart/form-data; boundary=x",
+    b"\xff\xfe",
+    b"",
+]
 EXTRA_HEADERS = [b"X-Fuzz", b"Accept", b"Content-Encoding", b"X-Jobber-Hmac-SHA256", b"X-Forwarded-For"]
 
 
@@ -261,7 +292,12 @@ def jobber_webhooks(draw: st.DrawFn) -> Case:
     """Well-framed Jobber webhooks of every shape, mostly signed right, sometimes not."""
     tags: dict[str, str] = {}
     body = jobber_webhook(draw, tags)
-    return Case("jobber", body, JSON + [(b"X-Jobber-Hmac-SHA256", s) for s in signatures(draw, tags, body, 6)], tags=tags)  # fmt: skip
+    return Case(
+        "jobber",
+        body,
+        JSON + [(b"X-Jobber-Hmac-SHA256", s) for s in signatures(draw, tags, body, 6)],
+        tags=tags,
+    )
 
 
 @st.composite
@@ -271,7 +307,12 @@ def garbage_bodies(draw: st.DrawFn) -> Case:
     route = pick(draw, tags, "route", {"aircall": 1, "jobber": 1})
     body = garbage(draw, tags, route)
     headers = [(b"Content-Type", draw(st.sampled_from(CONTENT_TYPES)))]
-    return Case(route, body, headers + ([(b"X-Jobber-Hmac-SHA256", sign(body))] if route == "jobber" else []), tags=tags)  # fmt: skip
+    return Case(
+        route,
+        body,
+        headers + ([(b"X-Jobber-Hmac-SHA256", sign(body))] if route == "jobber" else []),
+        tags=tags,
+    )
 
 
 @st.composite
@@ -359,8 +400,13 @@ def ingest():
         r = redis.Redis.from_url(fleet.redis.url, decode_responses=True)
         store = IntegrationStore(r, SECRET)
         for token, active in ((TOKEN, True), (INACTIVE_TOKEN, False)):
-            integration = store.create(aircall_api_id="a", aircall_token="t", aircall_auth="basic",
-                                       aircall_company_id="1", settings=IntegrationSettings(numbers=[789]))  # fmt: skip
+            integration = store.create(
+                aircall_api_id="a",
+                aircall_token="t",
+                aircall_auth="basic",
+                aircall_company_id="1",
+                settings=IntegrationSettings(numbers=[789]),
+            )
             store.bind_webhook(integration.id, "w", token)
             store.set_jobber_tokens(integration.id, "access", "refresh")
             if active:
@@ -408,8 +454,14 @@ def test_fuzzed_webhooks_never_5xx_never_store_unless_accepted_and_keep_serving(
     statuses: Counter[str] = Counter()
     drawn: Counter[str] = Counter()
 
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=not FULL, database=None, print_blob=True,
-              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=not FULL,
+        database=None,
+        print_blob=True,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=SCENARIOS[scenario])
     def webhook_property(case: Case) -> None:
         before = state(ingest.r)
@@ -432,10 +484,19 @@ def test_fuzzed_webhooks_never_5xx_never_store_unless_accepted_and_keep_serving(
         alive = ingest.fleet.procs[0].poll() is None
         served = alive and status == 200 and (answer or {}).get("status") == "enqueued"
         # A valid webhook the receiver can no longer take after the run counts as lost.
-        RESULTS.append(FuzzAccounting(
-            f"fuzzed webhooks: {scenario}", accepted=0, lost=0 if served else 1, violations=int(failure is not None),
-            extra={"examples": sum(statuses.values()), "violation": type(failure).__name__ if failure else None,
-                   "statuses": dict(sorted(statuses.items())), "drawn": dict(sorted(drawn.items()))},
-        ))  # fmt: skip
+        RESULTS.append(
+            FuzzAccounting(
+                f"fuzzed webhooks: {scenario}",
+                accepted=0,
+                lost=0 if served else 1,
+                violations=int(failure is not None),
+                extra={
+                    "examples": sum(statuses.values()),
+                    "violation": type(failure).__name__ if failure else None,
+                    "statuses": dict(sorted(statuses.items())),
+                    "drawn": dict(sorted(drawn.items())),
+                },
+            )
+        )
     assert alive, "the ingest process died"
     assert served, f"a valid webhook after the run got {status} {answer}"

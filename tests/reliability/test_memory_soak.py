@@ -56,10 +56,14 @@ def test_redis_memory_levels_off_and_every_key_expires_or_has_an_owner(fleet):
     r = redis.Redis.from_url(fleet.redis.url, decode_responses=True)
     plateau = result.plateau()
     accounting = account_calls(
-        f"memory soak ({result.events} events, retention {RETENTION_S} s)", r, urls["jobber"],
-        result.accepted_calls, outcomes=result.outcomes, plateau_ratio=plateau["ratio"],
+        f"memory soak ({result.events} events, retention {RETENTION_S} s)",
+        r,
+        urls["jobber"],
+        result.accepted_calls,
+        outcomes=result.outcomes,
+        plateau_ratio=plateau["ratio"],
         mib_at_thirds=[round(result.checkpoints[i]["used_memory"] / 2**20, 1) for i in thirds(result)],
-    )  # fmt: skip
+    )
 
     assert accounting.ok, accounting.line()  # no call lost, none logged twice
     assert result.unsettled == 0

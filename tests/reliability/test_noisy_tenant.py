@@ -44,11 +44,19 @@ def fleet(vendors):
 def tenant(fleet: Fleet, jobber_url: str, name: str, line_id: int, caller: str) -> tuple[str, dict]:
     """An integration on its own Jobber account with one client; (webhook token, account)."""
     account = requests.post(f"{jobber_url}/_sandbox/accounts", json={"name": name}, timeout=5).json()
-    requests.post(f"{jobber_url}/_sandbox/accounts/{account['account']['id']}/clients",
-                  json={"firstName": name, "lastName": "Client", "phones": [{"number": caller}]}, timeout=5)  # fmt: skip
+    requests.post(
+        f"{jobber_url}/_sandbox/accounts/{account['account']['id']}/clients",
+        json={"firstName": name, "lastName": "Client", "phones": [{"number": caller}]},
+        timeout=5,
+    )
     store = IntegrationStore(redis.Redis.from_url(fleet.redis.url, decode_responses=True), SECRET)
-    integration = store.create(aircall_api_id=name, aircall_token="t", aircall_auth="basic", aircall_company_id=name,
-                               settings=IntegrationSettings(numbers=[line_id]))  # fmt: skip
+    integration = store.create(
+        aircall_api_id=name,
+        aircall_token="t",
+        aircall_auth="basic",
+        aircall_company_id=name,
+        settings=IntegrationSettings(numbers=[line_id]),
+    )
     token = f"token-{name}"
     store.bind_webhook(integration.id, f"w-{name}", token)
     store.set_jobber_tokens(integration.id, account["access_token"], account["refresh_token"])
@@ -58,8 +66,16 @@ def tenant(fleet: Fleet, jobber_url: str, name: str, line_id: int, caller: str) 
 
 def call_ended(token: str, call_id: int, line_id: int, caller: str) -> dict:
     line = p.number_object(line_id, e164=f"+1415555{line_id % 10000:04d}", name="Line")
-    events = p.inbound_answered_call(call_id, token=token, number=line, external=caller, agent=AGENT,
-                                     started_at=int(time.time()), comments=(), tags=())  # fmt: skip
+    events = p.inbound_answered_call(
+        call_id,
+        token=token,
+        number=line,
+        external=caller,
+        agent=AGENT,
+        started_at=int(time.time()),
+        comments=(),
+        tags=(),
+    )
     return next(e for e in events if e["event"] == "call.ended")
 
 
@@ -88,8 +104,11 @@ def test_a_noisy_tenant_does_not_starve_another(fleet, vendors, trouble):
     flood = scale(600, 2000)
     if trouble == "throttled":
         # A's Jobber account answers THROTTLED for the whole test (its cost bucket deep in debt).
-        requests.post(f"{vendors.jobber}/_sandbox/bucket", json={"account_id": account_a["account"]["id"],
-                                                                 "available": -10_000_000}, timeout=5)  # fmt: skip
+        requests.post(
+            f"{vendors.jobber}/_sandbox/bucket",
+            json={"account_id": account_a["account"]["id"], "available": -10_000_000},
+            timeout=5,
+        )
     else:
         # Every Jobber request takes a while, as real Jobber's do: A's flood is minutes of work.
         requests.post(f"{vendors.jobber}/_sandbox/faults", json={"reset": True, "latency_s": 0.2}, timeout=5)
@@ -117,8 +136,15 @@ def test_a_noisy_tenant_does_not_starve_another(fleet, vendors, trouble):
 
     # B was served while most of A's flood still waited its turn.
     assert a_waiting > flood // 2, (a_waiting, flood)
-    result = account_calls(f"noisy tenant A ({trouble}): tenant B", r, vendors.jobber, b_calls,
-                           b_latency_s=round(b_seconds, 2), a_flood=flood, a_still_waiting=a_waiting)  # fmt: skip
+    result = account_calls(
+        f"noisy tenant A ({trouble}): tenant B",
+        r,
+        vendors.jobber,
+        b_calls,
+        b_latency_s=round(b_seconds, 2),
+        a_flood=flood,
+        a_still_waiting=a_waiting,
+    )
     assert result.ok and result.logged_once == len(b_calls)
 
 

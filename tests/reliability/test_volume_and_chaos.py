@@ -24,17 +24,35 @@ from tests.support.poll import until
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
-SHAPES = ("inbound_answered", "missed", "voicemail", "outbound", "transfer", "external_transfer", "assigned",
-          "untagged", "anonymous")  # fmt: skip
-CHAOS = [{"error_rate": 0.3, "error_status": 503}, {"throttle": True}, {"latency_s": 1.5}, {"error_rate": 0.3,
-         "error_status": 429}, {}]  # fmt: skip
+SHAPES = (
+    "inbound_answered",
+    "missed",
+    "voicemail",
+    "outbound",
+    "transfer",
+    "external_transfer",
+    "assigned",
+    "untagged",
+    "anonymous",
+)
+CHAOS = [
+    {"error_rate": 0.3, "error_status": 503},
+    {"throttle": True},
+    {"latency_s": 1.5},
+    {"error_rate": 0.3, "error_status": 429},
+    {},
+]
 
 
 @pytest.fixture
 def fleet(vendors):
     f = Fleet()
-    f.env |= {"JOBBER_API_URL": f"{vendors.jobber}/api/graphql", "JOBBER_OAUTH_URL": f"{vendors.jobber}/api/oauth",
-              "RETRY_BACKOFF_MAX_S": "2", "HTTP_TIMEOUT_S": "1"}  # fmt: skip
+    f.env |= {
+        "JOBBER_API_URL": f"{vendors.jobber}/api/graphql",
+        "JOBBER_OAUTH_URL": f"{vendors.jobber}/api/oauth",
+        "RETRY_BACKOFF_MAX_S": "2",
+        "HTTP_TIMEOUT_S": "1",
+    }
     try:
         yield f
     finally:
@@ -43,18 +61,36 @@ def fleet(vendors):
 
 
 def world(fleet: Fleet, jobber_url: str) -> tuple[str, list[str], list[dict]]:
-    account = requests.post(f"{jobber_url}/_sandbox/accounts", json={"name": "Volume", "seed_clients": 40, "seed": 5},
-                            timeout=10).json()  # fmt: skip
+    account = requests.post(
+        f"{jobber_url}/_sandbox/accounts", json={"name": "Volume", "seed_clients": 40, "seed": 5}, timeout=10
+    ).json()
     state = requests.get(
         f"{jobber_url}/_sandbox/state", params={"account_id": account["account"]["id"]}, timeout=10
     )
-    phones = [ph["normalizedPhoneNumber"] for c in state.json()["accounts"][0]["clients"] if not c.get("isArchived")
-              for ph in c.get("phones") or [] if ph.get("normalizedPhoneNumber")]  # fmt: skip
-    numbers = [{"id": 8801, "name": "Main", "digits": "+1 415-555-0190", "e164_digits": "+14155550190",
-                "country": "US"}]  # fmt: skip
+    phones = [
+        ph["normalizedPhoneNumber"]
+        for c in state.json()["accounts"][0]["clients"]
+        if not c.get("isArchived")
+        for ph in c.get("phones") or []
+        if ph.get("normalizedPhoneNumber")
+    ]
+    numbers = [
+        {
+            "id": 8801,
+            "name": "Main",
+            "digits": "+1 415-555-0190",
+            "e164_digits": "+14155550190",
+            "country": "US",
+        }
+    ]
     store = IntegrationStore(redis.Redis.from_url(fleet.redis.url, decode_responses=True), SECRET)
-    integration = store.create(aircall_api_id="v", aircall_token="t", aircall_auth="basic", aircall_company_id="v",
-                               settings=IntegrationSettings(numbers=[8801]))  # fmt: skip
+    integration = store.create(
+        aircall_api_id="v",
+        aircall_token="t",
+        aircall_auth="basic",
+        aircall_company_id="v",
+        settings=IntegrationSettings(numbers=[8801]),
+    )
     store.bind_webhook(integration.id, "w", "volume-token")
     store.set_jobber_tokens(integration.id, account["access_token"], account["refresh_token"])
     store.connect_jobber_account(integration.id, JobberAccount(account["account"]["id"], "Volume"))
@@ -80,8 +116,11 @@ def test_every_call_once_with_duplicates_shuffling_and_vendor_chaos(fleet, vendo
     deliveries = delivery_order(events, duplicates=2, shuffle=True, seed=3)
     ingest = fleet.ingest()
     ids = post_all(ingest, deliveries, 16)
-    ended = {str(e["data"]["id"]): event_id for e, event_id in zip(deliveries, ids, strict=True)
-             if e["event"] == "call.ended"}  # fmt: skip
+    ended = {
+        str(e["data"]["id"]): event_id
+        for e, event_id in zip(deliveries, ids, strict=True)
+        if e["event"] == "call.ended"
+    }
     r = redis.Redis.from_url(fleet.redis.url, decode_responses=True)
 
     stop = threading.Event()
@@ -90,12 +129,23 @@ def test_every_call_once_with_duplicates_shuffling_and_vendor_chaos(fleet, vendo
     fleet.worker(concurrency=8)
     fleet.worker(concurrency=8)
     try:
-        until(lambda: r.llen("jobber") + r.llen("default") + r.zcard("aj:due") == 0 and all(
-            r.hget(f"aj:ev:{i}", "outcome") not in (None, "pending") for i in set(ids)), timeout=scale(150, 600),
-              interval=0.5, what="every event settled")  # fmt: skip
+        until(
+            lambda: (
+                r.llen("jobber") + r.llen("default") + r.zcard("aj:due") == 0
+                and all(r.hget(f"aj:ev:{i}", "outcome") not in (None, "pending") for i in set(ids))
+            ),
+            timeout=scale(150, 600),
+            interval=0.5,
+            what="every event settled",
+        )
     finally:
         stop.set()
-    result = account_calls(f"{len(ended)} calls x2 shuffled ({'chaos' if with_chaos else 'calm'})", r,
-                           vendors.jobber, ended, deliveries=len(deliveries))  # fmt: skip
+    result = account_calls(
+        f"{len(ended)} calls x2 shuffled ({'chaos' if with_chaos else 'calm'})",
+        r,
+        vendors.jobber,
+        ended,
+        deliveries=len(deliveries),
+    )
     assert result.ok, result.line()
     assert result.logged_once + result.skipped == len(ended)  # nothing dead-lettered: retries outlast chaos

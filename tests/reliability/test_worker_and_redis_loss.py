@@ -50,12 +50,20 @@ def fleet(vendors):
 def setup_world(fleet: Fleet, jobber_url: str, r: redis.Redis | None = None) -> tuple[str, str, redis.Redis]:
     """A Jobber client for CALLER and an active integration; `r`: the store client (the fleet's Redis if None)."""
     account = requests.post(f"{jobber_url}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
-    client = requests.post(f"{jobber_url}/_sandbox/accounts/{account['account']['id']}/clients",
-                           json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": CALLER}]}, timeout=5).json()  # fmt: skip
+    client = requests.post(
+        f"{jobber_url}/_sandbox/accounts/{account['account']['id']}/clients",
+        json={"firstName": "Dana", "lastName": "Lopez", "phones": [{"number": CALLER}]},
+        timeout=5,
+    ).json()
     r = r or redis.Redis.from_url(fleet.redis.url, decode_responses=True)
     store = IntegrationStore(r, SECRET)
-    integration = store.create(aircall_api_id="a", aircall_token="t", aircall_auth="basic", aircall_company_id="1",
-                               settings=IntegrationSettings(numbers=[789]))  # fmt: skip
+    integration = store.create(
+        aircall_api_id="a",
+        aircall_token="t",
+        aircall_auth="basic",
+        aircall_company_id="1",
+        settings=IntegrationSettings(numbers=[789]),
+    )
     store.bind_webhook(integration.id, "w", "resilience-token")
     store.set_jobber_tokens(integration.id, account["access_token"], account["refresh_token"])
     store.connect_jobber_account(integration.id, JobberAccount(account["account"]["id"], "Acme"))
@@ -69,8 +77,16 @@ def notes(jobber_url: str, client_id: str) -> list[str]:
 
 
 def call_ended(token: str, call_id: int) -> dict:
-    events = p.inbound_answered_call(call_id, token=token, number=LINE, external=CALLER, agent=AGENT,
-                                     started_at=int(time.time()), comments=("Fix the tap.",), tags=())  # fmt: skip
+    events = p.inbound_answered_call(
+        call_id,
+        token=token,
+        number=LINE,
+        external=CALLER,
+        agent=AGENT,
+        started_at=int(time.time()),
+        comments=("Fix the tap.",),
+        tags=(),
+    )
     return next(e for e in events if e["event"] == "call.ended")
 
 
@@ -85,8 +101,11 @@ def test_a_worker_killed_mid_task_loses_nothing_and_logs_once(fleet, vendors):
         f"{ingest}/webhooks/aircall", json=call_ended(token, 8_100_000_001), timeout=5
     ).json()["id"]
     # The activity lock is per scope (Jobber account and Aircall company) and call.
-    until(lambda: r.hlen("unacked") and any(r.scan_iter("aj:lock:activity:*:call:8100000001")),
-          timeout=20, what="the worker to be inside the Jobber call")  # fmt: skip
+    until(
+        lambda: r.hlen("unacked") and any(r.scan_iter("aj:lock:activity:*:call:8100000001")),
+        timeout=20,
+        what="the worker to be inside the Jobber call",
+    )
     first.send_signal(signal.SIGKILL)
     killed_at = time.monotonic()
     first.wait(timeout=5)
@@ -100,8 +119,9 @@ def test_a_worker_killed_mid_task_loses_nothing_and_logs_once(fleet, vendors):
         what="the event to be redelivered and done within a minute of the SIGKILL",
     )
     recovery_s = round(time.monotonic() - killed_at, 1)
-    assert account_calls("worker SIGKILLed mid-write", r, vendors.jobber, {"8100000001": event_id},
-                         recovery_s=recovery_s).ok  # fmt: skip
+    assert account_calls(
+        "worker SIGKILLed mid-write", r, vendors.jobber, {"8100000001": event_id}, recovery_s=recovery_s
+    ).ok
 
     assert (
         len(notes(vendors.jobber, client_id)) == 1
@@ -125,15 +145,19 @@ def test_a_write_longer_than_the_visibility_timeout_stays_with_its_worker(fleet,
 
     # A redelivered copy would have run the task a second time (its lock wait hides it from the ledger, and
     # the activity record keeps it from writing twice): the fleet's task counters show every run.
-    until(lambda: r.zcard("unacked_index") == 0 and not any(r.llen(q) for q in ("default", "jobber")),
-          timeout=30, what="every delivery settled")  # fmt: skip
+    until(
+        lambda: r.zcard("unacked_index") == 0 and not any(r.llen(q) for q in ("default", "jobber")),
+        timeout=30,
+        what="every delivery settled",
+    )
     # Workers add their counts to Redis about once a second.
     until(lambda: r.hget("aj:stat:tasks", "calls.log_activity|success"), timeout=10, what="the task counts")
     time.sleep(1.5)  # one more flush: a second run, had there been one, is counted by now
     assert r.hget("aj:stat:tasks", "calls.log_activity|success") == "1"
     assert Ledger(r).show(event_id)["attempts"] == []
-    assert account_calls("write slower than the visibility timeout", r, vendors.jobber,
-                         {"8400000001": event_id}).ok  # fmt: skip
+    assert account_calls(
+        "write slower than the visibility timeout", r, vendors.jobber, {"8400000001": event_id}
+    ).ok
 
 
 def test_a_redis_restart_loses_no_accepted_event(fleet, vendors):

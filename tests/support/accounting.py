@@ -43,9 +43,11 @@ class Accounting:
 
     def line(self) -> str:
         figures = " ".join(f"{k}={v}" for k, v in self.extra.items())
-        return (f"{'OK  ' if self.ok else 'FAIL'} {self.scenario:<44} accepted={self.accepted} "
-                f"logged_once={self.logged_once} skipped={self.skipped} dead_lettered={self.dead_lettered} "
-                f"lost={self.lost} doubled={self.doubled} {figures}").rstrip()  # fmt: skip
+        return (
+            f"{'OK  ' if self.ok else 'FAIL'} {self.scenario:<44} accepted={self.accepted} "
+            f"logged_once={self.logged_once} skipped={self.skipped} dead_lettered={self.dead_lettered} "
+            f"lost={self.lost} doubled={self.doubled} {figures}"
+        ).rstrip()
 
 
 def notes_per_call(jobber_url: str) -> Counter[str]:

@@ -37,17 +37,21 @@ def window(r: Any):
     [
         pytest.param(3, [(0, 0), (1, 0), (2, 0)], id="up-to-the-limit-goes"),
         pytest.param(3, [(0, 0), (1, 0), (2, 0), (3, 57)], id="one-over-waits-for-the-oldest-to-leave"),
-        pytest.param(3, [(0, 0), (1, 0), (2, 0), (3, 57), (30, 30), (59, 1)],
-                     id="refused-requests-are-not-counted"),
+        pytest.param(
+            3, [(0, 0), (1, 0), (2, 0), (3, 57), (30, 30), (59, 1)], id="refused-requests-are-not-counted"
+        ),
         pytest.param(3, [(0, 0), (1, 0), (2, 0), (60, 0)], id="oldest-leaves-at-exactly-sixty-seconds"),
         pytest.param(3, [(0, 0), (1, 0), (2, 0), (60, 0), (60.5, 0.5)], id="then-the-next-oldest-paces-it"),
         pytest.param(3, [(0, 0), (0, 0), (0, 0), (59.999, 0.01)], id="wait-is-never-below-ten-ms"),
-        pytest.param(3, [(0, 0), (1, 0), (2, 0), (200, 0), (200, 0), (200, 0), (200, 60)],
-                     id="a-quiet-minute-frees-the-whole-window"),
+        pytest.param(
+            3,
+            [(0, 0), (1, 0), (2, 0), (200, 0), (200, 0), (200, 0), (200, 60)],
+            id="a-quiet-minute-frees-the-whole-window",
+        ),
         pytest.param(1, [(10, 0), (10, 60), (69.5, 0.5), (70, 0)], id="limit-of-one"),
         pytest.param(60, [*((t / 10, 0) for t in range(60)), (6, 54)], id="sixty-a-minute-in-a-burst"),
     ],
-)  # fmt: skip
+)
 def test_sliding_window(window: Any, limit: int, requests: list[tuple[float, float]]) -> None:
     answers = [(t, window(t, limit)) for t, _ in requests]
     assert answers == [(t, pytest.approx(wait)) for t, wait in requests]

@@ -22,19 +22,49 @@ def snaps(events):
 
 
 LIFECYCLES = {
-    "answered": p.inbound_answered_call(1, token="t", number=LINE, external="+14155550100", agent=AGENT, started_at=T0,
-                                        comments=["one", "two"], tags=["Quote", "Urgent"]),
+    "answered": p.inbound_answered_call(
+        1,
+        token="t",
+        number=LINE,
+        external="+14155550100",
+        agent=AGENT,
+        started_at=T0,
+        comments=["one", "two"],
+        tags=["Quote", "Urgent"],
+    ),
     "missed": p.missed_call(2, token="t", number=LINE, external="+14155550100", agent=AGENT, started_at=T0),
-    "voicemail": p.voicemail_call(3, token="t", number=LINE, external="+14155550100", agent=AGENT, started_at=T0),
-    "outbound": p.outbound_call(4, token="t", number=LINE, external="+14155550100", agent=AGENT2, started_at=T0),
-    "transfer": p.transferred_call(5, token="t", number=LINE, external="+14155550100", agent=AGENT, to_agent=AGENT2,
-                                   started_at=T0),
-    "external": p.external_transferred_call(6, token="t", number=LINE, external="+14155550100", agent=AGENT,
-                                            to_number="+33612345678", started_at=T0),
-    "external_by": p.external_transferred_call(8, token="t", number=LINE, external="+14155550100", agent=AGENT,
-                                               to_number="+33612345678", started_at=T0, transferred_by=AGENT2),
-    "untagged": p.untagged_call(7, token="t", number=LINE, external="+14155550100", agent=AGENT, started_at=T0),
-}  # fmt: skip
+    "voicemail": p.voicemail_call(
+        3, token="t", number=LINE, external="+14155550100", agent=AGENT, started_at=T0
+    ),
+    "outbound": p.outbound_call(
+        4, token="t", number=LINE, external="+14155550100", agent=AGENT2, started_at=T0
+    ),
+    "transfer": p.transferred_call(
+        5, token="t", number=LINE, external="+14155550100", agent=AGENT, to_agent=AGENT2, started_at=T0
+    ),
+    "external": p.external_transferred_call(
+        6,
+        token="t",
+        number=LINE,
+        external="+14155550100",
+        agent=AGENT,
+        to_number="+33612345678",
+        started_at=T0,
+    ),
+    "external_by": p.external_transferred_call(
+        8,
+        token="t",
+        number=LINE,
+        external="+14155550100",
+        agent=AGENT,
+        to_number="+33612345678",
+        started_at=T0,
+        transferred_by=AGENT2,
+    ),
+    "untagged": p.untagged_call(
+        7, token="t", number=LINE, external="+14155550100", agent=AGENT, started_at=T0
+    ),
+}
 
 
 @pytest.mark.parametrize("name", list(LIFECYCLES))
@@ -51,17 +81,51 @@ def test_any_arrival_order_and_duplication_gives_the_same_text(name):
 @pytest.mark.parametrize(
     ("name", "title", "present", "absent"),
     [
-        ("answered", "Inbound call answered by Madelaine Dupont", ["Tags: Quote, Urgent", "Notes:\n- one\n- two", "Recording: https://assets.aircall.io/recording/1"], ["Voicemail:"]),
-        ("missed", "Missed inbound call", ["Direction: Missed", "From: +14155550100"], ["Agent:", "Recording:"]),
-        ("voicemail", "Voicemail from +14155550100", ["Direction: Voicemail", "Voicemail: https://assets.aircall.io/voicemail/3"], ["Recording:"]),
-        ("outbound", "Outbound call by Joe Bloggs", ["From: +14155550199 (Support line)", "To: +14155550100"], []),
+        (
+            "answered",
+            "Inbound call answered by Madelaine Dupont",
+            [
+                "Tags: Quote, Urgent",
+                "Notes:\n- one\n- two",
+                "Recording: https://assets.aircall.io/recording/1",
+            ],
+            ["Voicemail:"],
+        ),
+        (
+            "missed",
+            "Missed inbound call",
+            ["Direction: Missed", "From: +14155550100"],
+            ["Agent:", "Recording:"],
+        ),
+        (
+            "voicemail",
+            "Voicemail from +14155550100",
+            ["Direction: Voicemail", "Voicemail: https://assets.aircall.io/voicemail/3"],
+            ["Recording:"],
+        ),
+        (
+            "outbound",
+            "Outbound call by Joe Bloggs",
+            ["From: +14155550199 (Support line)", "To: +14155550100"],
+            [],
+        ),
         ("transfer", "Inbound call answered by Joe Bloggs", ["Transfers: Madelaine Dupont → Joe Bloggs"], []),
         # No `transferred_by` on an external transfer: the agent who transferred is the call's user.
-        ("external", "Inbound call answered by Madelaine Dupont", ["Transfers: Madelaine Dupont → +33612345678 (external)"], ["Agent →"]),
-        ("external_by", "Inbound call answered by Madelaine Dupont", ["Transfers: Joe Bloggs → +33612345678 (external)"], []),
+        (
+            "external",
+            "Inbound call answered by Madelaine Dupont",
+            ["Transfers: Madelaine Dupont → +33612345678 (external)"],
+            ["Agent →"],
+        ),
+        (
+            "external_by",
+            "Inbound call answered by Madelaine Dupont",
+            ["Transfers: Joe Bloggs → +33612345678 (external)"],
+            [],
+        ),
         ("untagged", "Inbound call answered by Madelaine Dupont", ["Tags: Quote"], ["Urgent"]),
     ],
-)  # fmt: skip
+)
 def test_call_text(name, title, present, absent):
     text = render_call(merge_call(snaps(LIFECYCLES[name]))).text
     assert text.splitlines()[0] == title
@@ -95,9 +159,18 @@ def test_duration(seconds, text):
 
 def test_message_text_received_with_media_and_sent():
     line = {"id": 789, "name": "Support line", "digits": "+1 415-555-0199", "country": "US"}
-    received = Message.model_validate({"id": "SM1", "direction": "inbound", "body": "Leak photo", "external_number": "(415) 555-0100",
-                                       "number": line, "media_details": [{"presigned_url": "https://m/1.jpg"}, {"presigned_url": "https://m/2.jpg"}],
-                                       "direct_link": "https://api.aircall.io/v1/messages/SM1", "created_at": datetime(2026, 1, 1, tzinfo=UTC).isoformat()})  # fmt: skip
+    received = Message.model_validate(
+        {
+            "id": "SM1",
+            "direction": "inbound",
+            "body": "Leak photo",
+            "external_number": "(415) 555-0100",
+            "number": line,
+            "media_details": [{"presigned_url": "https://m/1.jpg"}, {"presigned_url": "https://m/2.jpg"}],
+            "direct_link": "https://api.aircall.io/v1/messages/SM1",
+            "created_at": datetime(2026, 1, 1, tzinfo=UTC).isoformat(),
+        }
+    )
     assert render_message(received, sent=False).text.splitlines() == [
         "MMS received from +14155550100",
         "Direction: Received",
@@ -108,8 +181,16 @@ def test_message_text_received_with_media_and_sent():
         "Media: https://m/2.jpg",
         "Aircall: https://api.aircall.io/v1/messages/SM1",
     ]
-    sent = Message.model_validate({"id": "SM2", "body": "On our way", "raw_digits": "+1 415-555-0100", "number": line,
-                                   "channel": "whatsapp", "user": {"name": "Joe Bloggs", "email": "joe@acme.com"}})  # fmt: skip
+    sent = Message.model_validate(
+        {
+            "id": "SM2",
+            "body": "On our way",
+            "raw_digits": "+1 415-555-0100",
+            "number": line,
+            "channel": "whatsapp",
+            "user": {"name": "Joe Bloggs", "email": "joe@acme.com"},
+        }
+    )
     text = render_message(sent, sent=True).text
     assert text.startswith(
         "WhatsApp message sent to +14155550100\nDirection: Sent\nFrom: +14155550199 (Support line)"
@@ -132,8 +213,15 @@ def test_message_text_received_with_media_and_sent():
 def test_voice_agent_paths_are_order_independent(path, title):
     from domain.voice_agent import voice_agent_view
 
-    events = p.aiva_call(9, token="t", number=LINE, external="+14155550100", started_at=T0, path=path,
-                         agent=AGENT if path == "transfer_answered" else None)  # fmt: skip
+    events = p.aiva_call(
+        9,
+        token="t",
+        number=LINE,
+        external="+14155550100",
+        started_at=T0,
+        path=path,
+        agent=AGENT if path == "transfer_answered" else None,
+    )
     snapshots = [Snapshot(e["event"], e["timestamp"], e["data"]) for e in events]
     texts = set()
     for seed in range(10):

@@ -31,8 +31,11 @@ def test_unusable_envelopes_are_refused(doc, message):
 
 
 def test_the_real_integration_deleted_payload_is_accepted():
-    env = parse_envelope(envelope(resource="integration", event="integration.deleted",
-                                  data={"integration_id": 42, "company_id": 1}))  # fmt: skip
+    env = parse_envelope(
+        envelope(
+            resource="integration", event="integration.deleted", data={"integration_id": 42, "company_id": 1}
+        )
+    )
     assert env.routed and env.resource_id == "42"
 
 

@@ -103,11 +103,21 @@ def jobber(**event):
 @pytest.mark.parametrize(
     "doc",
     [
-        None, [], "x", {"data": [1]}, {"data": "x"}, {"data": {"webHookEvent": []}},
-        jobber(topic=1), jobber(accountId=["a"]), jobber(itemId={"x": 1}), jobber(itemId=True),
-        jobber(itemId=[[[]]]), jobber(occurredAt=5), jobber(occurredAt={"a": 1}),
+        None,
+        [],
+        "x",
+        {"data": [1]},
+        {"data": "x"},
+        {"data": {"webHookEvent": []}},
+        jobber(topic=1),
+        jobber(accountId=["a"]),
+        jobber(itemId={"x": 1}),
+        jobber(itemId=True),
+        jobber(itemId=[[[]]]),
+        jobber(occurredAt=5),
+        jobber(occurredAt={"a": 1}),
     ],
-)  # fmt: skip
+)
 def test_jobber_payloads_of_odd_shapes_are_refused(doc):
     with pytest.raises(WebhookError):
         parse_webhook(doc)

@@ -139,8 +139,9 @@ def loaded_after_import(*modules: str) -> set[str]:
         f"for m in {list(modules)!r}: importlib.import_module(m)\n"
         "print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                            check=True)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
     return set(json.loads(result.stdout))
 
 

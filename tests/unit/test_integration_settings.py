@@ -10,11 +10,19 @@ DEFAULTS = {
     "create_missing_clients": False,
     "contact_sync": False,
     "insight_card": {"custom": False, "fields": []},
-    "ai_logging": {"enabled": False, "transcription": True, "summary": True, "topics": True,
-                   "topics_as_tags": False, "action_items": True, "action_items_as_tasks": False, "sentiment": True},
+    "ai_logging": {
+        "enabled": False,
+        "transcription": True,
+        "summary": True,
+        "topics": True,
+        "topics_as_tags": False,
+        "action_items": True,
+        "action_items_as_tasks": False,
+        "sentiment": True,
+    },
     "ai_voice_agent_logging": False,
     "aircall_plan_ai_assist": False,
-}  # fmt: skip
+}
 
 
 def test_empty_document_gives_the_spec_defaults():
@@ -40,8 +48,15 @@ def test_full_valid_document_round_trips():
     [
         ({"colour": "blue"}, "unknown setting 'colour'"),
         ({"ai_logging": {"enabled": False, "sparkles": True}}, "unknown setting 'ai_logging.sparkles'"),
-        ({"insight_card": {"custom": True, "fields": ["email", "phone", "tags", "balance", "lead_status", "client_since"]}},
-         "at most 5 insight card fields"),
+        (
+            {
+                "insight_card": {
+                    "custom": True,
+                    "fields": ["email", "phone", "tags", "balance", "lead_status", "client_since"],
+                }
+            },
+            "at most 5 insight card fields",
+        ),
         ({"insight_card": {"fields": ["shoe_size"]}}, "unknown insight card field 'shoe_size'"),
         ({"insight_card": {"fields": ["custom:"]}}, "custom field needs a label"),
         ({"insight_card": {"fields": ["email", "email"]}}, "must not repeat"),
@@ -50,7 +65,7 @@ def test_full_valid_document_round_trips():
         ({"numbers": ["not-a-number"]}, "numbers.0"),
         ([], "settings must be a JSON object"),
     ],
-)  # fmt: skip
+)
 def test_invalid_settings_are_refused_with_a_clear_message(doc, message):
     with pytest.raises(SettingsError) as excinfo:
         IntegrationSettings.parse(doc)
@@ -71,9 +86,13 @@ def test_dotted_changes_are_revalidated_as_a_whole():
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("contact_sync=true", ("contact_sync", True)), ("numbers=[1,2]", ("numbers", [1, 2])),
-     ("log_activity_as=request", ("log_activity_as", "request")), (" a.b = 3", ("a.b", 3))],
-)  # fmt: skip
+    [
+        ("contact_sync=true", ("contact_sync", True)),
+        ("numbers=[1,2]", ("numbers", [1, 2])),
+        ("log_activity_as=request", ("log_activity_as", "request")),
+        (" a.b = 3", ("a.b", 3)),
+    ],
+)
 def test_cli_assignments_parse_json_values(text, expected):
     assert parse_assignment(text) == expected
 

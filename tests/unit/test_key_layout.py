@@ -66,9 +66,10 @@ def test_every_key_expires_or_has_an_owner(r: fakeredis.FakeRedis) -> None:
     write_everything(r)
     owned = set(keys.integration_state(INTEGRATION))
     unowned = [
-        k for k in r.scan_iter()
+        k
+        for k in r.scan_iter()
         if r.ttl(k) < 0 and k not in owned and not any(fnmatch.fnmatch(k, p) for p in keys.PERSISTENT)
-    ]  # fmt: skip
+    ]
     assert r.dbsize() >= 8
     assert unowned == []
 
@@ -76,16 +77,30 @@ def test_every_key_expires_or_has_an_owner(r: fakeredis.FakeRedis) -> None:
 def test_every_key_is_one_that_store_keys_names(r: fakeredis.FakeRedis) -> None:
     consent = write_everything(r)
     named = {
-        keys.pending_jobber(consent), keys.PENDING_JOBBER_DUE,
-        keys.activity(SCOPE, "call", CALL), keys.call_state(SCOPE, CALL), keys.card_claim(SCOPE, CALL),
-        keys.contact_map(SCOPE), keys.CONTACT_SCOPES, keys.ai_content(SCOPE, CALL), keys.ai_tasks(SCOPE, CALL),
-        keys.ai_task_attempts(SCOPE, CALL), keys.phone(ACCOUNT, "+14155550100"),
-        keys.phone_reverse(ACCOUNT, "c1"), keys.reconcile_watermark(INTEGRATION),
-        keys.created_client(ACCOUNT, "+14155550111"), keys.created_client(ACCOUNT, "+14155550122"),
+        keys.pending_jobber(consent),
+        keys.PENDING_JOBBER_DUE,
+        keys.activity(SCOPE, "call", CALL),
+        keys.call_state(SCOPE, CALL),
+        keys.card_claim(SCOPE, CALL),
+        keys.contact_map(SCOPE),
+        keys.CONTACT_SCOPES,
+        keys.ai_content(SCOPE, CALL),
+        keys.ai_tasks(SCOPE, CALL),
+        keys.ai_task_attempts(SCOPE, CALL),
+        keys.phone(ACCOUNT, "+14155550100"),
+        keys.phone_reverse(ACCOUNT, "c1"),
+        keys.reconcile_watermark(INTEGRATION),
+        keys.created_client(ACCOUNT, "+14155550111"),
+        keys.created_client(ACCOUNT, "+14155550122"),
         keys.created_client_reverse(ACCOUNT, "c2"),
-        keys.JOBBER_VERSION_NOTICES, keys.STAT_JOBBER_VERSION_NOTICES, keys.worker("worker.host-1"),
-        keys.WORKERS, keys.STAT_CARD_SECONDS, keys.STAT_BEAT_JOBS, keys.STAT_JOBBER_REFRESHES,
-    }  # fmt: skip
+        keys.JOBBER_VERSION_NOTICES,
+        keys.STAT_JOBBER_VERSION_NOTICES,
+        keys.worker("worker.host-1"),
+        keys.WORKERS,
+        keys.STAT_CARD_SECONDS,
+        keys.STAT_BEAT_JOBS,
+        keys.STAT_JOBBER_REFRESHES,
+    }
     assert set(r.scan_iter()) <= named
     assert all(k.startswith(f"{keys.PREFIX}:") for k in r.scan_iter())
 

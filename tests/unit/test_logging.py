@@ -36,7 +36,11 @@ def test_a_line_carries_the_ids_bound_for_the_work_in_hand(lines: io.StringIO) -
     inside, after = parsed(lines)
     assert inside["event"] == "tasks.calls.logged call=7"
     assert (inside["integration_id"], inside["event_id"], inside["logger"], inside["level"]) == (
-        "int_1", "ev_2", "tasks.calls", "info")  # fmt: skip
+        "int_1",
+        "ev_2",
+        "tasks.calls",
+        "info",
+    )
     assert "integration_id" not in after  # the binding ends with its block
     assert inside["timestamp"].endswith("Z")
 

@@ -32,8 +32,17 @@ def test_unusable_timestamps_are_none(value):
 
 
 def test_call_tolerates_empty_nested_objects_and_string_ids():
-    call = Call.model_validate({"id": "123", "user": {}, "number": {}, "contact": None, "tags": None, "comments": None,
-                                "started_at": "1732622895"})  # fmt: skip
+    call = Call.model_validate(
+        {
+            "id": "123",
+            "user": {},
+            "number": {},
+            "contact": None,
+            "tags": None,
+            "comments": None,
+            "started_at": "1732622895",
+        }
+    )
     assert (
         call.id == 123
         and call.user is None
@@ -44,10 +53,21 @@ def test_call_tolerates_empty_nested_objects_and_string_ids():
 
 
 def test_message_accepts_media_details_or_media_url_and_either_number_field():
-    a = Message.model_validate({"id": 5, "raw_digits": "+1 415-555-0100",
-                                "media_details": [{"file_name": "x.jpg", "presigned_url": "https://m/x.jpg"}]})  # fmt: skip
-    b = Message.model_validate({"id": "SM1", "external_number": "+1 415-555-0100", "media_url": ["https://m/y.jpg"],
-                                "created_at": 1732622895000})  # fmt: skip
+    a = Message.model_validate(
+        {
+            "id": 5,
+            "raw_digits": "+1 415-555-0100",
+            "media_details": [{"file_name": "x.jpg", "presigned_url": "https://m/x.jpg"}],
+        }
+    )
+    b = Message.model_validate(
+        {
+            "id": "SM1",
+            "external_number": "+1 415-555-0100",
+            "media_url": ["https://m/y.jpg"],
+            "created_at": 1732622895000,
+        }
+    )
     assert a.id == "5" and a.external == "+1 415-555-0100" and [m.url for m in a.media] == ["https://m/x.jpg"]
     assert [m.url for m in b.media] == ["https://m/y.jpg"] and b.created_at == T
 

@@ -144,9 +144,14 @@ def test_rate_limit_waits_add_up_against_the_budget_then_dead_letter(
     ],
 )
 def test_transient_backoff_counts_only_transient_attempts(
-    probe: type[Probe], r: Any, settings_env: Any, monkeypatch: pytest.MonkeyPatch,
-    retries: int, rate_limit_waits: int, attempt: int,
-) -> None:  # fmt: skip
+    probe: type[Probe],
+    r: Any,
+    settings_env: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    retries: int,
+    rate_limit_waits: int,
+    attempt: int,
+) -> None:
     settings_env.setenv("RETRY_BACKOFF_MAX_S", "600")
     p = probe(f"task-tr-{retries}-{rate_limit_waits}", retries=retries)
     if rate_limit_waits:

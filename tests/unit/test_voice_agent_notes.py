@@ -18,18 +18,46 @@ def notes(**data: object) -> list[str]:
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        ({"summary": "Burst pipe.", "extracted_data": {"name": "Pat Doe", "issue": "Burst pipe"}},
-         ["Burst pipe.", "name: Pat Doe", "issue: Burst pipe"]),
-        ({"extracted_data": {"question": ["What is your name?", "What is the issue?"], "answer": ["Pat", "Leak"]}},
-         ["What is your name?: Pat", "What is the issue?: Leak"]),
-        ({"extracted_data": {"questions": ["Name?", "Address?", "When?"], "answers": ["Pat", None, "Monday"]}},
-         ["Name?: Pat", "When?: Monday"]),
-        ({"extracted_data": [{"question": "Name?", "answer": "Pat"}, {"key": "zip", "value": "94105"}]},
-         ["Name?: Pat", "zip: 94105"]),
-        ({"extracted_data": {"items": ["faucet", "pipe"], "urgent": True, "callback": False, "rooms": 2}},
-         ["items: faucet, pipe", "urgent: yes", "callback: no", "rooms: 2"]),
-        ({"extracted_data": {"address": {"street": "1 Main St", "city": "Oakland"}, "empty": "", "none": None}},
-         ["address: street: 1 Main St, city: Oakland"]),
+        (
+            {"summary": "Burst pipe.", "extracted_data": {"name": "Pat Doe", "issue": "Burst pipe"}},
+            ["Burst pipe.", "name: Pat Doe", "issue: Burst pipe"],
+        ),
+        (
+            {
+                "extracted_data": {
+                    "question": ["What is your name?", "What is the issue?"],
+                    "answer": ["Pat", "Leak"],
+                }
+            },
+            ["What is your name?: Pat", "What is the issue?: Leak"],
+        ),
+        (
+            {
+                "extracted_data": {
+                    "questions": ["Name?", "Address?", "When?"],
+                    "answers": ["Pat", None, "Monday"],
+                }
+            },
+            ["Name?: Pat", "When?: Monday"],
+        ),
+        (
+            {"extracted_data": [{"question": "Name?", "answer": "Pat"}, {"key": "zip", "value": "94105"}]},
+            ["Name?: Pat", "zip: 94105"],
+        ),
+        (
+            {"extracted_data": {"items": ["faucet", "pipe"], "urgent": True, "callback": False, "rooms": 2}},
+            ["items: faucet, pipe", "urgent: yes", "callback: no", "rooms: 2"],
+        ),
+        (
+            {
+                "extracted_data": {
+                    "address": {"street": "1 Main St", "city": "Oakland"},
+                    "empty": "",
+                    "none": None,
+                }
+            },
+            ["address: street: 1 Main St, city: Oakland"],
+        ),
         ({"extracted_data": '{"name": "Pat"}'}, ["name: Pat"]),
         ({"extracted_data": "Caller wants a quote"}, ["Caller wants a quote"]),
         ({"summary": {"content": "Needs a plumber."}}, ["Needs a plumber."]),
@@ -39,9 +67,23 @@ def notes(**data: object) -> list[str]:
         ({}, []),
         ({"summary": "  ", "extracted_data": {}}, []),
     ],
-    ids=["flat", "parallel-arrays", "plural-arrays-with-gap", "list-of-pairs", "scalars", "nested", "json-text",
-         "plain-text", "summary-content", "summary-text", "summary-object", "nulls", "missing", "blank"],
-)  # fmt: skip
+    ids=[
+        "flat",
+        "parallel-arrays",
+        "plural-arrays-with-gap",
+        "list-of-pairs",
+        "scalars",
+        "nested",
+        "json-text",
+        "plain-text",
+        "summary-content",
+        "summary-text",
+        "summary-object",
+        "nulls",
+        "missing",
+        "blank",
+    ],
+)
 def test_every_payload_shape_renders_as_readable_lines(data: dict[str, object], expected: list[str]) -> None:
     rendered = notes(**data)
     assert rendered == expected
