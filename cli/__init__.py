@@ -24,7 +24,8 @@ from config.logging import configure as configure_logging
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:
     """Operate the Aircall ↔ Jobber service."""
-    # Readable lines on stderr for an operator (LOG_FORMAT=json for machines); stdout stays the command's output.
+    # Readable lines on stderr for an operator (LOG_FORMAT=json for machines); stdout stays the
+    # command's output.
     configure_logging(
         logging.DEBUG if verbose else logging.WARNING, os.environ.get("LOG_FORMAT") or "text", sys.stderr
     )

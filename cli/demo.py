@@ -31,7 +31,8 @@ def demo(summary_file: str | None, timeout: float, as_json: bool) -> None:
         args += ["--summary-file", summary_file]
     if as_json:
         args.append("--json")
-    # Sandbox mode (SANDBOX_MODE): the demo talks to the sandbox vendors only, and says so if they are not there.
+    # Sandbox mode (SANDBOX_MODE): the demo talks to the sandbox vendors only, and says so if
+    # they are not there.
     code = subprocess.call(args, env=os.environ | {"PYTHONPATH": path, "SANDBOX_MODE": "true"})  # noqa: S603 (our own fixed command)
     if code:
         sys.exit(code)

@@ -31,7 +31,10 @@ def describe_integration(doc: dict[str, Any]) -> str:
     lines = [
         f"Integration {doc['id']}",
         f"  status:             {doc['status']}" + (f" — {doc['message']}" if doc.get("message") else ""),
-        f"  aircall company:    {doc.get('aircall_company_id') or '-'} (rate budget: {doc.get('aircall_budget_key') or '-'})",
+        (
+            f"  aircall company:    {doc.get('aircall_company_id') or '-'}"
+            f" (rate budget: {doc.get('aircall_budget_key') or '-'})"
+        ),
         f"  aircall webhook:    {doc.get('aircall_webhook_id') or '-'}",
         f"  jobber account:     {account.get('name', '-')} {('(' + account['id'] + ')') if account else ''}",
         f"  created / updated:  {doc.get('created_at')} / {doc.get('updated_at')}",

@@ -27,9 +27,10 @@ def secrets() -> None:
 def secrets_reencrypt(ops: Ops, as_json: bool) -> None:
     """Re-encrypt every stored token with SECRET_KEY, opening what SECRET_KEY_PREVIOUS sealed.
 
-    Run it after every role restarted with the new SECRET_KEY and the old one as SECRET_KEY_PREVIOUS; then
-    SECRET_KEY_PREVIOUS can be removed. Safe to rerun: values already sealed with SECRET_KEY are left alone,
-    and a token a worker refreshes meanwhile is never overwritten. Exits 1 if some value opens with neither key.
+    Run it after every role restarted with the new SECRET_KEY and the old one as
+    SECRET_KEY_PREVIOUS; then SECRET_KEY_PREVIOUS can be removed. Safe to rerun: values already
+    sealed with SECRET_KEY are left alone, and a token a worker refreshes meanwhile is never
+    overwritten. Exits 1 if some value opens with neither key.
     """
     records = stored_secrets(ops.settings)
     quiet = as_json and not sys.stderr.isatty()
@@ -38,7 +39,8 @@ def secrets_reencrypt(ops: Ops, as_json: bool) -> None:
     emit(as_json, summary, describe(summary))
     if summary["unreadable"]:
         fail(
-            f"{summary['unreadable']} record(s) open with neither SECRET_KEY nor SECRET_KEY_PREVIOUS (listed above)"
+            f"{summary['unreadable']} record(s) open with neither SECRET_KEY nor SECRET_KEY_PREVIOUS"
+            " (listed above)"
         )
 
 
@@ -46,7 +48,10 @@ def describe(summary: dict[str, Any]) -> str:
     lines = []
     for kind in KINDS:
         t = summary[kind]
-        line = f"{NAMES[kind]}: {t['resealed']} re-encrypted, {t['current']} already current, {t['empty']} without secrets"
+        line = (
+            f"{NAMES[kind]}: {t['resealed']} re-encrypted, {t['current']} already current, "
+            f"{t['empty']} without secrets"
+        )
         if t["unreadable"]:
             line += f", unreadable: {', '.join(t['unreadable'])}"
         lines.append(line)

@@ -16,8 +16,8 @@ from flows.status import fleet_status
 @pass_ops
 @guarded
 def status(ops: Ops, as_json: bool) -> None:
-    """Queues, pending events, dead letters, integrations, throttled ones, workers, beat's last runs, Jobber API
-    version warnings."""
+    """Queues, pending events, dead letters, integrations, throttled ones, workers, beat's last
+    runs, Jobber API version warnings."""
     doc = fleet_status(ops.r, ops.settings)
     emit(as_json, doc, describe_status(doc))
 
@@ -46,7 +46,10 @@ def describe_status(doc: dict[str, Any]) -> str:
     )
     throttled = (
         "\n".join(
-            f"  {t['integration']}: {t['refused']} refused ({t['reason']}), last {_seconds(t['last_refused_age_s'])} ago"
+            (
+                f"  {t['integration']}: {t['refused']} refused ({t['reason']}), "
+                f"last {_seconds(t['last_refused_age_s'])} ago"
+            )
             for t in doc["throttled"]
         )
         or "  none in the last day"
@@ -83,7 +86,10 @@ def describe_status(doc: dict[str, Any]) -> str:
             f"Events pending: {events['pending']} (oldest {_seconds(events['oldest_pending_age_s'])})",
             f"Dead letters: {doc['dead_letters']}",
             f"Integrations: {integrations}",
-            "Webhooks refused with 429 (tenant limits; Aircall disables a webhook after ~10 failures in a row):",
+            (
+                "Webhooks refused with 429 (tenant limits; Aircall disables a webhook after ~10 failures "
+                "in a row):"
+            ),
             throttled,
             "\n" + (workers if doc["workers"] else "Workers: no heartbeat in the last minute"),
             "\n" + beat,

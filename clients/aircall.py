@@ -1,9 +1,11 @@
-"""Aircall REST adapter (https://developer.aircall.io/api-references). Basic (api_id:api_token) or Bearer auth.
+"""Aircall REST adapter (https://developer.aircall.io/api-references).
 
-Errors: 429 → RateLimited (wait until X-AircallApi-Reset, a UNIX timestamp; bounded); 5xx / timeouts → Transient;
-401/403 → Disconnected (bad or revoked credentials), except a 403 from the conversation-intelligence endpoints
-while the same credentials still work, which is FeatureUnavailable (the plan lacks AI Assist); other 4xx →
-Permanent.
+Basic (api_id:api_token) or Bearer auth.
+
+Errors: 429 → RateLimited (wait until X-AircallApi-Reset, a UNIX timestamp; bounded); 5xx / timeouts →
+Transient; 401/403 → Disconnected (bad or revoked credentials), except a 403 from the
+conversation-intelligence endpoints while the same credentials still work, which is FeatureUnavailable (the
+plan lacks AI Assist); other 4xx → Permanent.
 """
 
 from __future__ import annotations
@@ -57,8 +59,8 @@ class Number:
 
 @dataclass(frozen=True)
 class CompanyIdentity:
-    """`company_id`: Aircall's company id, or None when the credentials do not reveal it; `budget_key`: what the
-    shared per-company rate budget is keyed on (the company id itself when known, else `numbers:<id>`,
+    """`company_id`: Aircall's company id, or None when the credentials do not reveal it; `budget_key`: what
+    the shared per-company rate budget is keyed on (the company id itself when known, else `numbers:<id>`,
     `users:<id>` or `key:<hash>`); `source`: how it was found."""
 
     company_id: str | None
@@ -145,12 +147,12 @@ class AircallClient:
         key and app (aircall-api.md §7), so two integrations of one company must draw on one budget.
 
         Every reading is tried, in order (each UNCONFIRMED for API keys):
-        1. `GET /v1/integrations/me` carries `company_id` (documented for OAuth tokens, §8.2); an API key may be
-           refused (401/403/404): then
+        1. `GET /v1/integrations/me` carries `company_id` (documented for OAuth tokens, §8.2); an API key may
+           be refused (401/403/404): then
         2. `GET /v1/company`, should it carry an `id` (the documented object has none);
-        3. the company's lowest number id, else its lowest user id: every key of a company lists the same numbers
-           and users, and ids are only ever added, so the key is shared (the company id itself stays unknown;
-           numbers and users document no `company_id` field, so none is read);
+        3. the company's lowest number id, else its lowest user id: every key of a company lists the same
+           numbers and users, and ids are only ever added, so the key is shared (the company id itself stays
+           unknown; numbers and users document no `company_id` field, so none is read);
         4. else the API key itself: its integrations share nothing with other keys (see the README).
         """
         try:
@@ -218,7 +220,8 @@ class AircallClient:
     # ---- calls (aircall-api.md §2) ------------------------------------------------------------------------
 
     def list_calls(self, since: float, until: float, page: int = 1, per_page: int = 50) -> dict[str, Any]:
-        """One page of the calls started in [since, until], oldest first (`GET /v1/calls`): `{calls, meta}`."""
+        """One page of the calls started in [since, until], oldest first (`GET /v1/calls`):
+        `{calls, meta}`."""
         body: dict[str, Any] = self.request(
             "GET",
             "/v1/calls",
@@ -229,8 +232,8 @@ class AircallClient:
     # ---- contacts (aircall-api.md §5) ---------------------------------------------------------------------
 
     def search_contacts(self, phone_number: str) -> list[dict[str, Any]]:
-        """Contacts with this number (`GET /v1/contacts/search`), the first 50 (one page: a number is rarely on
-        more contacts); eventually consistent (aircall-api.md §5)."""
+        """Contacts with this number (`GET /v1/contacts/search`), the first 50 (one page: a number is rarely
+        on more contacts); eventually consistent (aircall-api.md §5)."""
         body: dict[str, Any] = self.request(
             "GET", "/v1/contacts/search", params={"phone_number": phone_number, "per_page": 50}
         )

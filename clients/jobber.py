@@ -7,11 +7,11 @@ time it is used, so a document real Jobber would refuse fails before any request
 plain-JSON, non-GraphQL error bodies Jobber uses for disconnected or inactive accounts (jobber-api.md §1.3),
 which a GraphQL transport would hide behind a protocol error.
 
-Errors: HTTP 429 and `THROTTLED` → RateLimited (THROTTLED waits (requested - available) / restoreRate);
-5xx, timeouts, "Service temporarily unavailable" → Transient; the app disconnected from the account →
-AppDisconnected (a Disconnected; whatever the status, a 401 included, no token refresh is tried: the tokens are
-dead); inactive account → Disconnected; any other 401 (expired token) → Unauthorized (a token refresh fixes
-it); other GraphQL errors and userErrors → Permanent.
+Errors: HTTP 429 and `THROTTLED` → RateLimited (THROTTLED waits (requested - available) / restoreRate); 5xx,
+timeouts, "Service temporarily unavailable" → Transient; the app disconnected from the account →
+AppDisconnected (a Disconnected; whatever the status, a 401 included, no token refresh is tried: the tokens
+are dead); inactive account → Disconnected; any other 401 (expired token) → Unauthorized (a token refresh
+fixes it); other GraphQL errors and userErrors → Permanent.
 """
 
 from __future__ import annotations
@@ -45,15 +45,16 @@ class Unauthorized(Permanent):
 
 
 class AppDisconnected(Disconnected):
-    """ "User has disconnected this app from their account" (jobber-api.md §1.3): the user disconnected the app
-    in Jobber (or Jobber did, automatically). Every token of the connection is dead: refreshing cannot help."""
+    """ "User has disconnected this app from their account" (jobber-api.md §1.3): the user
+    disconnected the app in Jobber (or Jobber did, automatically). Every token of the
+    connection is dead: refreshing cannot help."""
 
 
 @dataclass(frozen=True)
 class VersionNotice:
     """What `extensions.versioning` (jobber-api.md §1.2) said beyond "as asked": a warning (the version is
-    unsupported, or support is scheduled to stop), or a version other than the one requested (a removed version
-    is silently upgraded to the oldest supported one, and breaking changes can then hit)."""
+    unsupported, or support is scheduled to stop), or a version other than the one requested (a removed
+    version is silently upgraded to the oldest supported one, and breaking changes can then hit)."""
 
     requested: str
     answered: str
@@ -180,7 +181,9 @@ mutation LogOnClient($clientId: EncodedId!, $message: String!) {
 }"""
 CLIENT_EDIT_NOTE = """
 mutation EditClientNote($noteId: EncodedId!, $message: String!) {
-  clientEditNote(input: { noteId: $noteId, message: $message }) { clientNote { id } userErrors { message path } }
+  clientEditNote(input: { noteId: $noteId, message: $message }) {
+    clientNote { id } userErrors { message path }
+  }
 }"""
 CLIENT_ADD_TAGS = """
 mutation TagClient($id: EncodedId!, $tags: [String!]!) {
@@ -192,9 +195,10 @@ TASK_CREATE = """
 mutation NewTask($clientId: EncodedId!, $input: TaskCreateInput!) {
   taskCreate(clientId: $clientId, input: $input) { task { id } userErrors { message path } }
 }"""
-# Objects created since a moment, to find one whose create was done but whose answer never came back (its id was
-# never saved). Filtered on createdAt (RequestFilterAttributes, TaskFilterAttributes in
-# jobber-schema-2025-04-16.graphql): `tasks` is sorted by START_AT by default, so its first page is not "recent".
+# Objects created since a moment, to find one whose create was done but whose answer never came
+# back (its id was never saved). Filtered on createdAt (RequestFilterAttributes,
+# TaskFilterAttributes in jobber-schema-2025-04-16.graphql): `tasks` is sorted by START_AT by
+# default, so its first page is not "recent".
 REQUESTS_CREATED = """
 query RequestsCreated($clientId: EncodedId!, $since: ISO8601DateTime!, $first: Int!, $after: String) {
   requests(filter: { clientId: $clientId, createdAt: { after: $since } }, first: $first, after: $after) {
@@ -209,7 +213,10 @@ query TasksCreated($since: ISO8601DateTime!, $first: Int!, $after: String) {
     pageInfo { hasNextPage endCursor }
   }
 }"""
-_SYNC_FIELDS = "id name firstName lastName companyName isCompany isArchived updatedAt phones { number normalizedPhoneNumber description }"
+_SYNC_FIELDS = (
+    "id name firstName lastName companyName isCompany isArchived updatedAt "
+    "phones { number normalizedPhoneNumber description }"
+)
 # Contact-sync pages: oldest change first, so a watermark on `updatedAt` can resume (jobber-api.md §5.4).
 CLIENTS_CHANGED = f"""
 query ClientsChanged($first: Int!, $after: String, $since: ISO8601DateTime!) {{
@@ -224,8 +231,8 @@ CLIENT_DELETE_NOTE = """
 mutation DeleteClientNote($noteId: EncodedId!) {
   clientDeleteNote(input: { noteId: $noteId }) { userErrors { message path } }
 }"""
-# A client's or request's notes, newest first (`notes` has no createdAt filter; the default order is UNCONFIRMED,
-# so it is asked for): where a retry finds the note an interrupted attempt created.
+# A client's or request's notes, newest first (`notes` has no createdAt filter; the default order is
+# UNCONFIRMED, so it is asked for): where a retry finds the note an interrupted attempt created.
 CLIENT_NOTES = """
 query ClientNotes($id: EncodedId!, $first: Int!, $after: String) {
   client(id: $id) {
@@ -246,14 +253,17 @@ mutation NoteOnRequest($requestId: EncodedId!, $message: String!) {
     requestNote { id } userErrors { message path }
   }
 }"""
-# `requestEditNote(input: RequestEditNoteInput!)` with `noteId` inside the input (jobber-schema-2025-04-16.graphql).
+# `requestEditNote(input: RequestEditNoteInput!)` with `noteId` inside the input
+# (jobber-schema-2025-04-16.graphql).
 REQUEST_EDIT_NOTE = """
 mutation EditRequestNote($noteId: EncodedId!, $message: String!) {
-  requestEditNote(input: { noteId: $noteId, message: $message }) { requestNote { id } userErrors { message path } }
+  requestEditNote(input: { noteId: $noteId, message: $message }) {
+    requestNote { id } userErrors { message path }
+  }
 }"""
-# `Request.notes` is a RequestNoteUnionConnection (ClientNote | RequestNote, jobber-schema-2025-04-16.graphql):
-# fields are selected per member. Only the request's own notes are ours; client notes linked to requests come
-# back as empty objects and are skipped.
+# `Request.notes` is a RequestNoteUnionConnection (ClientNote | RequestNote,
+# jobber-schema-2025-04-16.graphql): fields are selected per member. Only the request's own notes are ours;
+# client notes linked to requests come back as empty objects and are skipped.
 REQUEST_NOTES = """
 query RequestNotes($id: EncodedId!, $first: Int!, $after: String) {
   request(id: $id) {
@@ -423,8 +433,9 @@ class JobberClient:
     ):
         self.api_url = api_url
         self._refresh = refresh  # called once on HTTP 401: returns a fresh access token
-        # Called with the refused access token when Jobber says the app was disconnected, before AppDisconnected
-        # is raised: the caller records it (the integration stops), whichever operation learnt it.
+        # Called with the refused access token when Jobber says the app was disconnected,
+        # before AppDisconnected is raised: the caller records it (the integration stops),
+        # whichever operation learnt it.
         self._on_disconnected = on_disconnected
         self._access_token = access_token
         self.pacer = pacer
@@ -602,7 +613,8 @@ class JobberClient:
     def clients_changed(
         self, since: str, after: str | None, first: int = 50
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """One page of clients updated after `since`, oldest first; returns (clients, cursor of the next page)."""
+        """One page of clients updated after `since`, oldest first; returns (clients, cursor of
+        the next page)."""
         page = (
             self.execute(
                 CLIENTS_CHANGED, {"first": first, "after": after, "since": since}, cost=first * 12
@@ -649,7 +661,8 @@ class JobberClient:
     def _notes_since(
         self, source: str, parent_id: str, field: str, since: str, first: int = 20, pages: int = 10
     ) -> list[tuple[str, str]]:
-        """Pages of notes, newest first, until one older than `since` (a note without a readable time is kept)."""
+        """Pages of notes, newest first, until one older than `since` (a note without a
+        readable time is kept)."""
         bound = _parse_time(since)
         found: list[tuple[str, str]] = []
         after: str | None = None
@@ -673,7 +686,8 @@ class JobberClient:
 
     @staticmethod
     def _pace(pacer: Pacer, cost: float) -> None:
-        # Bounded: a restoreRate misread as tiny must not park the task for hours (a full bucket refills in 20 s).
+        # Bounded: a restoreRate misread as tiny must not park the task for hours (a full
+        # bucket refills in 20 s).
         wait = min(JOBBER_MAX_THROTTLE_WAIT_S, pacer.wait_for(cost))
         if wait > MAX_INLINE_PACING_S:
             raise RateLimited("jobber: cost bucket low", retry_after=wait, vendor=VENDOR)
@@ -695,7 +709,8 @@ class JobberClient:
 
 
 def _plain_message(body: Any) -> str:
-    """The text of Jobber's plain-JSON (non-GraphQL) error bodies: `{"message"}` or `{"error": {"message"}}`."""
+    """The text of Jobber's plain-JSON (non-GraphQL) error bodies: `{"message"}` or
+    `{"error": {"message"}}`."""
     if not isinstance(body, dict):
         return ""
     err = body.get("error")

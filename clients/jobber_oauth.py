@@ -3,8 +3,8 @@
 Access tokens are JWTs valid ~60 min with no `expires_in` (jobber-api.md §2.3): the expiry is read from the
 `exp` claim (decoded without verification, as Jobber's own Rails template does). Should a token answer carry
 `expires_in` (UNCONFIRMED either way), it gives the expiry when the token has no readable `exp`; callers keep
-that expiry with the token (`TokenPair.expires_at`). Refresh Token Rotation: every refresh returns a new refresh
-token and the old one dies at once, so callers persist the pair before using it.
+that expiry with the token (`TokenPair.expires_at`). Refresh Token Rotation: every refresh returns a new
+refresh token and the old one dies at once, so callers persist the pair before using it.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def access_token_expiry(token: str) -> float | None:
 
 
 def token_expiry(token: str, expires_in: object = None, now: float | None = None) -> float | None:
-    """When an access token expires: its JWT `exp`, else `expires_in` seconds from now, else None (unknown)."""
+    """When an access token expires: its JWT `exp`, else `expires_in` seconds from now, else
+    None (unknown)."""
     expiry = access_token_expiry(token)
     if expiry is not None:
         return expiry

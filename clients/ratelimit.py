@@ -13,7 +13,8 @@ from email.utils import parsedate_to_datetime
 
 # Aircall's rate window is one minute (aircall-api.md §7): a header asking for more than two is misread.
 AIRCALL_MAX_WAIT_S = 120.0
-# Jobber's request limit is 2,500 per 5 minutes (jobber-api.md §3.1): no 429 needs a longer wait than the window.
+# Jobber's request limit is 2,500 per 5 minutes (jobber-api.md §3.1): no 429 needs a longer
+# wait than the window.
 JOBBER_MAX_WAIT_S = 300.0
 # A THROTTLED bucket holds 10,000 points and restores 500/s (jobber-api.md §3.2): empty to full in 20 s.
 JOBBER_MAX_THROTTLE_WAIT_S = 60.0

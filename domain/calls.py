@@ -167,8 +167,9 @@ def _transfers(calls: list[tuple[Snapshot, Call]], line: Number | None) -> list[
             step = f"{by or 'Agent'} → {to}"
         elif snap.event == "call.external_transferred" and call.external_transferred_to:
             number = to_e164(call.external_transferred_to, line_region(line)) or call.external_transferred_to
-            # `transferred_by` is documented for transfers to users and teams (aircall-api.md §2); on an external
-            # transfer the call is still the transferring agent's, so its `user` names them when it is absent.
+            # `transferred_by` is documented for transfers to users and teams (aircall-api.md §2); on an
+            # external transfer the call is still the transferring agent's, so its `user` names them
+            # when it is absent.
             by = by or (call.user.name if call.user and call.user.name else None)
             step = f"{by or 'Agent'} → {number} (external)"
         else:

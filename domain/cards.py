@@ -44,7 +44,8 @@ def custom_card(client: dict[str, Any], card: InsightCard) -> list[dict[str, Any
 
 
 def card_for(client: dict[str, Any], card: InsightCard) -> list[dict[str, Any]]:
-    """The card a client's `ClientCard` query result gives under these settings (the settings page preview)."""
+    """The card a client's `ClientCard` query result gives under these settings (the settings
+    page preview)."""
     if card.custom and card.fields:
         return custom_card(client, card)
     return default_card(

@@ -10,7 +10,8 @@ from domain.phone import same_number
 
 @dataclass(frozen=True)
 class ClientRef:
-    """A matched Jobber client, with what the default insight card shows (so a cached match needs no query)."""
+    """A matched Jobber client, with what the default insight card shows (so a cached match
+    needs no query)."""
 
     id: str
     name: str
@@ -43,9 +44,10 @@ def recency(candidate: Candidate) -> tuple[float, str]:
 def choose_client(candidates: list[Candidate], e164: str, region: str | None = None) -> str | None:
     """The most recently updated non-archived client with exactly this number, or None.
 
-    Search results are only hints: a hit counts when its `normalizedPhoneNumber` equals the E.164 number, or when
-    the number as entered parses to it with the Aircall line's country as default region -- `normalizedPhoneNumber`
-    is nullable, and Jobber may have normalised with another region (jobber-api.md §5.3).
+    Search results are only hints: a hit counts when its `normalizedPhoneNumber` equals the
+    E.164 number, or when the number as entered parses to it with the Aircall line's country as
+    default region -- `normalizedPhoneNumber` is nullable, and Jobber may have normalised with
+    another region (jobber-api.md §5.3).
     """
     exact = [
         c

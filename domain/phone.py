@@ -68,10 +68,10 @@ def search_spellings(e164: str) -> list[str]:
     typed, a prefix or an exact match of its digits, whole tokens, or the E.164 form only. Each reading finds
     a number typed in any common format through one of these spellings (tests/unit/test_phone_matching.py
     holds the table): the tail (a substring of every format, and a whole token of the spaced and punctuated
-    ones) and the whole last digit group where the tail is shorter, the national significant number and the national number's digits (digit prefix or
-    exact match of numbers typed without the country code; they differ where a trunk prefix is dialled, as
-    in France's "06…"), E.164 (the normalized field, and numbers typed with the country code) and the
-    national format ("(415) 555-0100", the way most people type it)."""
+    ones) and the whole last digit group where the tail is shorter, the national significant number and the
+    national number's digits (digit prefix or exact match of numbers typed without the country code; they
+    differ where a trunk prefix is dialled, as in France's "06…"), E.164 (the normalized field, and numbers
+    typed with the country code) and the national format ("(415) 555-0100", the way most people type it)."""
     parsed = phonenumbers.parse(e164, None)
     national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
     spellings = [

@@ -56,7 +56,8 @@ def voice_agent_view(snapshots: list[Snapshot], call: CallView) -> VoiceAgentVie
 
 
 def voice_agent_notes(snapshots: list[Snapshot]) -> list[str]:
-    """The voice agent's notes: the latest `ai_voice_agent.summary` event's summary, then each intake answer."""
+    """The voice agent's notes: the latest `ai_voice_agent.summary` event's summary, then each
+    intake answer."""
     summaries = sorted((s for s in snapshots if s.event == f"{PREFIX}summary"), key=Snapshot.sort_key)
     if not summaries:
         return []

@@ -358,10 +358,10 @@ def _adopt(
     jobber: JobberClient, record: ActivityRecord, marker: str, title_end: str, ai: bool
 ) -> ActivityRecord | None:
     """What an interrupted attempt created, or None if it created nothing. A request is found among the
-    client's requests created since the attempt, by the marker ending its title; a note among the notes created
-    since the attempt (newest first), by `marker` as one whole line (`Aircall: …/calls/123` is not the line of
-    call 1234), or as its whole text when the marker spans lines. A call's activity and its AI-insights note
-    share the `Aircall:` line, so the kind is told apart by the AI note's first words."""
+    client's requests created since the attempt, by the marker ending its title; a note among the notes
+    created since the attempt (newest first), by `marker` as one whole line (`Aircall: …/calls/123` is not the
+    line of call 1234), or as its whole text when the marker spans lines. A call's activity and its
+    AI-insights note share the `Aircall:` line, so the kind is told apart by the AI note's first words."""
     since = since_attempt(record.started_at)
     if record.kind == "request" and not record.request_id:
         created = jobber.requests_created_since(record.client_id, since)

@@ -2,8 +2,8 @@
 content arrives; topics may become client tags and action items open Jobber tasks (one each, never twice).
 
 Each `*.created` webhook fetches its content from Aircall (retried while Aircall answers 404, the content not
-being generated yet) and stores it; the note is (re)written once the call's own activity exists, so it lands on
-the same client. When the content comes first, the call flow asks for the note after logging the call.
+being generated yet) and stores it; the note is (re)written once the call's own activity exists, so it lands
+on the same client. When the content comes first, the call flow asks for the note after logging the call.
 
 A 403 from the AI endpoints while the credentials work means the company's plan lacks AI Assist: the event is
 skipped with that reason and the integration records that AI logging is unavailable (the settings page says
@@ -139,8 +139,8 @@ def _tasks(
     items: list[ActionItem],
     link: str,
 ) -> None:
-    """One open Jobber task per action item, never two: the item → task map, checked under the AI lock. An item
-    attempted before may have had its task created with the answer lost: it is looked for among the tasks
+    """One open Jobber task per action item, never two: the item → task map, checked under the AI lock. An
+    item attempted before may have had its task created with the answer lost: it is looked for among the tasks
     created since that attempt, by its instructions (they carry the item id). Real Jobber lists tasks by start
     time, not creation, so "the latest tasks" would not do (jobber-schema-2025-04-16.graphql, Query.tasks)."""
     store, scope = InsightStore(r), ctx.scope
@@ -150,7 +150,8 @@ def _tasks(
     created = jobber.tasks_created_since(since_attempt(min(retried))) if retried else []
     for item in wanted:
         marker = f"Aircall action item {item.id} · {link}"
-        # The marker is a whole line: item 1 of call 123 is not item 1 of call 1234 (`…/calls/123` ⊂ `…/1234`).
+        # The marker is a whole line: item 1 of call 123 is not item 1 of call 1234
+        # (`…/calls/123` ⊂ `…/1234`).
         existing = next((t["id"] for t in created if marker in _lines(t.get("instructions"))), None)
         task_id = existing or jobber.create_task(
             client_id, item.text[:255], f"From an Aircall call.\n{marker}"

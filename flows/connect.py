@@ -40,9 +40,9 @@ HOLD_S = 3600  # how long a consent waits for an admin (README: install and conn
 SWEEP_RETRY_S = 300  # a disconnect that failed is tried again by the next sweep
 MAX_DISCONNECT_ATTEMPTS = 24  # about two hours of sweeps, then it is logged for an operator
 
-# What became of a grant nobody attached: disconnected in Jobber; already gone (superseded or removed); left to
-# the live connection of the integration that holds the account (`appDisconnect` acts on the whole account, so
-# disconnecting this grant would disconnect that integration too); disconnected, after Jobber had already
+# What became of a grant nobody attached: disconnected in Jobber; already gone (superseded or removed); left
+# to the live connection of the integration that holds the account (`appDisconnect` acts on the whole account,
+# so disconnecting this grant would disconnect that integration too); disconnected, after Jobber had already
 # ended the holder's connection when this consent was given; or Jobber could not be reached ("later").
 Discarded = Literal["disconnected", "already_gone", "kept_holder", "holder_ended", "later"]
 
@@ -223,8 +223,8 @@ def attach(reference: str | None, integration_id: str, settings: Settings | None
         discarded = _discard(renewed, settings)
         log.info("connect.jobber.integration_gone integration=%s outcome=%s", integration_id, discarded)
         raise ConnectError(
-            "This integration was uninstalled: nothing was connected, and the new connection was removed from "
-            "the Jobber account."
+            "This integration was uninstalled: nothing was connected, and the new connection was removed "
+            "from the Jobber account."
         ) from None
     log.info(
         "connect.jobber.attached integration=%s account=%s origin=%s",
@@ -306,11 +306,12 @@ def _renewed(pending: PendingJobber, settings: Settings) -> PendingJobber:
 def _discard(pending: PendingJobber, settings: Settings) -> Discarded:
     """Disconnect a grant nobody attached. On failure it is handed to the sweep, with its newest pair.
 
-    When an integration holds the grant's Jobber account, Jobber may have ended that integration's connection
-    when this consent was given (jobber-api.md §2.5: a new consent for an account issues a new pair and the old
-    refresh token is dead), or not. Its connection is checked first (a refresh): still live, it is left alone
-    and this grant is only dropped (an `appDisconnect` would remove the account from the app, and so from that
-    integration); ended, this grant is disconnected too and that integration is told to reconnect."""
+    When an integration holds the grant's Jobber account, Jobber may have ended that
+    integration's connection when this consent was given (jobber-api.md §2.5: a new consent for
+    an account issues a new pair and the old refresh token is dead), or not. Its connection is
+    checked first (a refresh): still live, it is left alone and this grant is only dropped (an
+    `appDisconnect` would remove the account from the app, and so from that integration);
+    ended, this grant is disconnected too and that integration is told to reconnect."""
     store = pending_store(settings)
     saved: str | None = None
     try:
@@ -344,9 +345,9 @@ HOLDER_ENDED_MESSAGE = (
 
 
 def _holder_state(pending: PendingJobber, settings: Settings) -> Literal["none", "live", "ended"]:
-    """Whether an integration holds the grant's account with a connection Jobber still honours. "ended": it did
-    not any more; that integration is now inactive, saying why and how to resume. Raises Transient when Jobber
-    cannot be reached (nothing is decided)."""
+    """Whether an integration holds the grant's account with a connection Jobber still honours. "ended": it
+    did not any more; that integration is now inactive, saying why and how to resume. Raises Transient when
+    Jobber cannot be reached (nothing is decided)."""
     store = store_for(settings)
     holder_id = store.id_for_jobber_account(pending.account_id) if pending.account_id else None
     holder = store.get(holder_id) if holder_id else None

@@ -73,8 +73,8 @@ class Syncer:
         fetched: bool = False,
         read_at: float | None = None,
     ) -> str:
-        """created | updated | deleted | unchanged. `client` saves the refetch when a page already has it (read
-        from Jobber at `read_at`)."""
+        """created | updated | deleted | unchanged. `client` saves the refetch when a page already has it
+        (read from Jobber at `read_at`)."""
         if not fetched:
             read_at = time.time()
             client = self.jobber.client_for_sync(client_id)
@@ -122,10 +122,10 @@ class Syncer:
         return changed or bool(plan.add or plan.remove)
 
     def _create(self, client_id: str, desired: DesiredContact, interrupted: bool, read_at: float) -> str:
-        # A contact of ours may exist without its mapping after a create whose answer was lost (`interrupted`),
-        # or when the scope's map expired and was started again (not complete): look for it first (a search
-        # costs a request of the company's budget). A complete map needs no search: every create records its
-        # mapping before it is sent, so a client without one has no contact of ours.
+        # A contact of ours may exist without its mapping after a create whose answer was lost
+        # (`interrupted`), or when the scope's map expired and was started again (not complete): look for it
+        # first (a search costs a request of the company's budget). A complete map needs no search: every
+        # create records its mapping before it is sent, so a client without one has no contact of ours.
         if interrupted or not self.map.open(self.scope):
             found = self._find_ours(client_id, desired)
             if found is not None:

@@ -1,5 +1,5 @@
-"""The errors a flow lets through to its callers (the ingest's pages, `ajctl`): callers catch these, from here,
-and never import the vendor adapters themselves."""
+"""The errors a flow lets through to its callers (the ingest's pages, `ajctl`): callers catch these, from
+here, and never import the vendor adapters themselves."""
 
 from __future__ import annotations
 

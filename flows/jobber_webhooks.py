@@ -33,10 +33,12 @@ def client_changed(event_id: str) -> str:
 def forget_changed_client(ctx: EventContext) -> str:
     event = parse_webhook({"data": ctx.data})
     if ctx.integration.settings.contact_sync:
-        # The client's Aircall contact follows (SPEC F8); its own task, so a spent Aircall budget delays only it.
+        # The client's Aircall contact follows (SPEC F8); its own task, so a spent Aircall
+        # budget delays only it.
         enqueue(Task.SYNC_CLIENT, [ctx.integration.id, event.item_id], tenant=ctx.integration.id)
     account, client_id = event.account_id, event.item_id
-    # Webhooks carry ids only, so the client is refetched: what numbers it has now, and whether it still counts.
+    # Webhooks carry ids only, so the client is refetched: what numbers it has now, and whether
+    # it still counts.
     now = None if event.topic == "CLIENT_DESTROY" else jobber_for(ctx.integration).client_phones(client_id)
     numbers = set()
     if now is not None and not now.archived:

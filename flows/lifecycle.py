@@ -48,7 +48,8 @@ def install_with_api_key(
     integration_settings: IntegrationSettings,
     settings: Settings | None = None,
 ) -> Outcome:
-    """Check both vendors' credentials, store the integration, register the Aircall webhook, connect Jobber."""
+    """Check both vendors' credentials, store the integration, register the Aircall webhook,
+    connect Jobber."""
     settings = settings or get_settings()
     aircall = AircallClient(
         settings.AIRCALL_API_URL, api_id=api_id, api_token=api_token, timeout=settings.HTTP_TIMEOUT_S
@@ -124,9 +125,10 @@ def connect_jobber(
     account: JobberAccount | None = None,
     expires_at: float | None = None,
 ) -> Outcome:
-    """Jobber OAuth finished for an integration: read the account (unless already read), store the tokens,
-    take the account's one connection (an older integration on the same account becomes inactive, with a
-    warning). `expires_at`: the access token's expiry when the token answer gave it (`TokenPair.expires_at`)."""
+    """Jobber OAuth finished for an integration: read the account (unless already read), store
+    the tokens, take the account's one connection (an older integration on the same account
+    becomes inactive, with a warning). `expires_at`: the access token's expiry when the token
+    answer gave it (`TokenPair.expires_at`)."""
     settings = settings or get_settings()
     integration = store_for(settings).require(integration_id)
     if integration.status == "deleted":
@@ -325,16 +327,19 @@ def _not_uninstalled(integration: Integration, entry: dict[str, str], settings: 
     )
 
 
-ADMIN_DISCONNECTED_MESSAGE = "You disconnected Jobber on this page: nothing is logged until you connect Jobber again (Reconnect Jobber)"
+ADMIN_DISCONNECTED_MESSAGE = (
+    "You disconnected Jobber on this page: nothing is logged until you connect Jobber again "
+    "(Reconnect Jobber)"
+)
 
 
 def disconnect_jobber(integration_id: str, settings: Settings | None = None) -> str:
-    """The admin's "Disconnect Jobber" (Jobber's partner review expects one, jobber-api.md §7): `appDisconnect`
-    with this integration's tokens (only while it holds the account), the tokens dropped, the integration
-    inactive with a message that says how to reconnect, and the install inactive in Aircall (as after
-    APP_DISCONNECT). Returns "disconnected", "already_gone" (Jobber had already dropped the connection) or
-    "not_connected". Raises Transient when Jobber cannot be reached (nothing changed), InstallError when the
-    integration was deleted."""
+    """The admin's "Disconnect Jobber" (Jobber's partner review expects one, jobber-api.md §7):
+    `appDisconnect` with this integration's tokens (only while it holds the account), the tokens dropped, the
+    integration inactive with a message that says how to reconnect, and the install inactive in Aircall (as
+    after APP_DISCONNECT). Returns "disconnected", "already_gone" (Jobber had already dropped the connection)
+    or "not_connected". Raises Transient when Jobber cannot be reached (nothing changed), InstallError when
+    the integration was deleted."""
     settings = settings or get_settings()
     store = store_for(settings)
     integration = store.require(integration_id)

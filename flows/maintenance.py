@@ -2,9 +2,9 @@
 
 A beat job fans out: one task per active integration (`fan_out`), each in its tenant's lane of the `default`
 queue (store/queues.py), instead of one task looping over every tenant. So the job's length never grows with
-the number of tenants (one long task would outlive the broker's redelivery window and run twice), and a slow or
-failing tenant holds nobody else's share. Each share (`for_integration`) logs its failure and never raises: the
-next beat run is the retry.
+the number of tenants (one long task would outlive the broker's redelivery window and run twice), and a slow
+or failing tenant holds nobody else's share. Each share (`for_integration`) logs its failure and never raises:
+the next beat run is the retry.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ def fan_out(task: Task, wanted: Callable[[Integration], bool] = lambda i: True) 
 
 
 def for_integration(job: str, integration_id: str, step: Callable[[Integration], str]) -> str:
-    """One integration's share of a beat job: `step`'s outcome, "inactive" when there is nothing to do any more,
-    or "failed" (logged; the next beat run tries again)."""
+    """One integration's share of a beat job: `step`'s outcome, "inactive" when there is nothing to do any
+    more, or "failed" (logged; the next beat run tries again)."""
     integration = store_for().get(integration_id)
     if integration is None or not integration.is_active:
         return "inactive"

@@ -83,8 +83,9 @@ def _run(purges: Purges, settings: Settings, counts: Counter[str], run_s: float,
 
 
 def _hand_over_consents(digests: list[str], integrations: list[str], settings: Settings) -> int:
-    """Jobber consents started from a purged integration's settings: no admin can attach them any more, so they
-    go to the disconnect sweep at once (flows/connect.py), named after no integration, so nothing of it stays."""
+    """Jobber consents started from a purged integration's settings: no admin can attach them
+    any more, so they go to the disconnect sweep at once (flows/connect.py), named after no
+    integration, so nothing of it stays."""
     if not digests:
         return 0
     store = pending_store(settings)

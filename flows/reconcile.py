@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 
 # An integration's reconciliation starts at its Jobber connect time (flows/lifecycle.py sets the watermark
 # there, store/backfill.py): calls before it are not its to catch up, and a reinstall does not look back into
-# its predecessor's time (a reconnect keeps its watermark and catches up from where it was). Without that mark (an
-# integration connected some other way), the first run starts at its creation, at most this far back.
+# its predecessor's time (a reconnect keeps its watermark and catches up from where it was). Without that mark
+# (an integration connected some other way), the first run starts at its creation, at most this far back.
 LOOKBACK_S = 6 * 3600
 GRACE_S = 5 * 60  # a call.ended webhook comes ~30 s after hang-up: only calls older than this count as missed
 OVERLAP_S = 15 * 60  # each run re-reads this much of the previous one's window, in case of clock skew
@@ -277,8 +277,8 @@ def _record(r: RedisClient, integration: Integration, call: dict[str, Any], now:
 
 
 def reconcile_calls() -> int:
-    """Beat, every 15 minutes: log the calls whose webhooks were missed, one `maintenance.reconcile_integration`
-    task per active integration (flows/maintenance.py `fan_out`)."""
+    """Beat, every 15 minutes: log the calls whose webhooks were missed, one
+    `maintenance.reconcile_integration` task per active integration (flows/maintenance.py `fan_out`)."""
     return fan_out(Task.RECONCILE_INTEGRATION)
 
 

@@ -2,10 +2,10 @@
 
 Kombu takes a message off its queue (BRPOP) and then records it as in flight (`unacked`): two writes. If the
 master dies between them and the replica had only the first, the message is gone, and no worker or restore
-will ever bring it back. The ledger still holds the event as pending, so the sweep looks at the events
-pending for longer than STALE_S (the pending index, store/ledger.py) and checks whether their message is still
-somewhere. One that is nowhere is enqueued again. Flows are idempotent, so a second delivery (if the sweep ever
-raced a message moving between two places) changes nothing in Jobber or Aircall.
+will ever bring it back. The ledger still holds the event as pending, so the sweep looks at the events pending
+for longer than STALE_S (the pending index, store/ledger.py) and checks whether their message is still
+somewhere. One that is nowhere is enqueued again. Flows are idempotent, so a second delivery (if the sweep
+ever raced a message moving between two places) changes nothing in Jobber or Aircall.
 
 Its cost is bounded by what it looks at, never by the backlog, because it runs exactly when backlogs are large
 (issue 16). It reads at most MAX_PER_RUN stale events, in pages, and of each only its event name, integration
@@ -60,8 +60,8 @@ def recover_lost_deliveries(
     now: float | None = None, stale_s: float = STALE_S, max_events: int = MAX_PER_RUN
 ) -> dict[str, int]:
     """Re-enqueue pending events whose message nothing holds. Returns counts: recovered, in_flight (on a queue
-    or held by a worker), waiting (in its tenant's lane), unchecked (a queue list or the held messages were too
-    long to read: next sweep), forgotten (settled, or no longer in the ledger)."""
+    or held by a worker), waiting (in its tenant's lane), unchecked (a queue list or the held messages were
+    too long to read: next sweep), forgotten (settled, or no longer in the ledger)."""
     r = sync_client()
     ledger = Ledger(r)
     now = time.time() if now is None else now

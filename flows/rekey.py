@@ -1,7 +1,7 @@
 """Re-encrypt every stored secret with the current SECRET_KEY (`ajctl secrets reencrypt`, README "Rotating
 SECRET_KEY"): each integration's tokens and each Jobber consent waiting for an admin. Idempotent: what the
-current key already opens is left alone, so the command can be rerun (e.g. after it was interrupted, or after a
-role still running with the old key wrote something)."""
+current key already opens is left alone, so the command can be rerun (e.g. after it was interrupted, or after
+a role still running with the old key wrote something)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The event router, for events whose task is not known up front (a replay of an event with no dead letter,
-an event type no flow handles): it dispatches by event type (flows/routes.py EVENT_TASKS, the one map the ingest
+"""The event router, for events whose task is not known up front (a replay of an event with no dead letter, an
+event type no flow handles): it dispatches by event type (flows/routes.py EVENT_TASKS, the one map the ingest
 uses too), or records the event as skipped with the reason, for `ajctl events show`.
 """
 

@@ -1,7 +1,7 @@
-"""The fleet's health at a glance (`ajctl status`): what an operator wants first. Everything is read from Redis:
-queue backlogs, events pending, dead letters, integrations by status, those whose webhooks were refused with 429
-lately, worker heartbeats, beat's jobs (when each last ran, and whether it is overdue), and the Jobber API version
-warnings the workers met (jobber-api.md §1.2)."""
+"""The fleet's health at a glance (`ajctl status`): what an operator wants first. Everything is read from
+Redis: queue backlogs, events pending, dead letters, integrations by status, those whose webhooks were refused
+with 429 lately, worker heartbeats, beat's jobs (when each last ran, and whether it is overdue), and the
+Jobber API version warnings the workers met (jobber-api.md §1.2)."""
 
 from __future__ import annotations
 

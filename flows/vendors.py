@@ -39,8 +39,9 @@ def store_for(settings: Settings | None = None) -> IntegrationStore:
 def aircall_for(
     integration: Integration, settings: Settings | None = None, *, high_priority: bool = False
 ) -> AircallClient:
-    """An Aircall client with the integration's credentials, drawing on its company's shared request budget
-    (AIRCALL_RATE_LIMIT_PER_MIN). Only insight cards are high priority; everything else leaves them a reserve."""
+    """An Aircall client with the integration's credentials, drawing on its company's shared
+    request budget (AIRCALL_RATE_LIMIT_PER_MIN). Only insight cards are high priority;
+    everything else leaves them a reserve."""
     settings = settings or get_settings()
     token = store_for(settings).secrets_of(integration).aircall_token or ""
     budget = AircallBudget(

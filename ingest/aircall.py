@@ -2,10 +2,10 @@
 
 One Lua call per webhook for a tenant's steady traffic (store.ledger.CLAIM_LUA), shared with the webhooks
 received at the same moment (one round trip carries a batch under load); an unknown token is refused before
-its body reaches Redis (ingest/tokens.py). Answers: 200 accepted / duplicate / ignored /
-skipped, 400 bad JSON or envelope, 401 unknown token, 413 body over the limit, 429 the integration is over its
-webhook rate or its pending bytes (store.ledger.TenantLimits, checked inside the same Lua call; nothing stored),
-503 Redis unreachable. The token is redacted from the stored raw event and never logged.
+its body reaches Redis (ingest/tokens.py). Answers: 200 accepted / duplicate / ignored / skipped, 400 bad JSON
+or envelope, 401 unknown token, 413 body over the limit, 429 the integration is over its webhook rate or its
+pending bytes (store.ledger.TenantLimits, checked inside the same Lua call; nothing stored), 503 Redis
+unreachable. The token is redacted from the stored raw event and never logged.
 
 This is the hot path (issue 11: ≥ 10 times a tutorial FastAPI receiver, p99 ≤ 10 ms), so it is a plain ASGI
 callable reached before Starlette's routing (ingest/app.py `Ingest`): no Request/Response objects, orjson,

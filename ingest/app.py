@@ -81,8 +81,8 @@ class Ingest:
 
 
 def create_app(settings: Settings | None = None) -> Ingest:
-    """The ingest for `settings` (default: the environment's); outside sandbox mode a configuration that must not
-    run (http PUBLIC_URL, no SECRET_KEY) raises ConfigError."""
+    """The ingest for `settings` (default: the environment's); outside sandbox mode a configuration that must
+    not run (http PUBLIC_URL, no SECRET_KEY) raises ConfigError."""
     settings = settings or get_settings()
     settings.require_runnable()
     webhooks: dict[str, ASGIApp] = {
@@ -97,7 +97,8 @@ def create_app(settings: Settings | None = None) -> Ingest:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        configure_logging()  # the ingest's own lines (uvicorn keeps its own handlers for its access/error logs)
+        # the ingest's own lines (uvicorn keeps its own handlers for its access/error logs)
+        configure_logging()
         tracing.configure("ingest", settings.OTEL_EXPORTER_OTLP_ENDPOINT or "")
         app.state.redis = async_client(settings=settings)
         app.state.ledger = AsyncLedger(

@@ -115,9 +115,9 @@ THROTTLE_LOG_KEPT = 10_000
 
 class Throttled:
     """A tenant's webhooks refused with 429 (store.ledger TenantLimits): counted in
-    `aj_webhooks_rejected_total{reason}` every time, logged at most once a minute per integration and reason per
-    process (a 429 storm is thousands a second; the count per integration is in `aj_webhooks_throttled_total`).
-    Used from one event loop, so no lock."""
+    `aj_webhooks_rejected_total{reason}` every time, logged at most once a minute per integration and reason
+    per process (a 429 storm is thousands a second; the count per integration is in
+    `aj_webhooks_throttled_total`). Used from one event loop, so no lock."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self.clock = clock

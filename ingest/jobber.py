@@ -1,11 +1,12 @@
 """POST /webhooks/jobber: HMAC over the raw body → parse → tenant by Jobber account → claim + enqueue → 200.
 
-Jobber wants an answer within 1 s and sends only ids (jobber-api.md §4), so the receiver does no vendor
-call: the flows refetch. Answers: 200 accepted / duplicate / ignored (unrouted topic or unknown account),
-401 bad or missing signature, 400 bad JSON or payload, 413 body over the limit. Never 429: Jobber's webhooks
-are configured per app, not per account, and Jobber may disable the app's webhooks when many deliveries fail
-(jobber-api.md §4), which would hurt every tenant; their bodies are a few hundred bytes of ids, signed by Jobber,
-so the tenant limits (store.ledger.TenantLimits) count them in a tenant's pending bytes but never refuse them.
+Jobber wants an answer within 1 s and sends only ids (jobber-api.md §4), so the receiver does
+no vendor call: the flows refetch. Answers: 200 accepted / duplicate / ignored (unrouted topic
+or unknown account), 401 bad or missing signature, 400 bad JSON or payload, 413 body over the
+limit. Never 429: Jobber's webhooks are configured per app, not per account, and Jobber may
+disable the app's webhooks when many deliveries fail (jobber-api.md §4), which would hurt every
+tenant; their bodies are a few hundred bytes of ids, signed by Jobber, so the tenant limits
+(store.ledger.TenantLimits) count them in a tenant's pending bytes but never refuse them.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Prometheus metrics of the ingest process, plus fleet gauges read from Redis at scrape time.
 
-A scrape's Redis reads are bounded: a fixed number of round trips, reading counters of fixed size (or one field
-per integration that ever had a 429 or a rate-limit wait), one small read per integration (by status), and two per
-tenant lane that holds work; never a SCAN, nor the events, delayed retries or dead letters themselves
-(tests/flows/test_webhook_answers.py counts a scrape's commands)."""
+A scrape's Redis reads are bounded: a fixed number of round trips, reading counters of fixed size (or one
+field per integration that ever had a 429 or a rate-limit wait), one small read per integration (by status),
+and two per tenant lane that holds work; never a SCAN, nor the events, delayed retries or dead letters
+themselves (tests/flows/test_webhook_answers.py counts a scrape's commands)."""
 
 from __future__ import annotations
 
@@ -35,8 +35,9 @@ WEBHOOKS_RECEIVED = Counter(
 WEBHOOKS_REJECTED = Counter(
     "aj_webhooks_rejected", "Webhooks refused with a 4xx", ["reason"], registry=REGISTRY
 )
-# Answers of this process's webhook receivers: (source, HTTP status) -> count (ingest/answers.py). Plain ints,
-# written only by the event loop's thread (a prometheus_client Counter's lock costs the hot path ~0.7 µs more).
+# Answers of this process's webhook receivers: (source, HTTP status) -> count
+# (ingest/answers.py). Plain ints, written only by the event loop's thread (a prometheus_client
+# Counter's lock costs the hot path ~0.7 µs more).
 WEBHOOK_ANSWERS: dict[tuple[str, int], int] = {}
 
 
@@ -44,8 +45,8 @@ class AnswersCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         family = CounterMetricFamily(
             "aj_webhook_responses",
-            "Answers of this process's webhook receivers, by HTTP status (500: a receiver crashed; 503: Redis "
-            "unreachable, no replica confirmed, or the process at its --limit-concurrency)",
+            "Answers of this process's webhook receivers, by HTTP status (500: a receiver crashed; 503: "
+            "Redis unreachable, no replica confirmed, or the process at its --limit-concurrency)",
             labels=["source", "code"],
         )
         for (source, code), n in sorted(dict(WEBHOOK_ANSWERS).items()):  # a copy: the loop keeps counting
@@ -138,7 +139,8 @@ class FleetCollector(Collector):
         now = time.time()
         age = GaugeMetricFamily(
             "aj_queue_oldest_message_age_seconds",
-            "How long the oldest message waiting for the queue (on it or in a tenant's lane) has waited; 0: none",
+            "How long the oldest message waiting for the queue (on it or in a tenant's lane) "
+            "has waited; 0: none",
             labels=["queue"],
         )
         for queue in backlog:

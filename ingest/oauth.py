@@ -60,7 +60,8 @@ def _state(settings: Settings, request: Request, kind: str) -> dict[str, str] | 
 
 
 async def install_aircall(request: Request) -> Response:
-    """GET /install/aircall: Aircall opens this when an admin clicks Install; send them to the consent page."""
+    """GET /install/aircall: Aircall opens this when an admin clicks Install; send them to the
+    consent page."""
     settings = settings_of(request)
     if not settings.AIRCALL_CLIENT_ID:
         return message_page(
@@ -166,9 +167,9 @@ async def jobber_connect(request: Request) -> Response:
 
 
 async def jobber_callback(request: Request) -> Response:
-    """GET /oauth/jobber/callback: a consent started from the settings page (our `state`, bound to the session)
-    connects at once, or waits for the admin's confirmation when the account changes hands; one started in
-    Jobber's App Marketplace (no `state`) always waits, for a signed-in admin to attach it."""
+    """GET /oauth/jobber/callback: a consent started from the settings page (our `state`, bound to the
+    session) connects at once, or waits for the admin's confirmation when the account changes hands; one
+    started in Jobber's App Marketplace (no `state`) always waits, for a signed-in admin to attach it."""
     settings = settings_of(request)
     if not request.query_params.get("code"):
         # A user who denies comes back with no parameters at all (jobber-api.md §2.2).

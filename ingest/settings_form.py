@@ -39,8 +39,8 @@ def _on(form: FormData, name: str) -> bool:
 
 def _number(value: Any) -> Any:
     text = str(value).strip()
-    # ASCII digits only: "²" and other Unicode digits pass isdigit() but not int(); validation refuses the text,
-    # next to the field.
+    # ASCII digits only: "²" and other Unicode digits pass isdigit() but not int(); validation
+    # refuses the text, next to the field.
     return int(text) if text.isascii() and text.isdigit() else text
 
 

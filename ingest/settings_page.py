@@ -65,22 +65,23 @@ FLASHES = {
     "declined": "Nothing was attached, and the connection was removed from that Jobber account.",
     "declined_gone": "Nothing was attached. The connection had already been removed in Jobber.",
     "declined_later": (
-        "Nothing was attached. Jobber could not be reached to remove the connection from that Jobber account; "
-        "we keep trying for the next two hours (you can also click Disconnect on the app's page in Jobber)."
+        "Nothing was attached. Jobber could not be reached to remove the connection from that "
+        "Jobber account; we keep trying for the next two hours (you can also click Disconnect "
+        "on the app's page in Jobber)."
     ),
     "declined_kept": (
         "Nothing was attached. That Jobber account stays connected to the Aircall integration that uses it, "
         "which keeps logging."
     ),
     "declined_ended": (
-        "Nothing was attached. Jobber had already ended the connection of the integration that used that Jobber "
-        "account when you approved it (Jobber allows one connection per account), so the new connection was "
-        "removed too: the account is now connected to no integration. Reconnect Jobber from that integration's "
-        "settings to resume logging there."
+        "Nothing was attached. Jobber had already ended the connection of the integration that used that "
+        "Jobber account when you approved it (Jobber allows one connection per account), so the new "
+        "connection was removed too: the account is now connected to no integration. Reconnect Jobber from "
+        "that integration's settings to resume logging there."
     ),
     "disconnected": (
-        "Jobber is disconnected: nothing is logged, and the app was removed from your Jobber account. Connect "
-        "Jobber again any time from this page."
+        "Jobber is disconnected: nothing is logged, and the app was removed from your Jobber account. "
+        "Connect Jobber again any time from this page."
     ),
 }
 DECLINED_FLASH = {
@@ -199,7 +200,10 @@ async def _uninstalled(
     response = message_page(
         request,
         "Uninstalled",
-        f"This integration is uninstalled ({why}). Nothing is logged any more, and its data is being removed.",
+        (
+            f"This integration is uninstalled ({why}). Nothing is logged any more, "
+            "and its data is being removed."
+        ),
         *extra,
         "To log calls and texts again, reinstall it from Aircall.",
         status=410,
@@ -395,7 +399,8 @@ async def card_preview(request: Request) -> Response:
 
 
 async def disconnect_page(request: Request) -> Response:
-    """GET /settings/jobber/disconnect: what disconnecting Jobber does, and the button (a POST) that does it."""
+    """GET /settings/jobber/disconnect: what disconnecting Jobber does, and the button (a POST)
+    that does it."""
     live = await _live(request)
     if isinstance(live, Response):
         return live

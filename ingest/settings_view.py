@@ -86,8 +86,8 @@ class Preview:
 
 TAKEOVER_WARNING = (
     "Jobber allows one connection per account: if the Jobber account you pick is connected to another "
-    "Aircall integration, approving it in Jobber ends that integration's connection at once — even if you then "
-    "choose not to use it here — and that integration stops logging."
+    "Aircall integration, approving it in Jobber ends that integration's connection at once — even if you "
+    "then choose not to use it here — and that integration stops logging."
 )
 
 

@@ -75,8 +75,8 @@ def _uninstalled(request: Request) -> Response:
     return message_page(
         request,
         "Uninstalled",
-        "This sign-in link is for an integration that was uninstalled. Reinstall it from Aircall to log calls and "
-        "texts again.",
+        "This sign-in link is for an integration that was uninstalled. Reinstall it from "
+        "Aircall to log calls and texts again.",
         status=410,
         action={"id": "reinstall", "href": "/install/aircall", "label": "Reinstall from Aircall"},
     )

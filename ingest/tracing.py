@@ -1,6 +1,6 @@
 """The ingest's side of the traces (config/tracing.py): a server span per webhook, current while its task
-message is built (store/messages.py writes its `traceparent`, so the task continues this trace), with the claim
-as a child span and the event's ids as attributes. Reached only when `tracing.enabled()`."""
+message is built (store/messages.py writes its `traceparent`, so the task continues this trace), with the
+claim as a child span and the event's ids as attributes. Reached only when `tracing.enabled()`."""
 
 from __future__ import annotations
 
