@@ -1,4 +1,5 @@
-"""Per-integration settings (SPEC §2): the tenant's switches, validated so that a bad value is never stored."""
+"""Per-integration settings (SPEC §2): the tenant's switches,
+validated so that a bad value is never stored."""
 
 from __future__ import annotations
 

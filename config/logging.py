@@ -4,8 +4,8 @@
 The code logs through the standard library with dotted event names (`log.info("tasks.calls.withdrawn
 integration=%s call=%s", …)`); structlog's ProcessorFormatter renders every record, adding the fields bound
 for the work in hand (`bind_ids`: integration, event, call, task), so a line can be found by id without
-parsing its text; with tracing on (config/tracing.py), the `trace_id` and `span_id` it was logged in too. Fields
-named like credentials are redacted whatever logs them; tokens are never logged.
+parsing its text; with tracing on (config/tracing.py), the `trace_id` and `span_id` it was logged in too.
+Fields named like credentials are redacted whatever logs them; tokens are never logged.
 
 Phone numbers in international form (`+14155550166`, `+1 415-555-0166`) are masked in every rendered line,
 whatever wrote them (a skip reason, an exception, a bound field): `+1415•••0166`. The ledger, `ajctl events

@@ -25,7 +25,8 @@ FAIR_QUEUES = frozenset(ALL_QUEUES)
 
 
 def queue_depths(settings: Settings) -> dict[str, int]:
-    """How many messages each fair queue keeps ready in front of the workers; the rest wait in tenant lanes."""
+    """How many messages each fair queue keeps ready in front of the workers;
+    the rest wait in tenant lanes."""
     return {
         queue: settings.CARDS_QUEUE_DEPTH if queue == QUEUE_CARDS else settings.FAIR_QUEUE_DEPTH
         for queue in FAIR_QUEUES
@@ -33,9 +34,10 @@ def queue_depths(settings: Settings) -> dict[str, int]:
 
 
 class Task(StrEnum):
-    """Every task's name, once: the decorators (tasks/), the queues below, the beat schedule (worker/schedule.py),
-    the event routing (flows/routes.py) and every `enqueue` (store/queues.py, typed on it) read them here.
-    Stable dotted names, never the module path: renaming a module must not orphan the messages in flight."""
+    """Every task's name, once: the decorators (tasks/), the queues below, the beat schedule
+    (worker/schedule.py), the event routing (flows/routes.py) and every `enqueue` (store/queues.py, typed on
+    it) read them here. Stable dotted names, never the module path: renaming a module must not orphan the
+    messages in flight."""
 
     ROUTE = "events.route"  # replays of events whose task is unknown; "no handler" skips
     POST_CARD = "cards.post"

@@ -13,8 +13,9 @@ from collections import Counter
 from dataclasses import dataclass
 
 MIN_LENGTH = 32
-# Bits by the key's own character frequencies (length times Shannon entropy per character): a rough guard against
-# repeated or few-symbol keys, not a measure of true randomness. 32 random hex characters (128 bits) score over 90.
+# Bits by the key's own character frequencies (length times Shannon entropy per character): a rough guard
+# against repeated or few-symbol keys, not a measure of true randomness. 32 random hex characters (128 bits)
+# score over 90.
 MIN_ESTIMATED_BITS = 90
 # The share of a key's 3-character windows that must differ: a repeated word ("changeme-changeme-…") fails.
 MIN_DISTINCT_TRIGRAMS = 0.75

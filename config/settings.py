@@ -26,12 +26,13 @@ class Settings(BaseSettings):
     REDIS_URL: str = "redis://localhost:6379/0"
     PUBLIC_URL: str = "http://localhost:8000"
     SECRET_KEY: SecretStr | None = None
-    # Not part of SPEC's contract table: the key being rotated out (README "Rotating SECRET_KEY"). What it sealed
-    # still opens; nothing new is sealed with it.
+    # Not part of SPEC's contract table: the key being rotated out (README "Rotating SECRET_KEY"). What it
+    # sealed still opens; nothing new is sealed with it.
     SECRET_KEY_PREVIOUS: SecretStr | None = None
     PORT: int = 8000
-    # Not part of SPEC's contract table: development against the sandbox vendors (`make run`, the tests, `make
-    # bench`, the demo). Only then may PUBLIC_URL be plain http and SECRET_KEY fall back to a fixed sandbox value.
+    # Not part of SPEC's contract table: development against the sandbox vendors (`make run`, the
+    # tests, `make bench`, the demo). Only then may PUBLIC_URL be plain http and SECRET_KEY fall
+    # back to a fixed sandbox value.
     SANDBOX_MODE: bool = False
 
     AIRCALL_API_URL: str = "https://api.aircall.io"
@@ -49,27 +50,27 @@ class Settings(BaseSettings):
     RETRY_MAX_ATTEMPTS: int = Field(12, ge=1)
     RETRY_BACKOFF_MAX_S: int = Field(600, ge=1)
 
-    # Operator surfaces (README): without FLOWER_BASIC_AUTH Flower listens on loopback only; without METRICS_TOKEN
-    # /metrics is closed.
+    # Operator surfaces (README): without FLOWER_BASIC_AUTH Flower listens on loopback only; without
+    # METRICS_TOKEN /metrics is closed.
     FLOWER_BASIC_AUTH: SecretStr | None = None  # "user:password" (several: comma-separated)
     METRICS_TOKEN: SecretStr | None = None  # bearer token GET /metrics requires
-    # OpenTelemetry traces exported there (OTLP over HTTP) when set; off otherwise (config/tracing.py). The SDK's
-    # own OTEL_* variables (service name, sampler, headers) are read from the environment by the SDK.
+    # OpenTelemetry traces exported there (OTLP over HTTP) when set; off otherwise (config/tracing.py). The
+    # SDK's own OTEL_* variables (service name, sampler, headers) are read from the environment by the SDK.
     OTEL_EXPORTER_OTLP_ENDPOINT: str | None = None
 
     # Not part of the fixed contract: tuning knobs with safe defaults.
-    # The largest webhook body accepted (413 above it). Aircall's largest real bodies are a few KB (a call.ended
-    # with its comments, tags, teams, transfers); 256 KiB leaves ~100x room (README, "One tenant never slows
-    # another"). It also bounds the memory of a request in flight (times INGEST_MAX_CONCURRENCY).
+    # The largest webhook body accepted (413 above it). Aircall's largest real bodies are a few KB (a
+    # call.ended with its comments, tags, teams, transfers); 256 KiB leaves ~100x room (README, "One tenant
+    # never slows another"). It also bounds the memory of a request in flight (times INGEST_MAX_CONCURRENCY).
     MAX_WEBHOOK_BYTES: int = Field(256 * 1024, ge=1024)
-    # Per Aircall webhook token (so per integration): at most WEBHOOK_RATE_LIMIT webhooks in each fixed window of
-    # WEBHOOK_RATE_WINDOW_S seconds, 429 beyond (Aircall retries). 0 switches the limit off. 300/s on average:
-    # ~5 times what a 1,000-agent company sends at its busiest (README), ~2 % of one ingest process.
+    # Per Aircall webhook token (so per integration): at most WEBHOOK_RATE_LIMIT webhooks in each fixed window
+    # of WEBHOOK_RATE_WINDOW_S seconds, 429 beyond (Aircall retries). 0 switches the limit off. 300/s on
+    # average: ~5 times what a 1,000-agent company sends at its busiest (README), ~2 % of one ingest process.
     WEBHOOK_RATE_LIMIT: int = Field(3000, ge=0)
     WEBHOOK_RATE_WINDOW_S: int = Field(10, ge=1)
-    # Bytes of one integration's events received and not yet settled (their raw bodies and task messages) above
-    # which its Aircall webhooks are answered 429 until some settle: one tenant cannot fill Redis (noeviction)
-    # for everyone. 0 switches the cap off. Keep it well under the Redis memory headroom.
+    # Bytes of one integration's events received and not yet settled (their raw bodies and task messages)
+    # above which its Aircall webhooks are answered 429 until some settle: one tenant cannot fill Redis
+    # (noeviction) for everyone. 0 switches the cap off. Keep it well under the Redis memory headroom.
     TENANT_PENDING_MAX_BYTES: int = Field(64 * 1024 * 1024, ge=0)
     # The claims the ingest sends to Redis in one call of the claim script carry at most this many bytes (one
     # claim alone may exceed it): a batch of large bodies never holds Redis for long.
@@ -93,8 +94,9 @@ class Settings(BaseSettings):
     # The same for the insight-card queue, kept short: a card waits behind at most this many others plus one
     # round of the tenants with ringing calls (the cards worker runs 8 threads).
     CARDS_QUEUE_DEPTH: int = Field(8, ge=1)
-    # Total time one piece of work may spend waiting for rate limits (it spends no attempts doing so) before
-    # it is dead-lettered with the reason, so a vendor that throttles forever cannot keep work pending forever.
+    # Total time one piece of work may spend waiting for rate limits (it spends no attempts
+    # doing so) before it is dead-lettered with the reason, so a vendor that throttles forever
+    # cannot keep work pending forever.
     RATE_LIMIT_BUDGET_S: float = Field(6 * 3600, gt=0)
 
     # Redis high availability (README "High availability"). REDIS_URL may be Celery's Sentinel form
@@ -157,8 +159,8 @@ class Settings(BaseSettings):
         found = []
         if urlparse(self.PUBLIC_URL).scheme != "https":
             found.append(
-                f"PUBLIC_URL must be an https:// URL ({self.PUBLIC_URL!r} is not): Aircall refuses http webhook "
-                "URLs. Set PUBLIC_URL to the https address where Aircall and Jobber reach the ingest"
+                f"PUBLIC_URL must be an https:// URL ({self.PUBLIC_URL!r} is not): Aircall refuses http "
+                "webhook URLs. Set PUBLIC_URL to the https address where Aircall and Jobber reach the ingest"
             )
         secret = self._secret()
         if not secret:
@@ -170,8 +172,8 @@ class Settings(BaseSettings):
             found.append(f"SECRET_KEY is the sandbox's published key. Make one with `{HOW_TO_MAKE_ONE}`")
         elif weak := weakness(secret):
             found.append(
-                f"{weak}. Make one with `{HOW_TO_MAKE_ONE}`; to replace a key already in use, set the old one "
-                'as SECRET_KEY_PREVIOUS and run `ajctl secrets reencrypt` (README, "Rotating SECRET_KEY")'
+                f"{weak}. Make one with `{HOW_TO_MAKE_ONE}`; to replace a key already in use, set the old "
+                'one as SECRET_KEY_PREVIOUS and run `ajctl secrets reencrypt` (README, "Rotating SECRET_KEY")'
             )
         return found
 

@@ -1,10 +1,12 @@
-"""OpenTelemetry traces (SPEC §2 `OTEL_EXPORTER_OTLP_ENDPOINT`): on only when that endpoint is set, off otherwise.
+"""OpenTelemetry traces (SPEC §2 `OTEL_EXPORTER_OTLP_ENDPOINT`):
+on only when that endpoint is set, off otherwise.
 
-One trace per event: the ingest's webhook span (with its claim) → the task (its queue wait an attribute), across
-every retry parked in Redis → the flow → every vendor request. The context travels as W3C `traceparent` /
-`tracestate` headers of the task message (store/messages.py). Spans carry ids (event, integration, resource =
-call or message id), names of tasks and operations, HTTP methods, hosts, paths and statuses: never a token, a
-header, a body, a query string, a phone number, a name or an error message (errors are named by type only).
+One trace per event: the ingest's webhook span (with its claim) → the task (its queue wait an attribute),
+across every retry parked in Redis → the flow → every vendor request. The context travels as W3C
+`traceparent` / `tracestate` headers of the task message (store/messages.py). Spans carry ids (event,
+integration, resource = call or message id), names of tasks and operations, HTTP methods, hosts, paths and
+statuses: never a token, a header, a body, a query string, a phone number, a name or an error message
+(errors are named by type only).
 
 Everything reads `enabled()` first: off, no provider exists, no span object is made and no header is written
 (the SDK and the exporter are not even imported). The state is this module's, not OpenTelemetry's global
@@ -81,8 +83,8 @@ def configure(role: str, endpoint: str | None = None) -> bool:
     whether it is on. A TracerProvider with a BatchSpanProcessor (OTEL_BSP_* honoured) and the OTLP/HTTP
     exporter (OTEL_EXPORTER_OTLP_* honoured: headers, timeout, compression, certificates); the sampler from
     OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (default: parent-based, always on); the resource from
-    OTEL_RESOURCE_ATTRIBUTES, with service.name per role unless OTEL_SERVICE_NAME is set. OTEL_SDK_DISABLED=true
-    keeps it off. Idempotent."""
+    OTEL_RESOURCE_ATTRIBUTES, with service.name per role unless OTEL_SERVICE_NAME is set.
+    OTEL_SDK_DISABLED=true keeps it off. Idempotent."""
     if _state.tracer is not None:
         return True
     if endpoint is None:
@@ -121,7 +123,8 @@ def inject(headers: MutableMapping[str, Any]) -> None:
 
 
 def traceparent() -> str:
-    """The current span's `traceparent` ("" when off or outside a span): kept with a dead letter for its replay."""
+    """The current span's `traceparent` ("" when off or outside a span):
+    kept with a dead letter for its replay."""
     if _state.tracer is None:
         return ""
     carrier: dict[str, str] = {}

@@ -1,6 +1,6 @@
-"""Jobber API version notices as the fleet met them (jobber-api.md §1.2): answers carrying a deprecation warning,
-or served with another version than the one asked for (a removed version is silently upgraded). Counted for
-/metrics and kept with the last warning and when it was seen, for `ajctl status`."""
+"""Jobber API version notices as the fleet met them (jobber-api.md §1.2): answers carrying a deprecation
+warning, or served with another version than the one asked for (a removed version is silently upgraded).
+Counted for /metrics and kept with the last warning and when it was seen, for `ajctl status`."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ class JobberVersionNotices:
     def queue_record(
         pipe: Any, requested: str, answered: str, warning: str, count: int, last_seen: float
     ) -> None:
-        """`count` more answers for (requested, answered), the latest at `last_seen`, as commands of `pipe`."""
+        """`count` more answers for (requested, answered),
+        the latest at `last_seen`, as commands of `pipe`."""
         field = f"{requested}|{answered}"
         pipe.hincrby(keys.STAT_JOBBER_VERSION_NOTICES, field, count)
         last = {"requested": requested, "answered": answered, "warning": warning, "last_seen": last_seen}

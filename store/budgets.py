@@ -62,12 +62,12 @@ class JobberCostPacer:
         pipe.execute()
 
 
-# A sliding one-minute window per Aircall company (aircall-api.md §7: the limit is per company, shared by every
-# key and app; Aircall's own window may be fixed or leaky, UNCONFIRMED). Counting the requests of the last 60 s
-# never exceeds N in any minute, whichever window Aircall uses; a token bucket would allow N plus its refill.
-# High-priority callers (insight cards) may use the whole window; low-priority ones (contact sync, AI fetches,
-# reconciliation) leave a reserve, so a sync backfill never starves the cards. A 429 blocks everyone until
-# Aircall's reset.
+# A sliding one-minute window per Aircall company (aircall-api.md §7: the limit is per company, shared by
+# every key and app; Aircall's own window may be fixed or leaky, UNCONFIRMED). Counting the requests of the
+# last 60 s never exceeds N in any minute, whichever window Aircall uses; a token bucket would allow N plus
+# its refill. High-priority callers (insight cards) may use the whole window; low-priority ones (contact sync,
+# AI fetches, reconciliation) leave a reserve, so a sync backfill never starves the cards. A 429 blocks
+# everyone until Aircall's reset.
 WINDOW_S = 60.0
 _AIRCALL_WINDOW = """
 local blocked = tonumber(redis.call('GET', KEYS[2]) or '0')

@@ -191,8 +191,8 @@ if cur and tonumber(ARGV[5]) - at < tonumber(ARGV[6]) then
   return 0
 end
 if not cur then
-  redis.call('HSET', KEYS[1], 'full', ARGV[2], 'since', ARGV[3], 'after', '', 'newest', ARGV[4], 'counts', '{}',
-             'pending_full', '0')
+  redis.call('HSET', KEYS[1], 'full', ARGV[2], 'since', ARGV[3], 'after', '', 'newest', ARGV[4],
+             'counts', '{}', 'pending_full', '0')
 end
 redis.call('HSET', KEYS[1], 'run_id', ARGV[1], 'updated_at', ARGV[5])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[7]))
@@ -208,7 +208,8 @@ return 1
 
 
 class SweepRuns:
-    """Single-flight contact-sync runs with a saved cursor: a crash or a rate limit resumes, never restarts."""
+    """Single-flight contact-sync runs with a saved cursor:
+    a crash or a rate limit resumes, never restarts."""
 
     def __init__(self, r: RedisClient):
         self.r = r

@@ -1,11 +1,12 @@
 """The clients we created for a phone number, per Jobber account (SPEC F6): never a second "Aircall new
 client" for one number.
 
-Two things can hide a client we created from the next event of the same caller. Jobber's search indexes a new
-client after a delay (jobber-api.md §5.3, "Search lags creation"): a `done` record keeps the client the
-number's match until the search shows it (flows.client_search `known`). And `clientCreate` can commit while its
-answer is lost (a timeout, a 502 after the commit): the record is written as `creating`, with the attempt's
-start, *before* the create, so the retry looks among the clients created since then before creating again.
+Two things can hide a client we created from the next event of the same caller. Jobber's search indexes
+a new client after a delay (jobber-api.md §5.3, "Search lags creation"): a `done` record keeps the
+client the number's match until the search shows it (flows.client_search `known`). And `clientCreate`
+can commit while its answer is lost (a timeout, a 502 after the commit): the record is written as
+`creating`, with the attempt's start, *before* the create, so the retry looks among the clients created
+since then before creating again.
 
 A `done` record is dropped when its client is deleted or loses the number (flows.jobber_webhooks); it expires
 after a day in any case (the search shows a new client within minutes). A `creating` record lives as long as
@@ -51,8 +52,8 @@ class CreatedClients:
         )
 
     def begin(self, account_id: str, e164: str) -> tuple[CreatedClient, bool]:
-        """Record a create about to be attempted: (the record, True) -- or (an earlier attempt's record, False),
-        which is kept: what that attempt may have created lies after its start."""
+        """Record a create about to be attempted: (the record, True) -- or (an earlier attempt's record,
+        False), which is kept: what that attempt may have created lies after its start."""
         record = CreatedClient("creating", datetime.now(UTC).isoformat(timespec="seconds"))
         doc = json.dumps({"state": record.state, "started_at": record.started_at})
         if self.r.set(keys.created_client(account_id, e164), doc, ex=CREATING_TTL_S, nx=True):

@@ -84,8 +84,8 @@ def seal_state(keys: Keys, payload: dict[str, str]) -> str:
 
 
 def open_state(keys: Keys, state: str, max_age_s: int = 900) -> dict[str, str] | None:
-    """The payload of a `state` we issued in the last `max_age_s` seconds, else None (forged or stale). A state
-    sealed with SECRET_KEY_PREVIOUS opens during a rotation (a consent begun before the restart)."""
+    """The payload of a `state` we issued in the last `max_age_s` seconds, else None (forged or stale). A
+    state sealed with SECRET_KEY_PREVIOUS opens during a rotation (a consent begun before the restart)."""
     try:
         doc = json.loads(_opener(keys, _STATE).decrypt(state.encode(), ttl=max_age_s))
     except (InvalidToken, ValueError):

@@ -1,6 +1,6 @@
-"""Where a pending event's message can be, read for the recovery sweep (flows/recovery.py) at a cost bounded by
-what it looks at: a tenant lane's oldest message, the Celery queue lists and the messages workers hold, each
-read up to a cap."""
+"""Where a pending event's message can be, read for the recovery sweep (flows/recovery.py) at a cost
+bounded by what it looks at: a tenant lane's oldest message, the Celery queue lists and the messages
+workers hold, each read up to a cap."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""The fleet's backlog as Redis holds it, for /metrics (ingest/metrics.py) and `ajctl status`: per shared queue,
-the messages ready on it, those waiting in tenant lanes in front of it, and when the oldest of them was sent;
-the events received and not yet settled; the webhooks refused with 429 per integration; integrations by status."""
+"""The fleet's backlog as Redis holds it, for /metrics (ingest/metrics.py) and `ajctl status`: per
+shared queue, the messages ready on it, those waiting in tenant lanes in front of it, and when the
+oldest of them was sent; the events received and not yet settled; the webhooks refused with 429 per
+integration; integrations by status."""
 
 from __future__ import annotations
 
@@ -26,12 +27,13 @@ class QueueBacklog:
 
 
 def queue_backlog(r: RedisClient, queues: Sequence[str], depth: int) -> list[QueueBacklog]:
-    """Two round trips whatever the number of queues and tenants; the reads grow with the tenants that have work
-    waiting in a lane (two each), nothing else. `depth`: the dispatch depth (FAIR_QUEUE_DEPTH).
+    """Two round trips whatever the number of queues and tenants; the reads grow with the tenants that have
+    work waiting in a lane (two each), nothing else. `depth`: the dispatch depth (FAIR_QUEUE_DEPTH).
 
-    kombu LPUSHes and BRPOPs, so the oldest messages are at the end; but the dispatch LPUSHes a lane's waiting
-    message after those already there, so the oldest may be anywhere in the fair queues' short lists (at most the
-    dispatch depth): the last `depth` messages are read, and each waiting lane's oldest (its last) message."""
+    kombu LPUSHes and BRPOPs, so the oldest messages are at the end; but the dispatch LPUSHes a
+    lane's waiting message after those already there, so the oldest may be anywhere in the fair
+    queues' short lists (at most the dispatch depth): the last `depth` messages are read, and each
+    waiting lane's oldest (its last) message."""
     pipe = r.pipeline(transaction=False)
     for queue in queues:
         pipe.llen(queue)
@@ -120,7 +122,8 @@ def integrations_by_status(r: RedisClient) -> dict[str, int]:
 
 
 def delayed_and_held(r: RedisClient) -> tuple[int, int]:
-    """Messages parked until due (retries, rate-limit waits) and messages workers hold now, in one round trip."""
+    """Messages parked until due (retries, rate-limit waits)
+    and messages workers hold now, in one round trip."""
     pipe = r.pipeline(transaction=False)
     pipe.zcard(keys.DUE)
     pipe.hlen(keys.KOMBU_UNACKED)

@@ -44,8 +44,9 @@ _CONNECTION_FIELDS = (
     "jobber_connection",
     "jobber_connected_at",
 )
-# What a deleted integration keeps (README "Uninstall"): enough to acknowledge Aircall's late deliveries, and for
-# operators to see it was deleted, until the purge removes the tombstone too (TOMBSTONE_S after the delete).
+# What a deleted integration keeps (README "Uninstall"): enough to acknowledge Aircall's late
+# deliveries, and for operators to see it was deleted, until the purge removes the tombstone too
+# (TOMBSTONE_S after the delete).
 _TOMBSTONE_FIELDS = (
     "created_at",
     "aircall_company_id",
@@ -91,7 +92,8 @@ class Integration:
     # integration keeps logging calls; AI insights are skipped with this reason (flows/ai_insights.py).
     ai_unavailable: str | None = None
     ai_unavailable_at: str | None = None
-    # The current Jobber connection (see _CONNECTION_FIELDS): None when there is none, or it predates the field.
+    # The current Jobber connection (see _CONNECTION_FIELDS):
+    # None when there is none, or it predates the field.
     jobber_connection: str | None = None
     jobber_connected_at: float | None = None  # UNIX time the connection was made (our clock)
     deleted_at: str | None = None
@@ -149,8 +151,8 @@ class Secrets:
 class IntegrationStore:
     r: RedisClient
     secret_key: Keys
-    # REDIS_WAIT_REPLICAS / REDIS_WAIT_TIMEOUT_MS: a rotated token pair is confirmed on this many replicas before
-    # its access token is used (save_rotated_pair).
+    # REDIS_WAIT_REPLICAS / REDIS_WAIT_TIMEOUT_MS: a rotated token pair is confirmed on this many replicas
+    # before its access token is used (save_rotated_pair).
     wait_replicas: int = 0
     wait_timeout_ms: int = 500
 
@@ -283,9 +285,9 @@ class IntegrationStore:
         *,
         connection: str | None = None,
     ) -> bool:
-        """Change the status of a live integration (a deleted one stays deleted: `mark_deleted` is the only way
-        there). `connection`: only while that Jobber connection is still the current one (a refused refresh
-        must not overwrite a reconnect made meanwhile). Returns whether it was changed."""
+        """Change the status of a live integration (a deleted one stays deleted: `mark_deleted` is the only
+        way there). `connection`: only while that Jobber connection is still the current one (a refused
+        refresh must not overwrite a reconnect made meanwhile). Returns whether it was changed."""
         if status == "deleted":
             raise ValueError("use mark_deleted")
         return self._write(
@@ -309,7 +311,8 @@ class IntegrationStore:
         )
 
     def set_ai_unavailable(self, integration_id: str, reason: str) -> None:
-        """Aircall refused the AI endpoints: AI logging is unavailable, for `reason` (kept until it works again)."""
+        """Aircall refused the AI endpoints:
+        AI logging is unavailable, for `reason` (kept until it works again)."""
         self._update(integration_id, ai_unavailable=reason, ai_unavailable_at=now_iso())
 
     def clear_ai_unavailable(self, integration_id: str) -> None:
@@ -441,9 +444,9 @@ class IntegrationStore:
         """Deleted integrations keep a small tombstone (_TOMBSTONE_FIELDS) and their token route, so Aircall's
         last deliveries are acknowledged (200, skipped) instead of counting as failures. Everything else goes:
         the tokens and the rest of the record at once, with the working state that has no TTL of its own
-        (keys.integration_state); the rest of the tenant's data by the purge (flows/purge.py), which this queues.
-        The Jobber account is released if this integration still holds it. Returns False when it was already
-        deleted (or is unknown)."""
+        (keys.integration_state); the rest of the tenant's data by the purge (flows/purge.py), which this
+        queues. The Jobber account is released if this integration still holds it. Returns False when it was
+        already deleted (or is unknown)."""
         done = self.r.eval(
             _DELETE_LUA,
             3 + len(keys.integration_state(integration_id)),
@@ -550,11 +553,13 @@ if account and account ~= '' and redis.call('HGET', KEYS[1], account) == ARGV[1]
 end
 local keep = {'id', ARGV[1], 'status', 'deleted', 'message', ARGV[2], 'reason', '', 'deleted_at', ARGV[3],
               'updated_at', ARGV[3]}
-if account and account ~= '' then  -- for the purge: its phone cache goes, unless another integration holds it
+-- for the purge: its phone cache goes, unless another integration holds it
+if account and account ~= '' then
   keep[#keep + 1] = 'purge_jobber_account'
   keep[#keep + 1] = account
 end
-if ARGV[5] ~= '' then  -- for the purge: its call snapshots and AI content go, unless a reinstall has the scope
+-- for the purge: its call snapshots and AI content go, unless a reinstall has the scope
+if ARGV[5] ~= '' then
   keep[#keep + 1] = 'purge_scope'
   keep[#keep + 1] = ARGV[5]
 end

@@ -3,53 +3,85 @@
 Redis runs with `noeviction` (README, "Redis memory"): nothing may grow without bound, so every key has a TTL
 or an owner that deletes it. What each key holds, what makes it grow, and what bounds it:
 
-`{int}` is an integration id; `{scope}` is `{Jobber account}:{Aircall company}` (domain/scope.py): every record
-that answers "already done?" (a call's or message's activity, an AI note, an action item's task, a client's
-contact, a call's snapshots and card) is keyed on what it is about, so it outlives the integration that wrote
-it and a reinstall for the same company and account finds it. Those records are never deleted with an
-integration; their TTLs bound them.
+`{int}` is an integration id; `{scope}` is `{Jobber account}:{Aircall company}` (domain/scope.py): every
+record that answers "already done?" (a call's or message's activity, an AI note, an action item's task, a
+client's contact, a call's snapshots and card) is keyed on what it is about, so it outlives the integration
+that wrote it and a reinstall for the same company and account finds it. Those records are never deleted with
+an integration; their TTLs bound them.
 
-| key | type | grows with | bounded by |
-|---|---|---|---|
-| `aj:ev:{event}` | hash | events received | TTL EVENT_TTL_DAYS. The raw body only while pending; settled → compact record |
-| `aj:ev:{event}:log` | list | attempts of one event | the event's remaining TTL; the latest EVENT_LOG_KEPT entries |
-| `aj:int:{id}:recent` | list | events | capped at RECENT_EVENTS_KEPT ids (LTRIM on every push) |
-| `aj:int:{id}:pending_bytes` | string | one tenant's pending events | owner: the ledger (claim adds, settle takes off; deleted at 0 and with the integration) |
-| `aj:rate:{int}` | string | webhooks of one tenant in the current window | TTL WEBHOOK_RATE_WINDOW_S |
-| `aj:dead` | zset | dead letters | DeadLetters prunes entries older than DEAD_LETTER_RETENTION_DAYS |
-| `aj:dead:{id}` | hash | dead letters (with their raw copy) | TTL DEAD_LETTER_RETENTION_DAYS from the last failure |
-| `aj:dead:{id}:replayed` | string | replays | TTL 10 minutes (REPLAY_CLAIM_S) |
-| `aj:call:{scope}:{call}` | hash | call events (compact snapshots) | TTL EVENT_TTL_DAYS |
-| `aj:activity:{scope}:{call|message|ai}:{id}` | hash | calls, messages | TTL 180 days (backfill reaches that far) |
-| `aj:ai:{scope}:{call}` | hash | AI content of calls | TTL 30 days |
-| `aj:ai_tasks:{scope}:{call}`, `aj:ai_task_attempts:…` | hash | action items | TTL 180 days |
-| `aj:card:{scope}:{call}` | string | ringing calls (store/cards.py) | TTL 1 day |
-| `aj:phone:{acct}:{e164}`, `aj:phone_rev:{acct}:{client}` | string, set | callers | TTL 1 day |
-| `aj:created:{acct}:{e164}`, `aj:created_rev:{acct}:{client}` | string, set | clients we created | TTL 1 day once created; 31 days while a create's answer is unknown |
-| `aj:rlwait:{task id}` | hash | rate-limited tasks | TTL 1 day |
-| `aj:replica_wait_mark` | string | one key | TTL 60 s (the ingest's WAIT, store/replication.py) |
-| `aj:lock:*` | string | work in flight (keys.lock: flows/activity.py, contact_sync.py, vendors.py) | TTL (seconds) |
-| `aj:jobber:bucket:{acct}`, `aj:aircall:budget:{co}`, `aj:aircall:blocked:{co}` | hash, zset, string | accounts | TTL 1 h / 65 s / the reset |
-| `aj:session:*`, `aj:signin:*` | hash, string | admins signing in | TTL (hours); an uninstalled integration's session becomes a marker (no integration id) for the rest of its TTL |
-| `aj:jobber_pending:{digest}` | string | Jobber consents awaiting an admin (store/pending_jobber.py) | TTL: the hold (1 h) + a day for the sweep |
-| `aj:jobber_pending_due` | zset | the same | owner: PendingConnections (taking a record removes its entry; the sweep drops the rest) |
-| `aj:int:{id}:page:*` | string | settings-page views | TTL minutes |
-| `aj:integrations`, `aj:int:{id}`, `aj:whtok` | set, hash, hash | installs | owner: IntegrationStore (a deleted install is a small tombstone, kept so Aircall's late deliveries are acknowledged; the purge removes it TOMBSTONE_DAYS after the delete) |
-| `aj:jobber_accounts` | hash | connected Jobber accounts | owner: IntegrationStore (released on delete / takeover) |
-| `aj:contacts:{scope}` | hash | the account's Jobber clients | TTL CONTACT_MAP_TTL_DAYS from the last write or sweep (store/contacts.py) |
-| `aj:contact_scopes` | hash | (Jobber account, Aircall company) pairs that ever synced contacts | owner: ContactMap; never deleted (one short field per pair, like the integration tombstones) |
-| `aj:purge`, `aj:purge:tombstones`, `aj:purge:pass` | zset, zset, hash | deleted integrations | owner: the purge (flows/purge.py): an entry leaves `aj:purge` when a pass purged it, `…:tombstones` when the tombstone goes (TOMBSTONE_DAYS); the pass is deleted when it ends |
-| `aj:contactsync:{int}`, `…:status`, `aj:reconcile:{int}` | string, hash | integrations | deleted with the integration |
-| `aj:contactsync:{int}:run` | hash | a sync in progress | TTL a day after its last page; deleted when it ends |
-| `aj:stat:*` | hash, string | task names by outcomes, vendors by statuses, Jobber API versions; webhooks refused with 429 per integration and reason (`aj:stat:throttled`, the last one's time in `aj:stat:throttled_at`); histogram buckets (`task_seconds`, `vendor_seconds` per vendor, `card_seconds`); Jobber token refreshes by outcome; beat jobs' interval and last run (`aj:stat:beat_jobs`, store/stats.py); rate-limit waits per integration and vendor (`aj:stat:rate_limit_waits`) | fixed sets (counters, no TTL on purpose); beat jobs: the schedule's (a worker drops the jobs no longer in it when it starts); throttled and rate-limit waits: small fields per integration that ever had one, dropped by the purge with the integration |
-| `aj:jobber:version_notices` | hash | Jobber API versions answered with a warning or another version | TTL 30 days from the last one (store/api_versions.py) |
-| `aj:worker:{name}` | hash | running worker processes (their heartbeat) | TTL 60 s, renewed every few seconds; deleted at a clean stop |
-| `aj:workers` | zset | running worker processes: name -> last heartbeat (so /metrics and `ajctl status` find them without a SCAN) | TTL 60 s, renewed by every heartbeat; each heartbeat drops members older than 60 s; a clean stop removes its own |
-| `cards`, `default`, `jobber`, `aircall`, `sync` | list | the backlog | drained by workers; never capped (a cap would lose events): alert on aj_queue_oldest_message_age_seconds |
-| `aj:lane:{queue}:{int}`, `aj:ring:{queue}` | list | one tenant's backlog | owner: the dispatch (store/queues.py) empties them into the queue (an empty list is no key) |
-| `aj:due` | zset | retries and rate-limit waits | owner: the upkeep threads move each back when due |
-| `unacked`, `unacked_index`, `unacked_mutex` | hash, zset, string | messages being worked on | kombu removes them at the ack |
-| `_kombu.binding*` | set, zset | queues, exchanges | fixed; kombu owns them |
+key | type | grows with | bounded by, one entry per key:
+
+- `aj:ev:{event}` | hash | events received | TTL EVENT_TTL_DAYS. The raw body only while pending;
+  settled → compact record
+- `aj:ev:{event}:log` | list | attempts of one event | the event's remaining TTL; the latest
+  EVENT_LOG_KEPT entries
+- `aj:int:{id}:recent` | list | events | capped at RECENT_EVENTS_KEPT ids (LTRIM on every push)
+- `aj:int:{id}:pending_bytes` | string | one tenant's pending events | owner: the ledger (claim adds, settle
+  takes off; deleted at 0 and with the integration)
+- `aj:rate:{int}` | string | webhooks of one tenant in the current window | TTL WEBHOOK_RATE_WINDOW_S
+- `aj:dead` | zset | dead letters | DeadLetters prunes entries older than DEAD_LETTER_RETENTION_DAYS
+- `aj:dead:{id}` | hash | dead letters (with their raw copy) | TTL DEAD_LETTER_RETENTION_DAYS
+  from the last failure
+- `aj:dead:{id}:replayed` | string | replays | TTL 10 minutes (REPLAY_CLAIM_S)
+- `aj:call:{scope}:{call}` | hash | call events (compact snapshots) | TTL EVENT_TTL_DAYS
+- `aj:activity:{scope}:{call|message|ai}:{id}` | hash | calls, messages | TTL 180 days
+  (backfill reaches that far)
+- `aj:ai:{scope}:{call}` | hash | AI content of calls | TTL 30 days
+- `aj:ai_tasks:{scope}:{call}`, `aj:ai_task_attempts:…` | hash | action items | TTL 180 days
+- `aj:card:{scope}:{call}` | string | ringing calls (store/cards.py) | TTL 1 day
+- `aj:phone:{acct}:{e164}`, `aj:phone_rev:{acct}:{client}` | string, set | callers | TTL 1 day
+- `aj:created:{acct}:{e164}`, `aj:created_rev:{acct}:{client}` | string, set | clients we created | TTL 1 day
+  once created; 31 days while a create's answer is unknown
+- `aj:rlwait:{task id}` | hash | rate-limited tasks | TTL 1 day
+- `aj:replica_wait_mark` | string | one key | TTL 60 s (the ingest's WAIT, store/replication.py)
+- `aj:lock:*` | string | work in flight (keys.lock: flows/activity.py, contact_sync.py,
+  vendors.py) | TTL (seconds)
+- `aj:jobber:bucket:{acct}`, `aj:aircall:budget:{co}`, `aj:aircall:blocked:{co}` | hash, zset,
+  string | accounts | TTL 1 h / 65 s / the reset
+- `aj:session:*`, `aj:signin:*` | hash, string | admins signing in | TTL (hours); an uninstalled integration's
+  session becomes a marker (no integration id) for the rest of its TTL
+- `aj:jobber_pending:{digest}` | string | Jobber consents awaiting an admin (store/pending_jobber.py) | TTL:
+  the hold (1 h) + a day for the sweep
+- `aj:jobber_pending_due` | zset | the same | owner: PendingConnections (taking a record removes its entry;
+  the sweep drops the rest)
+- `aj:int:{id}:page:*` | string | settings-page views | TTL minutes
+- `aj:integrations`, `aj:int:{id}`, `aj:whtok` | set, hash, hash | installs | owner: IntegrationStore (a
+  deleted install is a small tombstone, kept so Aircall's late deliveries are acknowledged; the purge removes
+  it TOMBSTONE_DAYS after the delete)
+- `aj:jobber_accounts` | hash | connected Jobber accounts | owner: IntegrationStore (released
+  on delete / takeover)
+- `aj:contacts:{scope}` | hash | the account's Jobber clients | TTL CONTACT_MAP_TTL_DAYS from the last write
+  or sweep (store/contacts.py)
+- `aj:contact_scopes` | hash | (Jobber account, Aircall company) pairs that ever synced contacts | owner:
+  ContactMap; never deleted (one short field per pair, like the integration tombstones)
+- `aj:purge`, `aj:purge:tombstones`, `aj:purge:pass` | zset, zset, hash | deleted integrations | owner: the
+  purge (flows/purge.py): an entry leaves `aj:purge` when a pass purged it, `…:tombstones` when the tombstone
+  goes (TOMBSTONE_DAYS); the pass is deleted when it ends
+- `aj:contactsync:{int}`, `…:status`, `aj:reconcile:{int}` | string, hash | integrations | deleted
+  with the integration
+- `aj:contactsync:{int}:run` | hash | a sync in progress | TTL a day after its last page; deleted when it ends
+- `aj:stat:*` | hash, string | task names by outcomes, vendors by statuses, Jobber API versions; webhooks
+  refused with 429 per integration and reason (`aj:stat:throttled`, the last one's time in
+  `aj:stat:throttled_at`); histogram buckets (`task_seconds`, `vendor_seconds` per vendor, `card_seconds`);
+  Jobber token refreshes by outcome; beat jobs' interval and last run (`aj:stat:beat_jobs`, store/stats.py);
+  rate-limit waits per integration and vendor (`aj:stat:rate_limit_waits`) | fixed sets (counters, no TTL on
+  purpose); beat jobs: the schedule's (a worker drops the jobs no longer in it when it starts); throttled and
+  rate-limit waits: small fields per integration that ever had one, dropped by the purge with the integration
+- `aj:jobber:version_notices` | hash | Jobber API versions answered with a warning or another version | TTL 30
+  days from the last one (store/api_versions.py)
+- `aj:worker:{name}` | hash | running worker processes (their heartbeat) | TTL 60 s, renewed every few
+  seconds; deleted at a clean stop
+- `aj:workers` | zset | running worker processes: name -> last heartbeat (so /metrics and `ajctl status` find
+  them without a SCAN) | TTL 60 s, renewed by every heartbeat; each heartbeat drops members older than 60 s; a
+  clean stop removes its own
+- `cards`, `default`, `jobber`, `aircall`, `sync` | list | the backlog | drained by workers; never capped (a
+  cap would lose events): alert on aj_queue_oldest_message_age_seconds
+- `aj:lane:{queue}:{int}`, `aj:ring:{queue}` | list | one tenant's backlog | owner: the dispatch
+  (store/queues.py) empties them into the queue (an empty list is no key)
+- `aj:due` | zset | retries and rate-limit waits | owner: the upkeep threads move each back when due
+- `unacked`, `unacked_index`, `unacked_mutex` | hash, zset, string | messages being worked on | kombu
+  removes them at the ack
+- `_kombu.binding*` | set, zset | queues, exchanges | fixed; kombu owns them
 """
 
 from __future__ import annotations
@@ -95,7 +127,8 @@ STAT_VENDOR_REQUESTS = f"{PREFIX}:stat:vendor_requests"  # hash "vendor|status" 
 # hash "vendor|bucket|<le>" -> count, "vendor|sum": how long vendor requests took (aj_vendor_request_seconds)
 STAT_VENDOR_SECONDS = f"{PREFIX}:stat:vendor_seconds"
 VENDOR_SECONDS_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-# hash "bucket|<le>" -> count, "sum", "count": a ringing call's webhook received -> its card posted (aj_card_seconds)
+# hash "bucket|<le>" -> count, "sum", "count":
+# a ringing call's webhook received -> its card posted (aj_card_seconds)
 STAT_CARD_SECONDS = f"{PREFIX}:stat:card_seconds"
 CARD_SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)  # CARD_WINDOW_S is 60 s
 # hash "integration|vendor" -> times its work was parked for the vendor's rate limit (worker/retry.py)
@@ -106,7 +139,8 @@ STAT_JOBBER_REFRESHES = (
 # hash "task|every" (the schedule's interval, s), "task|since" (when a worker first found it in the schedule),
 # "task|last_run" (when it last ran to completion): beat's jobs, by task name (store/stats.py BeatJobs)
 STAT_BEAT_JOBS = f"{PREFIX}:stat:beat_jobs"
-# hash "requested|answered" -> Jobber answers carrying a version warning or another version (store/api_versions.py)
+# hash "requested|answered" -> Jobber answers carrying a version warning or another version
+# (store/api_versions.py)
 STAT_JOBBER_VERSION_NOTICES = f"{PREFIX}:stat:jobber_version_notices"
 JOBBER_VERSION_NOTICES = (
     f"{PREFIX}:jobber:version_notices"  # hash "requested|answered" -> the last one (JSON)
@@ -175,7 +209,8 @@ def dead_letter(dead_id: str) -> str:
 
 
 def dead_letter_replayed(dead_id: str) -> str:
-    """A dead letter replayed a moment ago (store/dead_letters.py RELEASE_LUA): a concurrent replay stands down."""
+    """A dead letter replayed a moment ago (store/dead_letters.py RELEASE_LUA):
+    a concurrent replay stands down."""
     return f"{PREFIX}:dead:{dead_id}:replayed"
 
 
@@ -186,13 +221,14 @@ def rate_limited(task_id: str) -> str:
 
 
 def pending_bytes(integration_id: str) -> str:
-    """Bytes of the integration's events received and not yet settled (store/ledger.py, TENANT_PENDING_MAX_BYTES).
-    The claim script derives it as the integration key + this suffix."""
+    """Bytes of the integration's events received and not yet settled (store/ledger.py,
+    TENANT_PENDING_MAX_BYTES). The claim script derives it as the integration key + this suffix."""
     return f"{integration(integration_id)}:pending_bytes"
 
 
 def webhook_rate(integration_id: str) -> str:
-    """The integration's webhooks in the current fixed window (WEBHOOK_RATE_LIMIT); expires with the window."""
+    """The integration's webhooks in the current fixed window (WEBHOOK_RATE_LIMIT);
+    expires with the window."""
     return f"{PREFIX}:rate:{integration_id}"
 
 
@@ -224,7 +260,8 @@ def contact_sync_watermark(integration_id: str) -> str:
 
 
 def reconcile_watermark(integration_id: str) -> str:
-    """Until when reconciliation has listed the integration's Aircall calls (flows/reconcile.py, store/backfill.py)."""
+    """Until when reconciliation has listed the integration's Aircall calls
+    (flows/reconcile.py, store/backfill.py)."""
     return f"{PREFIX}:reconcile:{integration_id}"
 
 
@@ -306,9 +343,9 @@ DUE = f"{PREFIX}:due"
 # zset event id -> when it was last handed to the queues, for every event still pending (store/ledger.py);
 # the recovery sweep (flows/recovery.py) re-enqueues one whose message no queue holds any more.
 PENDING = f"{PREFIX}:pending"
-# The uninstall purge (flows/purge.py): zset integration id -> when its data purge is due (set by mark_deleted);
-# the pass in progress (hash: SCAN cursor, the integrations and accounts it purges, counts); zset integration
-# id -> when its tombstone goes.
+# The uninstall purge (flows/purge.py): zset integration id -> when its data purge is due (set by
+# mark_deleted); the pass in progress (hash: SCAN cursor, the integrations and accounts it purges, counts);
+# zset integration id -> when its tombstone goes.
 PURGE_DUE = f"{PREFIX}:purge"
 PURGE_PASS = f"{PREFIX}:purge:pass"
 TOMBSTONES = f"{PREFIX}:purge:tombstones"
@@ -344,7 +381,8 @@ def integration_state(integration_id: str) -> list[str]:
 
 
 def card_claim(scope: Scope, call_id: int | str) -> str:
-    """The one insight card of a ringing call: which event claims it, then `posted:<event>` (store/cards.py)."""
+    """The one insight card of a ringing call:
+    which event claims it, then `posted:<event>` (store/cards.py)."""
     return f"{PREFIX}:card:{scope.key}:{call_id}"
 
 

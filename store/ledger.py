@@ -1,13 +1,13 @@
 """The event ledger: each received webhook once, with its outcome, attempts and skips.
 
 The ledger entry *is* the idempotency record: the claim creates it and puts its flow's task (the event → task
-map, flows/routes.py, chosen by the ingest) into the tenant's lane of that task's queue, in one atomic Lua call
-per batch of claims: an event is either new-and-enqueued, a duplicate, skipped at the door or refused (a
+map, flows/routes.py, chosen by the ingest) into the tenant's lane of that task's queue, in one atomic Lua
+call per batch of claims: an event is either new-and-enqueued, a duplicate, skipped at the door or refused (a
 tenant over its limits: 429, nothing stored) -- never claimed-but-lost.
 
 What it keeps, for how long (issue 10; Redis runs with noeviction): the entry lives EVENT_TTL_DAYS, as the
-duplicate check and a compact record (event, resource, integration, times, outcome, reason) for `ajctl
-events show` and the settings page. The raw body (up to MAX_WEBHOOK_BYTES) is kept only while the flow may read it:
+duplicate check and a compact record (event, resource, integration, times, outcome, reason) for `ajctl events
+show` and the settings page. The raw body (up to MAX_WEBHOOK_BYTES) is kept only while the flow may read it:
 when the event settles it is dropped. A call's flow keeps what it reads in the call's snapshots
 (store/calls.py); a failed event's raw body lives on in its dead letter's own copy (store/dead_letters.py).
 """
@@ -40,12 +40,12 @@ Outcome = Literal["pending", "done", "skipped", "failed"]
 # Keys are derived inside the script (single Redis or Sentinel; not written for Redis Cluster).
 # An event skipped at the door is settled at once: its raw body is not stored at all.
 #
-# Tenant limits (issue 16), counted per integration: the webhooks of the current fixed window (`aj:rate:{int}`)
-# and the bytes of its pending events (`aj:int:{int}:pending_bytes`: raw body + task message, taken off when the
-# event settles, NOTE_LUA). One call carries a batch: a tenant's first claim in it reads and counts with one
-# command, its later ones are counted in Lua and added once at the end. A claim over either limit stores nothing and answers 'rate_limited' / 'backlog_full' (the
-# ingest's 429); refusals are counted per integration and reason in `aj:stat:throttled` (the last one's time in
-# `aj:stat:throttled_at`).
+# Tenant limits (issue 16), counted per integration: the webhooks of the current fixed window
+# (`aj:rate:{int}`) and the bytes of its pending events (`aj:int:{int}:pending_bytes`: raw body + task
+# message, taken off when the event settles, NOTE_LUA). One call carries a batch: a tenant's first claim in it
+# reads and counts with one command, its later ones are counted in Lua and added once at the end. A claim over
+# either limit stores nothing and answers 'rate_limited' / 'backlog_full' (the ingest's 429); refusals are
+# counted per integration and reason in `aj:stat:throttled` (the last one's time in `aj:stat:throttled_at`).
 # Why a claim can be refused with a 429 (the reasons counted in keys.STAT_THROTTLED).
 THROTTLE_REASONS = ("rate_limited", "backlog_full")
 _CLAIM_FUNCTION = (
@@ -114,7 +114,9 @@ local function claim(A)
         return refuse(iid, 'backlog_full')
       end
     else
-      if PENDING_CAP > 0 and t.pending + t.added + size > PENDING_CAP then return refuse(iid, 'backlog_full') end
+      if PENDING_CAP > 0 and t.pending + t.added + size > PENDING_CAP then
+        return refuse(iid, 'backlog_full')
+      end
       t.added = t.added + size
     end
     redis.call('HSET', evkey, 'id', A[2], 'integration', iid, 'source', A[3], 'event', A[4],
@@ -157,8 +159,8 @@ end
 )
 CLAIM_ARGS = 13
 LIMIT_ARGS = 3
-# After the LIMIT_ARGS, ARGV holds CLAIM_ARGS values per claim, one claim after the other (the ingest sends the
-# claims that arrive together in one call); returns status, integration id for each claim, flat, in order.
+# After the LIMIT_ARGS, ARGV holds CLAIM_ARGS values per claim, one claim after the other (the ingest sends
+# the claims that arrive together in one call); returns status, integration id for each claim, flat, in order.
 CLAIM_LUA = (
     FAIR_LUA_FUNCTIONS
     + _CLAIM_FUNCTION
@@ -250,8 +252,8 @@ BATCH_MAX_BYTES = 1024 * 1024  # CLAIM_BATCH_MAX_BYTES's default
 
 
 def batch_size(sizes: list[int], max_bytes: int) -> int:
-    """How many of the waiting claims (their sizes in bytes, oldest first) the next call carries: as many as fit
-    in `max_bytes`, and always at least one (a claim larger than the cap goes alone)."""
+    """How many of the waiting claims (their sizes in bytes, oldest first) the next call carries: as many as
+    fit in `max_bytes`, and always at least one (a claim larger than the cap goes alone)."""
     total = 0
     for n, size in enumerate(sizes):
         total += size
@@ -318,8 +320,8 @@ class AsyncLedger:
         self._sending = False
 
     async def claim(self, inbound: Inbound) -> Claim:
-        """Store the event once and enqueue its task (see `Inbound`); claims arriving while a batch is in flight
-        go together in the next call of the script."""
+        """Store the event once and enqueue its task (see `Inbound`); claims arriving while a batch is in
+        flight go together in the next call of the script."""
         script_keys = (
             inbound.tenant_index,
             keys.event(""),

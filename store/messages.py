@@ -13,9 +13,9 @@ Every message, hand-built here or published by Celery, carries its publish time 
 (UNIX seconds): neither Celery nor kombu stamps one, and /metrics reads the oldest message of each queue to
 export how long the backlog has waited (ingest/metrics.py); worker/sent_at.py stamps Celery's publishes.
 
-With tracing on (config/tracing.py), a message also carries the W3C `traceparent` (and `tracestate`) of the span
-current where it is built: the ingest's webhook span, the task that defers its own retry or starts follow-up
-work. The worker continues that trace (worker/tracing.py). Off, no trace header is written.
+With tracing on (config/tracing.py), a message also carries the W3C `traceparent` (and `tracestate`) of the
+span current where it is built: the ingest's webhook span, the task that defers its own retry or starts
+follow-up work. The worker continues that trace (worker/tracing.py). Off, no trace header is written.
 """
 
 from __future__ import annotations

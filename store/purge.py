@@ -64,7 +64,8 @@ _EVENT, _DEAD, _SESSION, _SIGNIN, _PENDING = (
 
 @dataclass
 class PurgePass:
-    """One sweep of the keyspace for `integrations` (deleted before it began) and their released `accounts`."""
+    """One sweep of the keyspace for `integrations` (deleted before it began)
+    and their released `accounts`."""
 
     cursor: int
     integrations: list[str]
@@ -170,7 +171,8 @@ class Purges:
         )
 
     def step(self, found: PurgePass, count: int = PASS_BATCH) -> Batch:
-        """One SCAN step of the pass: delete what in it belongs to the pass's integrations; save the cursor."""
+        """One SCAN step of the pass:
+        delete what in it belongs to the pass's integrations; save the cursor."""
         cursor, scanned = self.r.scan(found.cursor, count=count)
         names = [str(n) for n in scanned]
         ids, accounts = set(found.integrations), set(found.accounts) - self.held_accounts(found.accounts)
@@ -198,7 +200,8 @@ class Purges:
                 if name.startswith(_DEAD):
                     dead_ids.append(name.removeprefix(_DEAD))
         events = [_event_of(n).removeprefix(_EVENT) for n in doomed if n.startswith(_EVENT)]
-        # A session is revoked, not deleted: a marker without the integration stays until it would have expired.
+        # A session is revoked, not deleted: a marker without the integration
+        # stays until it would have expired.
         sessions = [n for n in doomed if n.startswith(_SESSION)]
         doomed = [n for n in doomed if not n.startswith(_SESSION)]
         pipe = self.r.pipeline(transaction=True)

@@ -10,12 +10,12 @@ Dispatch runs inside every enqueue (an idle fleet adds no latency), after every 
 what they drain), and every few hundred milliseconds from each worker's upkeep thread (a safety net).
 
 Delays: a retry's countdown or a rate-limit wait is not held inside a worker (Celery keeps ETA messages
-unacknowledged, which forces a long visibility timeout). The message goes into one sorted set (`aj:due`, score
-= due time) and the upkeep threads move due messages back into their tenant's lane, atomically, so two
-workers never release the same message twice. A delayed event's entry in the pending index (`aj:pending`,
-store/ledger.py) follows its message: the due time when it is deferred, the release time when it is back in its
-lane; so the recovery sweep (flows/recovery.py) never takes a waiting retry for a lost one, without reading
-the delayed messages.
+unacknowledged, which forces a long visibility timeout). The message goes into one sorted set (`aj:due`,
+score = due time) and the upkeep threads move due messages back into their tenant's lane, atomically, so
+two workers never release the same message twice. A delayed event's entry in the pending index
+(`aj:pending`, store/ledger.py) follows its message: the due time when it is deferred, the release time
+when it is back in its lane; so the recovery sweep (flows/recovery.py) never takes a waiting retry for a
+lost one, without reading the delayed messages.
 
 Scripts derive their keys from prefixes (single Redis or Sentinel; not written for Redis Cluster).
 """
@@ -196,9 +196,9 @@ def enqueue(
     tenant: str,
     queue: str | None = None,
 ) -> str:
-    """Start `task(*args, **kwargs)` for `tenant` (an integration id; "" for fleet-wide work); returns the task
-    id. Every task the service starts goes through here, by tenant, so the fair queues see it: Celery's own
-    `apply_async` would push straight onto the shared list and let a flooding tenant's work overtake
+    """Start `task(*args, **kwargs)` for `tenant` (an integration id; "" for fleet-wide work); returns the
+    task id. Every task the service starts goes through here, by tenant, so the fair queues see it: Celery's
+    own `apply_async` would push straight onto the shared list and let a flooding tenant's work overtake
     everyone's. Typed on the registry (config/queues.py `Task`): an unknown name is a type error."""
     return resend(task, args, kwargs, tenant=tenant, queue=queue)
 

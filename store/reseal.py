@@ -1,9 +1,10 @@
 """Resealing stored secrets with the current SECRET_KEY (`ajctl secrets reencrypt`), for the stores that own
 them (store/integrations.py, store/pending_jobber.py).
 
-A value is replaced only if it still holds what was read (a compare-and-set in one Lua script): a token pair a
-worker refreshed meanwhile is already sealed with the current key and is never overwritten with the older pair.
-A record deleted meanwhile is not written back. Rerunning is safe: what the current key opens is left alone.
+A value is replaced only if it still holds what was read (a compare-and-set in one Lua script): a
+token pair a worker refreshed meanwhile is already sealed with the current key and is never
+overwritten with the older pair. A record deleted meanwhile is not written back. Rerunning is safe:
+what the current key opens is left alone.
 """
 
 from __future__ import annotations

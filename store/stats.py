@@ -1,6 +1,7 @@
-"""Fleet-wide counters and histograms in Redis (`aj:stat:*`), written by whichever process saw the thing and
-exported by any ingest's /metrics (ingest/metrics.py) with one read per hash: histogram buckets, Jobber token
-refreshes, rate-limit waits per integration, and when each beat job last ran (also shown by `ajctl status`)."""
+"""Fleet-wide counters and histograms in Redis (`aj:stat:*`), written by whichever process saw the
+thing and exported by any ingest's /metrics (ingest/metrics.py) with one read per hash: histogram
+buckets, Jobber token refreshes, rate-limit waits per integration, and when each beat job last ran
+(also shown by `ajctl status`)."""
 
 from __future__ import annotations
 
@@ -90,8 +91,8 @@ class BeatJobs:
         self.r = r
 
     def register(self, schedule: Mapping[str, float], now: float) -> None:
-        """A worker starts with `schedule` (task -> interval): every job is expected from now on (unless it was
-        already), and jobs no longer scheduled are forgotten (they would look overdue forever)."""
+        """A worker starts with `schedule` (task -> interval): every job is expected from now on (unless it
+        was already), and jobs no longer scheduled are forgotten (they would look overdue forever)."""
         stale = [
             field for field in self.r.hkeys(keys.STAT_BEAT_JOBS) if field.rpartition("|")[0] not in schedule
         ]

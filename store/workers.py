@@ -2,8 +2,8 @@
 operator sees which workers run and what they hold (`ajctl status`) and /metrics how many are alive
 (`aj_workers_alive`). A worker that stops beating drops out within a minute; a clean stop removes it at once.
 
-An index (`aj:workers`, name -> last heartbeat) finds them: reading the workers costs one read per live worker,
-never a SCAN of the keyspace (/metrics reads it on every scrape)."""
+An index (`aj:workers`, name -> last heartbeat) finds them: reading the workers costs one read per live
+worker, never a SCAN of the keyspace (/metrics reads it on every scrape)."""
 
 from __future__ import annotations
 

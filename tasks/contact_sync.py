@@ -16,7 +16,8 @@ def sync_one_client(self: IntegrationTask, integration_id: str, client_id: str) 
 
 @app.task(name=Task.SYNC_SWEEP, base=IntegrationTask, bind=True)
 def sweep_integration(self: IntegrationTask, integration_id: str, full: bool = False) -> str:
-    """Celery entry of `flows.contact_sync.sweep_integration` (its docstring: trigger, idempotency, retries)."""
+    """Celery entry of `flows.contact_sync.sweep_integration`
+    (its docstring: trigger, idempotency, retries)."""
     return contact_sync.sweep_integration(integration_id, full)
 
 

@@ -10,11 +10,13 @@ from worker.retry import IntegrationTask
 
 @app.task(name=Task.CLIENT_CHANGED, base=IntegrationTask, bind=True)
 def client_changed(self: IntegrationTask, event_id: str) -> str:
-    """Celery entry of `flows.jobber_webhooks.client_changed` (its docstring: trigger, idempotency, retries)."""
+    """Celery entry of `flows.jobber_webhooks.client_changed`
+    (its docstring: trigger, idempotency, retries)."""
     return jobber_webhooks.client_changed(event_id)
 
 
 @app.task(name=Task.JOBBER_DISCONNECTED, base=IntegrationTask, bind=True)
 def jobber_disconnected(self: IntegrationTask, event_id: str) -> None:
-    """Celery entry of `flows.jobber_webhooks.jobber_disconnected` (its docstring: trigger, idempotency, retries)."""
+    """Celery entry of `flows.jobber_webhooks.jobber_disconnected`
+    (its docstring: trigger, idempotency, retries)."""
     return jobber_webhooks.jobber_disconnected(event_id)

@@ -10,7 +10,8 @@ from worker.retry import IntegrationTask
 
 @app.task(name=Task.INTEGRATION_DELETED, base=IntegrationTask, bind=True)
 def integration_deleted(self: IntegrationTask, event_id: str) -> None:
-    """Celery entry of `flows.lifecycle.integration_deleted` (its docstring: trigger, idempotency, retries)."""
+    """Celery entry of `flows.lifecycle.integration_deleted`
+    (its docstring: trigger, idempotency, retries)."""
     return lifecycle.integration_deleted(event_id)
 
 

@@ -10,5 +10,6 @@ from worker.retry import IntegrationTask
 
 @app.task(name=Task.LOG_MESSAGE, base=IntegrationTask, bind=True)
 def log_message_activity(self: IntegrationTask, event_id: str) -> str:
-    """Celery entry of `flows.messages.log_message_activity` (its docstring: trigger, idempotency, retries)."""
+    """Celery entry of `flows.messages.log_message_activity`
+    (its docstring: trigger, idempotency, retries)."""
     return messages.log_message_activity(event_id)

@@ -15,6 +15,6 @@ def reconcile_calls() -> int:
 
 @app.task(name=Task.RECONCILE_INTEGRATION)
 def reconcile_integration(integration_id: str) -> str:
-    """Celery entry of `flows.reconcile.reconcile_integration` (one integration; failures logged, never retried:
-    the next beat run is the retry, from the saved watermark)."""
+    """Celery entry of `flows.reconcile.reconcile_integration` (one integration; failures logged, never
+    retried: the next beat run is the retry, from the saved watermark)."""
     return reconcile.reconcile_integration(integration_id)

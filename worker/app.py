@@ -28,7 +28,8 @@ def _quiet_per_task_lines(**_: Any) -> None:
 
 
 app = Celery("aircall_jobber")
-# The worker, beat and Flower roles all start here: a configuration that must not run stops them with one line.
+# The worker, beat and Flower roles all start here:
+# a configuration that must not run stops them with one line.
 app.conf.update(celery_config(settings_or_exit("worker")))
 app.conf.beat_schedule = BEAT_SCHEDULE
 app.steps["worker"].add(Upkeep)

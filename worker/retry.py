@@ -46,8 +46,8 @@ BACKOFF_BASE_S = 2.0
 # No single rate-limit wait is longer than this, whatever a vendor asked (clients bound header waits too).
 MAX_RATE_LIMIT_WAIT_S = 15 * 60
 
-# Told (integration id, vendor) each time work is parked for a vendor's rate limit: worker/metrics.py counts them
-# (aj_rate_limit_waits_total). A hook, since metrics imports this module.
+# Told (integration id, vendor) each time work is parked for a vendor's rate limit: worker/metrics.py counts
+# them (aj_rate_limit_waits_total). A hook, since metrics imports this module.
 RATE_LIMIT_OBSERVERS: list[Callable[[str, str], None]] = []
 
 
@@ -187,7 +187,8 @@ class IntegrationTask(Task):  # type: ignore[misc]
         return str(self.request.get("aj_tenant") or "") or self._tenant(args)
 
     def _tenant(self, args: tuple[Any, ...]) -> str:
-        """The integration a task works for: its event's, or its first argument when that is an integration id."""
+        """The integration a task works for:
+        its event's, or its first argument when that is an integration id."""
         event_id = self._event_id(args)
         if event_id:
             return (Ledger(sync_client()).get(event_id) or {}).get("integration", "")

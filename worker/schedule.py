@@ -17,6 +17,7 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "recover-lost-deliveries": {"task": Task.RECOVER_LOST_DELIVERIES, "schedule": 300.0},
     # Jobber consents no admin attached within their hour are disconnected in Jobber (flows/connect.py).
     "disconnect-expired-jobber-consents": {"task": Task.DISCONNECT_EXPIRED_CONSENTS, "schedule": 300.0},
-    # Deleted integrations' data is purged (flows/purge.py): a delete starts it; this resumes an interrupted pass.
+    # Deleted integrations' data is purged (flows/purge.py):
+    # a delete starts it; this resumes an interrupted pass.
     "purge-deleted-integrations": {"task": Task.PURGE, "schedule": 300.0},
 }

@@ -3,8 +3,8 @@ message carries (`traceparent`, written by store/messages.py), and what beat sen
 
 The pool runs many tasks at once, one per thread (128 in the Procfile): a task's span is made current in its
 own thread's context when it starts (`task_prerun`) and ended there when it finishes (`task_postrun`), from a
-per-thread stack. Imported by worker/app.py; each receiver checks `tracing.enabled()` first, and with tracing off
-that check is all it does.
+per-thread stack. Imported by worker/app.py; each receiver checks `tracing.enabled()` first, and with tracing
+off that check is all it does.
 """
 
 from __future__ import annotations
