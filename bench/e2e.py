@@ -15,10 +15,11 @@ requests per logged call, CPU ms per logged call of the ingest + worker + Redis 
 included; the sandbox's own CPU is reported apart), and the worker's peak RSS.
 
 Tracing (issue 17, `--tracing off,on`): the runs above are tracing off, as production runs without
-OTEL_EXPORTER_OTLP_ENDPOINT. `on` runs the first latency once more with the endpoint set to a stand-in collector
-in this process (sandbox/otlp_sink.py): spans made, propagated through the task messages and exported over
-OTLP/HTTP by the ingest and the worker. Its CPU per call is taken once the exporters have sent what the phase
-made (their batches leave every OTEL_BSP_SCHEDULE_DELAY ms), and reported next to the off run's in `tracing`.
+OTEL_EXPORTER_OTLP_ENDPOINT. `on` runs the first latency once more with the endpoint set to a stand-in
+collector in this process (sandbox/otlp_sink.py): spans made, propagated through the task messages and
+exported over OTLP/HTTP by the ingest and the worker. Its CPU per call is taken once the exporters have sent
+what the phase made (their batches leave every OTEL_BSP_SCHEDULE_DELAY ms), and reported next to the off run's
+in `tracing`.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ TARGETS = {
 
 
 def lookup_cost(jobber_url: str) -> dict[str, Any] | None:
-    """Requested query cost of the caller lookups (`FindByPhone`) the sandbox answered: {operations, mean, max}."""
+    """Requested query cost of the caller lookups (`FindByPhone`) the sandbox answered:
+    {operations, mean, max}."""
     found: dict[str, Any] | None = (
         requests.get(f"{jobber_url}/_sandbox/costs", timeout=10).json().get("FindByPhone")
     )
@@ -204,7 +206,10 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--tracing",
         default="off,on",
-        help="off: every latency without tracing; on: the first latency again, exporting traces to a local sink",
+        help=(
+            "off: every latency without tracing; "
+            "on: the first latency again, exporting traces to a local sink"
+        ),
     )
     return ap
 

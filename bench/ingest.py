@@ -4,8 +4,8 @@ wrk (a C load generator) posts distinct `call.ended` webhooks over loopback to a
 backed by a private Redis (AOF on); afterwards every accepted webhook must be in the ledger and in the queue
 exactly once. Targets (issue 11, 2 cores, load generator included): ≥ 10 times the webhooks/s of the tutorial
 receiver (bench/tutorial_receiver.py: FastAPI + `task.delay()`) measured in the same run under the same
-wrk settings, p99 ≤ 10 ms, nothing lost or doubled. The ingest runs the Procfile's command line, with the tenant
-limits checked on every webhook (raised out of reach: one tenant sends everything).
+wrk settings, p99 ≤ 10 ms, nothing lost or doubled. The ingest runs the Procfile's command line, with
+the tenant limits checked on every webhook (raised out of reach: one tenant sends everything).
 
 Then the same with a replica and REDIS_WAIT_REPLICAS=1 (`replica_ack` in the JSON): what acknowledging only
 replicated webhooks costs in throughput and p99 (issue 10).
@@ -76,7 +76,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def queued_messages(r: redis.Redis) -> list[str]:
-    """Every waiting task message: Celery's queue lists and the tenant lanes in front of them (store/queues.py)."""
+    """Every waiting task message: Celery's queue lists and the tenant lanes in front of them
+    (store/queues.py)."""
     names = [*ALL_QUEUES, *r.scan_iter(f"{keys.LANE_PREFIX}*")]
     return [m for name in names for m in r.lrange(name, 0, -1)]
 
@@ -92,8 +93,8 @@ def measure(args: argparse.Namespace, replica_ack: bool) -> dict[str, Any]:
         try:
             if replica is not None:
                 f.env |= {"REDIS_WAIT_REPLICAS": "1"}
-            # One tenant sends everything here: its limits are raised out of reach, so every webhook still goes
-            # through the limit checks of the claim script (the cost measured) and none is refused.
+            # One tenant sends everything here: its limits are raised out of reach, so every webhook still
+            # goes through the limit checks of the claim script (the cost measured) and none is refused.
             f.env |= BENCH_LIMITS
             f.point_at()
             token = provision_tenant()

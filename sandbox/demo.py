@@ -1,5 +1,6 @@
-"""The demo (`python -m sandbox.demo`, or `ajctl demo`; run by the README's run command): install an integration against the sandbox
-vendors, play a realistic mix of calls and texts through the running service, and report what happened."""
+"""The demo (`python -m sandbox.demo`, or `ajctl demo`; run by the README's run command): install
+an integration against the sandbox vendors, play a realistic mix of calls and texts through the running
+service, and report what happened."""
 
 from __future__ import annotations
 
@@ -87,7 +88,8 @@ def run_demo(settings: Settings, settle_timeout_s: float = 60.0) -> dict[str, An
         },
     )
     jobber_base = _jobber_base(settings)
-    # The app's URLs, as its developer registers them in Jobber's Developer Center (README: install and connect).
+    # The app's URLs, as its developer registers them in Jobber's Developer Center
+    # (README: install and connect).
     app_urls = {
         "oauth_callback_url": f"{settings.PUBLIC_URL}/oauth/jobber/callback",
         "manage_app_url": f"{settings.PUBLIC_URL}/jobber/manage",

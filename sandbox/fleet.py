@@ -126,7 +126,8 @@ class Fleet:
 
     @staticmethod
     def procfile_command(role: str, env: dict[str, str] | None = None) -> list[str]:
-        """The Procfile's line for `role`, with its ${VAR:-default} expanded: benchmarks run what production runs."""
+        """The Procfile's line for `role`, with its ${VAR:-default} expanded:
+        benchmarks run what production runs."""
         line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith(f"{role}:"))
         values = env if env is not None else dict(os.environ)
         expanded = re.sub(

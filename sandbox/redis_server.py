@@ -124,7 +124,8 @@ class RedisServer:
         self.proc.wait(timeout=5)
 
     def freeze(self) -> None:
-        """SIGSTOP: the process stops answering but its sockets stay open (a host gone without a TCP close)."""
+        """SIGSTOP: the process stops answering but its sockets stay open
+        (a host gone without a TCP close)."""
         self.proc.send_signal(signal.SIGSTOP)
 
     def thaw(self) -> None:

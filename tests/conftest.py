@@ -211,9 +211,9 @@ def browser_without_js() -> Iterator[object]:
 
 
 # Markers are written on the tests themselves (a module's `pytestmark`, or a decorator), never applied from
-# a list here: a renamed test keeps its marks. What each folder's tests must carry is checked instead, so a new
-# module cannot forget it. `pytest -m "not slow"` (make test-fast) runs in about two minutes; make test and CI
-# run everything.
+# a list here: a renamed test keeps its marks. What each folder's tests must carry is checked instead, so
+# a new module cannot forget it. `pytest -m "not slow"` (make test-fast) runs in about two minutes; make test
+# and CI run everything.
 REQUIRED_MARKS = {
     "flows/": {"flow"},  # end to end through ingest, Redis and a real worker
     "pages/": {"flow", "browser", "slow"},  # a real browser

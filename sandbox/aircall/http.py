@@ -40,7 +40,8 @@ class Options:
     search_delay_s: float = 0.0  # contact search is eventually consistent on Aircall; >0 emulates it
     link_base: str = "https://api.aircall.io"  # base of `direct_link` fields (identity, like the vendor)
     # Lists page through at most this many items (reference §2, §5: "paging stops at 10,000 items; use from/to
-    # windows"); changeable at run time (`POST /_sandbox/paging`), so a test can meet it with a few hundred calls.
+    # windows"); changeable at run time (`POST /_sandbox/paging`), so a test can meet it with
+    # a few hundred calls.
     paging_ceiling: int = 10_000
 
 

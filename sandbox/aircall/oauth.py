@@ -1,6 +1,7 @@
 """Emulated Aircall OAuth 2.0 (reference §8.2): the install consent `GET /oauth/authorize` (pick the company,
 then the numbers to connect; `POST` allows or cancels) and the code exchange `POST /v1/oauth/token`
-(permanent token, no refresh). The numbers chosen become the install's `number_ids` (`/v1/integrations/me`)."""
+(permanent token, no refresh). The numbers chosen become the install's `number_ids`
+(`/v1/integrations/me`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,12 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from sandbox.aircall.state import Company, OAuthCode, State
 
-_STYLE = "body{font-family:system-ui,sans-serif;background:#f6f7f9;color:#1d2433} main{max-width:34rem;margin:3rem auto;background:#fff;padding:1.5rem 2rem;border-radius:10px;box-shadow:0 1px 4px #0002} ul{list-style:none;padding:0} li{padding:.2rem 0} .muted{color:#6b7385} button{font:inherit;padding:.45rem 1rem}"
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;background:#f6f7f9;color:#1d2433} main{max-width:34rem;"
+    "margin:3rem auto;background:#fff;padding:1.5rem 2rem;border-radius:10px;box-shadow:0 1px 4px #0002} "
+    "ul{list-style:none;padding:0} li{padding:.2rem 0} .muted{color:#6b7385} "
+    "button{font:inherit;padding:.45rem 1rem}"
+)
 
 CODE_TTL_S = 600
 
@@ -59,7 +65,8 @@ def _consent_page(state: State, params: dict[str, str], company: Company | None)
             f'<button type="submit" name="decision" value="deny" id="cancel">Cancel</button></form>'
         )
     page = (
-        f"<!doctype html><meta charset=utf-8><title>Install app · Aircall sandbox</title><style>{_STYLE}</style>"
+        "<!doctype html><meta charset=utf-8><title>Install app · Aircall sandbox</title>"
+        f"<style>{_STYLE}</style>"
         f"<main><h1>Install “{escape(params['client_id'])}” in Aircall</h1>"
         f"<p class=muted>The app asks for access to your company's calls, contacts and numbers "
         f"(scope {escape(params['scope'] or 'public_api')}).</p>{body}</main>"

@@ -157,8 +157,8 @@ class Company:
     api_keys: dict[str, str]  # api_id -> api_token
     rate: RateWindow
     ai_assist: bool = True
-    # UNCONFIRMED whether /v1/integrations/me answers an API key (the reference documents it for OAuth tokens):
-    # refused (403) by default, so the product must find the company another way; True answers it.
+    # UNCONFIRMED whether /v1/integrations/me answers an API key (the reference documents it for OAuth
+    # tokens): refused (403) by default, so the product must find the company another way; True answers it.
     integrations_me_for_api_keys: bool = False
     numbers: dict[int, dict[str, Any]] = field(default_factory=dict)
     users: dict[int, dict[str, Any]] = field(default_factory=dict)

@@ -60,9 +60,9 @@ async def seed(request: Request) -> JSONResponse:
 
 
 async def create_account(request: Request) -> JSONResponse:
-    """{"name", "owner": {first_name,last_name,email}, "seed_clients", "seed", "access_token_ttl_s", "connect"}
-    -> account, owner user and a first token pair (a new app connection); with `"connect": false`, no
-    connection and no tokens (an account that has not connected the app yet: see /marketplace)."""
+    """{"name", "owner": {first_name,last_name,email}, "seed_clients", "seed", "access_token_ttl_s",
+    "connect"} -> account, owner user and a first token pair (a new app connection); with `"connect": false`,
+    no connection and no tokens (an account that has not connected the app yet: see /marketplace)."""
     sandbox, body = _sandbox(request), await _json(request)
     store = sandbox.store
     with store.lock:
@@ -118,8 +118,9 @@ async def issue_tokens(request: Request) -> JSONResponse:
 
 async def token_options(request: Request) -> JSONResponse:
     """GET shows, POST {"expires_in": bool, "opaque": bool, "access_token_ttl_s": float,
-    "consent_revokes_previous": bool} changes the token knobs for tokens issued from now on: token answers with
-    `expires_in`, opaque (non-JWT) access tokens, whether a consent ends the account's earlier connections."""
+    "consent_revokes_previous": bool} changes the token knobs for tokens issued from now on: token answers
+    with `expires_in`, opaque (non-JWT) access tokens, whether a consent ends the account's earlier
+    connections."""
     sandbox = _sandbox(request)
     if request.method == "POST":
         body = await _json(request)
@@ -134,9 +135,9 @@ async def token_options(request: Request) -> JSONResponse:
 
 
 async def phone_search(request: Request) -> JSONResponse:
-    """GET shows, POST {"reading": "digits" | "substring" | "prefix" | "token" | "digits_exact" | "e164_exact",
-    "normalized": bool, "lag_s": float} sets how phone searches match (phone_search.py; keys left out keep their
-    value); a reset restores the default."""
+    """GET shows, POST {"reading": "digits" | "substring" | "prefix" | "token" | "digits_exact" |
+    "e164_exact", "normalized": bool, "lag_s": float} sets how phone searches match (phone_search.py; keys
+    left out keep their value); a reset restores the default."""
     sandbox = _sandbox(request)
     if request.method == "POST":
         body = await _json(request)
@@ -182,10 +183,10 @@ async def costs(request: Request) -> JSONResponse:
 
 
 async def lose_answer(request: Request) -> JSONResponse:
-    """POST {"field": "requestCreate", "status": 502}: the next operation selecting that root field is executed
-    and committed, then answered with `status` instead of its result (a connection lost after Jobber did the
-    work); with `"hang_s": 3` instead, its real answer leaves only after 3 s (the caller's timeout fired
-    first). Reset clears it."""
+    """POST {"field": "requestCreate", "status": 502}: the next operation selecting that root field is
+    executed and committed, then answered with `status` instead of its result (a connection lost after Jobber
+    did the work); with `"hang_s": 3` instead, its real answer leaves only after 3 s (the caller's timeout
+    fired first). Reset clears it."""
     sandbox, body = _sandbox(request), await _json(request)
     field = body.get("field")
     if not isinstance(field, str) or not field:
@@ -198,8 +199,8 @@ async def lose_answer(request: Request) -> JSONResponse:
 async def disconnect(request: Request) -> JSONResponse:
     """The user clicks Disconnect inside Jobber: tokens die, later API calls answer HTTP 401 "User has
     disconnected this app from their account..." (reference §1.3, §2.6), and APP_DISCONNECT is sent. Body
-    `{"webhook": false}`: the webhook is lost (Jobber delivers at least once but never reports failures, §4.2),
-    so the app learns it from the API alone."""
+    `{"webhook": false}`: the webhook is lost (Jobber delivers at least once but never reports failures,
+    §4.2), so the app learns it from the API alone."""
     sandbox, body = _sandbox(request), await _json(request)
     account_id = request.path_params["account_id"]
     if account_id not in sandbox.store.accounts:

@@ -40,9 +40,10 @@ def _sandbox(request: Request) -> Sandbox:
 
 def _refused(title: str, text: str, status: int = 409) -> HTMLResponse:
     page = (
-        f"<!doctype html><meta charset=utf-8><title>{escape(title)} · Jobber sandbox</title><style>{_STYLE}</style>"
-        f'<main><h1 id="refused">{escape(title)}</h1><p>{escape(text)}</p><p><a href="/marketplace">Back to the '
-        "App Marketplace</a></p></main>"
+        f"<!doctype html><meta charset=utf-8><title>{escape(title)} · Jobber sandbox</title>"
+        f"<style>{_STYLE}</style>"
+        f'<main><h1 id="refused">{escape(title)}</h1><p>{escape(text)}</p>'
+        '<p><a href="/marketplace">Back to the App Marketplace</a></p></main>'
     )
     return HTMLResponse(page, status)
 
@@ -56,8 +57,9 @@ async def listing(request: Request) -> HTMLResponse:
         for account in store.accounts.values():
             aid = escape(account.id)
             if store.account_connected(account.id):
+                manage_href = f"/marketplace/manage?account_id={aid}"
                 manage = (
-                    f'<a class="button" id="manage-{aid}" href="/marketplace/manage?account_id={aid}">Manage App</a>'
+                    f'<a class="button" id="manage-{aid}" href="{manage_href}">Manage App</a>'
                     if urls.manage_app_url
                     else ""
                 )
@@ -74,10 +76,11 @@ async def listing(request: Request) -> HTMLResponse:
             rows.append(f"<li><b>{escape(account.name)}</b> <span class='meta'>{state}</span> {buttons}</li>")
     body = "".join(rows) or "<li>No accounts yet. POST /_sandbox/accounts.</li>"
     page = (
-        f"<!doctype html><meta charset=utf-8><title>App Marketplace · Jobber sandbox</title><style>{_STYLE}</style>"
+        "<!doctype html><meta charset=utf-8><title>App Marketplace · Jobber sandbox</title>"
+        f"<style>{_STYLE}</style>"
         f"<main><h1>App Marketplace: {escape(sandbox.options.app_name)}</h1>"
-        f"<p class='meta'>OAuth Callback URL: {escape(urls.oauth_callback_url or 'not registered')} · Manage App "
-        f"URL: {escape(urls.manage_app_url or 'not registered')}</p><ul>{body}</ul></main>"
+        f"<p class='meta'>OAuth Callback URL: {escape(urls.oauth_callback_url or 'not registered')}"
+        f" · Manage App URL: {escape(urls.manage_app_url or 'not registered')}</p><ul>{body}</ul></main>"
     )
     return HTMLResponse(page)
 
@@ -130,7 +133,8 @@ async def manage(request: Request) -> Response:
 
 
 async def disconnect(request: Request) -> Response:
-    """POST /marketplace/disconnect (account_id): the Disconnect button (as /_sandbox/accounts/{id}/disconnect)."""
+    """POST /marketplace/disconnect (account_id): the Disconnect button
+    (as /_sandbox/accounts/{id}/disconnect)."""
     sandbox = _sandbox(request)
     account_id = str((await request.form()).get("account_id", ""))
     if account_id not in sandbox.store.accounts:

@@ -86,8 +86,9 @@ def _custom_field_errors(ctx: Ctx, client: Client, inputs: list[dict[str, Any]])
         if config.value_type == "area" and not all(
             isinstance(value.get(k), int | float) for k in ("length", "width")
         ):
-            # "Exactly one of the values (or both valueAreaLength and valueAreaWidth)" (CustomFieldCreateInput):
-            # an area needs both; the value read back (CustomFieldAreaValue) has both non-null.
+            # "Exactly one of the values (or both valueAreaLength and valueAreaWidth)"
+            # (CustomFieldCreateInput): an area needs both; the value read back (CustomFieldAreaValue) has
+            # both non-null.
             message = f"Provide both length and width for custom field '{config.name}'"
             errors.append(_err(message, "customFields", str(i)))
             continue

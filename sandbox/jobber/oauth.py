@@ -51,12 +51,13 @@ def _consent_page(sandbox: Sandbox, params: dict[str, str]) -> Response:
     with sandbox.store.lock:
         accounts = list(sandbox.store.accounts.values()) or [sandbox.store.default_account()]
         choices = "".join(
-            f'<label><input type="radio" name="account_id" value="{escape(a.id)}"{" checked" if i == 0 else ""}> '
-            f"{escape(a.name)}</label>"
+            f'<label><input type="radio" name="account_id" value="{escape(a.id)}"'
+            f"{' checked' if i == 0 else ''}> {escape(a.name)}</label>"
             for i, a in enumerate(accounts)
         )
     page = (
-        f"<!doctype html><meta charset=utf-8><title>Connect app · Jobber sandbox</title><style>{_STYLE}</style>"
+        "<!doctype html><meta charset=utf-8><title>Connect app · Jobber sandbox</title>"
+        f"<style>{_STYLE}</style>"
         f"<main><h1>Allow access to your Jobber account?</h1><p>The app will read and write clients, notes, "
         f'requests and tasks.</p><form method="post" action="/api/oauth/authorize">{hidden}{choices}'
         f'<p><button type="submit" name="decision" value="allow" id="allow">Allow access</button> '
@@ -129,8 +130,9 @@ async def token(request: Request) -> JSONResponse:
             if form.get("redirect_uri") != code.redirect_uri:
                 return _error("invalid_grant", "redirect_uri does not match the one used to authorize", 401)
             account = store.accounts[code.account_id]
-            # One connection per (app, account): re-authorizing kills the previous grant's tokens (§2.5), unless
-            # the `consent_revokes_previous` token option says otherwise (the UNCONFIRMED other reading).
+            # One connection per (app, account): re-authorizing kills the previous grant's tokens
+            # (§2.5), unless the `consent_revokes_previous` token option says otherwise
+            # (the UNCONFIRMED other reading).
             pair = sandbox.issue_tokens(
                 account, user_id=code.user_id, revoke_previous=sandbox.token_options.consent_revokes_previous
             )

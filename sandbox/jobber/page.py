@@ -81,7 +81,8 @@ async def home(request: Request) -> HTMLResponse:
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><meta http-equiv='refresh' content='2'>"
         f"<title>Jobber sandbox</title><style>{CSS}</style></head><body><h1>Jobber sandbox</h1>"
-        "<p class='meta'><a href='/marketplace'>App Marketplace</a> (connect, manage or disconnect the app)</p>"
+        "<p class='meta'><a href='/marketplace'>App Marketplace</a>"
+        " (connect, manage or disconnect the app)</p>"
     ]
     with store.lock:
         if not store.accounts:

@@ -240,8 +240,8 @@ def q_tasks(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
         tasks = [t for t in tasks if flt["assignedTo"] in t.assigned_to]
     if flt.get("ids") is not None:
         tasks = [t for t in tasks if t.id in set(flt["ids"])]
-    # "Default sorting order is on START_AT, by ASCENDING" (the schema's own description). Where tasks without a
-    # start land is UNCONFIRMED: after the scheduled ones here, oldest first.
+    # "Default sorting order is on START_AT, by ASCENDING" (the schema's own description). Where tasks without
+    # a start land is UNCONFIRMED: after the scheduled ones here, oldest first.
     descending = any(s["direction"] == "DESCENDING" for s in args.get("sort") or [])
     scheduled = sorted(
         (t for t in tasks if t.start_at), key=lambda t: (t.start_at, _num(t.id)), reverse=descending
@@ -312,8 +312,9 @@ def client_secondary_name(client: Client, info: GraphQLResolveInfo) -> Any:
 
 
 def _notes_connection(notes: list[Note], info: GraphQLResolveInfo, args: dict[str, Any]) -> Any:
-    """`sort: [{key: CREATED_AT, direction}]` orders by creation; without it the order is the sandbox's reading
-    of Jobber's unconfirmed default (`notes_default_order`). `filter: {ids}` narrows to those notes."""
+    """`sort: [{key: CREATED_AT, direction}]` orders by creation; without it the order is the sandbox's
+    reading of Jobber's unconfirmed default (`notes_default_order`). `filter: {ids}` narrows
+    to those notes."""
     wanted = (args.get("filter") or {}).get("ids")
     if wanted is not None:
         notes = [n for n in notes if n.id in set(wanted)]

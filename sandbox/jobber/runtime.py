@@ -34,12 +34,14 @@ class Options:
     client_secret: str = "sandbox-client-secret"
     signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     access_token_ttl_s: float = 3600.0  # 60 minutes, like Jobber
-    # Jobber documents JWT access tokens without `expires_in` (reference §2.3); both are UNCONFIRMED to hold for
-    # every app. With these on, token responses carry `expires_in` and access tokens are opaque (no `exp`).
+    # Jobber documents JWT access tokens without `expires_in` (reference §2.3); both are UNCONFIRMED
+    # to hold for every app. With these on, token responses carry `expires_in` and access tokens are
+    # opaque (no `exp`).
     token_expires_in: bool = False
     opaque_access_tokens: bool = False
-    # How `clientPhones(searchTerm:)` / `clients(searchFields: [PHONES])` match (UNCONFIRMED, jobber-api.md §5.3):
-    # the reading, whether `normalizedPhoneNumber` is filled, and how long new phones stay out of searches.
+    # How `clientPhones(searchTerm:)` / `clients(searchFields: [PHONES])` match (UNCONFIRMED, jobber-api.md
+    # §5.3): the reading, whether `normalizedPhoneNumber` is filled, and how long new phones stay out
+    # of searches.
     phone_search: PhoneSearch = field(default_factory=PhoneSearch)
     # The order of `notes` without `sort` (UNCONFIRMED, jobber-api.md §6.3): "newest" or "oldest" first. Also
     # `POST /_sandbox/notes_order`; a reset restores this.
@@ -124,8 +126,9 @@ class Sandbox:
         self.set_phone_search(replace(options.phone_search))
         self.notes_default_order = options.notes_default_order
         # Root field -> HTTP status: the next operation with that field runs (and commits) but its answer is
-        # replaced by that status, as when a connection drops after Jobber did the work (`/_sandbox/lose_answer`).
-        # Or, with a hang, answered only after that many seconds (the caller's timeout fired first).
+        # replaced by that status, as when a connection drops after Jobber did the work
+        # (`/_sandbox/lose_answer`). Or, with a hang, answered only after that many seconds
+        # (the caller's timeout fired first).
         self.lose_answer: dict[str, LostAnswer] = {}
 
     def configure_webhooks(self, url: str | None, topics: list[str] | None = None) -> None:

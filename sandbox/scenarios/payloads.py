@@ -612,9 +612,9 @@ def aiva_call(
     voicemail (spec F9). Emits the normal call.* events plus ai_voice_agent.started / escalated /
     summary / ended. UNCONFIRMED: for agent_only, the call is `answered_at` set with `user` null.
 
-    The summary event's shapes vary in public payloads (UNCONFIRMED which Aircall sends): `extracted_data` a flat
-    object (the default) or parallel arrays (`parallel_answers()`); `summary` text, an object, or None for a
-    payload without it."""
+    The summary event's shapes vary in public payloads (UNCONFIRMED which Aircall sends): `extracted_data`
+    a flat object (the default) or parallel arrays (`parallel_answers()`); `summary` text, an object, or None
+    for a payload without it."""
     if path not in ("agent_only", "transfer_answered", "transfer_missed", "voicemail"):
         raise ValueError(f"unknown AIVA path: {path}")
     extracted = (

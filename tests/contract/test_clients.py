@@ -56,8 +56,8 @@ def test_aircall_company_and_webhook_lifecycle(aircall):
 
 @pytest.mark.parametrize("me_answers_api_keys", [True, False], ids=["integrations-me", "refused"])
 def test_aircall_company_identity_of_an_api_key(aircall_server, aircall, me_answers_api_keys):
-    """`/v1/company` has no id (aircall-api.md §8.1); `/v1/integrations/me` is documented for OAuth only. Either
-    way, two keys of one company get one budget key, another company another."""
+    """`/v1/company` has no id (aircall-api.md §8.1); `/v1/integrations/me` is documented for OAuth only.
+    Either way, two keys of one company get one budget key, another company another."""
     company = aircall.company
     base = f"{aircall_server}/_sandbox/companies"
     requests.post(
@@ -205,8 +205,9 @@ def test_jobber_disconnected_account(jobber_server, jobber):
 
 
 def test_jobber_401_saying_the_app_was_disconnected_is_not_refreshed(jobber_server, jobber):
-    """A 401 whose body says the app was disconnected (jobber-api.md §1.3) is a disconnect: the tokens are dead,
-    so no refresh is tried; the caller hears which token was refused. A plain expired token still refreshes."""
+    """A 401 whose body says the app was disconnected (jobber-api.md §1.3) is a disconnect: the tokens
+    are dead, so no refresh is tried; the caller hears which token was refused. A plain expired token
+    still refreshes."""
     refreshed, refused = [], []
     client = JobberClient(
         f"{jobber_server}/api/graphql",
@@ -257,12 +258,12 @@ def test_jobber_inactive_account(jobber_server, jobber):
 
 
 def test_jobber_user_errors_are_permanent(jobber):
+    mutation = (
+        "mutation C($input: ClientCreateInput!) { clientCreate(input: $input) "
+        "{ client { id } userErrors { message path } } }"
+    )
     with pytest.raises(Permanent, match="clientCreate"):
-        jobber.mutate(
-            "mutation C($input: ClientCreateInput!) { clientCreate(input: $input) { client { id } userErrors { message path } } }",
-            {"input": {}},
-            "clientCreate",
-        )
+        jobber.mutate(mutation, {"input": {}}, "clientCreate")
 
 
 @pytest.mark.parametrize(
@@ -371,8 +372,8 @@ def test_the_shared_session_keeps_no_cookie_between_tenants():
 
 @pytest.mark.parametrize("e164", ["+14155550100", "+33612345678", "+447700900123"])
 def test_a_caller_lookup_is_one_request_well_inside_the_cost_bucket(jobber_server, jobber, e164):
-    """Every spelling in one request (SPEC F5): its requested query cost stays under a tenth of the 10,000-point
-    bucket (the figure `make bench` reports as jobber_lookup_requested_cost)."""
+    """Every spelling in one request (SPEC F5): its requested query cost stays under a tenth
+    of the 10,000-point bucket (the figure `make bench` reports as jobber_lookup_requested_cost)."""
     from flows.client_search import search_client
 
     before = _requests_of(jobber_server, jobber.account_id)

@@ -1,9 +1,9 @@
 """The product's GraphQL and the sandbox's schema, held to Jobber's real schema (version 2025-04-16).
 
 The reference is a transcription of a real introspection of Jobber's API (see the header of
-jobber-schema-2025-04-16.graphql). A document that does not validate against it would be refused by real Jobber,
-whatever the sandbox says; a sandbox type or field that differs from it would let the sandbox accept what Jobber
-refuses.
+jobber-schema-2025-04-16.graphql). A document that does not validate against it would be refused by real
+Jobber, whatever the sandbox says; a sandbox type or field that differs from it would let the sandbox accept
+what Jobber refuses.
 """
 
 from __future__ import annotations
@@ -83,7 +83,8 @@ def test_the_sandbox_schema_is_a_faithful_subset_of_the_real_one() -> None:
         ),
         (
             (
-                "notes(sort: [NotesSortInput!], filter: NoteFilterAttributes, after: String, before: String, first: Int, last: Int): RequestNoteUnionConnection!",
+                "notes(sort: [NotesSortInput!], filter: NoteFilterAttributes, "
+                "after: String, before: String, first: Int, last: Int): RequestNoteUnionConnection!",
                 "notes(first: Int): RequestNoteUnionConnection",
             ),
             "field Request.notes is RequestNoteUnionConnection, really RequestNoteUnionConnection!",

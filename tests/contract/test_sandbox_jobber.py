@@ -896,10 +896,16 @@ def test_notes_sort_by_creation_and_the_unsorted_order_is_a_setting(base: str) -
     is a sandbox setting (`/_sandbox/notes_order`, reset restores it)."""
     token = new_account(base, name="Notes Co")["access_token"]
     client = create_client(base, token, firstName="Nora", lastName="Notes")
-    note = "mutation($c: EncodedId!, $m: String!) { clientCreateNote(clientId: $c, input: {message: $m}) { clientNote { id } } }"
+    note = (
+        "mutation($c: EncodedId!, $m: String!) { clientCreateNote(clientId: $c, input: {message: $m}) "
+        "{ clientNote { id } } }"
+    )
     for message in ("first", "second", "third"):
         q(base, token, note, {"c": client["id"], "m": message})
-    query = "query($id: EncodedId!, $sort: [NotesSortInput!]) { client(id: $id) { notes(first: 5, sort: $sort) { nodes { message createdAt } } } }"
+    query = (
+        "query($id: EncodedId!, $sort: [NotesSortInput!]) { client(id: $id) "
+        "{ notes(first: 5, sort: $sort) { nodes { message createdAt } } } }"
+    )
 
     def listed(sort: list[dict[str, str]] | None = None) -> list[str]:
         nodes = q(base, token, query, {"id": client["id"], "sort": sort})["client"]["notes"]["nodes"]

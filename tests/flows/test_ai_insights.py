@@ -1,5 +1,6 @@
 """AI insights end to end (SPEC F7): webhooks → fetch from the sandbox Aircall (404 until generated) → one
-"AI insights" note per call on the call's client; topics as tags and action items as tasks when switched on."""
+"AI insights" note per call on the call's client; topics as tags and action items as
+tasks when switched on."""
 
 from __future__ import annotations
 
@@ -197,15 +198,20 @@ def test_without_ai_assist_or_with_ai_logging_off_nothing_ai_is_logged(r, ingest
 def test_a_task_created_just_before_a_crash_is_found_again_in_a_busy_account(r, ingest_url, worker, world):
     """Jobber created the task but its answer was lost. Real Jobber sorts `tasks` by START_AT ascending
     (jobber-schema-2025-04-16.graphql), so with many scheduled tasks the new unscheduled one is not among "the
-    first 100": it is found by its creation time and the action item's marker instead, and never created twice."""
+    first 100": it is found by its creation time and the action item's marker instead,
+    and never created twice."""
     from clients.jobber import JobberClient
 
     jobber = JobberClient(
         f"{world.jobber}/api/graphql", world.account["access_token"], api_version="2025-04-16"
     )
+    task_create = (
+        "mutation T($input: TaskCreateInput!) { taskCreate(input: $input) "
+        "{ task { id } userErrors { message path } } }"
+    )
     for i in range(105):
         jobber.mutate(
-            "mutation T($input: TaskCreateInput!) { taskCreate(input: $input) { task { id } userErrors { message path } } }",
+            task_create,
             {"input": {"title": f"Visit {i}", "startAt": f"2027-01-{1 + i % 28:02d}T09:00:00Z"}},
             "taskCreate",
         )

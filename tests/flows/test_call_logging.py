@@ -788,7 +788,8 @@ def test_an_expired_jobber_token_is_refreshed_once_and_the_new_pair_saved(r, ing
 
 def test_a_request_note_created_just_before_a_crash_is_adopted_not_duplicated(r, ingest_url, worker, jobber):
     """Request mode: the worker died after Jobber created the request and its note, before the map said so.
-    The retry reads the request's notes (a `RequestNoteUnion` connection in the real schema) and adopts the note."""
+    The retry reads the request's notes (a `RequestNoteUnion` connection in the real schema)
+    and adopts the note."""
     from clients.jobber import JobberClient
     from store.activities import Activities, ActivityRecord
 

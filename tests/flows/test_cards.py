@@ -1,4 +1,5 @@
-"""Insight cards end to end: ingest → the cards queue → a real worker → sandbox Jobber and Aircall (SPEC F1)."""
+"""Insight cards end to end: ingest → the cards queue → a real worker → sandbox Jobber and Aircall
+(SPEC F1)."""
 
 from __future__ import annotations
 
@@ -153,7 +154,8 @@ def test_custom_card_with_five_fields_including_a_custom_field_and_open_requests
     config = gql(
         world,
         """mutation($input: CustomFieldConfigurationCreateTextInput!) {
-        customFieldConfigurationCreateText(input: $input) { customFieldConfiguration { id } userErrors { message } } }""",
+        customFieldConfigurationCreateText(input: $input) { customFieldConfiguration { id }
+        userErrors { message } } }""",
         {
             "input": {
                 "appliesTo": "ALL_CLIENTS",
@@ -175,12 +177,12 @@ def test_custom_card_with_five_fields_including_a_custom_field_and_open_requests
             },
         },
     )
+    request_create = (
+        "mutation($c: EncodedId!, $t: String!) { requestCreate(input: {clientId: $c, title: $t}) "
+        "{ request { id } userErrors { message } } }"
+    )
     for title in ("Spring cleanup", "Gutter repair"):
-        gql(
-            world,
-            "mutation($c: EncodedId!, $t: String!) { requestCreate(input: {clientId: $c, title: $t}) { request { id } userErrors { message } } }",
-            {"c": dana["id"], "t": title},
-        )
+        gql(world, request_create, {"c": dana["id"], "t": title})
     fields = ["email", "custom:Gate code", "open_requests", "billing_address", "lead_status"]
     t = tenant(world, insight_card={"custom": True, "fields": fields})
     events = ringing(world, t.webhook_token)
@@ -207,7 +209,8 @@ EDIT_CUSTOM_FIELDS = """mutation($id: EncodedId!, $input: ClientEditInput!) {
 
 
 def test_an_area_custom_field_shows_on_the_card_as_length_by_width(r, ingest_url, worker, world):
-    """`CustomFieldArea` (jobber-schema-2025-04-16.graphql: valueArea {length width}, unit) on a custom card."""
+    """`CustomFieldArea` (jobber-schema-2025-04-16.graphql: valueArea {length width}, unit)
+    on a custom card."""
     dana = add_client(world, firstName="Dana", lastName="Lopez", phones=[{"number": CALLER}])
     config_input = {
         "appliesTo": "ALL_CLIENTS",
@@ -347,9 +350,9 @@ def test_outbound_and_unconnected_calls_get_no_card(r, ingest_url, worker, world
 def test_a_burst_of_one_tenants_ringing_calls_does_not_hold_another_tenants_card(
     r, ingest_url, worker, world
 ):
-    """Cards wait in tenant lanes too (config/queues.py FAIR_QUEUES, CARDS_QUEUE_DEPTH): B's ringing call is one
-    round of the lanes away from a worker, not behind A's whole burst. Shown relative to A's backlog, not by a
-    clock: B's card is posted while most of A's burst still waits."""
+    """Cards wait in tenant lanes too (config/queues.py FAIR_QUEUES, CARDS_QUEUE_DEPTH): B's ringing call is
+    one round of the lanes away from a worker, not behind A's whole burst. Shown relative to A's backlog, not
+    by a clock: B's card is posted while most of A's burst still waits."""
     # Given tenant A, on its own Jobber account, with a burst of ringing calls from callers Jobber must search
     # for (each takes a while: every Jobber request is slow), and tenant B with a known caller.
     other = requests.post(f"{world.jobber}/_sandbox/accounts", json={"name": "Alpha"}, timeout=5).json()

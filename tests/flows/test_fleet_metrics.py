@@ -151,7 +151,8 @@ def test_rate_limit_waits_are_counted_per_integration_and_vendor(r, ingest_url, 
         lambda: (Ledger(r).get(event_id) or {}).get("outcome") == "done", timeout=30, what="the call logged"
     )
     parked = [a for a in Ledger(r).show(event_id)["attempts"] if a["kind"] == "rate_limited"]
-    # Every wait the event went through is counted once, under its integration (the worker flushes each second).
+    # Every wait the event went through is counted once, under its integration
+    # (the worker flushes each second).
     until(lambda: waits() == len(parked), what="every wait counted")
     assert {dict(k)["vendor"] for k in values(scrape(ingest_url), "aj_rate_limit_waits_total")} == {"jobber"}
 

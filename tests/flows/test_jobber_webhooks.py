@@ -229,7 +229,8 @@ def test_an_update_keeps_the_clients_own_numbers_cached_unless_it_was_archived(
     r, ingest_url, worker, jobber, edit, kept
 ):
     """The client just updated is the newest client with its numbers: their entries stay (a client we just
-    created stays its number's match while Jobber's search does not show it yet), unless it no longer counts."""
+    created stays its number's match while Jobber's search does not show it yet), unless
+    it no longer counts."""
     base, account_id = jobber["base"], jobber["account"]["id"]
     tenant = make_tenant(jobber=jobber)
     client = requests.post(
@@ -270,7 +271,8 @@ def test_a_disconnect_learnt_from_the_api_deactivates_the_integration_without_a_
     r, ingest_url, worker, jobber
 ):
     """APP_DISCONNECT was lost (Jobber never reports failed webhooks): the next call's Jobber request answers
-    401 "User has disconnected this app..." (jobber-api.md §1.3). That is a disconnect, not an expired token."""
+    401 "User has disconnected this app..." (jobber-api.md §1.3). That is a disconnect,
+    not an expired token."""
     from click.testing import CliRunner
 
     from cli import main as ajctl

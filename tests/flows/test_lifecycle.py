@@ -2,7 +2,8 @@
 takeover, `appDisconnect` comes only from the integration that holds the account, a late or replayed
 APP_DISCONNECT never wipes a newer connection, `integration.deleted` is acted on only once Aircall confirms an
 OAuth uninstall, and status and token writes are conditional (never out of `deleted`, never about a connection
-that is no longer the current one). Real Redis, the sandbox vendors over HTTP, a real worker where one runs."""
+that is no longer the current one). Real Redis, the sandbox vendors over HTTP,
+a real worker where one runs."""
 
 from __future__ import annotations
 
@@ -115,7 +116,8 @@ def test_a_recent_looking_disconnect_is_confirmed_with_jobber_first(r, ingest_ur
     tenant = make_tenant(jobber=jobber)
     account_id = jobber["account"]["id"]
 
-    # When an APP_DISCONNECT dated now arrives (a forged-looking replay, or one for a connection replaced since)
+    # When an APP_DISCONNECT dated now arrives
+    # (a forged-looking replay, or one for a connection replaced since)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     body = webhook("APP_DISCONNECT", account_id, item=account_id, occurred=now)
     event_id = post(ingest_url, body, signed(body)).json()["id"]
@@ -148,7 +150,7 @@ def test_a_real_disconnect_after_a_reconnect_is_still_recorded(r, ingest_url, wo
     assert "jobber_access_token_enc" not in r.hkeys(keys.integration(tenant.id))
 
 
-# ---- integration.deleted ------------------------------------------------------------------------------------
+# ---- integration.deleted -----------------------------------------------------------------------------------
 
 
 def oauth_install(vendors) -> tuple[dict[str, Any], str, str]:
@@ -239,7 +241,7 @@ def test_integration_deleted_for_an_api_key_install_is_skipped_with_its_reason(
     assert connected_in_jobber(vendors.jobber, account["account"]["id"])
 
 
-# ---- conditional writes: the races ------------------------------------------------------------------------------
+# ---- conditional writes: the races -------------------------------------------------------------------------
 
 
 def expiring_account(vendors) -> dict[str, Any]:
@@ -324,7 +326,7 @@ def test_a_disconnect_about_an_older_connection_leaves_the_current_one(r, vendor
     assert store(r).require(tenant.id).status == "active" and works(tenant.id)
 
 
-# ---- a rotated token pair is never lost ------------------------------------------------------------------------
+# ---- a rotated token pair is never lost --------------------------------------------------------------------
 
 
 class FailsOnce(redis.Redis):

@@ -28,9 +28,9 @@ def test_every_beat_job_names_a_registered_task():
 
 
 def test_every_task_name_is_in_the_registry_and_registered_with_its_queue():
-    """Task names live in one registry (config/queues.py `Task`): every task a worker registers is one of them,
-    every one of them is registered (a worker imports its module at start) and has a queue, and the event
-    routes, the beat schedule and Celery's routes use the registry's names only."""
+    """Task names live in one registry (config/queues.py `Task`): every task a worker registers is one
+    of them, every one of them is registered (a worker imports its module at start) and has a queue, and
+    the event routes, the beat schedule and Celery's routes use the registry's names only."""
     from config.celery import celery_config
     from config.queues import TASK_QUEUES, Task
     from domain.envelope import ROUTED_EVENTS
@@ -199,9 +199,9 @@ def test_a_fanned_out_beat_job_serves_every_tenant_when_one_fails(r, vendors, wo
 
 
 def test_a_webhook_reenabled_after_429s_says_so_in_its_log_line(r, vendors, ingest_with, caplog):
-    """Aircall disables a webhook after ~10 failed deliveries in a row: a tenant over its limits, answered 429,
-    can have its webhook disabled. Beat re-enables it, and its log line names the refusals, so the operator
-    sees why (README, "One tenant never slows another")."""
+    """Aircall disables a webhook after ~10 failed deliveries in a row: a tenant over its limits, answered
+    429, can have its webhook disabled. Beat re-enables it, and its log line names the refusals, so
+    the operator sees why (README, "One tenant never slows another")."""
     company, _, integration_id = install(vendors)
     [hook] = webhooks(vendors, company)
     url = ingest_with(WEBHOOK_RATE_LIMIT=1, WEBHOOK_RATE_WINDOW_S=60)

@@ -1,7 +1,8 @@
-"""Every metric a Prometheus rule or a Grafana panel reads is one the fleet exports (issue 17): the fleet started
-as the Procfile starts it (ingest, worker, beat), a ringing call with its card, the call's end and a text
-played through it, and `/metrics` scraped with METRICS_TOKEN. A metric renamed in the code (or in deploy/)
-breaks the build rather than the pager. Real processes: about ten seconds, so marked slow (tests/conftest.py).
+"""Every metric a Prometheus rule or a Grafana panel reads is one the fleet exports (issue 17): the fleet
+started as the Procfile starts it (ingest, worker, beat), a ringing call with its card, the call's end
+and a text played through it, and `/metrics` scraped with METRICS_TOKEN. A metric renamed in the code
+(or in deploy/) breaks the build rather than the pager. Real processes: about ten seconds, so marked slow
+(tests/conftest.py).
 """
 
 from __future__ import annotations

@@ -222,12 +222,12 @@ def test_a_call_listed_for_the_window_but_started_before_since_is_skipped_once()
     assert rc._not_logged_because(call, {8}, since) == "Aircall number 7 is not connected (settings.numbers)"
 
 
-# ---- beyond Aircall's 10,000-item paging ceiling (aircall-api.md §2) -----------------------------------------
+# ---- beyond Aircall's 10,000-item paging ceiling (aircall-api.md §2) ---------------------------------------
 
 
 def _many_calls(aircall_url: str, company: dict, token: str, n: int, start: int, tied: int = 0) -> set[int]:
-    """`n` ended calls on the company's first line, one a minute from `start`; the first `tied` of them start in
-    the same second (ties at a window boundary)."""
+    """`n` ended calls on the company's first line, one a minute from `start`; the first `tied` of them start
+    in the same second (ties at a window boundary)."""
     line = company["numbers"][0]
     ids = set()
     for i in range(n):

@@ -71,7 +71,8 @@ def test_events_whose_message_still_waits_are_left_alone(r):
         json.dumps([json.loads(task_message("calls.log_activity", [held], QUEUE_JOBBER)), "", QUEUE_JOBBER]),
     )
     Ledger(r).set_outcome(gone, "done")  # settled meanwhile: leaves the index
-    # The held one left the lane minutes before the one still in it was handed in (the lane is first in, first out).
+    # The held one left the lane minutes before the one still in it was handed in
+    # (the lane is first in, first out).
     r.zadd(keys.PENDING, {held: time.time() - 300})
 
     assert recover_lost_deliveries(now=time.time()) == {}  # nothing is stale yet
@@ -86,8 +87,9 @@ def test_events_whose_message_still_waits_are_left_alone(r):
 
 
 def backlog(r, tenant, n: int, handed_at: float, body_bytes: int) -> list[str]:
-    """`n` pending events of `tenant` handed to its `jobber` lane at `handed_at` (+ a ms each), each with a raw
-    body of `body_bytes` (written as the claim script writes them); the first FAIR_QUEUE_DEPTH are dispatched."""
+    """`n` pending events of `tenant` handed to its `jobber` lane at `handed_at` (+ a ms each), each
+    with a raw body of `body_bytes` (written as the claim script writes them); the first FAIR_QUEUE_DEPTH
+    are dispatched."""
     ids, pipe = [], r.pipeline(transaction=False)
     for i in range(n):
         event_id = f"ev_backlog{i}"
@@ -118,8 +120,8 @@ def backlog(r, tenant, n: int, handed_at: float, body_bytes: int) -> list[str]:
 def test_the_sweep_costs_what_it_looks_at_not_the_backlog(r):
     """Beat's sweep runs exactly when backlogs are large: it reads at most MAX_PER_RUN stale events, never a
     raw body, a tenant lane or the delayed retries, yet finds the one delivery lost behind a deep lane."""
-    # Given a tenant whose lane holds a backlog of 3,000 events handed to it an hour ago, 1,000 delayed retries,
-    # and one event handed to the lane before them whose message a failover lost
+    # Given a tenant whose lane holds a backlog of 3,000 events handed to it an hour ago, 1,000 delayed
+    # retries, and one event handed to the lane before them whose message a failover lost
     tenant = make_tenant()
     now = time.time()
     gone = lost(r, tenant, 7)

@@ -1,7 +1,8 @@
-"""Issue 16 (SPEC §5): uninstall, then install again for the same Aircall company and Jobber account, and nothing
-is logged or synced twice: what is already logged and synced is keyed on the Jobber account and the Aircall
-company (domain/scope.py), not on the integration's id, and a new integration's reconciliation starts at its
-connect time. Contact sync finds a contact of ours whose mapping was lost instead of creating another."""
+"""Issue 16 (SPEC §5): uninstall, then install again for the same Aircall company and Jobber account, and
+nothing is logged or synced twice: what is already logged and synced is keyed on the Jobber account and
+the Aircall company (domain/scope.py), not on the integration's id, and a new integration's reconciliation
+starts at its connect time. Contact sync finds a contact of ours whose mapping was lost instead
+of creating another."""
 
 from __future__ import annotations
 
@@ -312,8 +313,8 @@ def test_a_new_integrations_first_reconciliation_starts_at_its_connect_time(
 
 def test_a_contact_whose_mapping_was_lost_is_found_not_created_again(r, world):
     """The client → contact map expired (or was lost): the next sync finds our contacts by their numbers and
-    the marker in their `information`, adopts them (updating what changed meanwhile), and never adopts a contact
-    someone else made with the same number."""
+    the marker in their `information`, adopts them (updating what changed meanwhile), and never adopts
+    a contact someone else made with the same number."""
     integration_id = make_tenant(jobber=world.account, aircall=world.company, contact_sync=True).id
     before = aircall_company(world)["requests"]["total"]
     assert run("sync", "contacts", integration_id, "--full")["created"] == 2

@@ -47,7 +47,7 @@ def text(page: requests.Response) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", page.text).split())
 
 
-# ---- after a delete ------------------------------------------------------------------------------------------
+# ---- after a delete ----------------------------------------------------------------------------------------
 
 
 def test_a_deleted_integrations_page_says_uninstalled_and_its_session_ends(r, site):
@@ -95,7 +95,7 @@ def test_the_settings_page_of_a_deleted_integration_offers_the_reinstall(r, site
     assert preview.status_code == 401  # the session is gone
 
 
-# ---- Disconnect Jobber ---------------------------------------------------------------------------------------
+# ---- Disconnect Jobber -------------------------------------------------------------------------------------
 
 
 def test_disconnect_jobber_asks_first_needs_the_csrf_token_and_disconnects_in_jobber(r, site, worker):
@@ -137,7 +137,7 @@ def test_disconnect_jobber_asks_first_needs_the_csrf_token_and_disconnects_in_jo
     until(lambda: not aircall_active(site, company["id"]), what="the install disabled in Aircall")
 
 
-# ---- "Keep things as they are" on a takeover ------------------------------------------------------------------
+# ---- "Keep things as they are" on a takeover ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("consent_revokes_previous", [True, False], ids=["consent-ends-old", "both-live"])
@@ -171,8 +171,8 @@ def test_keeping_things_as_they_are_says_what_happened_and_leaves_no_orphan(
     )
 
     if consent_revokes_previous:
-        # Then: Jobber had ended the holder's connection at the consent; the new one is removed too (no orphan),
-        # the page says so, and the holder says why it stopped and how to resume.
+        # Then: Jobber had ended the holder's connection at the consent; the new one is removed too (no
+        # orphan), the page says so, and the holder says why it stopped and how to resume.
         assert kept.url.endswith("?declined_ended=1") and "connected to no integration" in text(kept)
         assert not connected_in_jobber(site, account_id)
         ended = store(r).require(holder.id)

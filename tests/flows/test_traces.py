@@ -104,7 +104,8 @@ def ancestors(span: ReadableSpan, spans: list[ReadableSpan]) -> list[str]:
 
 
 def assert_nothing_personal(spans: list[ReadableSpan], secrets: list[str]) -> None:
-    """No token, number, name, email, note text or query string in any span name, attribute, event or status."""
+    """No token, number, name, email, note text or query string in any span name,
+    attribute, event or status."""
     for span in spans:
         texts = [span.name, span.status.description or ""]
         texts += [str(v) for v in (span.attributes or {}).values()]

@@ -1,8 +1,8 @@
 """Uninstall removes the tenant's data (issue 16, README "Uninstall"): install, log calls, messages and AI
 insights, dead-letter one, sign in, leave a Jobber consent waiting, uninstall, run the purge, then read every
-key in Redis: nothing of the tenant is left but the tombstone (until TOMBSTONE_DAYS) and the idempotency records
-a reinstall needs, keyed on the Jobber account and Aircall company. Real Redis, the real worker, the sandbox
-vendors over HTTP."""
+key in Redis: nothing of the tenant is left but the tombstone (until TOMBSTONE_DAYS) and the idempotency
+records a reinstall needs, keyed on the Jobber account and Aircall company. Real Redis, the real worker,
+the sandbox vendors over HTTP."""
 
 from __future__ import annotations
 
@@ -176,8 +176,8 @@ def test_a_pass_interrupted_half_way_is_resumed_and_spares_the_other_tenants(r, 
 
 
 def test_the_purge_spares_the_call_events_a_reinstall_shares_and_takes_them_with_the_last_one(r, vendors):
-    """A reinstall for the same Aircall company and Jobber account has the uninstalled integration's scope: its
-    call events (and AI content) are the live integration's too, until it goes as well."""
+    """A reinstall for the same Aircall company and Jobber account has the uninstalled integration's scope:
+    its call events (and AI content) are the live integration's too, until it goes as well."""
     from store.integrations import IntegrationStore
     from tests.support.tenants import make_tenant, scope_of
 

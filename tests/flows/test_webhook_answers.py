@@ -1,6 +1,6 @@
-"""What the ingest's /metrics tells on-call (issue 17) without a worker: every answer of the webhook receivers by
-status (uvicorn's own overload 503s too), each tenant's lane backlog, and a scrape whose Redis work does not grow
-with what Redis holds. No worker runs in this module, so lanes keep their messages."""
+"""What the ingest's /metrics tells on-call (issue 17) without a worker: every answer of the webhook receivers
+by status (uvicorn's own overload 503s too), each tenant's lane backlog, and a scrape whose Redis work does
+not grow with what Redis holds. No worker runs in this module, so lanes keep their messages."""
 
 from __future__ import annotations
 
@@ -204,9 +204,9 @@ def commands_of(work: Callable[[redis.Redis], object]) -> Counter[str]:
 
 
 def test_a_scrape_and_ajctl_status_read_the_same_however_much_redis_holds(r):
-    """/metrics is scraped every 15 s by every Prometheus and `ajctl status` runs in an incident: their Redis work
-    depends on the integrations and the tenants with waiting work, never on the events, retries, dead letters
-    or other keys Redis holds (no SCAN)."""
+    """/metrics is scraped every 15 s by every Prometheus and `ajctl status` runs in an incident: their Redis
+    work depends on the integrations and the tenants with waiting work, never on the events, retries, dead
+    letters or other keys Redis holds (no SCAN)."""
     for _ in range(3):
         make_tenant()
     FairQueues(r, 1, FAIR_QUEUES).enqueue("jobber", "int_a", task_message("events.route", ["ev_1"], "jobber"))

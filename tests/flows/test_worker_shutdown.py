@@ -1,6 +1,7 @@
-"""A worker that is terminated (a cold shutdown, as the suite's embedded workers are) leaves nothing behind: its
-upkeep thread ends, its counts are flushed and its heartbeat goes, so `aj_workers_alive` and `ajctl status` stop
-counting it at once. Its own module: a second embedded worker would share Celery's shutdown flag with another."""
+"""A worker that is terminated (a cold shutdown, as the suite's embedded workers are) leaves nothing
+behind: its upkeep thread ends, its counts are flushed and its heartbeat goes, so `aj_workers_alive` and
+`ajctl status` stop counting it at once. Its own module: a second embedded worker would share Celery's
+shutdown flag with another."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Page tests: when one fails, the browser's last page is kept (screenshot and HTML) in artifacts/failures/."""
+"""Page tests: when one fails, the browser's last page is kept
+(screenshot and HTML) in artifacts/failures/."""
 
 from __future__ import annotations
 

@@ -3,11 +3,11 @@ reinstall for the same Aircall company and Jobber account, take the account over
 uninstall the older ones. Accounting: no call logged twice in the sandbox Jobber, none lost, and the live
 integration still connected at the end (and logging).
 
-Real processes (uvicorn ingest, two Celery workers) on a private Redis with AOF, the sandbox vendors over HTTP;
-the installs, connects and deletes run in this process as `ajctl` and the settings page run them. Under both
-readings of what a new consent does to an account's earlier connection (jobber-api.md §2.5, UNCONFIRMED): it
-ends it, or both stay live -- the one in which an older integration's `appDisconnect` would disconnect the
-account from the integration that holds it now.
+Real processes (uvicorn ingest, two Celery workers) on a private Redis with AOF, the sandbox vendors over
+HTTP; the installs, connects and deletes run in this process as `ajctl` and the settings page run them. Under
+both readings of what a new consent does to an account's earlier connection (jobber-api.md §2.5, UNCONFIRMED):
+it ends it, or both stay live -- the one in which an older integration's `appDisconnect` would disconnect
+the account from the integration that holds it now.
 """
 
 from __future__ import annotations
@@ -114,7 +114,8 @@ class World:
 
 def deliver(ingest: str, r: redis.Redis, events: list[dict[str, Any]], tokens: list[str]) -> dict[str, str]:
     """Every event to every webhook of the company (`tokens`), twice, shuffled; waits until all settled.
-    Returns call id -> outcome of its `call.ended`, for the integration that should log it (the first token)."""
+    Returns call id -> outcome of its `call.ended`, for the integration that should log it
+    (the first token)."""
     sent = [{**e, "token": t} for e in events for t in tokens]
     deliveries = delivery_order(sent, duplicates=2, shuffle=True, seed=5)
     ids = post_all(ingest, deliveries, 8)
@@ -198,8 +199,9 @@ def test_install_reinstall_takeover_uninstall_logs_each_call_once_and_keeps_the_
     assert connected and answers and live.status == "active", result.line()
     assert result.lost == 0, result.line()
     assert result.doubled == reinstall_doubled, result.line()  # no double outside the reinstall part
-    # THE REINSTALL PART: calls logged before a reinstall, delivered again to the new install, must not be logged
-    # twice. That needs the idempotency records keyed on the Jobber account and Aircall company rather than on
-    # the integration (the "reinstall" change of issue 16); until it is merged this assertion fails alone.
+    # THE REINSTALL PART: calls logged before a reinstall, delivered again to the new install, must not
+    # be logged twice. That needs the idempotency records keyed on the Jobber account and Aircall company
+    # rather than on the integration (the "reinstall" change of issue 16); until it is merged this assertion
+    # fails alone.
     assert reinstall_doubled == 0, f"reinstall part: {reinstall_doubled} calls logged twice; {result.line()}"
     assert result.logged_once == len(calls), result.line()

@@ -2,8 +2,8 @@
 for every tenant, so what each event leaves behind must be compact and must go away.
 
 Real processes: the uvicorn ingest, a Celery worker (threads), the sandbox Jobber and Aircall, a private Redis
-with AOF (bench/soak.py). The demo mix of call lifecycles, messages, AI insights and AI Voice Agent calls for a
-dozen tenants, one delivery in ten duplicated, with the retention (EVENT_TTL_DAYS) compressed to seconds so
+with AOF (bench/soak.py). The demo mix of call lifecycles, messages, AI insights and AI Voice Agent calls for
+a dozen tenants, one delivery in ten duplicated, with the retention (EVENT_TTL_DAYS) compressed to seconds so
 that several retention windows pass during the run. `make reliability` posts tens of thousands of events.
 """
 
@@ -33,7 +33,8 @@ PLATEAU_RATIO_MAX = scale(50, 25) / 100
 @pytest.fixture
 def fleet():
     """The soak's processes; this process's environment (sandbox.fleet.Fleet.point_at points it at the fleet's
-    Redis and vendors) and its cached settings and clients are restored afterwards for the tests that follow."""
+    Redis and vendors) and its cached settings and clients are restored afterwards for
+    the tests that follow."""
     from config.settings import get_settings
     from store.redis import sync_client
 

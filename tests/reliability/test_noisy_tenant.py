@@ -149,9 +149,10 @@ def test_a_noisy_tenant_does_not_starve_another(fleet, vendors, trouble):
 
 
 def test_a_tenant_over_its_pending_cap_is_refused_until_its_events_settle(fleet, vendors):
-    """Real processes: tenant A's events fill its share of Redis (TENANT_PENDING_MAX_BYTES) while no worker runs,
-    so its next webhooks get 429 and nothing of them is stored, while tenant B's are accepted; once a worker has
-    settled A's events, A's refused webhooks (Aircall's retries) are accepted, and every call is logged once."""
+    """Real processes: tenant A's events fill its share of Redis (TENANT_PENDING_MAX_BYTES) while no worker
+    runs, so its next webhooks get 429 and nothing of them is stored, while tenant B's are accepted; once
+    a worker has settled A's events, A's refused webhooks (Aircall's retries) are accepted, and every call is
+    logged once."""
     token_a, _ = tenant(fleet, vendors.jobber, "Alpha", 7001, "+14155550101")
     token_b, _ = tenant(fleet, vendors.jobber, "Bravo", 7002, "+14155550102")
     r = redis.Redis.from_url(fleet.redis.url, decode_responses=True)

@@ -48,7 +48,8 @@ def fleet(vendors):
 
 
 def setup_world(fleet: Fleet, jobber_url: str, r: redis.Redis | None = None) -> tuple[str, str, redis.Redis]:
-    """A Jobber client for CALLER and an active integration; `r`: the store client (the fleet's Redis if None)."""
+    """A Jobber client for CALLER and an active integration;
+    `r`: the store client (the fleet's Redis if None)."""
     account = requests.post(f"{jobber_url}/_sandbox/accounts", json={"name": "Acme"}, timeout=5).json()
     client = requests.post(
         f"{jobber_url}/_sandbox/accounts/{account['account']['id']}/clients",

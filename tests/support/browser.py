@@ -86,7 +86,8 @@ def wait_for(driver: WebDriver, css: str, timeout: float = 10.0) -> WebElement:
 
 
 def click(element: WebElement) -> None:
-    """Scroll an element to the middle of the window first (the page's sticky save bar covers the bottom edge)."""
+    """Scroll an element to the middle of the window first
+    (the page's sticky save bar covers the bottom edge)."""
     element.parent.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
     element.click()
 

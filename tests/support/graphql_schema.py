@@ -1,5 +1,5 @@
-"""Jobber's real schema (a checked-in copy of the reference), the product's GraphQL documents, and a comparison
-of the sandbox's schema against the real one."""
+"""Jobber's real schema (a checked-in copy of the reference), the product's GraphQL documents, and
+a comparison of the sandbox's schema against the real one."""
 
 from __future__ import annotations
 
@@ -45,8 +45,8 @@ def reference_schema() -> GraphQLSchema:
 
 
 def product_documents() -> dict[str, DocumentNode]:
-    """Every GraphQL operation the product can send: each module-level string of a product module that reads as
-    a GraphQL document, parsed (a document that does not parse fails here)."""
+    """Every GraphQL operation the product can send: each module-level string of a product module that reads
+    as a GraphQL document, parsed (a document that does not parse fails here)."""
     found: dict[str, DocumentNode] = {}
     for package_name in PRODUCT_PACKAGES:
         package = importlib.import_module(package_name)
@@ -75,10 +75,10 @@ def schema_differences(sandbox: GraphQLSchema, real: GraphQLSchema) -> list[str]
     """Where the sandbox's schema is not a faithful subset of the real one; [] when it is.
 
     Faithful subset: every named type the sandbox declares exists in the real schema with the same kind; every
-    field, argument and input field it declares exists there with the same type (and default); the real schema's
-    required arguments and input fields are all present; enum values, union members and implemented interfaces
-    are subsets; the reference's `_notCaptured` placeholder is never declared. With that, a document the sandbox
-    validates is one real Jobber validates too.
+    field, argument and input field it declares exists there with the same type (and default); the real
+    schema's required arguments and input fields are all present; enum values, union members and implemented
+    interfaces are subsets; the reference's `_notCaptured` placeholder is never declared. With that,
+    a document the sandbox validates is one real Jobber validates too.
     """
     problems: list[str] = []
     for name, mine in sandbox.type_map.items():
@@ -139,8 +139,8 @@ def _input_differences(name: str, mine: GraphQLInputObjectType, theirs: GraphQLI
 def _inputs_differences(
     mine: dict[str, Any], theirs: dict[str, Any], label: Callable[[str], str]
 ) -> list[str]:
-    """Arguments of a field, or fields of an input type: what the sandbox declares must exist with the same type
-    and default; what the real schema requires must be declared."""
+    """Arguments of a field, or fields of an input type: what the sandbox declares must exist with the same
+    type and default; what the real schema requires must be declared."""
     problems = []
     for name, value in mine.items():
         real = theirs.get(name)

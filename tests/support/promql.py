@@ -14,7 +14,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 DASHBOARDS = ROOT / "deploy" / "grafana" / "dashboards"
-# Grafana's interval variables, given the value a dashboard would most often have (so promtool can parse them).
+# Grafana's interval variables, given the value a dashboard would most often have
+# (so promtool can parse them).
 GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1h"}
 
 
@@ -29,7 +30,8 @@ def alerts() -> list[dict[str, Any]]:
 
 
 def recorded() -> set[str]:
-    """The names the recording rules define (`aj:*`): Prometheus makes them, the service never exports them."""
+    """The names the recording rules define (`aj:*`): Prometheus makes them,
+    the service never exports them."""
     return {rule["record"] for rule in rules() if "record" in rule}
 
 

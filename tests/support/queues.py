@@ -1,4 +1,5 @@
-"""What is waiting to run: every Celery queue list and every tenant lane in front of them (store/queues.py)."""
+"""What is waiting to run: every Celery queue list and every tenant lane in front of them
+(store/queues.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The Aircall request budget (store/budgets.py; aircall-api.md §7): a sliding 60 s window per company in Redis.
+"""The Aircall request budget (store/budgets.py; aircall-api.md §7): a sliding 60 s window
+per company in Redis.
 
 The window is a Lua script, so it runs in the suite's private Redis (the `r` fixture), with the clock passed
 in: each row is a sequence of (time, expected answer) requests and nothing waits for real time to pass. An
@@ -93,7 +94,7 @@ def test_the_window_key_expires_after_a_quiet_minute(r: Any, window: Any) -> Non
     assert 0 < r.ttl(keys.aircall_budget(COMPANY)) <= WINDOW_S + 5
 
 
-# ---- AircallBudget: priorities on top of the window ----------------------------------------------------------
+# ---- AircallBudget: priorities on top of the window --------------------------------------------------------
 
 
 @pytest.mark.parametrize(

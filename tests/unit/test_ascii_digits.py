@@ -1,5 +1,6 @@
 """Numbers read from text take ASCII digits only (issue 16): "²" and other Unicode digits pass str.isdigit()
-but int() refuses them (or reads them as another number), which used to raise where a clear refusal was due."""
+but int() refuses them (or reads them as another number), which used to raise where
+a clear refusal was due."""
 
 from __future__ import annotations
 

@@ -28,7 +28,8 @@ class Lister:
         if (page - 1) * per_page >= self.ceiling:
             raise Permanent("aircall GET /v1/calls -> 400: Pagination is limited", status=400)
         chunk = window[(page - 1) * per_page : page * per_page]
-        # Refusing reading: the next link is offered up to the window's end, and the page past the ceiling fails.
+        # Refusing reading: the next link is offered up to the window's end, and the page
+        # past the ceiling fails.
         has_next = page * per_page < (len(window) if self.refuse else min(len(window), self.ceiling))
         meta: dict[str, Any] = {"next_page_link": "next" if has_next else None}
         if self.total:

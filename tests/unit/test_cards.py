@@ -1,4 +1,5 @@
-"""Insight cards (SPEC F1; aircall-api.md §4): the items a Jobber `ClientCard` result gives, field by field."""
+"""Insight cards (SPEC F1; aircall-api.md §4): the items a Jobber `ClientCard` result
+gives, field by field."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def test_short_keeps_a_line_within_its_limit(text: str, limit: int, expected: st
     assert len(got) <= limit
 
 
-# ---- field_value: each SPEC F1 field from a ClientCard result ------------------------------------------------
+# ---- field_value: each SPEC F1 field from a ClientCard result ----------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -194,7 +195,7 @@ def test_field_value(field: str, fields: dict[str, Any], expected: str | None) -
     assert field_value(client(**fields), field) == expected
 
 
-# ---- custom fields (custom:<label>) --------------------------------------------------------------------------
+# ---- custom fields (custom:<label>) ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -319,7 +320,7 @@ def test_custom_fields_on_a_custom_card(
     assert custom_card(client(customFields=custom_fields), card) == [title(), *expected_items]
 
 
-# ---- whole cards --------------------------------------------------------------------------------------------
+# ---- whole cards -------------------------------------------------------------------------------------------
 
 FULL = client(
     emails=[{"address": "jane@smith.test", "primary": True}],

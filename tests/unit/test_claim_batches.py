@@ -1,5 +1,5 @@
-"""How many waiting claims the ingest sends in one call of the claim script (store.ledger.batch_size): as many as
-fit in CLAIM_BATCH_MAX_BYTES, and always at least one."""
+"""How many waiting claims the ingest sends in one call of the claim script (store.ledger.batch_size): as many
+as fit in CLAIM_BATCH_MAX_BYTES, and always at least one."""
 
 from __future__ import annotations
 

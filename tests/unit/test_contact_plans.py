@@ -1,5 +1,5 @@
-"""Contact sync (SPEC F8; aircall-api.md §5): the Aircall contact a Jobber client should be, and the phone-detail
-changes that get an existing contact there."""
+"""Contact sync (SPEC F8; aircall-api.md §5): the Aircall contact a Jobber client should be, and
+the phone-detail changes that get an existing contact there."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def contact(
     return DesiredContact(first_name=first, last_name=last, company_name=company, phones=tuple(phones))
 
 
-# ---- desired_contact ----------------------------------------------------------------------------------------
+# ---- desired_contact ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -201,7 +201,7 @@ def test_the_digest_changes_with_anything_the_contact_shows(changed: DesiredCont
     assert changed.digest() != BASE.digest()
 
 
-# ---- phone_plan ---------------------------------------------------------------------------------------------
+# ---- phone_plan --------------------------------------------------------------------------------------------
 
 
 def detail(detail_id: int | str, value: Any, label: str = "Main") -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""AI insights (SPEC F7, §4): the endpoints' bodies (aircall-api.md §6) read into parts, and the note they make."""
+"""AI insights (SPEC F7, §4): the endpoints' bodies (aircall-api.md §6) read into parts,
+and the note they make."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def sentiments(*participants: dict[str, Any]) -> dict[str, Any]:
     return {"sentiment": {"id": 5237603, "call_id": 5237603, "participants": list(participants)}}
 
 
-# ---- parse --------------------------------------------------------------------------------------------------
+# ---- parse -------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -172,7 +173,7 @@ def test_parse(contents: dict[str, Any], expected: Insights) -> None:
     assert parse(contents, AGENTS) == expected
 
 
-# ---- render -------------------------------------------------------------------------------------------------
+# ---- render ------------------------------------------------------------------------------------------------
 
 TITLE = "Inbound call answered by Madelaine Dupont"
 EVERYTHING = Insights(
@@ -210,8 +211,9 @@ Aircall: https://api.aircall.io/v1/calls/1234567890"""
             EVERYTHING,
             AiLogging(enabled=True, transcription=False, action_items=False),
             LINK,
-            "AI insights — Inbound call answered by Madelaine Dupont\nSummary: Wants a quote for spring cleanup.\n"
-            "Topics: billing, quote\nSentiment: Positive\nAircall: " + LINK,
+            "AI insights — Inbound call answered by Madelaine Dupont\n"
+            "Summary: Wants a quote for spring cleanup.\nTopics: billing, quote\nSentiment: Positive\n"
+            "Aircall: " + LINK,
             id="switched-off-parts-left-out",
         ),
         pytest.param(
@@ -277,7 +279,7 @@ def test_parse_then_render_end_to_end_from_the_documented_bodies() -> None:
     )
 
 
-# ---- which kinds are wanted ---------------------------------------------------------------------------------
+# ---- which kinds are wanted --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

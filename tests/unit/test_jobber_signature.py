@@ -1,8 +1,8 @@
-"""The Jobber webhook signature (jobber-api.md §4.4): `X-Jobber-Hmac-SHA256` = Base64(HMAC-SHA256(key = the app's
-client secret, message = the raw body)), checked before anything is parsed.
+"""The Jobber webhook signature (jobber-api.md §4.4): `X-Jobber-Hmac-SHA256` = Base64(HMAC-SHA256(key = the
+app's client secret, message = the raw body)), checked before anything is parsed.
 
-The expected signatures are fixed strings computed outside Python, so the check is compared with an independent
-oracle rather than with a second copy of its own code:
+The expected signatures are fixed strings computed outside Python, so the check is compared with
+an independent oracle rather than with a second copy of its own code:
     printf '%s' "$BODY" | openssl dgst -sha256 -hmac "$SECRET" -binary | base64
 (tests/unit/test_hostile_payloads.py covers odd headers: non-ASCII, lone surrogates, None.)"""
 

@@ -1,4 +1,5 @@
-"""config/logging.py: one JSON object per line, with the ids bound for the work in hand, credentials redacted."""
+"""config/logging.py: one JSON object per line, with the ids bound for the work in hand,
+credentials redacted."""
 
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
 """Every payload fixture (tests/fixtures/<event>__<variant>.json) read by the product's own parsers, with the
 facts each one must give: event, resource id, routing, direction, numbers in E.164, the people and links
-the activity text will name. A fixture no row reads is an error: fixtures are kept only while a test uses them.
+the activity text will name. A fixture no row reads is an error: fixtures are kept only
+while a test uses them.
 
 Shapes follow aircall-api.md §1-§3, §6 and jobber-api.md §4.3 (the reference's own samples where it has one:
-`call.created__early_fields`, `call.ended__inbound_answered`, `message.received__sms`, `integration.deleted__oauth`,
-`jobber.CLIENT_UPDATE__webhook`)."""
+`call.created__early_fields`, `call.ended__inbound_answered`, `message.received__sms`,
+`integration.deleted__oauth`, `jobber.CLIENT_UPDATE__webhook`)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
-"""deploy/ checked with the real tools (issue 17): `promtool check rules`, the rules' unit tests (`promtool test
-rules`: each alert fires when it should and stays quiet when it should), the Prometheus configuration, every
-Grafana panel's query parsed by promtool, every alert unit-tested both ways and its runbook a README heading.
+"""deploy/ checked with the real tools (issue 17): `promtool check rules`, the rules' unit tests
+(`promtool test rules`: each alert fires when it should and stays quiet when it should), the Prometheus
+configuration, every Grafana panel's query parsed by promtool, every alert unit-tested both ways and its
+runbook a README heading.
 
-Debian's `prometheus` package provides /usr/bin/promtool; scripts/test.sh installs it as root (`ensure_promtool`).
-Without it these tests are skipped locally, saying how to install it, and fail under CI (`CI=true`).
+Debian's `prometheus` package provides /usr/bin/promtool; scripts/test.sh installs it as root
+(`ensure_promtool`). Without it these tests are skipped locally, saying how to install it, and fail under CI
+(`CI=true`).
 """
 
 from __future__ import annotations
@@ -134,7 +136,8 @@ def test_every_recorded_series_a_rule_or_panel_reads_is_recorded():
             {"aj_vendor_request_seconds_bucket"},
         ),
         (
-            "time() - max by (task) (aj_beat_job_last_run_timestamp_seconds) > 3 * max by (task) (aj_beat_job_interval_seconds)",
+            "time() - max by (task) (aj_beat_job_last_run_timestamp_seconds)"
+            " > 3 * max by (task) (aj_beat_job_interval_seconds)",
             {"aj_beat_job_last_run_timestamp_seconds", "aj_beat_job_interval_seconds"},
         ),
         ("aj:redis_memory:ratio > 0.9", {"aj:redis_memory:ratio"}),

@@ -1,8 +1,8 @@
 """Waits read from vendor rate-limit headers: normalised whatever unit the vendor uses, and always bounded.
 
-`X-AircallApi-Reset` is documented as a UNIX timestamp (aircall-api.md §7) but whether seconds or milliseconds is
-unconfirmed; `Retry-After` is unconfirmed for Aircall and may be delta-seconds or an HTTP-date (RFC 9110). A
-misread header must never make a worker wait for decades."""
+`X-AircallApi-Reset` is documented as a UNIX timestamp (aircall-api.md §7) but whether seconds or milliseconds
+is unconfirmed; `Retry-After` is unconfirmed for Aircall and may be delta-seconds or an HTTP-date (RFC 9110).
+A misread header must never make a worker wait for decades."""
 
 from __future__ import annotations
 

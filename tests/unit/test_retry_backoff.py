@@ -1,6 +1,7 @@
 """The retry policy's numbers (worker/retry.py): the backoff between transient attempts (exponential, capped,
-jittered into [50 %, 100 %]) and the wait after a rate limit (the vendor's retry_after, bounded, plus up to 1 s
-to spread a herd). The decision of each policy is pure; its bookkeeping lives in the suite's private Redis."""
+jittered into [50 %, 100 %]) and the wait after a rate limit (the vendor's retry_after, bounded, plus
+up to 1 s to spread a herd). The decision of each policy is pure; its bookkeeping lives in the suite's
+private Redis."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def jitter_at(monkeypatch: pytest.MonkeyPatch, end: str) -> None:
     )
 
 
-# ---- backoff_delay ------------------------------------------------------------------------------------------
+# ---- backoff_delay -----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

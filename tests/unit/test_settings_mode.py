@@ -1,5 +1,5 @@
-"""Sandbox mode is explicit (SANDBOX_MODE); outside it PUBLIC_URL must be https and SECRET_KEY set, or every role
-refuses to start with one message naming the variable and what to do."""
+"""Sandbox mode is explicit (SANDBOX_MODE); outside it PUBLIC_URL must be https and SECRET_KEY set, or every
+role refuses to start with one message naming the variable and what to do."""
 
 from __future__ import annotations
 

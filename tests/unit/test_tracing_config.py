@@ -152,8 +152,8 @@ def test_log_lines_inside_a_span_name_its_trace(in_memory):
     ("document", "operation"),
     [
         (
-            "query FindByPhone($t0: String!) { s0: clientPhones(searchTerm: $t0) { ...PhoneHits } }\nfragment "
-            "PhoneHits on X { nodes { number } }",
+            "query FindByPhone($t0: String!) { s0: clientPhones(searchTerm: $t0) { ...PhoneHits } }\n"
+            "fragment PhoneHits on X { nodes { number } }",
             ("query", "FindByPhone"),
         ),
         (

@@ -1,7 +1,8 @@
 """The AI Voice Agent's notes from `ai_voice_agent.summary`, whatever shape its payload takes (SPEC F9).
 
 Public payloads show `extracted_data` as a flat object and as parallel arrays (`{"question": [...], "answer":
-[...]}`); `summary` may be text, an object or missing. Every shape renders as readable `- key: value` lines."""
+[...]}`); `summary` may be text, an object or missing. Every shape renders as readable
+`- key: value` lines."""
 
 from __future__ import annotations
 
