@@ -30,6 +30,32 @@ from sandbox.redis_server import RedisServer
 from store import keys
 
 HERE = Path(__file__).resolve().parent
+FIXTURE = HERE.parent / "tests" / "fixtures" / "call.ended__inbound_answered.json"
+CALL_ID = 918273645546372819  # replaced by the wrk script with a distinct call id per request
+
+
+def call_ended_body() -> str:
+    """A `call.ended` webhook shaped like the ones Aircall really sends (about 2 KB, compact JSON): the
+    captured fixture (number, user, teams, participants, links) with an agent's comment and two tags, as a
+    call that was worked on carries. `__TOKEN__` and the call id are filled in per request by the wrk script.
+    """
+    doc = json.loads(FIXTURE.read_text())
+    doc["token"] = "__TOKEN__"
+    data = doc["data"]
+    data["id"] = CALL_ID
+    data["comments"] = [
+        {
+            "id": 20001,
+            "content": "Customer asked for a quote on the spring cleanup; call back Tuesday after 2 pm.",
+            "posted_at": 1732623090,
+            "posted_by": {"id": 456, "name": "Madelaine Dupont", "email": "madelaine@acme.com"},
+        }
+    ]
+    data["tags"] = [
+        {"id": 3001, "name": "Quote requested", "color": "#00B388", "tagged_by": {"id": 456}},
+        {"id": 3002, "name": "Returning customer", "color": "#1A73E8", "tagged_by": {"id": 456}},
+    ]
+    return json.dumps(doc, separators=(",", ":")).replace(str(CALL_ID), "__CALL_ID__")
 
 
 def run_wrk(url: str, token: str, connections: int, duration_s: int, threads: int) -> dict[str, float]:
@@ -48,7 +74,7 @@ def run_wrk(url: str, token: str, connections: int, duration_s: int, threads: in
             str(HERE / "wrk_webhooks.lua"),
             f"{url}/webhooks/aircall",
         ],
-        env=os.environ | {"AJ_BENCH_TOKEN": token},
+        env=os.environ | {"AJ_BENCH_TOKEN": token, "AJ_BENCH_BODY": call_ended_body()},
         capture_output=True,
         text=True,
         check=True,
@@ -169,6 +195,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "benchmark": "ingest",
         "processes": 1,
         "wrk": {"connections": args.connections, "threads": args.threads, "duration_s": args.duration},
+        "body_bytes": len(call_ended_body().encode()),
         "tenant_limits": BENCH_LIMITS,
         **plain,
         "tutorial": tutorial,

@@ -1,9 +1,12 @@
 -- wrk script: POST a distinct call.ended webhook per request (unique call ids per thread), and print a
--- JSON summary at the end. TOKEN comes from the environment via wrk's os.getenv.
+-- JSON summary at the end. The body (bench/ingest.py call_ended_body: about 2 KB, as Aircall sends them)
+-- and the token come from the environment via wrk's os.getenv; __TOKEN__ and __CALL_ID__ are filled in.
 local token = os.getenv("AJ_BENCH_TOKEN")
+local template = os.getenv("AJ_BENCH_BODY")
 local threads = {}
 local counter = 0
 local prefix = 0
+local head, tail
 
 function setup(thread)
   thread:set("prefix", #threads + 1)
@@ -12,22 +15,18 @@ end
 
 function init(args)
   prefix = tonumber(wrk.thread:get("prefix")) or 1
+  local body = template:gsub("__TOKEN__", token)
+  local i, j = body:find("__CALL_ID__", 1, true)
+  head, tail = body:sub(1, i - 1), body:sub(j + 1)
 end
 
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 
-local template = '{"resource":"call","event":"call.ended","timestamp":1732622990,"token":"%s",' ..
-  '"data":{"id":%d,"direction":"inbound","status":"done","started_at":1732622895,"answered_at":1732622901,' ..
-  '"ended_at":1732622960,"duration":65,"raw_digits":"+1 415-555-0100","recording":"https://example.test/r.mp3",' ..
-  '"user":{"id":456,"name":"Madelaine Dupont","email":"madelaine@acme.com"},' ..
-  '"number":{"id":789,"name":"Support line","digits":"+1 415-555-0199","country":"US"},' ..
-  '"comments":[],"tags":[],"participants":[{"type":"external","phone_number":"+1 415-555-0100"}]}}'
-
 function request()
   counter = counter + 1
   local call_id = prefix * 100000000 + counter
-  return wrk.format(nil, nil, nil, string.format(template, token, call_id))
+  return wrk.format(nil, nil, nil, head .. call_id .. tail)
 end
 
 function done(summary, latency, requests)
