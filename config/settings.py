@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # OpenTelemetry traces exported there (OTLP over HTTP) when set; off otherwise (config/tracing.py). The
     # SDK's own OTEL_* variables (service name, sampler, headers) are read from the environment by the SDK.
     OTEL_EXPORTER_OTLP_ENDPOINT: str | None = None
+    # uvicorn's own variable: the proxies whose X-Forwarded-For/-Proto are believed ("*" behind a load
+    # balancer). The ingest applies those headers itself, to its pages only (ingest/app.py `Ingest`).
+    FORWARDED_ALLOW_IPS: str = "127.0.0.1,::1"
 
     # Not part of the fixed contract: tuning knobs with safe defaults.
     # The largest webhook body accepted (413 above it). Aircall's largest real bodies are a few KB (a

@@ -7,6 +7,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any, cast
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -16,6 +17,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from config import tracing
 from config.logging import configure as configure_logging
@@ -59,11 +61,18 @@ class Ingest:
     """The ASGI entry. Webhook POSTs go straight to their receivers, plain ASGI callables (the hot path:
     Starlette's router and middleware cost about a third of a webhook's CPU); everything else, lifespan
     included, goes to the Starlette app. An error in a receiver is answered 500 by uvicorn and logged. Every
-    answer of a receiver is counted (ingest/answers.py)."""
+    answer of a receiver is counted (ingest/answers.py).
 
-    def __init__(self, site: Starlette, hot: dict[str, ASGIApp]):
+    The proxies' X-Forwarded-For/-Proto (from FORWARDED_ALLOW_IPS) are applied here, to the pages only:
+    uvicorn runs with `--no-proxy-headers` (Procfile), since its middleware would rewrite every webhook's
+    scope too, and no receiver reads the client's address or scheme."""
+
+    def __init__(self, site: Starlette, hot: dict[str, ASGIApp], trusted_proxies: str = "127.0.0.1,::1"):
         self.site = site
         self.hot = hot
+        # uvicorn and Starlette spell the same ASGI types differently: one cast each way.
+        proxied = ProxyHeadersMiddleware(cast(Any, site), trusted_hosts=trusted_proxies)
+        self.pages = cast(ASGIApp, proxied)
 
     @property
     def state(self) -> State:
@@ -77,7 +86,7 @@ class Ingest:
                 if tracing.enabled():  # off: this check is all tracing costs a webhook
                     return await traced_webhook(receiver, scope, receive, send)
                 return await receiver(scope, receive, send)
-        await self.site(scope, receive, send)
+        await self.pages(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> Ingest:
@@ -161,7 +170,9 @@ def create_app(settings: Settings | None = None) -> Ingest:
     sources = {path: path.rsplit("/", 1)[-1] for path in webhooks}  # /webhooks/aircall -> aircall
     answers.count_overload_answers(sources)
     return Ingest(
-        app, {path: answers.Counted(sources[path], receiver) for path, receiver in webhooks.items()}
+        app,
+        {path: answers.Counted(sources[path], receiver) for path, receiver in webhooks.items()},
+        settings.FORWARDED_ALLOW_IPS,
     )
 
 

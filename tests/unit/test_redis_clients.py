@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
+from redis.asyncio.connection import AbstractConnection
+from redis.asyncio.connection import Connection as AsyncConnection
 from redis.asyncio.sentinel import SentinelConnectionPool as AsyncSentinelPool
 from redis.sentinel import SentinelConnectionPool
 
 from config.celery import celery_config
 from config.settings import Settings
-from store.redis import async_client, connect_sync
+from store.redis import _HiredisPacking, async_client, connect_sync
 from store.sentinel import AsyncFollowMaster, FollowMaster
 
 SENTINELS = "sentinel://127.0.0.1:26379/2;sentinel://127.0.0.1:26380/2;sentinel://127.0.0.1:26381/2"
@@ -49,7 +51,7 @@ def test_sentinel_url_clients_follow_the_named_master_with_timeouts(
 
     pool = client.connection_pool
     assert isinstance(pool, pool_class)
-    assert pool.connection_class is connection_class
+    assert issubclass(pool.connection_class, connection_class)  # the async one packs with hiredis (below)
     assert pool.connection_kwargs["failover_wait_s"] == failover_wait_s
     assert pool.service_name == "aj-master"
     assert pool.connection_kwargs["db"] == 2
@@ -92,3 +94,25 @@ def test_settings_refuse_a_replica_wait_longer_than_the_read_timeout():
         Settings(REDIS_WAIT_REPLICAS=1, REDIS_WAIT_TIMEOUT_MS=800, REDIS_SOCKET_TIMEOUT_S=0.5)
     with pytest.raises(ValidationError, match="REDIS_URL"):
         Settings(REDIS_URL="sentinel://s1/0;sentinel://s2/1")
+
+
+PACKED = [
+    ("EVALSHA", "abc", 2, "k1", "k2", "h\u00e9llo", b"\x00raw", 12, 1.5, -3),
+    ("SCRIPT LOAD", "return 1"),
+    (b"CLIENT SETNAME", "aj-ingest"),
+    ("SET", bytearray(b"k"), memoryview(b"v")),
+]
+
+
+@pytest.mark.parametrize("url", ["redis://127.0.0.1:6379/0", "rediss://127.0.0.1:6380/0", SENTINELS])
+def test_the_ingest_client_packs_commands_with_hiredis_as_redis_py_would(url):
+    """redis.asyncio packs commands in Python; the ingest's connections, whatever their kind (plain, TLS,
+    Sentinel-managed), pack them with hiredis (store.redis._HiredisPacking): the same bytes on the wire."""
+    kind = async_client(url, Settings(**TIMEOUTS)).connection_pool.connection_class
+    assert kind.__mro__[1] is _HiredisPacking
+    assert issubclass(kind, AbstractConnection)  # whose pack_command (in Python) is the one replaced
+    by_python = AbstractConnection.pack_command
+    reference = AsyncConnection(host="127.0.0.1")  # built, never connected
+    for args in PACKED:
+        expected = b"".join(bytes(chunk) for chunk in by_python(reference, *args))
+        assert b"".join(_HiredisPacking().pack_command(*args)) == expected, args
