@@ -139,14 +139,16 @@ class Fleet:
     def procfile_worker_command(cls, env: dict[str, str] | None = None) -> list[str]:
         return cls.procfile_command("worker", env)
 
-    def celery_as_procfile(self, role: str) -> subprocess.Popen[bytes]:
-        """A Celery role (`worker`, `cards`) started exactly as the Procfile starts it."""
+    def celery_as_procfile(self, role: str, instance: int = 1) -> subprocess.Popen[bytes]:
+        """A Celery role (`worker`, `cards`) started exactly as the Procfile starts it; `instance` > 1: one
+        more process of the role, under a node name of its own (as a second machine would have)."""
         command = self.procfile_command(role, self.env)
         assert command[0] == "celery", command
-        return self.spawn(*command, "--without-mingle", "--without-gossip")
+        own_name = ["--hostname", f"{role}{instance}.%h"] if instance > 1 else []
+        return self.spawn(*command, *own_name, "--without-mingle", "--without-gossip")
 
-    def worker_as_procfile(self) -> subprocess.Popen[bytes]:
-        return self.celery_as_procfile("worker")
+    def worker_as_procfile(self, instance: int = 1) -> subprocess.Popen[bytes]:
+        return self.celery_as_procfile("worker", instance)
 
     def point_at(self, jobber_url: str | None = None, aircall_url: str | None = None) -> None:
         if jobber_url:
