@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -121,10 +122,18 @@ class Account:
 SCHEMA = Path(__file__).with_name("jobber-schema-2025-04-16.graphql")
 
 
-@cache
+_schema_lock = threading.Lock()
+_schema: list[Client] = []
+
+
 def schema_client() -> Client:
-    """gql's client with Jobber's schema and no transport: it validates documents locally."""
-    return Client(schema=SCHEMA.read_text(encoding="utf-8"))
+    """gql's client with Jobber's schema and no transport: it validates documents locally. Built once per
+    process, not by every thread of the pool that needs it first."""
+    if not _schema:
+        with _schema_lock:
+            if not _schema:
+                _schema.append(Client(schema=SCHEMA.read_text(encoding="utf-8")))
+    return _schema[0]
 
 
 @lru_cache(maxsize=128)
@@ -135,6 +144,19 @@ def document(source: str) -> str:
     schema_client().validate(request)
     return print_ast(request.document)
 
+
+def prepare_documents() -> int:
+    """Build the schema and validate every document this adapter sends, once, when a worker starts: the
+    first requests (a burst of ringing calls waiting for their cards) do not pay for it, and a document
+    Jobber's schema refuses stops the worker at start rather than failing its first call. Returns how many."""
+    sources = [value for value in globals().values() if isinstance(value, str) and _OPERATION.match(value)]
+    sources += [find_by_phone_document(n) for n in range(1, MAX_SPELLINGS + 1)]
+    for source in sources:
+        document(source)
+    return len(sources)
+
+
+_OPERATION = re.compile(r"\s*(query|mutation)\b")
 
 ACCOUNT = """query Account { account { id name } }"""
 APP_DISCONNECT = """mutation Disconnect { appDisconnect { app { name } userErrors { message path } } }"""

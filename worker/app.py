@@ -7,6 +7,7 @@ from typing import Any
 
 from celery import Celery, signals
 
+from clients.jobber import prepare_documents
 from config.celery import celery_config
 from config.logging import configure as configure_logging
 from config.settings import settings_or_exit
@@ -25,6 +26,13 @@ def _quiet_per_task_lines(**_: Any) -> None:
     # rates and say less than the flows' own lines (tasks.activity_logged, tasks.skipped…) and Flower.
     for name in ("celery.worker.strategy", "celery.app.trace"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@signals.worker_init.connect
+def _prepare_jobber_documents(**_: Any) -> None:
+    # Jobber's schema built and every GraphQL document validated before the first task, not by the first
+    # burst of cards (clients/jobber.py prepare_documents).
+    logging.getLogger(__name__).info("worker.jobber_documents_validated count=%d", prepare_documents())
 
 
 app = Celery("aircall_jobber")

@@ -14,6 +14,7 @@ from . import admin, marketplace, oauth
 from .graphql_http import graphql_endpoint
 from .page import home
 from .runtime import Options, Sandbox
+from .schema import get_schema
 from .seed import seed_account
 
 
@@ -23,6 +24,7 @@ def create_app(**options: Any) -> Starlette:
     require_version_header, web_base, app_name, app_id, webhook_url, webhook_topics, oauth_callback_url,
     manage_app_url, seed_clients, seed, faults.
     """
+    get_schema()  # built now, so the first GraphQL requests (a cold benchmark burst) do not wait for it
     sandbox = Sandbox(Options(**options))
     if sandbox.options.seed_clients > 0:
         seed_account(
