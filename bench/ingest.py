@@ -14,6 +14,7 @@ replicated webhooks costs in throughput and p99 (issue 10).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -25,7 +26,7 @@ from typing import Any
 import redis
 
 from config.queues import ALL_QUEUES
-from sandbox.fleet import fleet, provision_tenant
+from sandbox.fleet import Fleet, fleet, free_port, provision_tenant, wait_http
 from sandbox.redis_server import RedisServer
 from store import keys
 
@@ -93,6 +94,12 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument(
+        "--no-servers",
+        dest="servers",
+        action="store_false",
+        help="skip the comparison with Granian's ASGI mode",
+    )
+    ap.add_argument(
         "--no-replica-ack",
         dest="replica_ack",
         action="store_false",
@@ -112,8 +119,40 @@ def count_events(r: redis.Redis) -> int:
     return sum(1 for k in r.scan_iter(keys.event("ev_*"), count=10000) if not k.endswith(":log"))
 
 
-def measure(args: argparse.Namespace, replica_ack: bool) -> dict[str, Any]:
-    """One wrk run against one ingest; with `replica_ack`, Redis has a replica and the ingest WAITs for it."""
+# The candidate server (issue 19), run as the Procfile's line would run it: one process, uvloop, HTTP/1 only,
+# the same bound on connections served at once.
+GRANIAN = [
+    "granian",
+    "--interface",
+    "asgi",
+    "--host",
+    "127.0.0.1",
+    "--loop",
+    "uvloop",
+    "--http",
+    "1",
+    "--no-ws",
+    "--workers",
+    "1",
+    "--backpressure",
+    "512",
+    "--log-level",
+    "warning",
+    "ingest.app:app",
+]
+
+
+def start_granian(f: Fleet) -> str:
+    port = free_port()
+    f.spawn(*GRANIAN[:-1], "--port", str(port), GRANIAN[-1])
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/readyz")
+    return url
+
+
+def measure(args: argparse.Namespace, replica_ack: bool, server: str = "uvicorn") -> dict[str, Any]:
+    """One wrk run against one ingest; with `replica_ack`, Redis has a replica and the ingest WAITs for it;
+    `server`: uvicorn as the Procfile runs it, or granian (GRANIAN) for the comparison."""
     with fleet() as f:
         replica = RedisServer(appendonly=True, replica_of=f.redis) if replica_ack else None
         try:
@@ -124,7 +163,7 @@ def measure(args: argparse.Namespace, replica_ack: bool) -> dict[str, Any]:
             f.env |= BENCH_LIMITS
             f.point_at()
             token = provision_tenant()
-            url = f.ingest()
+            url = f.ingest() if server == "uvicorn" else start_granian(f)
             ingest = f.procs[-1]
             wrk = run_wrk(url, token, args.connections, args.duration, args.threads)
             # Counted once the ingest has stopped (it finishes the requests in flight first): counting while
@@ -143,6 +182,7 @@ def measure(args: argparse.Namespace, replica_ack: bool) -> dict[str, Any]:
             exact = queued == ledger == len(set(event_ids)) and queued >= accepted
             seconds = wrk["duration_us"] / 1e6
             result: dict[str, Any] = {
+                "server": server,
                 "connections": args.connections,
                 "duration_s": round(seconds, 2),
                 "requests": int(wrk["requests"]),
@@ -187,9 +227,24 @@ TARGET = {"times_tutorial": 10, "p99_ms": 10}
 BENCH_LIMITS = {"WEBHOOK_RATE_LIMIT": str(10**9), "TENANT_PENDING_MAX_BYTES": str(1 << 40)}
 
 
+def compare_servers(args: argparse.Namespace, uvicorn: dict[str, Any]) -> dict[str, Any]:
+    """Granian's ASGI mode against the Procfile's uvicorn, same wrk run (issue 19: one server is kept,
+    chosen on these numbers). Granian is a development dependency only: nothing in the product imports it."""
+    if importlib.util.find_spec("granian") is None:
+        return {"granian": "not installed (pip install -e '.[dev]' -c constraints.txt)"}
+    granian = measure(args, replica_ack=False, server="granian")
+    return {
+        "uvicorn": {k: uvicorn[k] for k in ("webhooks_per_s", "latency_ms")},
+        "granian": {k: granian[k] for k in ("webhooks_per_s", "latency_ms", "enqueued_exactly_once")},
+        "faster": "uvicorn" if uvicorn["webhooks_per_s"] >= granian["webhooks_per_s"] else "granian",
+        "procfile": Fleet.procfile_command("ingest", {})[0],
+    }
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     plain = measure(args, replica_ack=False)
     tutorial = measure_tutorial(args)
+    servers = compare_servers(args, plain) if args.servers else {}
     times = round(plain["webhooks_per_s"] / max(1.0, tutorial["webhooks_per_s"]), 2)
     result: dict[str, Any] = {
         "benchmark": "ingest",
@@ -200,6 +255,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         **plain,
         "tutorial": tutorial,
         "times_tutorial": times,
+        **({"servers": servers} if servers else {}),
         "target": TARGET,
     }
     result["meets_target"] = bool(

@@ -42,9 +42,8 @@ log = logging.getLogger(__name__)
 # of a busy lane; a delayed retry is not stale before it is due.
 STALE_S = 10 * 60
 PAGE = 200  # stale events read per round trip
-MAX_PER_RUN = (
-    2_000  # stale events looked at per sweep; the oldest first (a lost message is older than its lane)
-)
+# Stale events looked at per sweep; the oldest first (a lost message is older than its lane)
+MAX_PER_RUN = 2_000
 
 
 @dataclass(frozen=True)
@@ -67,9 +66,8 @@ def recover_lost_deliveries(
     now = time.time() if now is None else now
     counts: Counter[str] = Counter()
     lanes = LaneOldest(r)
-    offset = examined = (
-        0  # offset: stale events left as they were by earlier pages (all but resent, forgotten)
-    )
+    # Offset: stale events left as they were by earlier pages (all but resent, forgotten)
+    offset = examined = 0
     while examined < max_events:
         page = ledger.stale_page(now - stale_s, offset, min(PAGE, max_events - examined))
         if not page:

@@ -85,9 +85,8 @@ class Integration:
     jobber_account: JobberAccount | None
     created_at: str
     updated_at: str
-    aircall_budget_key: str | None = (
-        None  # the company's shared rate budget (clients.aircall.CompanyIdentity)
-    )
+    # The company's shared rate budget (clients.aircall.CompanyIdentity)
+    aircall_budget_key: str | None = None
     # Aircall refused its AI endpoints (the plan lacks AI Assist): why, and since when (ISO 8601). The
     # integration keeps logging calls; AI insights are skipped with this reason (flows/ai_insights.py).
     ai_unavailable: str | None = None

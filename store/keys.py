@@ -92,9 +92,8 @@ PREFIX = "aj"
 
 INTEGRATIONS = f"{PREFIX}:integrations"  # set of integration ids
 WEBHOOK_TOKENS = f"{PREFIX}:whtok"  # hash sha256(aircall webhook token) -> integration id
-JOBBER_ACCOUNTS = (
-    f"{PREFIX}:jobber_accounts"  # hash Jobber account id -> the integration holding its one connection
-)
+# hash Jobber account id -> the integration holding its one connection
+JOBBER_ACCOUNTS = f"{PREFIX}:jobber_accounts"
 DEAD_LETTERS = f"{PREFIX}:dead"  # zset event/dead-letter id -> last failure time
 # hash scope -> when its contact sync first ran (store/contacts.py): a scope listed here whose contact map is
 # gone (expired) may have contacts of ours in Aircall that no mapping names, so creates look for them first.
@@ -133,22 +132,19 @@ STAT_CARD_SECONDS = f"{PREFIX}:stat:card_seconds"
 CARD_SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)  # CARD_WINDOW_S is 60 s
 # hash "integration|vendor" -> times its work was parked for the vendor's rate limit (worker/retry.py)
 STAT_RATE_LIMIT_WAITS = f"{PREFIX}:stat:rate_limit_waits"
-STAT_JOBBER_REFRESHES = (
-    f"{PREFIX}:stat:jobber_refreshes"  # hash outcome (ok | failed) -> Jobber token refreshes
-)
+# hash outcome (ok | failed) -> Jobber token refreshes
+STAT_JOBBER_REFRESHES = f"{PREFIX}:stat:jobber_refreshes"
 # hash "task|every" (the schedule's interval, s), "task|since" (when a worker first found it in the schedule),
 # "task|last_run" (when it last ran to completion): beat's jobs, by task name (store/stats.py BeatJobs)
 STAT_BEAT_JOBS = f"{PREFIX}:stat:beat_jobs"
 # hash "requested|answered" -> Jobber answers carrying a version warning or another version
 # (store/api_versions.py)
 STAT_JOBBER_VERSION_NOTICES = f"{PREFIX}:stat:jobber_version_notices"
-JOBBER_VERSION_NOTICES = (
-    f"{PREFIX}:jobber:version_notices"  # hash "requested|answered" -> the last one (JSON)
-)
+# hash "requested|answered" -> the last one (JSON)
+JOBBER_VERSION_NOTICES = f"{PREFIX}:jobber:version_notices"
 WORKER_PREFIX = f"{PREFIX}:worker:"
-WORKERS = (
-    f"{PREFIX}:workers"  # zset worker name -> its last heartbeat (UNIX s); TTL renewed by each heartbeat
-)
+# zset worker name -> its last heartbeat (UNIX s); TTL renewed by each heartbeat
+WORKERS = f"{PREFIX}:workers"
 KOMBU_UNACKED = "unacked"  # kombu's Redis transport: hash delivery tag -> message a worker holds
 KOMBU_UNACKED_INDEX = "unacked_index"  # kombu's zset delivery tag -> delivery time (`unacked_index_key`)
 

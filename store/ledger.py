@@ -287,9 +287,12 @@ class Inbound:
     routed: bool  # a flow handles it
     lifecycle: bool = False  # it also runs for an inactive integration (uninstalling it is still wanted)
     tenant_index: str = keys.WEBHOOK_TOKENS
-    limited: bool = (
-        False  # the tenant limits apply (a refusal: `rate_limited` / `backlog_full`, nothing stored)
-    )
+    # The tenant limits apply (a refusal: `rate_limited` / `backlog_full`, nothing stored).
+    limited: bool = False
+
+
+# The claim script's keys after the tenant index (KEYS[2..5] of CLAIM_LUA): the same for every claim.
+_CLAIM_KEYS = (keys.event(""), keys.STAT_DUPLICATES, keys.integration(""), keys.PENDING)
 
 
 class AsyncLedger:
@@ -322,13 +325,7 @@ class AsyncLedger:
     async def claim(self, inbound: Inbound) -> Claim:
         """Store the event once and enqueue its task (see `Inbound`); claims arriving while a batch is in
         flight go together in the next call of the script."""
-        script_keys = (
-            inbound.tenant_index,
-            keys.event(""),
-            keys.STAT_DUPLICATES,
-            keys.integration(""),
-            keys.PENDING,
-        )
+        script_keys = (inbound.tenant_index, *_CLAIM_KEYS)
         limits = self._limits if inbound.limited else NO_LIMITS
         args = [
             inbound.tenant_key,

@@ -46,6 +46,8 @@ def random_uuids() -> tuple[str, str]:
         f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}",
         f"{h[32:40]}-{h[40:44]}-4{h[45:48]}-{_VARIANT[h[48]]}{h[49:52]}-{h[52:64]}",
     )
+
+
 _EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
 
 

@@ -38,9 +38,8 @@ class PendingJobber:
     account_id: str  # "" until the account is read (the pair is saved before the token is used)
     account_name: str
     expires_at: float | None = None  # the access token's expiry, when the token answer gave it
-    integration_id: str | None = (
-        None  # started from this integration's settings; None: from Jobber's Marketplace
-    )
+    # Started from this integration's settings; None: from Jobber's Marketplace
+    integration_id: str | None = None
     hold_until: float = 0.0  # after this the admin can no longer attach it; the sweep disconnects it
     disconnect_attempts: int = 0  # the sweep's failed attempts to disconnect it
 

@@ -30,9 +30,8 @@ from graphql.pyutils import Undefined
 # A byte-for-byte copy of ../shared/reference/jobber-schema-2025-04-16.graphql (its header names the
 # introspection it was transcribed from), shipped with the adapter that validates its documents against it.
 REFERENCE_SCHEMA = Path(__file__).resolve().parents[2] / "clients" / "jobber-schema-2025-04-16.graphql"
-PLACEHOLDER = (
-    "_notCaptured"  # the reference's stand-in field for types it did not capture: not a Jobber field
-)
+# The reference's stand-in field for types it did not capture: not a Jobber field
+PLACEHOLDER = "_notCaptured"
 
 # Every package of the product (what runs in production); the sandbox, benches and tests are not.
 PRODUCT_PACKAGES = ("clients", "config", "domain", "ingest", "store", "tasks", "worker")

@@ -17,9 +17,8 @@ BODY = b'{"data":{"webHookEvent":{"topic":"CLIENT_UPDATE","accountId":"acc"}}}'
 BODY_SIG = "355zxbulUecWJXzI29Tf3OAJIdTrz5cKEQZ4rJHVOI4="  # openssl, over BODY with SECRET
 UNICODE_BODY = "Zoë".encode()
 UNICODE_SIG = "p3pfI4ebF4IC1YB1N1xN9/ioM73gl2+CYOf0+C0cekc="  # openssl, over "Zoë" (UTF-8) with SECRET
-BODY_HEX = (
-    "df9e73c5bba551e716257cc8dbd4dfdce00921d4ebcf970a110678ac91d5388e"  # the same HMAC, hex (openssl -r)
-)
+# The same HMAC, hex (openssl -r)
+BODY_HEX = "df9e73c5bba551e716257cc8dbd4dfdce00921d4ebcf970a110678ac91d5388e"
 EMPTY_SIG = "sutzKSK/j6NSJcwFEXBbPb8A+F0aeHCdWiuZrSr7Ip0="  # openssl, over an empty body with SECRET
 
 
