@@ -1,8 +1,9 @@
 """Who may read the operator routes on the public webhook port (today `/metrics`): whoever presents
 METRICS_TOKEN as a bearer token (Prometheus' `authorization` setting), and nobody without it.
 
-The peer's address grants nothing: uvicorn rewrites it from X-Forwarded-For for every connection from an
-address in FORWARDED_ALLOW_IPS (`*` behind a load balancer), so any visitor can claim to be 127.0.0.1. Without
+The peer's address grants nothing: it is rewritten from X-Forwarded-For (ingest/app.py `Ingest`, uvicorn's
+middleware) for every connection from an address in FORWARDED_ALLOW_IPS (`*` behind a load balancer), so
+any visitor can claim to be 127.0.0.1. Without
 METRICS_TOKEN the route is closed to everyone (`make run` sets one; README "Operator surfaces").
 """
 
