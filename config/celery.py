@@ -6,7 +6,7 @@ from typing import Any
 
 from kombu.entity import Exchange, Queue
 
-from config.broker_guard import guard_detached_transport
+from config.broker_guard import guard_detached_transport, reuse_sync_clients
 from config.queues import ALL_QUEUES, QUEUE_DEFAULT, RESTORE_INTERVAL_S, TASK_ROUTES, visibility_timeout
 from config.redis_url import sentinel_target, timeouts
 from config.settings import Settings
@@ -25,6 +25,7 @@ BROKER_MIN_READ_TIMEOUT_S = 2.0
 
 def broker_transport_options(settings: Settings) -> dict[str, Any]:
     guard_detached_transport()  # whoever connects with these options gets the guard
+    reuse_sync_clients()
     options: dict[str, Any] = {
         "visibility_timeout": visibility_timeout(settings),
         # Sweep for messages of dead workers every few seconds (kombu's default is ~100 s), so recovery

@@ -175,14 +175,12 @@ def find_client(
     show it yet."""
     if cached is not None:
         return cached
-    cache = PhoneCache(ctx.r)
-    cached = cache.get(ctx.account_id, e164)
+    cached, created = CreatedClients(ctx.r).with_cached_match(ctx.account_id, e164)
     if cached is not None:
         return cached
-    created = CreatedClients(ctx.r).get(ctx.account_id, e164)
     client = search_client(jobber, e164, region, known=created.client if created else None)
     if client is not None:
-        cache.put(ctx.account_id, e164, client)
+        PhoneCache(ctx.r).put(ctx.account_id, e164, client)
     return client
 
 

@@ -22,6 +22,7 @@ from typing import Literal
 
 from domain.matching import ClientRef
 from store import keys
+from store.phones import PhoneCache
 from store.redis import RedisClient
 
 DONE_TTL_S = 86400
@@ -40,7 +41,18 @@ class CreatedClients:
         self.r = r
 
     def get(self, account_id: str, e164: str) -> CreatedClient | None:
-        raw = self.r.get(keys.created_client(account_id, e164))
+        return self.parse(self.r.get(keys.created_client(account_id, e164)))
+
+    def with_cached_match(self, account_id: str, e164: str) -> tuple[ClientRef | None, CreatedClient | None]:
+        """The number's cached match (store/phones.py) and its created-client record, in one round trip."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.get(keys.phone(account_id, e164))
+        pipe.get(keys.created_client(account_id, e164))
+        cached, created = pipe.execute()
+        return PhoneCache.parse(cached), self.parse(created)
+
+    @staticmethod
+    def parse(raw: str | None) -> CreatedClient | None:
         if not raw:
             return None
         doc = json.loads(raw)
