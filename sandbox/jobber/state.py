@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -23,8 +24,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@lru_cache(maxsize=65536)
 def normalize_phone(number: str, region: str = "US") -> str | None:
-    """E.164 or None (Jobber's `normalizedPhoneNumber` is nullable for numbers it cannot parse)."""
+    """E.164 or None (Jobber's `normalizedPhoneNumber` is nullable for numbers it cannot parse). Cached: every
+    phone search reads it for every phone of the account, for each spelling searched (it was most of the
+    emulator's CPU in `make bench`, which shares the machine with the service it measures)."""
     try:
         parsed = phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException:
@@ -34,6 +38,7 @@ def normalize_phone(number: str, region: str = "US") -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=65536)
 def friendly_phone(number: str, region: str = "US") -> str:
     try:
         parsed = phonenumbers.parse(number, region)
