@@ -156,7 +156,9 @@ def document(source: str) -> str:
     found = _documents.get(source)
     if found is None:
         with _checking:
-            found = _documents[source] = _checked(source)
+            found = _documents.get(source)  # checked by another thread while this one waited?
+            if found is None:
+                found = _documents[source] = _checked(source)
     return found
 
 
