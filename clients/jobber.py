@@ -166,8 +166,8 @@ def prepare_documents() -> int:
     """Build the schema and validate every document this adapter sends, once, when a worker starts: the
     first requests (a burst of ringing calls waiting for their cards) do not pay for it, and a document
     Jobber's schema refuses stops the worker at start rather than failing its first call. Returns how many."""
-    sources = [value for value in globals().values() if isinstance(value, str) and _OPERATION.match(value)]
-    sources += [find_by_phone_document(n) for n in range(1, MAX_SPELLINGS + 1)]
+    sources = {value for value in globals().values() if isinstance(value, str) and _OPERATION.match(value)}
+    sources |= {find_by_phone_document(n) for n in range(1, MAX_SPELLINGS + 1)}
     for source in sources:
         document(source)
     return len(sources)
