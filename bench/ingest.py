@@ -26,7 +26,7 @@ from typing import Any
 import redis
 
 from config.queues import ALL_QUEUES
-from sandbox.fleet import Fleet, fleet, free_port, provision_tenant, wait_http
+from sandbox.fleet import Fleet, fleet, provision_tenant
 from sandbox.redis_server import RedisServer
 from store import keys
 
@@ -142,14 +142,6 @@ GRANIAN = [
 ]
 
 
-def start_granian(f: Fleet) -> str:
-    port = free_port()
-    f.spawn(*GRANIAN[:-1], "--port", str(port), GRANIAN[-1])
-    url = f"http://127.0.0.1:{port}"
-    wait_http(f"{url}/readyz")
-    return url
-
-
 def measure(args: argparse.Namespace, replica_ack: bool, server: str = "uvicorn") -> dict[str, Any]:
     """One wrk run against one ingest; with `replica_ack`, Redis has a replica and the ingest WAITs for it;
     `server`: uvicorn as the Procfile runs it, or granian (GRANIAN) for the comparison."""
@@ -163,7 +155,7 @@ def measure(args: argparse.Namespace, replica_ack: bool, server: str = "uvicorn"
             f.env |= BENCH_LIMITS
             f.point_at()
             token = provision_tenant()
-            url = f.ingest() if server == "uvicorn" else start_granian(f)
+            url = f.ingest() if server == "uvicorn" else f._serve("/readyz", *GRANIAN)
             ingest = f.procs[-1]
             wrk = run_wrk(url, token, args.connections, args.duration, args.threads)
             # Counted once the ingest has stopped (it finishes the requests in flight first): counting while

@@ -122,21 +122,16 @@ class Account:
 SCHEMA = Path(__file__).with_name("jobber-schema-2025-04-16.graphql")
 
 
-# A worker's first burst calls these from up to 128 threads at once: functools' caches do not hold back the
-# threads that miss while the first one computes, and building the schema costs ~40 ms of CPU (measured: 32
-# threads built it 7 times). The lock makes each one computed once per process; the others wait for it.
+# A worker's first burst asks for documents from up to 128 threads at once: functools' caches do not hold
+# back the threads that miss while the first one computes, and building the schema costs ~40 ms of CPU
+# (measured: 32 threads built it 7 times). Checks run under this lock, so each is made once per process.
 _checking = threading.Lock()
 
 
 @cache
 def _schema_client() -> Client:
+    """gql's client with Jobber's schema and no transport: it validates documents locally (under the lock)."""
     return Client(schema=SCHEMA.read_text(encoding="utf-8"))
-
-
-def schema_client() -> Client:
-    """gql's client with Jobber's schema and no transport: it validates documents locally."""
-    with _checking:
-        return _schema_client()
 
 
 def _checked(source: str) -> str:
